@@ -1,0 +1,1 @@
+"""geo: reading OSM and agency layers, coordinates, schemas, rule presets, building classes."""
