@@ -1,0 +1,278 @@
+"""Reading OpenStreetMap files into raw feature tables.
+
+pyosmium reads ``.osm``, ``.osm.gz``, ``.osm.bz2`` and ``.osm.pbf`` in one pass with node
+locations and assembled areas. Unlike osmnx's XML loader it accepts extracts cut at a bounding
+box: a way whose nodes are partly outside the file keeps its parts inside (each run of at least two
+known nodes becomes one part) and the missing references are counted, never silently dropped.
+
+The result, :class:`OsmData`, is still in WGS84 degrees and still raw (tags as dicts): the layer
+modules (:mod:`geo.roads`, :mod:`geo.hydrants`, :mod:`geo.buildings` ...) turn it into validated
+layers in the working CRS.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import osmium
+import pandas as pd
+import shapely
+
+from geo.errors import InputFileError
+
+log = logging.getLogger(__name__)
+
+#: Highway classes a fire truck can drive on (osmnx's ``drive`` set plus service roads of every
+#: kind and ``road``). ``track`` is left out by default: add it for rural areas.
+DRIVABLE_HIGHWAYS = frozenset(
+    {
+        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+        "secondary", "secondary_link", "tertiary", "tertiary_link", "unclassified",
+        "residential", "living_street", "service", "road", "busway",
+    }
+)
+
+#: Non-road classes that still count when the way is tagged as a fire lane
+#: (``emergency=yes|designated`` or ``service=emergency_access``): pedestrian zones and
+#: paths in Chinese compounds are often the 消防车道.
+FIRE_LANE_CAPABLE = frozenset({"pedestrian", "footway", "path", "cycleway", "track"})
+
+_NOT_BUILT = frozenset({"construction", "proposed", "abandoned", "razed", "planned"})
+
+#: Node tags worth keeping (key -> values, or None for any value).
+_POINT_KEYS: dict[str, frozenset[str] | None] = {
+    "barrier": None,
+    "emergency": frozenset(
+        {"fire_hydrant", "water_tank", "suction_point", "fire_water_pond", "fire_service_inlet"}
+    ),
+    "amenity": frozenset({"fire_station", "fire_hydrant"}),
+    "entrance": None,
+    "highway": frozenset({"turning_circle", "turning_loop"}),
+    "disused:emergency": frozenset({"fire_hydrant"}),
+}
+
+#: Area tags worth keeping.
+_AREA_KEYS: dict[str, frozenset[str] | None] = {
+    "building": None,
+    "amenity": frozenset({"fire_station"}),
+    "emergency": frozenset({"water_tank", "fire_water_pond", "suction_point"}),
+    "boundary": frozenset({"administrative"}),
+}
+
+
+@dataclass(frozen=True)
+class OsmData:
+    """Raw OSM features from one file, in WGS84.
+
+    Attributes
+    ----------
+    source
+        The file path (or a description of an online download).
+    ways
+        Drivable ways, one row per *part* (a way cut by the extract boundary has several):
+        ``way_id``, ``part``, ``tags`` (dict), ``node_ids`` (list of int), ``lon`` and ``lat``
+        (lists of float), ``fire_lane`` (bool: tagged emergency access).
+    points
+        Tagged nodes of interest: ``osm_type`` ('n'), ``osm_id``, ``tags``, ``geometry`` (Point).
+    areas
+        Assembled areas of interest (buildings, stations, water, districts): ``osm_type``
+        ('w' or 'r'), ``osm_id``, ``tags``, ``geometry`` (MultiPolygon).
+    way_nodes_missing
+        Node references of drivable ways that point outside the file.
+    ways_dropped
+        Drivable ways with fewer than two nodes inside the file (nothing usable left).
+    bounds
+        (min lon, min lat, max lon, max lat) of all node locations read.
+    """
+
+    source: str
+    ways: pd.DataFrame
+    points: pd.DataFrame
+    areas: pd.DataFrame
+    way_nodes_missing: int = 0
+    ways_dropped: int = 0
+    bounds: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0))
+
+
+def is_drivable(tags: dict[str, str]) -> bool:
+    """Whether a way with these tags belongs in the fire-truck road layer.
+
+    Keeps ``access=private`` compound roads, ``service=emergency_access`` fire lanes and every
+    other service road (osmnx's ``drive`` filter drops them); access is recorded, not filtered.
+    """
+    highway = tags.get("highway")
+    if highway is None or tags.get("area") == "yes":
+        return False
+    if highway in _NOT_BUILT:
+        return False
+    if highway in DRIVABLE_HIGHWAYS:
+        return True
+    if highway in FIRE_LANE_CAPABLE:
+        return is_fire_lane(tags)
+    return False
+
+
+def is_fire_lane(tags: dict[str, str]) -> bool:
+    """Whether the way is tagged as an emergency-access lane (消防车道)."""
+    return (
+        tags.get("service") == "emergency_access"
+        or tags.get("emergency") in {"yes", "designated"}
+        or tags.get("motor_vehicle") == "emergency"
+    )
+
+
+def _keep(tags: dict[str, str], keys: dict[str, frozenset[str] | None]) -> bool:
+    for key, values in keys.items():
+        value = tags.get(key)
+        if value is not None and (values is None or value in values):
+            return True
+    return False
+
+
+def read_osm(path: str | Path) -> OsmData:
+    """Read an OSM file (``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.osm.pbf``).
+
+    Parameters
+    ----------
+    path
+        The file to read.
+
+    Returns
+    -------
+    OsmData
+        Drivable ways (split where the extract cut them), tagged points and assembled areas.
+
+    Raises
+    ------
+    InputFileError
+        If the file does not exist or pyosmium cannot parse it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"OSM file {str(path)!r} not found; check the path given to --osm")
+    name = path.name.lower()
+    if not name.endswith((".osm", ".osm.gz", ".osm.bz2", ".pbf", ".osm.xml", ".xml")):
+        raise InputFileError(
+            f"OSM file {str(path)!r} has an unknown extension; use .osm, .osm.gz, .osm.bz2 or "
+            ".osm.pbf"
+        )
+    wkb = osmium.geom.WKBFactory()
+    ways: list[dict[str, object]] = []
+    points: list[dict[str, object]] = []
+    areas: list[dict[str, object]] = []
+    missing = 0
+    dropped = 0
+    min_lon = min_lat = float("inf")
+    max_lon = max_lat = float("-inf")
+    try:
+        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
+        for obj in processor:
+            if obj.is_node():
+                loc = obj.location
+                if not loc.valid():
+                    continue
+                lon, lat = loc.lon, loc.lat
+                min_lon, max_lon = min(min_lon, lon), max(max_lon, lon)
+                min_lat, max_lat = min(min_lat, lat), max(max_lat, lat)
+                if len(obj.tags) == 0:
+                    continue
+                tags = {t.k: t.v for t in obj.tags}
+                if _keep(tags, _POINT_KEYS):
+                    points.append(
+                        {"osm_type": "n", "osm_id": obj.id, "tags": tags, "lon": lon, "lat": lat}
+                    )
+            elif obj.is_way():
+                tags = {t.k: t.v for t in obj.tags}
+                if not is_drivable(tags):
+                    continue
+                parts, n_missing = _way_parts(obj)
+                missing += n_missing
+                if not parts:
+                    dropped += 1
+                    continue
+                for k, (ids, lons, lats) in enumerate(parts):
+                    ways.append(
+                        {
+                            "way_id": obj.id,
+                            "part": k,
+                            "tags": tags,
+                            "node_ids": ids,
+                            "lon": lons,
+                            "lat": lats,
+                            "fire_lane": is_fire_lane(tags),
+                        }
+                    )
+            elif obj.is_area():
+                tags = {t.k: t.v for t in obj.tags}
+                if not _keep(tags, _AREA_KEYS):
+                    continue
+                try:
+                    geom = shapely.from_wkb(wkb.create_multipolygon(obj))
+                except (RuntimeError, shapely.errors.GEOSException):
+                    continue
+                areas.append(
+                    {
+                        "osm_type": "w" if obj.from_way() else "r",
+                        "osm_id": obj.orig_id(),
+                        "tags": tags,
+                        "geometry": geom,
+                    }
+                )
+    except RuntimeError as exc:  # pyosmium reports parse errors as RuntimeError
+        raise InputFileError(
+            f"cannot read OSM file {str(path)!r}: {exc}. Is it a complete OSM XML or PBF file?"
+        ) from exc
+
+    way_frame = pd.DataFrame(
+        ways, columns=["way_id", "part", "tags", "node_ids", "lon", "lat", "fire_lane"]
+    )
+    point_frame = pd.DataFrame(points, columns=["osm_type", "osm_id", "tags", "lon", "lat"])
+    point_frame["geometry"] = shapely.points(
+        point_frame["lon"].to_numpy(float), point_frame["lat"].to_numpy(float)
+    )
+    area_frame = pd.DataFrame(areas, columns=["osm_type", "osm_id", "tags", "geometry"])
+    bounds = (min_lon, min_lat, max_lon, max_lat) if points or ways or areas else (0, 0, 0, 0)
+    log.info(
+        "read %s: %d drivable way parts, %d tagged points, %d areas; %d way-node references "
+        "outside the file, %d ways with nothing inside",
+        path.name, len(way_frame), len(point_frame), len(area_frame), missing, dropped,
+    )
+    if len(way_frame) == 0 and len(area_frame) == 0 and len(point_frame) == 0:
+        raise InputFileError(
+            f"OSM file {str(path)!r} has no roads, buildings or fire features; is it the right "
+            "extract?"
+        )
+    return OsmData(
+        source=str(path),
+        ways=way_frame,
+        points=point_frame,
+        areas=area_frame,
+        way_nodes_missing=missing,
+        ways_dropped=dropped,
+        bounds=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
+    )
+
+
+def _way_parts(way: osmium.osm.Way) -> tuple[list[tuple[list[int], list[float], list[float]]], int]:
+    """Split a way into runs of nodes whose locations are in the file."""
+    parts: list[tuple[list[int], list[float], list[float]]] = []
+    ids: list[int] = []
+    lons: list[float] = []
+    lats: list[float] = []
+    missing = 0
+    for node in way.nodes:
+        loc = node.location
+        if loc.valid():
+            ids.append(node.ref)
+            lons.append(loc.lon)
+            lats.append(loc.lat)
+            continue
+        missing += 1
+        if len(ids) >= 2:
+            parts.append((ids, lons, lats))
+        ids, lons, lats = [], [], []
+    if len(ids) >= 2:
+        parts.append((ids, lons, lats))
+    return parts, missing

@@ -1,0 +1,228 @@
+"""The roads layer (graph-ready edges) and the barriers that sit on them.
+
+A drivable OSM way is cut into edges at every node it shares with another way (or with itself),
+at its ends, at the ends of parts cut by the extract boundary, and at every barrier node, so that
+each barrier is a node of the graph and each edge has uniform attributes. ``oneway=-1`` ways are
+reversed so that ``oneway`` always means "legal only from u to v".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from geo.osm import OsmData
+from geo.units import parse_float, parse_length_m
+
+log = logging.getLogger(__name__)
+
+#: Carriageway width estimate (m) by highway class when neither ``width`` nor ``maxwidth`` nor
+#: ``lanes`` is tagged. Typical urban cross-sections; flagged ``width_source='estimated'``.
+ESTIMATED_WIDTH_M: dict[str, float] = {
+    "motorway": 7.5, "trunk": 7.5, "primary": 7.0, "secondary": 7.0, "tertiary": 6.5,
+    "unclassified": 5.5, "residential": 5.5, "living_street": 4.5, "service": 4.0,
+    "road": 5.0, "busway": 3.5, "track": 3.0, "pedestrian": 4.0, "footway": 2.5,
+    "path": 2.0, "cycleway": 2.5,
+}
+#: Service sub-types with their own typical width.
+ESTIMATED_SERVICE_WIDTH_M: dict[str, float] = {
+    "driveway": 3.5, "parking_aisle": 5.0, "alley": 3.0, "emergency_access": 4.0,
+    "drive-through": 3.5,
+}
+#: Width of one lane (m) when only ``lanes`` is tagged.
+LANE_WIDTH_M = 3.25
+
+_YES = frozenset({"yes", "true", "1"})
+_REVERSE = frozenset({"-1", "reverse"})
+_IMPLIED_ONEWAY = frozenset({"motorway"})
+
+
+def estimate_width_m(highway: str, service: str, lanes: float) -> float:
+    """Estimate carriageway width from highway class, service type and lane count."""
+    if not math.isnan(lanes) and lanes > 0:
+        return lanes * LANE_WIDTH_M
+    if highway == "service" and service in ESTIMATED_SERVICE_WIDTH_M:
+        return ESTIMATED_SERVICE_WIDTH_M[service]
+    base = highway.removesuffix("_link")
+    return ESTIMATED_WIDTH_M.get(base, 4.0)
+
+
+def _oneway(tags: dict[str, str]) -> tuple[bool, bool]:
+    """Return (oneway, reverse) for a way's tags."""
+    value = tags.get("oneway", "").lower()
+    if value in _REVERSE:
+        return True, True
+    if value in _YES:
+        return True, False
+    if value in {"no", "false", "0", "reversible", "alternating"}:
+        return False, False
+    if tags.get("junction") in {"roundabout", "circular"}:
+        return True, False
+    return tags.get("highway") in _IMPLIED_ONEWAY, False
+
+
+def _access(tags: dict[str, str]) -> str:
+    for key in ("motor_vehicle", "vehicle", "access"):
+        if key in tags:
+            return tags[key]
+    return ""
+
+
+def _width(tags: dict[str, str], highway: str, service: str, lanes: float) -> tuple[float, str]:
+    for key in ("width", "maxwidth", "maxwidth:physical"):
+        width = parse_length_m(tags.get(key))
+        if not math.isnan(width) and width > 0:
+            return width, "maxwidth" if key.startswith("maxwidth") else "width"
+    return estimate_width_m(highway, service, lanes), "estimated"
+
+
+def _maxheight(tags: dict[str, str]) -> float:
+    values = [parse_length_m(tags.get(k)) for k in ("maxheight", "maxheight:physical")]
+    finite = [v for v in values if not math.isnan(v) and v > 0]
+    return min(finite) if finite else math.nan
+
+
+def build_roads(
+    osm: OsmData, *, crs: pyproj.CRS
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Build the roads (edges) and barriers layers from raw OSM data.
+
+    Parameters
+    ----------
+    osm
+        Raw features from :func:`geo.osm.read_osm`.
+    crs
+        The projected working CRS (metres).
+
+    Returns
+    -------
+    roads, barriers
+        GeoDataFrames following :data:`geo.schema.ROADS` and :data:`geo.schema.BARRIERS`.
+    """
+    ways = osm.ways
+    points = osm.points
+    barrier_tags: dict[int, dict[str, str]] = {
+        int(i): t
+        for i, t in zip(points["osm_id"], points["tags"], strict=True)
+        if "barrier" in t
+    }
+    # Nodes used more than once anywhere (shared by ways, or a way crossing itself) are
+    # junctions; ends of parts and barrier nodes on roads are graph nodes too.
+    usage: Counter[int] = Counter()
+    for ids in ways["node_ids"]:
+        usage.update(ids)
+    split_nodes = {n for n, c in usage.items() if c > 1}
+    split_nodes.update(n for n in barrier_tags if n in usage)
+
+    rows: list[dict[str, object]] = []
+    coords: list[np.ndarray] = []
+    for way_id, tags, ids, lons, lats in zip(
+        ways["way_id"], ways["tags"], ways["node_ids"], ways["lon"], ways["lat"], strict=True
+    ):
+        highway = tags.get("highway", "")
+        service = tags.get("service", "")
+        lanes = parse_float(tags.get("lanes"))
+        width, width_source = _width(tags, highway, service, lanes)
+        oneway, reverse = _oneway(tags)
+        attrs = {
+            "way_id": int(way_id),
+            "highway": highway,
+            "name": tags.get("name", tags.get("name:zh", "")),
+            "oneway": oneway,
+            "lanes": lanes,
+            "width_m": width,
+            "width_source": width_source,
+            "maxheight_m": _maxheight(tags),
+            "access": _access(tags),
+            "service": service,
+            "surface": tags.get("surface", ""),
+            "bridge": tags.get("bridge", "no") not in {"no", ""},
+            "tunnel": tags.get("tunnel", "no") not in {"no", ""},
+            "emergency": tags.get("emergency", ""),
+        }
+        xy = np.column_stack([lons, lats])
+        node_ids = list(ids)
+        if reverse:
+            xy = xy[::-1]
+            node_ids = node_ids[::-1]
+        start = 0
+        last = len(node_ids) - 1
+        for i in range(1, last + 1):
+            if i == last or node_ids[i] in split_nodes:
+                rows.append({"u": node_ids[start], "v": node_ids[i], **attrs})
+                coords.append(xy[start : i + 1])
+                start = i
+
+    columns = [
+        "u", "v", "way_id", "highway", "name", "oneway", "lanes", "width_m", "width_source",
+        "maxheight_m", "access", "service", "surface", "bridge", "tunnel", "emergency",
+    ]
+    frame = pd.DataFrame(rows, columns=columns)
+    if coords:
+        counts = np.fromiter((len(c) for c in coords), dtype=np.int64, count=len(coords))
+        geoms = shapely.linestrings(
+            np.concatenate(coords), indices=np.repeat(np.arange(len(coords)), counts)
+        )
+    else:
+        geoms = np.array([], dtype=object)
+    roads = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326")).to_crs(crs)
+    # Edges whose two ends are the same location (duplicate nodes) carry no length.
+    roads["length_m"] = roads.geometry.length.to_numpy()
+    degenerate = roads["length_m"] <= 0
+    if degenerate.any():
+        log.info("dropped %d zero-length road edges (duplicate node positions)", int(degenerate.sum()))
+        roads = roads.loc[~degenerate]
+    roads = roads.reset_index(drop=True)
+    roads.insert(0, "edge_id", np.arange(len(roads), dtype=np.int64))
+    roads = roads.astype({"u": "int64", "v": "int64", "way_id": "int64", "lanes": "float64"})
+
+    barriers = _barriers(points, barrier_tags, roads, crs=crs)
+    log.info(
+        "roads: %d edges, %.1f km from %d way parts; %d barriers on roads",
+        len(roads), roads["length_m"].sum() / 1000, len(ways), len(barriers),
+    )
+    return roads, barriers
+
+
+def _barriers(
+    points: pd.DataFrame,
+    barrier_tags: dict[int, dict[str, str]],
+    roads: gpd.GeoDataFrame,
+    *,
+    crs: pyproj.CRS,
+) -> gpd.GeoDataFrame:
+    """Barrier nodes that are nodes of the roads graph, with the road they sit on."""
+    node_way: dict[int, tuple[int, str]] = {}
+    for u, v, way_id, name in zip(roads["u"], roads["v"], roads["way_id"], roads["name"], strict=True):
+        for node in (int(u), int(v)):
+            if node in barrier_tags and node not in node_way:
+                node_way[node] = (int(way_id), str(name))
+    keep = points["osm_id"].isin(list(node_way)) & points["tags"].map(lambda t: "barrier" in t)
+    sel = points.loc[keep]
+    records = []
+    for osm_id, tags in zip(sel["osm_id"], sel["tags"], strict=True):
+        locked = tags.get("locked", "").lower()
+        way_id, road_name = node_way[int(osm_id)]
+        records.append(
+            {
+                "node_id": int(osm_id),
+                "barrier": tags["barrier"],
+                "locked": "yes" if locked in _YES else "no" if locked in {"no", "false", "0"}
+                else "unknown",
+                "access": _access(tags),
+                "way_id": way_id,
+                "road_name": road_name,
+            }
+        )
+    frame = pd.DataFrame(
+        records, columns=["node_id", "barrier", "locked", "access", "way_id", "road_name"]
+    ).astype({"node_id": "int64", "way_id": "int64"})
+    geoms = gpd.GeoSeries(sel["geometry"].to_numpy(), crs="EPSG:4326").to_crs(crs)
+    return gpd.GeoDataFrame(frame, geometry=geoms.to_numpy(), crs=crs)
