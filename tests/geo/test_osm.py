@@ -1,0 +1,149 @@
+"""The OSM reader and the roads/barriers/hydrants/stations/water layers on hand-made and real data."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import math
+import shutil
+from pathlib import Path
+
+import pyproj
+import pytest
+
+from geo.errors import InputFileError
+from geo.hydrants import osm_hydrants
+from geo.osm import is_drivable, read_osm
+from geo.roads import build_roads
+from geo.stations import osm_stations
+from geo.water import osm_water_sources
+from tests.conftest import FIXTURES, shared_file
+
+UTM51 = pyproj.CRS.from_epsg(32651)
+TINY = FIXTURES / "tiny_compound.osm"
+
+
+def test_drivable_filter_keeps_fire_lanes_and_private_roads() -> None:
+    assert is_drivable({"highway": "service", "access": "private"})
+    assert is_drivable({"highway": "service", "service": "emergency_access"})
+    assert is_drivable({"highway": "footway", "emergency": "yes"})
+    assert is_drivable({"highway": "living_street"})
+    assert not is_drivable({"highway": "footway"})
+    assert not is_drivable({"highway": "pedestrian", "area": "yes"})
+    assert not is_drivable({"highway": "construction"})
+    assert not is_drivable({"building": "yes"})
+
+
+def test_tiny_extract_keeps_parts_inside_a_cut_way() -> None:
+    osm = read_osm(TINY)
+    # way 12 references node 99 that is not in the file: two parts survive
+    parts = osm.ways.loc[osm.ways["way_id"] == 12]
+    assert list(parts["part"]) == [0, 1]
+    assert [list(p) for p in parts["node_ids"]] == [[4, 8], [9, 10]]
+    assert osm.way_nodes_missing == 1
+    # the plain footway (way 13) is not a road; the emergency footway (14) is
+    assert set(osm.ways["way_id"]) == {10, 11, 12, 14, 15}
+
+
+def test_tiny_roads_split_at_junctions_and_barriers() -> None:
+    roads, barriers = build_roads(read_osm(TINY), crs=UTM51)
+    pairs = sorted(zip(roads["u"], roads["v"], strict=True))
+    # way 10: 1-2, 2-3 (node 7 is not shared); way 11 split at the gate 5; way 12 reversed
+    # (oneway=-1) and cut in two; way 14 one edge; way 15 split at the bollard 12
+    assert pairs == sorted([(1, 2), (2, 3), (2, 5), (5, 4), (8, 4), (10, 9), (3, 11), (3, 12), (12, 13)])
+    assert list(roads["edge_id"]) == list(range(9))
+    lane = roads.loc[roads["way_id"] == 11].iloc[0]
+    assert lane["service"] == "emergency_access" and lane["access"] == "private"
+    res = roads.loc[roads["way_id"] == 12].iloc[0]
+    assert bool(res["oneway"]) is True
+    assert res["width_m"] == pytest.approx(3.5) and res["width_source"] == "width"
+    assert res["maxheight_m"] == pytest.approx(12 * 0.3048)
+    primary = roads.loc[roads["way_id"] == 10].iloc[0]
+    assert primary["width_source"] == "estimated" and primary["width_m"] == pytest.approx(4 * 3.25)
+    assert primary["name"] == "四平路"
+    # lengths in metres: 1-2 is 0.002 deg of longitude at 31.28 N
+    e12 = roads.loc[(roads["u"] == 1) & (roads["v"] == 2)].iloc[0]
+    assert e12["length_m"] == pytest.approx(0.002 * 111_320 * math.cos(math.radians(31.28)), rel=3e-3)
+    assert sorted(barriers["node_id"]) == [5, 12]
+    gate = barriers.set_index("node_id").loc[5]
+    assert gate["barrier"] == "gate" and gate["locked"] == "yes" and gate["access"] == "private"
+    assert gate["road_name"] == "消防通道"
+    assert barriers.set_index("node_id").loc[12, "locked"] == "unknown"
+
+
+def test_tiny_point_layers() -> None:
+    osm = read_osm(TINY)
+    hydrants = osm_hydrants(osm, crs=UTM51).set_index("osm_id")
+    assert hydrants.loc[6, "status"] == "in_service"
+    assert hydrants.loc[6, "status_source"] == "assumed"
+    assert hydrants.loc[6, "kind"] == "underground"
+    assert hydrants.loc[6, "diameter_mm"] == 100
+    assert hydrants.loc[6, "ref"] == "YP-001"
+    assert hydrants.loc[42, "status"] == "out_of_service"
+    stations = osm_stations(osm, crs=UTM51)
+    assert list(stations["name"]) == ["杨浦消防救援站"]
+    water = osm_water_sources(osm, crs=UTM51)
+    assert list(water["kind"]) == ["water_tank"] and water["volume_m3"].iloc[0] == 200
+
+
+@pytest.mark.parametrize("opener", ["gz", "bz2"])
+def test_compressed_xml(tmp_path: Path, opener: str) -> None:
+    target = tmp_path / f"tiny.osm.{opener}"
+    with open(TINY, "rb") as src, (gzip.open if opener == "gz" else bz2.open)(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    assert len(read_osm(target).ways) == len(read_osm(TINY).ways)
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(InputFileError, match="not found"):
+        read_osm(tmp_path / "missing.osm")
+    bad = tmp_path / "broken.osm"
+    bad.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
+    with pytest.raises(InputFileError, match="broken.osm"):
+        read_osm(bad)
+    wrong = tmp_path / "roads.csv"
+    wrong.write_text("a,b\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="extension"):
+        read_osm(wrong)
+
+
+def test_helsinki_pbf_cut_at_bbox(helsinki_pbf: Path) -> None:
+    osm = read_osm(helsinki_pbf)
+    assert osm.way_nodes_missing > 0  # the extract is cut at its bounding box
+    roads, barriers = build_roads(osm, crs=pyproj.CRS.from_epsg(32635))
+    assert len(roads) > 1000
+    assert 25 <= roads["length_m"].sum() / 1000 <= 45
+    assert set(barriers["barrier"]) >= {"gate", "lift_gate", "block"}
+    hydrants = osm_hydrants(osm, crs=pyproj.CRS.from_epsg(32635))
+    assert len(hydrants) == 37
+    assert (hydrants["kind"] == "underground").all()
+    assert hydrants["diameter_mm"].notna().sum() == 33
+    assert len(osm_stations(osm, crs=pyproj.CRS.from_epsg(32635))) == 1
+
+
+@pytest.mark.shared
+def test_yangpu_gates_on_compound_roads() -> None:
+    osm = read_osm(shared_file("osm/shanghai-yangpu-tongji.osm"))
+    roads, barriers = build_roads(osm, crs=UTM51)
+    gates = barriers.loc[barriers["barrier"] == "gate"]
+    assert len(gates) >= 10
+    # every barrier is a node of the graph
+    nodes = set(roads["u"]) | set(roads["v"])
+    assert set(barriers["node_id"]) <= nodes
+    assert (roads["highway"] == "service").sum() >= 77
+
+
+@pytest.mark.shared
+def test_shanghai_central_osmnx_xml() -> None:
+    osm = read_osm(shared_file("osm/shanghai-central-roads.osm"))
+    roads, _ = build_roads(osm, crs=UTM51)
+    assert len(osm.ways["way_id"].unique()) == 796
+    assert roads["name"].str.contains("路").sum() > 500
+
+
+@pytest.mark.shared
+def test_bayreuth_gz_hydrants_and_stations() -> None:
+    osm = read_osm(shared_file("osm/bayreuth-north.osm.gz"))
+    crs = pyproj.CRS.from_epsg(32632)
+    assert len(osm_hydrants(osm, crs=crs)) == 20
+    assert len(osm_stations(osm, crs=crs)) == 7
