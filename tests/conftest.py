@@ -29,3 +29,15 @@ def helsinki_pbf() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``network`` run only with FIREREACH_NETWORK_TESTS=1 (they need the internet)."""
+    import os
+
+    if os.environ.get("FIREREACH_NETWORK_TESTS") == "1":
+        return
+    skip = pytest.mark.skip(reason="needs the internet; set FIREREACH_NETWORK_TESTS=1 to run")
+    for item in items:
+        if "network" in item.keywords:
+            item.add_marker(skip)
