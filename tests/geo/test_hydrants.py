@@ -1,0 +1,89 @@
+"""Hydrant status from OSM tags and the agency/OSM merge rule (10 m, agency wins)."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from geo.hydrants import HYDRANT_COLUMNS, _osm_status, diameter_mm, merge_hydrants
+
+CRS = "EPSG:32651"
+
+
+def _hydrants(rows: list[tuple[str, float, float, str]], source: str) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame(
+        {
+            "hydrant_id": [r[0] for r in rows],
+            "kind": "pillar",
+            "status": [r[3] for r in rows],
+            "status_source": "agency" if source == "agency" else "assumed",
+            "diameter_mm": 100.0,
+            "flow_lps": 15.0,
+            "pressure_mpa": 0.2,
+            "ref": "",
+            "name": "",
+            "source": source,
+            "source_file": "x",
+            "source_crs": "EPSG:4326",
+            "osm_id": pd.array(
+                [int(r[0].split("/")[1]) if source == "osm" else pd.NA for r in rows], dtype="Int64"
+            ),
+        },
+        columns=HYDRANT_COLUMNS,
+    )
+    return gpd.GeoDataFrame(
+        frame, geometry=shapely.points([(r[1], r[2]) for r in rows]), crs=CRS
+    )
+
+
+def test_merge_within_10_m_agency_wins() -> None:
+    osm = _hydrants([("osm/1", 0, 0, "in_service"), ("osm/2", 100, 0, "in_service"),
+                     ("osm/3", 200, 0, "in_service")], "osm")
+    agency = _hydrants([("A1", 3, 4, "out_of_service"),      # 5 m from osm/1: merged
+                        ("A2", 100, 10.5, "low_pressure"),   # 10.5 m from osm/2: separate
+                        ("A3", 500, 0, "in_service")], "agency")
+    merged = merge_hydrants(osm, agency, merge_distance_m=10.0).set_index("hydrant_id")
+    assert sorted(merged.index) == ["A1", "A2", "A3", "osm/2", "osm/3"]
+    assert merged.loc["A1", "status"] == "out_of_service"
+    assert merged.loc["A1", "osm_id"] == 1
+    assert pd.isna(merged.loc["A2", "osm_id"])
+
+
+def test_one_osm_hydrant_merges_into_one_agency_record() -> None:
+    osm = _hydrants([("osm/1", 0, 0, "in_service")], "osm")
+    agency = _hydrants([("A1", 2, 0, "in_service"), ("A2", -6, 0, "in_service")], "agency")
+    merged = merge_hydrants(osm, agency).set_index("hydrant_id")
+    assert sorted(merged.index) == ["A1", "A2"]  # osm/1 went into the nearer A1
+    assert merged.loc["A1", "osm_id"] == 1 and pd.isna(merged.loc["A2", "osm_id"])
+
+
+def test_no_agency_file_keeps_osm() -> None:
+    osm = _hydrants([("osm/1", 0, 0, "in_service")], "osm")
+    assert len(merge_hydrants(osm, None)) == 1
+
+
+@pytest.mark.parametrize(
+    ("tags", "status"),
+    [
+        ({}, ("in_service", "assumed")),
+        ({"operational_status": "broken"}, ("out_of_service", "tag")),
+        ({"disused:emergency": "fire_hydrant"}, ("out_of_service", "tag")),
+        ({"fire_hydrant:status": "low_pressure"}, ("low_pressure", "tag")),
+        ({"operational_status": "ok"}, ("in_service", "tag")),
+    ],
+)
+def test_osm_status(tags: dict[str, str], status: tuple[str, str]) -> None:
+    assert _osm_status(tags) == status
+
+
+@pytest.mark.parametrize(("raw", "mm"), [("100", 100), ("DN150", 150), ("100 mm", 100), ('4"', 101.6)])
+def test_diameter(raw: str, mm: float) -> None:
+    assert diameter_mm(raw) == pytest.approx(mm)
+
+
+def test_diameter_unreadable() -> None:
+    assert math.isnan(diameter_mm("big"))
