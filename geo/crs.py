@@ -440,8 +440,8 @@ def _pyproj_crs(name: str, spec: str) -> pyproj.CRS:
 
 
 @functools.cache
-def _to_wgs84_transformer(name: str) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(name, WGS84, always_xy=True)
+def _to_wgs84_transformer(crs: pyproj.CRS) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
 
 
 def to_wgs84(
@@ -470,9 +470,11 @@ def to_wgs84(
         return gcj02_to_wgs84(xa, ya, china_only=china_only)
     if src.name == BD09:
         return bd09_to_wgs84(xa, ya, china_only=china_only)
+    if src.pyproj_crs is None:
+        raise CRSError(f"source CRS {src.name!r} is neither gcj02, bd09 nor a pyproj CRS")
     if src.name == WGS84:
         return xa.copy(), ya.copy()
-    lon, lat = _to_wgs84_transformer(src.name).transform(xa, ya)
+    lon, lat = _to_wgs84_transformer(src.pyproj_crs).transform(xa, ya)
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
