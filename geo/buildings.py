@@ -1,0 +1,525 @@
+"""Buildings: height, use and GB 50016-2014 5.1.1 high-rise class from OSM tags.
+
+The classification functions are pure functions over pandas columns, vectorised, and never guess:
+a building with neither a ``height`` nor a ``building:levels`` tag has ``height_m`` NaN,
+``height_source`` ``'unknown'`` and ``high_rise_class`` ``'unknown'``.
+
+GB 50016-2014 (2018 ed.) 5.1.1:
+
+============  ======================  ==========================================================
+class         residential             public (not single storey)
+============  ======================  ==========================================================
+high-rise     height > 27 m           height > 24 m
+class 1       > 54 m                  > 50 m; or > 24 m for hospitals, important public buildings,
+                                      large mixed-use floors, elderly-care facilities
+class 2       27-54 m                 other high-rise public buildings
+============  ======================  ==========================================================
+
+Buildings of unknown use get the stricter public thresholds; factories and warehouses (which
+5.1.1 does not classify) are high-rise above 24 m when not single storey (the term of 2.1.1) and
+get the public class-1 threshold. ``class_basis`` says which rule was applied.
+
+:func:`osm_buildings` turns the raw OSM areas into the ``buildings`` layer
+(:data:`geo.schema.BUILDINGS`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyproj
+
+from geo.errors import ConfigError, LayerValidationError
+from geo.presets import Preset
+from geo.schema import require_projected
+from geo.units import parse_float, parse_length_m
+
+log = logging.getLogger(__name__)
+
+#: Building uses FireReach distinguishes.
+USES: tuple[str, ...] = ("residential", "public", "industrial", "unknown")
+
+#: High-rise classes (GB 50016 5.1.1), plus ``unknown`` when the height is unknown.
+HIGH_RISE_CLASSES: tuple[str, ...] = ("not_high_rise", "class2", "class1", "unknown")
+
+#: OSM ``building=*`` values taken as residential.
+RESIDENTIAL_BUILDINGS = frozenset(
+    {"apartments", "residential", "house", "dormitory", "detached", "terrace",
+     "semidetached_house", "bungalow", "farm", "cabin"}
+)
+
+#: OSM ``building=*`` values taken as public (GB 50016: 公共建筑, including shops and offices).
+PUBLIC_BUILDINGS = frozenset(
+    {"commercial", "office", "retail", "hospital", "school", "university", "college",
+     "kindergarten", "hotel", "public", "civic", "government", "train_station", "transportation",
+     "church", "cathedral", "chapel", "mosque", "temple", "synagogue", "shrine", "religious",
+     "supermarket", "stadium", "sports_hall", "sports_centre", "fire_station", "kiosk"}
+)
+
+#: OSM ``building=*`` values taken as industrial (factories and warehouses: 厂房、仓库).
+INDUSTRIAL_BUILDINGS = frozenset(
+    {"industrial", "warehouse", "factory", "manufacture", "storage_tank", "hangar", "silo"}
+)
+
+#: ``amenity=*`` values that do not make a building public (parking structures, shelters ...).
+NON_PUBLIC_AMENITIES = frozenset(
+    {"parking", "parking_space", "parking_entrance", "bicycle_parking", "motorcycle_parking",
+     "shelter", "waste_disposal", "recycling", "no"}
+)
+
+#: Tag values that make a public building > 24 m class 1 regardless of height (GB 50016 5.1.1):
+#: hospitals (医疗建筑) and, since the 2018 edition, elderly-care facilities (老年人照料设施).
+HOSPITAL_VALUES = frozenset({"hospital"})
+ELDERLY_CARE_VALUES = frozenset({"nursing_home"})
+
+#: ``building=*`` values that are not standing buildings and are left out of the layer.
+NOT_BUILDINGS = frozenset(
+    {"no", "construction", "proposed", "planned", "demolished", "razed", "abandoned", "ruins",
+     "destroyed", "disused"}
+)
+
+BUILDING_COLUMNS = [
+    "building_id", "name", "building", "levels", "height_m", "height_source", "use",
+    "high_rise_class", "class_basis", "footprint_m2", "volume_m3",
+]
+
+
+@dataclass(frozen=True)
+class HighRiseThresholds:
+    """Height thresholds of GB 50016-2014 5.1.1, in metres.
+
+    Attributes
+    ----------
+    residential_m
+        Residential buildings above this are high-rise (27 m).
+    residential_class1_m
+        Residential buildings above this are class 1 (54 m).
+    public_m
+        Public buildings (not single storey) above this are high-rise (24 m).
+    public_class1_m
+        Public buildings above this are class 1 (50 m).
+    clause
+        Cited in ``class_basis``.
+    """
+
+    residential_m: float = 27.0
+    residential_class1_m: float = 54.0
+    public_m: float = 24.0
+    public_class1_m: float = 50.0
+    clause: str = "GB 50016 5.1.1"
+
+    def __post_init__(self) -> None:
+        values = (
+            self.residential_m, self.residential_class1_m, self.public_m, self.public_class1_m
+        )
+        if not all(np.isfinite(v) and v > 0 for v in values):
+            raise ConfigError(f"high-rise thresholds must be positive numbers of metres: {values}")
+        if self.residential_class1_m < self.residential_m or self.public_class1_m < self.public_m:
+            raise ConfigError(
+                "a class 1 threshold is below its high-rise threshold: "
+                f"residential {self.residential_m:g}/{self.residential_class1_m:g} m, "
+                f"public {self.public_m:g}/{self.public_class1_m:g} m"
+            )
+
+    @classmethod
+    def from_preset(cls, preset: Preset) -> HighRiseThresholds:
+        """Thresholds from a preset's ``high_rise_*`` rules (``cn-gb`` and presets extending it)."""
+        ids = ("high_rise_residential", "high_rise_residential_class1", "high_rise_public",
+               "high_rise_public_class1")
+        r = [preset.rule(i) for i in ids]
+        return cls(r[0].value("value_m"), r[1].value("value_m"), r[2].value("value_m"),
+                   r[3].value("value_m"))
+
+
+GB50016_THRESHOLDS = HighRiseThresholds()
+
+
+def _norm(values: object, *, n: int | None = None, what: str = "column") -> npt.NDArray[np.object_]:
+    """Tag values as lower-case stripped text, the first of a ``;`` list, ``''`` when missing."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    if n is not None and len(series) != n:
+        raise LayerValidationError(f"{what} has {len(series)} values; expected {n}")
+    obj = series.astype(object)
+    text = obj.where(obj.notna(), "").astype(str).str.split(";").str[0].str.strip().str.lower()
+    return text.to_numpy(dtype=object, copy=True)
+
+
+def _floats(values: object, *, n: int, what: str) -> npt.NDArray[np.float64]:
+    arr = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float).reshape(-1)
+    if arr.size != n:
+        raise LayerValidationError(f"{what} has {arr.size} values; expected {n}")
+    return arr
+
+
+def _parse_each(values: object, parse: Callable[[object], float]) -> npt.NDArray[np.float64]:
+    """Apply a scalar parser once per distinct value (tags repeat a lot: "3", "6", "18 m")."""
+    obj = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    codes, uniques = pd.factorize(obj.to_numpy(dtype=object), use_na_sentinel=True)
+    parsed = np.array([parse(u) for u in uniques] + [np.nan], dtype=float)
+    return parsed[codes]  # code -1 (missing) picks the trailing NaN
+
+
+def _index(values: object, n: int) -> pd.Index:
+    return values.index if isinstance(values, pd.Series) else pd.RangeIndex(n)
+
+
+def building_height(
+    height_tag: pd.Series, levels_tag: pd.Series, *, metres_per_level: float = 3.0
+) -> pd.DataFrame:
+    """Building height from the OSM ``height`` tag, else ``building:levels`` × storey height.
+
+    Parameters
+    ----------
+    height_tag
+        Raw ``height`` values (``"80"``, ``"80 m"``, ``"12'"``, ...); missing is NaN/None.
+    levels_tag
+        Raw ``building:levels`` values, aligned by position with ``height_tag``.
+    metres_per_level
+        Storey height used for buildings with levels but no height (a setting: the preset's
+        ``building_metres_per_level``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index of ``height_tag``; columns ``height_m`` (NaN when unknown), ``height_source``
+        (``'height'``, ``'levels'`` or ``'unknown'``) and ``levels`` (NaN when not tagged).
+        An unreadable or non-positive height, or levels of 0, do not give a height.
+    """
+    if not (np.isfinite(metres_per_level) and metres_per_level > 0):
+        raise ConfigError(
+            f"metres_per_level must be a positive number of metres, got {metres_per_level!r}"
+        )
+    n = len(height_tag)
+    if len(levels_tag) != n:
+        raise LayerValidationError(
+            f"height ({n} values) and building:levels ({len(levels_tag)} values) differ in length"
+        )
+    height = _parse_each(height_tag, parse_length_m)
+    height[~(height > 0)] = np.nan
+    levels = _parse_each(levels_tag, parse_float)
+    levels[~(np.isfinite(levels) & (levels >= 0))] = np.nan
+    from_levels = ~np.isfinite(height) & (levels > 0)
+    height_m = np.where(from_levels, levels * metres_per_level, height)
+    source = np.select(
+        [np.isfinite(height), from_levels], ["height", "levels"], default="unknown"
+    ).astype(object)
+    return pd.DataFrame(
+        {"height_m": height_m, "height_source": source, "levels": levels},
+        index=_index(height_tag, n),
+    )
+
+
+def building_use(
+    building_tag: pd.Series,
+    amenity_tag: pd.Series | None = None,
+    shop_tag: pd.Series | None = None,
+    office_tag: pd.Series | None = None,
+    tourism_tag: pd.Series | None = None,
+) -> pd.Series:
+    """Building use: ``residential``, ``public``, ``industrial`` or ``unknown``.
+
+    An explicit ``building=*`` value decides (:data:`RESIDENTIAL_BUILDINGS`,
+    :data:`PUBLIC_BUILDINGS`, :data:`INDUSTRIAL_BUILDINGS`). For ``building=yes`` and other values,
+    an ``amenity`` (except parking and the like), ``shop``, ``office`` or ``tourism`` tag makes the
+    building public; otherwise its use is ``unknown``.
+
+    Parameters
+    ----------
+    building_tag
+        Raw ``building`` values.
+    amenity_tag, shop_tag, office_tag, tourism_tag
+        Raw tag values aligned by position with ``building_tag``; ``None`` when not available.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``use``, index of ``building_tag``.
+    """
+    n = len(building_tag)
+    b = _norm(building_tag, what="building")
+    empty = np.full(n, "", dtype=object)
+    amenity = _norm(amenity_tag, n=n, what="amenity") if amenity_tag is not None else empty
+    others = [
+        _norm(t, n=n, what=name) if t is not None else empty
+        for t, name in ((shop_tag, "shop"), (office_tag, "office"), (tourism_tag, "tourism"))
+    ]
+    tagged_public = (amenity != "") & ~np.isin(amenity, list(NON_PUBLIC_AMENITIES))
+    for tag in others:
+        tagged_public |= (tag != "") & (tag != "no")
+    use = np.select(
+        [
+            np.isin(b, list(RESIDENTIAL_BUILDINGS)),
+            np.isin(b, list(PUBLIC_BUILDINGS)),
+            np.isin(b, list(INDUSTRIAL_BUILDINGS)),
+            tagged_public,
+        ],
+        ["residential", "public", "industrial", "public"],
+        default="unknown",
+    ).astype(object)
+    return pd.Series(use, index=_index(building_tag, n), name="use", dtype=object)
+
+
+def high_rise_class(
+    height_m: pd.Series,
+    use: pd.Series,
+    levels: pd.Series,
+    building_tag: pd.Series,
+    *,
+    amenity_tag: pd.Series | None = None,
+    important: pd.Series | None = None,
+    thresholds: HighRiseThresholds = GB50016_THRESHOLDS,
+) -> pd.DataFrame:
+    """High-rise class of each building under GB 50016-2014 5.1.1.
+
+    Parameters
+    ----------
+    height_m
+        Height in metres, NaN when unknown (from :func:`building_height`).
+    use
+        ``residential``, ``public``, ``industrial`` or ``unknown`` (from :func:`building_use`);
+        missing counts as ``unknown``.
+    levels
+        Number of storeys, NaN when unknown; a public building with 1 storey is never high-rise.
+        When levels are unknown the building is taken as multi-storey (and ``class_basis`` says so).
+    building_tag
+        Raw ``building`` values (``building=hospital`` makes a public building class 1 above the
+        high-rise threshold).
+    amenity_tag
+        Raw ``amenity`` values: ``hospital`` and ``nursing_home`` make a public building class 1
+        above the high-rise threshold.
+    important
+        Optional booleans: buildings the user knows are important public buildings, large
+        mixed-use floors and the like (class 1 above the high-rise threshold).
+    thresholds
+        The 5.1.1 heights; default GB 50016 (27/54 m residential, 24/50 m public).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index of ``height_m``; columns ``high_rise_class`` (``not_high_rise``, ``class2``,
+        ``class1`` or ``unknown``) and ``class_basis`` (threshold and rule, e.g.
+        ``"public, 80.0 m > 50 m: GB 50016 5.1.1 class 1"``).
+    """
+    n = len(height_m)
+    h = _floats(height_m, n=n, what="height_m")
+    if (h < 0).any():
+        raise LayerValidationError(
+            f"height_m has negative values at positions {np.flatnonzero(h < 0)[:5].tolist()}"
+        )
+    u = _norm(use, n=n, what="use")
+    u[u == ""] = "unknown"
+    bad = ~np.isin(u, USES)
+    if bad.any():
+        raise LayerValidationError(
+            f"use has values {sorted(set(u[bad]))}; expected one of {', '.join(USES)}"
+        )
+    lv = _floats(levels, n=n, what="levels")
+    b = _norm(building_tag, n=n, what="building")
+    a = (
+        _norm(amenity_tag, n=n, what="amenity") if amenity_tag is not None
+        else np.full(n, "", dtype=object)
+    )
+    imp = (
+        pd.Series(important, dtype="boolean").fillna(False).to_numpy(dtype=bool)
+        if important is not None else np.zeros(n, dtype=bool)
+    )
+    if imp.size != n:
+        raise LayerValidationError(f"important has {imp.size} values; expected {n}")
+    t = thresholds
+
+    known = np.isfinite(h)
+    residential = u == "residential"
+    base = np.where(residential, t.residential_m, t.public_m)
+    top = np.where(residential, t.residential_class1_m, t.public_class1_m)
+    single = ~residential & (lv > 0) & (lv <= 1)
+    hospital = np.isin(b, list(HOSPITAL_VALUES)) | np.isin(a, list(HOSPITAL_VALUES))
+    elderly = np.isin(a, list(ELDERLY_CARE_VALUES))
+    special = ~residential & (hospital | elderly | imp)
+    above = known & (h > base) & ~single
+    by_height = above & (h > top)
+    by_kind = above & ~by_height & special
+    cls = np.select(
+        [~known, ~above, by_height | by_kind], ["unknown", "not_high_rise", "class1"],
+        default="class2",
+    ).astype(object)
+
+    label = np.select(
+        [residential, u == "public", u == "industrial"],
+        [
+            "residential",
+            "public",
+            "industrial (5.1.1 does not classify factories or warehouses; public thresholds"
+            " applied, high-rise per 2.1.1)",
+        ],
+        default="use unknown (stricter public thresholds applied)",
+    ).astype(object)
+    reason = np.select(
+        [hospital, elderly, imp], [" (hospital)", " (elderly care)", " (marked important)"],
+        default="",
+    ).astype(object)
+    h_txt = np.char.mod("%.1f m", h).astype(object)
+    base_txt = np.char.mod("%g m", base).astype(object)
+    top_txt = np.char.mod("%g m", top).astype(object)
+    clause = t.clause
+    basis = np.select(
+        [~known, single & ~(h <= base), ~above, by_height, by_kind],
+        [
+            "height unknown: no usable height or building:levels tag",
+            label + ", single storey, " + h_txt + f": not high-rise ({clause})",
+            label + ", " + h_txt + " <= " + base_txt + f": not high-rise ({clause})",
+            label + ", " + h_txt + " > " + top_txt + f": {clause} class 1",
+            label + ", " + h_txt + " > " + base_txt + f": {clause} class 1" + reason,
+        ],
+        default=label + ", " + h_txt + " > " + base_txt + f": {clause} class 2",
+    ).astype(object)
+    storeys_unknown = above & ~residential & ~np.isfinite(lv)
+    basis[storeys_unknown] = basis[storeys_unknown] + "; storeys unknown, taken as multi-storey"
+    return pd.DataFrame(
+        {"high_rise_class": cls, "class_basis": basis}, index=_index(height_m, n)
+    )
+
+
+def building_volume(footprint_m2: pd.Series, height_m: pd.Series) -> pd.Series:
+    """Building volume in m³: footprint × height; NaN where either is unknown.
+
+    Raises
+    ------
+    LayerValidationError
+        On a negative footprint or height, or inputs of different lengths.
+    """
+    n = len(footprint_m2)
+    area = _floats(footprint_m2, n=n, what="footprint_m2")
+    h = _floats(height_m, n=n, what="height_m")
+    if (area < 0).any() or (h < 0).any():
+        raise LayerValidationError("footprint_m2 and height_m must not be negative")
+    return pd.Series(area * h, index=_index(footprint_m2, n), name="volume_m3")
+
+
+def classify_buildings(
+    raw: pd.DataFrame,
+    *,
+    metres_per_level: float = 3.0,
+    thresholds: HighRiseThresholds = GB50016_THRESHOLDS,
+) -> pd.DataFrame:
+    """All derived building columns from raw tag columns, as a new frame.
+
+    Parameters
+    ----------
+    raw
+        Columns ``building`` (required), ``footprint_m2`` (required) and the OSM tags
+        ``height``, ``building:levels``, ``amenity``, ``shop``, ``office``, ``tourism`` when
+        present (absent tags count as missing).
+    metres_per_level, thresholds
+        See :func:`building_height` and :func:`high_rise_class`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``raw``'s index; columns ``levels``, ``height_m``, ``height_source``, ``use``,
+        ``high_rise_class``, ``class_basis``, ``volume_m3``.
+    """
+    for col in ("building", "footprint_m2"):
+        if col not in raw.columns:
+            raise LayerValidationError(f"building table has no {col!r} column")
+
+    def tag(key: str) -> pd.Series | None:
+        return raw[key] if key in raw.columns else None
+
+    missing = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+    height = building_height(
+        raw["height"] if "height" in raw.columns else missing,
+        raw["building:levels"] if "building:levels" in raw.columns else missing,
+        metres_per_level=metres_per_level,
+    )
+    use = building_use(raw["building"], tag("amenity"), tag("shop"), tag("office"), tag("tourism"))
+    classes = high_rise_class(
+        height["height_m"], use, height["levels"], raw["building"],
+        amenity_tag=tag("amenity"), thresholds=thresholds,
+    )
+    return pd.DataFrame(
+        {
+            "levels": height["levels"],
+            "height_m": height["height_m"],
+            "height_source": height["height_source"],
+            "use": use,
+            "high_rise_class": classes["high_rise_class"],
+            "class_basis": classes["class_basis"],
+            "volume_m3": building_volume(raw["footprint_m2"], height["height_m"]),
+        },
+        index=raw.index,
+    )
+
+
+class OsmAreas(Protocol):
+    """What :func:`osm_buildings` needs of :class:`geo.osm.OsmData`: its assembled areas."""
+
+    @property
+    def areas(self) -> pd.DataFrame:
+        """``osm_type``, ``osm_id``, ``tags`` (dict) and ``geometry`` (WGS84) per area."""
+        ...
+
+
+def osm_buildings(
+    osm: OsmAreas,
+    *,
+    crs: pyproj.CRS,
+    metres_per_level: float = 3.0,
+    thresholds: HighRiseThresholds = GB50016_THRESHOLDS,
+) -> gpd.GeoDataFrame:
+    """The buildings layer (:data:`geo.schema.BUILDINGS`) from OSM building areas.
+
+    Parameters
+    ----------
+    osm
+        Raw OSM data (:func:`geo.osm.read_osm`); its ``areas`` with a ``building`` tag are used,
+        except values in :data:`NOT_BUILDINGS` (construction, ruins ...).
+    crs
+        Projected working CRS (metres).
+    metres_per_level, thresholds
+        See :func:`classify_buildings`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`BUILDING_COLUMNS` and the footprint polygons, in ``crs``.
+    """
+    areas = osm.areas
+    if len(areas):
+        building = areas["tags"].map(lambda t: str(t.get("building", "")).strip().lower())
+        keep = (building != "") & ~building.isin(list(NOT_BUILDINGS))
+        areas = areas.loc[keep.to_numpy()].reset_index(drop=True)
+    geoms = gpd.GeoSeries(areas["geometry"].to_numpy() if len(areas) else [], crs="EPSG:4326")
+    geoms = geoms.to_crs(crs)
+    frame = gpd.GeoDataFrame(geometry=geoms, crs=crs)
+    require_projected(frame, name="buildings")
+    tags: list[dict[str, Any]] = list(areas["tags"]) if len(areas) else []
+    keys = ("building", "height", "building:levels", "amenity", "shop", "office", "tourism")
+    raw = pd.DataFrame(
+        {key: [t.get(key) for t in tags] for key in keys}, index=frame.index, dtype=object
+    )
+    raw["footprint_m2"] = frame.geometry.area.to_numpy()
+    derived = classify_buildings(raw, metres_per_level=metres_per_level, thresholds=thresholds)
+    out = pd.DataFrame(
+        {
+            "building_id": [f"osm/{t}{i}" for t, i in zip(areas.get("osm_type", []),
+                                                          areas.get("osm_id", []), strict=True)],
+            "name": [str(t.get("name", t.get("name:zh", "")) or "") for t in tags],
+            "building": raw["building"].fillna("").astype(str).to_numpy(),
+            "footprint_m2": raw["footprint_m2"].to_numpy(),
+        },
+        index=frame.index,
+    )
+    out = out.join(derived)[BUILDING_COLUMNS]
+    log.info(
+        "buildings from OSM: %d (%d high-rise, %d of unknown height)",
+        len(out), int(out["high_rise_class"].isin(["class1", "class2"]).sum()),
+        int((out["height_source"] == "unknown").sum()),
+    )
+    return gpd.GeoDataFrame(out, geometry=frame.geometry, crs=crs)
