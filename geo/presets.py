@@ -446,9 +446,9 @@ class FireFlowTable:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Preset:
-    """A loaded, validated rule preset.
+    """A loaded, validated rule preset (hashable by identity, so it can key a cache).
 
     Attributes
     ----------
