@@ -202,6 +202,15 @@ def test_one_step_inverses_are_metres_off_so_iteration_matters() -> None:
     assert _metres(lon, lat, one_lon, one_lat).max() > 1.0
 
 
+def test_round_trip_of_points_on_the_boundary_edge() -> None:
+    ring = np.asarray(gc.china_boundary().exterior.coords)
+    mid = (ring[:-1] + ring[1:]) / 2  # edge midpoints: "inside" or not is a floating-point tie
+    lon, lat = mid[:, 0], mid[:, 1]
+    inside = gc.in_china(lon, lat)
+    wlon, wlat = gc.gcj02_to_wgs84(*gc.wgs84_to_gcj02(lon, lat))
+    assert _metres(lon[inside], lat[inside], wlon[inside], wlat[inside]).max() < 0.01
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     lon=st.floats(min_value=73.0, max_value=135.0, allow_nan=False),
