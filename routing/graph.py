@@ -28,6 +28,7 @@ import pandas as pd
 import pyproj
 import scipy.sparse as sp
 import shapely
+from numpy.typing import ArrayLike
 
 from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError, NotFoundError
 from geo.schema import BARRIERS, ROADS, require_projected
@@ -138,7 +139,7 @@ class StreetGraph:
         """Number of edges (rows of ``roads``)."""
         return len(self.length_m)
 
-    def node_index(self, ids: np.ndarray | list[int] | int) -> np.ndarray:
+    def node_index(self, ids: ArrayLike) -> np.ndarray:
         """Return the node indices of OSM node ids.
 
         Raises
@@ -255,7 +256,7 @@ class TruckGraph:
     edge_reason: np.ndarray = field(repr=False)
     node_blocked: np.ndarray = field(repr=False)
 
-    def edge_of(self, from_node: np.ndarray | int, to_node: np.ndarray | int) -> np.ndarray:
+    def edge_of(self, from_node: ArrayLike, to_node: ArrayLike) -> np.ndarray:
         """Roads row used by the truck graph from ``from_node`` to ``to_node`` (node indices).
 
         Returns -1 where there is no such truck edge.

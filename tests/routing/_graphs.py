@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import ArrayLike
 
 from geo.schema import BARRIERS, ROADS
 from routing.snap import SnapResult
@@ -105,7 +106,7 @@ def barriers_frame(nodes: Nodes, rows: Sequence[Mapping[str, object]]) -> gpd.Ge
 
 
 def snaps(
-    edge: Sequence[int], position_m: Sequence[float], offset_m: Sequence[float] | None = None
+    edge: ArrayLike, position_m: ArrayLike, offset_m: ArrayLike | None = None
 ) -> SnapResult:
     """A SnapResult written by hand (points are not needed by the network coverage)."""
     e = np.asarray(edge, dtype=np.int64)

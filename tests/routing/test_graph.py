@@ -9,7 +9,7 @@ import pytest
 from scipy.sparse.csgraph import dijkstra
 
 from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError, NotFoundError
-from routing.graph import StreetGraph, TruckOptions, build_graph, truck_graph
+from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from tests.routing._graphs import CRS, T_NODES, E, barriers_frame, roads_frame, single_edge
 
 # A line of three nodes: 1 (0,0) - 2 (100,0) - 3 (200,0); edge 0 = 1-2, edge 1 = 2-3.
@@ -21,7 +21,7 @@ def _hose_dist(graph: StreetGraph, a: int, b: int) -> float:
     return float(dijkstra(graph.hose, directed=True, indices=i)[j])
 
 
-def _truck_time(truck, a: int, b: int) -> float:  # type: ignore[no-untyped-def]
+def _truck_time(truck: TruckGraph, a: int, b: int) -> float:
     i, j = truck.graph.node_index([a, b])
     return float(dijkstra(truck.csr, directed=True, indices=i)[j])
 

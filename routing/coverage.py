@@ -1,0 +1,526 @@
+"""Hydrant coverage of the street network, exact per metre of street.
+
+A point of a street is covered when a hose laid from an in-service hydrant reaches it within the
+protection radius (GB 50974 7.2.5: 150 m). The default measures the **hose-lay distance**: the
+hydrant's snap offset (hydrant to street) plus the distance along the undirected street network
+from the hydrant's snapped position. The straight-line method is offered for comparison only.
+
+Network method, exact by construction: let ``d`` be the multi-source shortest distance to every
+node, where each hydrant on edge ``(u, v, L)`` at position ``t`` with offset ``o`` seeds ``u``
+with ``o + t`` and ``v`` with ``o + L - t`` (one :func:`scipy.sparse.csgraph.dijkstra` run from a
+virtual super-source, limited to the radius). Any hose path to a point ``x`` of edge ``e`` either
+enters ``e`` through an end node or starts from a hydrant on ``e`` itself, so the distance to ``x``
+is ``min(d_u + x, d_v + L - x, min_h o_h + |x - t_h|)`` and the covered set of ``e`` is the union
+of ``[0, R - d_u]``, ``[L - (R - d_v), L]`` and ``[t_h - (R - o_h), t_h + (R - o_h)]`` clipped to
+``[0, L]``. Edges without a hydrant are handled in closed form; only edges with hydrants need an
+interval merge.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import shapely
+from scipy.sparse.csgraph import dijkstra
+
+from geo.errors import ConfigError, CRSError
+from routing.graph import StreetGraph
+from routing.snap import SnapResult, _as_geometry_array, line_substrings
+
+log = logging.getLogger(__name__)
+
+#: Uncovered gaps shorter than this (m, float rounding) are not reported as pieces.
+_MIN_PIECE_M = 1e-9
+#: High-rise classes counted in :func:`underserved_segments` (GB 50016 5.1.1).
+HIGH_RISE_CLASSES = ("class1", "class2")
+
+
+@dataclass(frozen=True, eq=False)
+class CoverageResult:
+    """Coverage of every edge by hydrants.
+
+    Attributes
+    ----------
+    radius_m
+        The protection radius used.
+    method
+        ``'network'`` (hose-lay distance) or ``'straight'`` (straight-line distance).
+    covered_m, uncovered_m
+        Covered and uncovered length of each edge (aligned with the roads rows).
+    interval_edge, interval_start, interval_end
+        The covered intervals, merged, sorted by edge then start: roads row and metres from the
+        edge's ``u`` end.
+    road_m, total_covered_m
+        Total street length and total covered length.
+    n_hydrants
+        Number of hydrants that took part (snapped and in service).
+    node_distance_m
+        Network method: hose-lay distance from the nearest hydrant to each node, ``inf`` beyond
+        the radius. ``None`` for the straight-line method.
+    """
+
+    radius_m: float
+    method: str
+    covered_m: np.ndarray = field(repr=False)
+    uncovered_m: np.ndarray = field(repr=False)
+    interval_edge: np.ndarray = field(repr=False)
+    interval_start: np.ndarray = field(repr=False)
+    interval_end: np.ndarray = field(repr=False)
+    road_m: float
+    total_covered_m: float
+    n_hydrants: int
+    node_distance_m: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def covered_share(self) -> float:
+        """Covered share of the street length (0..1)."""
+        return self.total_covered_m / self.road_m if self.road_m > 0 else 0.0
+
+
+def _merge_intervals(
+    edge: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Union of intervals per edge, vectorised; touching intervals are merged.
+
+    Returns the merged intervals sorted by edge, then start.
+    """
+    if len(edge) == 0:
+        return edge.astype(np.int64), start.astype(np.float64), end.astype(np.float64)
+    order = np.lexsort((start, edge))
+    e, s, t = edge[order], start[order], end[order]
+    # Running maximum of the end within each edge, without mixing edges: running maximum of the
+    # rank of (edge, end) in lexicographic order (edges are non-decreasing along the array).
+    by_end = np.lexsort((t, e))
+    rank = np.empty(len(e), dtype=np.int64)
+    rank[by_end] = np.arange(len(e))
+    reach = t[by_end][np.maximum.accumulate(rank)]
+    new = np.ones(len(e), dtype=bool)
+    new[1:] = (e[1:] != e[:-1]) | (s[1:] > reach[:-1])
+    begins = np.flatnonzero(new)
+    finishes = np.append(begins[1:] - 1, len(e) - 1)
+    return e[begins], s[begins], reach[finishes]
+
+
+def _service_mask(in_service: np.ndarray | None, n: int) -> np.ndarray:
+    if in_service is None:
+        return np.ones(n, dtype=bool)
+    mask = np.asarray(in_service)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise ConfigError(
+            f"in_service must be a boolean mask with one value per hydrant ({n}); got dtype "
+            f"{mask.dtype}, shape {mask.shape}"
+        )
+    return mask
+
+
+def multi_source_distance(
+    graph: StreetGraph,
+    nodes: np.ndarray,
+    initial_m: np.ndarray,
+    *,
+    limit_m: float = np.inf,
+) -> np.ndarray:
+    """Hose-lay distance to every node from sources that start at an initial distance.
+
+    Runs one :func:`scipy.sparse.csgraph.dijkstra` from a virtual super-source joined to each
+    source node by an arc of its initial distance (exact; repeated nodes keep the minimum).
+
+    Parameters
+    ----------
+    graph
+        The street graph (its hose-lay CSR is used, not modified).
+    nodes
+        Source node indices.
+    initial_m
+        Initial distance of each source (metres, >= 0).
+    limit_m
+        Distances above this are not explored and returned as ``inf``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distance (metres) of each node, ``inf`` where unreached.
+    """
+    n = graph.n_nodes
+    nodes = np.asarray(nodes, dtype=np.int64)
+    initial = np.asarray(initial_m, dtype=np.float64)
+    keep = initial <= limit_m
+    nodes, initial = nodes[keep], initial[keep]
+    if len(nodes) == 0:
+        return np.full(n, np.inf)
+    order = np.lexsort((initial, nodes))
+    nodes, initial = nodes[order], initial[order]
+    first = np.ones(len(nodes), dtype=bool)
+    first[1:] = nodes[1:] != nodes[:-1]
+    nodes, initial = nodes[first], initial[first]
+    hose = graph.hose
+    indptr = np.append(hose.indptr, hose.indptr[-1] + len(nodes)).astype(hose.indptr.dtype)
+    augmented = sp.csr_array(
+        (
+            np.concatenate([hose.data, initial]),
+            np.concatenate([hose.indices, nodes.astype(hose.indices.dtype)]),
+            indptr,
+        ),
+        shape=(n + 1, n + 1),
+    )
+    dist = dijkstra(augmented, directed=True, indices=n, limit=limit_m)
+    return np.asarray(dist[:n], dtype=np.float64)
+
+
+def _network_intervals(
+    graph: StreetGraph,
+    edge_h: np.ndarray,
+    pos_h: np.ndarray,
+    off_h: np.ndarray,
+    radius: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    L = graph.length_m
+    seeds = np.concatenate([graph.u_idx[edge_h], graph.v_idx[edge_h]])
+    initial = np.concatenate([off_h + pos_h, off_h + (L[edge_h] - pos_h)])
+    dist = multi_source_distance(graph, seeds, initial, limit_m=radius)
+
+    # Reach into each edge from its end nodes (0 when the node is beyond the radius).
+    a = np.clip(radius - dist[graph.u_idx], 0.0, L)
+    b = np.clip(radius - dist[graph.v_idx], 0.0, L)
+
+    reach_h = radius - off_h
+    on_edge = reach_h >= 0
+    edge_h, pos_h, reach_h = edge_h[on_edge], pos_h[on_edge], reach_h[on_edge]
+    has_h = np.zeros(graph.n_edges, dtype=bool)
+    has_h[edge_h] = True
+
+    # Edges without hydrants: union of [0, a] and [L - b, L] in closed form.
+    plain = np.flatnonzero(~has_h)
+    pa, pb, pl = a[plain], b[plain], L[plain]
+    full = pa + pb >= pl
+    e1 = np.stack([plain, plain], axis=1).ravel()
+    s1 = np.stack([np.zeros(len(plain)), pl - pb], axis=1).ravel()
+    t1 = np.stack([np.where(full, pl, pa), pl], axis=1).ravel()
+    ok1 = np.stack([(np.where(full, pl, pa) > 0), ~full & (pb > 0)], axis=1).ravel()
+    e1, s1, t1 = e1[ok1], s1[ok1], t1[ok1]
+
+    # Edges with hydrants: merge the end reaches with each hydrant's own interval.
+    busy = np.flatnonzero(has_h)
+    e2 = np.concatenate([busy, busy, edge_h])
+    s2 = np.concatenate([np.zeros(len(busy)), L[busy] - b[busy], np.maximum(pos_h - reach_h, 0.0)])
+    t2 = np.concatenate([a[busy], L[busy], np.minimum(pos_h + reach_h, L[edge_h])])
+    ok2 = t2 > s2
+    e2, s2, t2 = _merge_intervals(e2[ok2], s2[ok2], t2[ok2])
+
+    # Both streams are sorted by (edge, start) and share no edge: a stable sort by edge merges
+    # the two runs without reordering within an edge.
+    e = np.concatenate([e1, e2])
+    order = np.argsort(e, kind="stable")
+    return e[order], np.concatenate([s1, s2])[order], np.concatenate([t1, t2])[order], dist
+
+
+def _straight_intervals(
+    graph: StreetGraph, points: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Covered intervals by straight-line distance: exact circle-segment intersections."""
+    hyd, edge = graph.tree.query(points, predicate="dwithin", distance=radius)
+    if len(hyd) == 0:
+        empty = np.empty(0)
+        return empty.astype(np.int64), empty, empty
+    coords = shapely.get_coordinates(graph.geometry)
+    offsets = np.zeros(graph.n_edges + 1, dtype=np.int64)
+    np.cumsum(shapely.get_num_coordinates(graph.geometry), out=offsets[1:])
+    seg_len = np.hypot(*np.diff(coords, axis=0).T)
+    seg_len[offsets[1:-1] - 1] = 0.0
+    odometer = np.concatenate([[0.0], np.cumsum(seg_len)])
+
+    # Expand each (hydrant, edge) pair to the edge's segments.
+    n_seg = offsets[edge + 1] - offsets[edge] - 1
+    pair = np.repeat(np.arange(len(edge)), n_seg)
+    seg_first = np.zeros(len(edge) + 1, dtype=np.int64)
+    np.cumsum(n_seg, out=seg_first[1:])
+    k = offsets[edge[pair]] + np.arange(len(pair)) - seg_first[pair]
+    p0, p1 = coords[k], coords[k + 1]
+    centre = shapely.get_coordinates(points[hyd[pair]])
+    d = p1 - p0
+    s = seg_len[k]
+    ok = s > 0
+    p0, d, s, centre, k, pair = p0[ok], d[ok], s[ok], centre[ok], k[ok], pair[ok]
+    w = centre - p0
+    along = (w[:, 0] * d[:, 0] + w[:, 1] * d[:, 1]) / s
+    across = np.abs(w[:, 0] * d[:, 1] - w[:, 1] * d[:, 0]) / s
+    half = np.sqrt(np.maximum(radius**2 - across**2, 0.0))
+    lo = np.maximum(along - half, 0.0)
+    hi = np.minimum(along + half, s)
+    hit = (across <= radius) & (hi > lo)
+    e = edge[pair[hit]]
+    base = odometer[k[hit]] - odometer[offsets[e]]
+    L = graph.length_m[e]
+    return _merge_intervals(
+        e, np.clip(base + lo[hit], 0.0, L), np.clip(base + hi[hit], 0.0, L)
+    )
+
+
+def hydrant_coverage(
+    graph: StreetGraph,
+    hydrant_snaps: SnapResult,
+    *,
+    radius_m: float,
+    in_service: np.ndarray | None = None,
+    method: Literal["network", "straight"] = "network",
+    hydrant_points: object | None = None,
+) -> CoverageResult:
+    """Which metres of every street lie within the protection radius of a hydrant.
+
+    Parameters
+    ----------
+    graph
+        The street graph.
+    hydrant_snaps
+        Hydrants snapped with :func:`routing.snap.snap_points` (unsnapped ones take no part).
+    radius_m
+        Protection radius (GB 50974 7.2.5: 150 m), by hose-lay distance for ``'network'``.
+    in_service
+        Optional bool per hydrant: only these hydrants cover (status is an input, e.g. a
+        hydrant out of service or a scenario).
+    method
+        ``'network'`` (default): hose-lay distance = snap offset + distance along the streets.
+        ``'straight'``: straight-line distance from the hydrant point (for comparison only; it
+        ignores blocks, rivers and railways and overstates coverage).
+    hydrant_points
+        Straight-line method: the hydrants' own locations (aligned with ``hydrant_snaps``); by
+        default the snapped points are used, and unsnapped hydrants take no part.
+
+    Returns
+    -------
+    CoverageResult
+    """
+    if not radius_m >= 0:
+        raise ConfigError(f"radius_m must be >= 0, got {radius_m}")
+    if method not in ("network", "straight"):
+        raise ConfigError(f"method must be 'network' or 'straight', got {method!r}")
+    active = _service_mask(in_service, len(hydrant_snaps))
+    node_distance: np.ndarray | None = None
+    if method == "network":
+        h = np.flatnonzero(active & hydrant_snaps.snapped)
+        e, s, t, node_distance = _network_intervals(
+            graph,
+            hydrant_snaps.edge[h],
+            hydrant_snaps.position_m[h],
+            hydrant_snaps.offset_m[h],
+            float(radius_m),
+        )
+    else:
+        if hydrant_points is None:
+            points = hydrant_snaps.point
+            active &= hydrant_snaps.snapped
+        else:
+            points = _as_geometry_array(hydrant_points, graph.crs)
+            if len(points) != len(hydrant_snaps):
+                raise ConfigError(
+                    f"hydrant_points has {len(points)} points but hydrant_snaps has "
+                    f"{len(hydrant_snaps)}; pass the points that were snapped"
+                )
+            valid = ~shapely.is_missing(points)
+            valid[valid] = ~shapely.is_empty(points[valid])
+            active &= valid
+        h = np.flatnonzero(active)
+        e, s, t = _straight_intervals(graph, points[h], float(radius_m))
+
+    covered = np.minimum(
+        np.bincount(e, weights=t - s, minlength=graph.n_edges), graph.length_m
+    )
+    road_m = float(graph.length_m.sum())
+    result = CoverageResult(
+        radius_m=float(radius_m),
+        method=method,
+        covered_m=covered,
+        uncovered_m=graph.length_m - covered,
+        interval_edge=e,
+        interval_start=s,
+        interval_end=t,
+        road_m=road_m,
+        total_covered_m=float(covered.sum()),
+        n_hydrants=len(h),
+        node_distance_m=node_distance,
+    )
+    log.info(
+        "hydrant coverage (%s, R=%g m): %d hydrants cover %.1f of %.1f km (%.1f %%)",
+        method, radius_m, len(h), result.total_covered_m / 1000, road_m / 1000,
+        100 * result.covered_share,
+    )
+    return result
+
+
+def coverage_pieces(graph: StreetGraph, result: CoverageResult) -> gpd.GeoDataFrame:
+    """Covered and uncovered pieces of every edge as LineStrings.
+
+    Parameters
+    ----------
+    graph
+        The street graph the coverage was computed on.
+    result
+        The coverage result.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``edge_id, way_id, name, highway, start_m, end_m, length_m, covered`` and the
+        piece geometry, sorted by edge then ``start_m``; in the graph's CRS.
+    """
+    L = graph.length_m
+    ce, cs, ct = result.interval_edge, result.interval_start, result.interval_end
+    # Gaps: before each interval (from the previous end on the same edge, or 0), and after the
+    # last interval of each edge (or the whole edge when it has none).
+    same = np.zeros(len(ce), dtype=bool)
+    same[1:] = ce[1:] == ce[:-1]
+    prev_end = np.where(same, np.roll(ct, 1), 0.0)
+    last_end = np.zeros(graph.n_edges)
+    if len(ce):
+        last_end[ce] = ct  # intervals are sorted: the last one per edge wins
+    ge = np.concatenate([ce, np.arange(graph.n_edges)])
+    gs = np.concatenate([prev_end, last_end])
+    gt = np.concatenate([cs, L])
+    gap = gt - gs > _MIN_PIECE_M
+    edge = np.concatenate([ce, ge[gap]])
+    start = np.concatenate([cs, gs[gap]])
+    end = np.concatenate([ct, gt[gap]])
+    covered = np.concatenate([np.ones(len(ce), dtype=bool), np.zeros(int(gap.sum()), dtype=bool)])
+    order = np.lexsort((start, edge))
+    edge, start, end, covered = edge[order], start[order], end[order], covered[order]
+    geoms = line_substrings(graph.geometry, start, end, line_index=edge)
+    roads = graph.roads
+    frame = pd.DataFrame(
+        {
+            "edge_id": graph.edge_id[edge],
+            "way_id": roads["way_id"].to_numpy(dtype=np.int64)[edge],
+            "name": roads["name"].fillna("").astype(str).to_numpy(dtype=object)[edge],
+            "highway": roads["highway"].fillna("").astype(str).to_numpy(dtype=object)[edge],
+            "start_m": start,
+            "end_m": end,
+            "length_m": end - start,
+            "covered": covered,
+        }
+    )
+    pieces = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=graph.crs), crs=graph.crs)
+    log.info(
+        "coverage pieces: %d covered, %d uncovered", int(covered.sum()), int((~covered).sum())
+    )
+    return pieces
+
+
+def street_keys(names: pd.Series, way_ids: pd.Series) -> np.ndarray:
+    """Street grouping key per row: ``'name/<name>'``, or ``'way/<way_id>'`` when unnamed."""
+    name = pd.Series(names.to_numpy(dtype=object)).fillna("").astype(str).str.strip()
+    way = "way/" + pd.Series(way_ids.to_numpy(dtype=np.int64)).astype(str)
+    return np.where(name == "", way, "name/" + name).astype(object)
+
+
+def merge_streets(lines: np.ndarray, street: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Join the lines of each street (codes ``0..k-1``) with :func:`shapely.line_merge`.
+
+    Returns the merged lines and the street code of each; a street whose lines do not form one
+    chain gives several lines.
+    """
+    order = np.argsort(street, kind="stable")
+    merged = shapely.line_merge(shapely.multilinestrings(lines[order], indices=street[order]))
+    parts, part_street = shapely.get_parts(merged, return_index=True)
+    return np.asarray(parts), np.asarray(part_street, dtype=np.int64)
+
+
+_UNDERSERVED_COLUMNS = ["rank", "name", "way_ids", "length_m", "n_buildings", "n_high_rises"]
+
+
+def underserved_segments(
+    pieces: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    frontage_m: float = 30.0,
+) -> gpd.GeoDataFrame:
+    """Contiguous uncovered stretches of each street, ranked worst first.
+
+    Parameters
+    ----------
+    pieces
+        Output of :func:`coverage_pieces`.
+    buildings
+        Optional buildings layer (:data:`geo.schema.BUILDINGS`, column ``high_rise_class``) in
+        the same CRS; buildings within ``frontage_m`` of a stretch front it.
+    frontage_m
+        Distance (m) within which a building fronts a stretch.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per contiguous uncovered stretch (uncovered pieces of one street, grouped by name
+        or, when unnamed, by way id, joined with :func:`shapely.line_merge`; stretches meeting at
+        a fork of three or more pieces stay separate). Columns ``rank`` (1 = worst: longest,
+        then most high-rises), ``name``, ``way_ids`` (sorted list), ``length_m``,
+        ``n_buildings``, ``n_high_rises`` and the geometry; sorted by rank.
+    """
+    if not frontage_m >= 0:
+        raise ConfigError(f"frontage_m must be >= 0, got {frontage_m}")
+    unc = pieces.loc[~pieces["covered"].to_numpy(dtype=bool)]
+    if len(unc) == 0:
+        return gpd.GeoDataFrame(
+            {c: pd.Series(dtype=object) for c in _UNDERSERVED_COLUMNS},
+            geometry=gpd.GeoSeries([], crs=pieces.crs),
+            crs=pieces.crs,
+        )
+    keys = street_keys(unc["name"], unc["way_id"])
+    codes, _ = pd.factorize(pd.Series(keys))
+    geoms = np.asarray(unc.geometry.array)
+    parts, street = merge_streets(geoms, codes)
+
+    # Which stretch each piece belongs to: the stretch of its street through its midpoint.
+    mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
+    piece_i, part_i = shapely.STRtree(parts).query(mid, predicate="dwithin", distance=1e-6)
+    same = street[part_i] == codes[piece_i]
+    piece_i, part_i = piece_i[same], part_i[same]
+    way_frame = pd.DataFrame(
+        {"part": part_i, "way_id": unc["way_id"].to_numpy(dtype=np.int64)[piece_i]}
+    ).drop_duplicates()
+    way_ids = way_frame.groupby("part")["way_id"].agg(lambda s: sorted(s.tolist()))
+    name_of_street = (
+        pd.Series(unc["name"].fillna("").astype(str).to_numpy()).groupby(codes).first()
+    )
+
+    n_buildings = np.zeros(len(parts), dtype=np.int64)
+    n_high = np.zeros(len(parts), dtype=np.int64)
+    if buildings is not None and len(buildings):
+        if buildings.crs != pieces.crs:
+            raise CRSError(
+                f"buildings ({buildings.crs}) and coverage pieces ({pieces.crs}) are in "
+                "different CRSs; build all layers with one working CRS"
+            )
+        if "high_rise_class" not in buildings.columns:
+            raise ConfigError("buildings need a 'high_rise_class' column (geo.schema.BUILDINGS)")
+        s_i, b_i = shapely.STRtree(np.asarray(buildings.geometry.array)).query(
+            parts, predicate="dwithin", distance=frontage_m
+        )
+        high = np.isin(buildings["high_rise_class"].to_numpy(dtype=object), HIGH_RISE_CLASSES)
+        n_buildings = np.bincount(s_i, minlength=len(parts))
+        n_high = np.bincount(s_i, weights=high[b_i], minlength=len(parts)).astype(np.int64)
+
+    length = shapely.length(parts)
+    order = np.lexsort((-n_high, -length))
+    rank = np.empty(len(parts), dtype=np.int64)
+    rank[order] = np.arange(1, len(parts) + 1)
+    frame = pd.DataFrame(
+        {
+            "rank": rank,
+            "name": name_of_street.to_numpy(dtype=object)[street],
+            "way_ids": way_ids.reindex(np.arange(len(parts))).to_numpy(dtype=object),
+            "length_m": length,
+            "n_buildings": n_buildings,
+            "n_high_rises": n_high,
+        }
+    )
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(parts, crs=pieces.crs), crs=pieces.crs)
+    out = out.sort_values("rank").reset_index(drop=True)
+    log.info(
+        "underserved: %d uncovered stretches on %d streets, %.1f km",
+        len(out), int(codes.max()) + 1, float(length.sum()) / 1000,
+    )
+    return out
