@@ -162,9 +162,7 @@ _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 _UNIT_SUFFIXES = ("mpa", "kpa", "bar", "lps", "ls", "m3h", "m³h", "mm", "cm", "m", "米", "毫米")
 
 _HYDRANT_STATUS: dict[str, str] = {
-    **dict.fromkeys(
-        ["在用", "正常", "完好", "可用", "inservice", "ok", "good", "working"], "in_service"
-    ),
+    **dict.fromkeys(["在用", "正常", "完好", "可用", "inservice", "ok", "good", "working"], "in_service"),
     **dict.fromkeys(
         ["停用", "损坏", "故障", "报废", "不可用", "outofservice", "broken", "outoforder"],
         "out_of_service",
@@ -271,8 +269,7 @@ def read_agency_table(
         unknown = sorted(set(columns) - set(fields))
         if unknown:
             raise ConfigError(
-                f"columns= names {unknown} are not known for layer {layer!r}; "
-                f"use {', '.join(fields)}"
+                f"columns= names {unknown} are not known for layer {layer!r}; use {', '.join(fields)}"
             )
     raw = _read_any(path, fields=fields, columns=columns)
     mapping = _map_columns(raw.headers, fields, columns, fname=fname)
@@ -426,9 +423,7 @@ def read_districts_file(
         name_col = _find_header(
             headers, ("名称", "区名", "街道", "辖区", "区县", "name", "district", "区域", "名字")
         )
-    id_col = _find_header(
-        headers, ("编号", "代码", "区划代码", "adcode", "code", "districtid", "id")
-    )
+    id_col = _find_header(headers, ("编号", "代码", "区划代码", "adcode", "code", "districtid", "id"))
     n = len(frame)
     default_ids = [f"{path.stem}/{i + 1}" for i in range(n)]
     ids = _text(frame[id_col]) if id_col else pd.Series(default_ids)
@@ -444,9 +439,7 @@ def read_districts_file(
         geometry=list(wgs),
         crs="EPSG:4326",
     )
-    logger.info(
-        "%s: read %d districts (source CRS %s, name column %s)", fname, n, src.name, name_col
-    )
+    logger.info("%s: read %d districts (source CRS %s, name column %s)", fname, n, src.name, name_col)
     return out
 
 
@@ -494,11 +487,7 @@ def parse_coordinate(value: object) -> float:
         if text.startswith(prefix):
             text, sign = text[len(prefix) :].strip(), s
     hemi = re.fullmatch(r"([NSEWnsew])?\s*(.*?)\s*([NSEWnsew])?", text)
-    if (
-        hemi is not None
-        and (hemi.group(1) or hemi.group(3))
-        and not (hemi.group(1) and hemi.group(3))
-    ):
+    if hemi is not None and (hemi.group(1) or hemi.group(3)) and not (hemi.group(1) and hemi.group(3)):
         letter = (hemi.group(1) or hemi.group(3)).upper()
         text = hemi.group(2)
         if letter in "SW":
@@ -541,9 +530,7 @@ class _Raw:
     blank: NDArray[np.bool_]  # rows with no value at all (skipped, not rejected)
 
 
-def _read_any(
-    path: Path, *, fields: Mapping[str, Sequence[str]], columns: Mapping[str, str] | None
-) -> _Raw:
+def _read_any(path: Path, *, fields: Mapping[str, Sequence[str]], columns: Mapping[str, str] | None) -> _Raw:
     fname = str(path)
     if not path.exists():
         raise InputFileError(f"{fname}: file not found; check the path")
@@ -605,9 +592,7 @@ def _csv_rows(path: Path) -> list[list[str]]:
         raise InputFileError(f"{fname}: is not a readable CSV table ({exc})") from exc
 
 
-def _read_xlsx(
-    path: Path, *, fields: Mapping[str, Sequence[str]], columns: Mapping[str, str] | None
-) -> _Raw:
+def _read_xlsx(path: Path, *, fields: Mapping[str, Sequence[str]], columns: Mapping[str, str] | None) -> _Raw:
     fname = str(path)
     try:
         sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
@@ -938,9 +923,7 @@ def _xy_from_geometry(
     n = len(geometry)
     geoms = np.asarray(geometry.array, dtype=object)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    rej.add(
-        missing, "geometry", "feature has no geometry; place it on the map or delete it", [""] * n
-    )
+    rej.add(missing, "geometry", "feature has no geometry; place it on the map or delete it", [""] * n)
     types = shapely.get_type_id(geoms)
     single_multi = (types == 4) & (shapely.get_num_geometries(geoms) == 1)
     pts = np.where(single_multi, shapely.get_geometry(geoms, 0), geoms)
@@ -1128,7 +1111,12 @@ def _flow_factor(unit: str) -> float | None:
 
 
 def _numbers(
-    series: pd.Series, header: str, factor_of: Callable[[str], float | None], what: str
+    series: pd.Series,
+    header: str,
+    factor_of: Callable[[str], float | None],
+    what: str,
+    *,
+    fname: str,
 ) -> NDArray[np.float64]:
     head_unit = _nfkc(header).lower().replace(" ", "")
     head_factor = factor_of(head_unit) or 1.0
@@ -1147,7 +1135,11 @@ def _numbers(
         out[i] = value if value >= 0 else math.nan
     if unread:
         logger.warning(
-            "%d %s values in column %r could not be read; left empty", unread, what, header
+            "%s: %d %s values in column %r could not be read; left empty",
+            fname,
+            unread,
+            what,
+            header,
         )
     return out
 
@@ -1225,12 +1217,18 @@ def _normalise_fields(
     if layer == "hydrants":
         values["kind"] = np.array([_hydrant_kind(v) for v in text("kind")], dtype=object)
         values["pressure_mpa"] = (
-            _numbers(frame[mapping["pressure"]], mapping["pressure"], _pressure_factor, "pressure")
+            _numbers(
+                frame[mapping["pressure"]],
+                mapping["pressure"],
+                _pressure_factor,
+                "pressure",
+                fname=rej.file,
+            )
             if "pressure" in mapping
             else np.full(n, np.nan)
         )
         values["flow_lps"] = (
-            _numbers(frame[mapping["flow"]], mapping["flow"], _flow_factor, "flow")
+            _numbers(frame[mapping["flow"]], mapping["flow"], _flow_factor, "flow", fname=rej.file)
             if "flow" in mapping
             else np.full(n, np.nan)
         )
@@ -1247,7 +1245,7 @@ def _normalise_fields(
             else np.full(n, np.nan)
         )
         values["reported_at"] = (
-            _datetimes(frame[mapping["reported_at"]])
+            _datetimes(frame[mapping["reported_at"]], fname=rej.file)
             if "reported_at" in mapping
             else pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]")
         )
@@ -1258,7 +1256,7 @@ def _width_cells(series: pd.Series) -> list[object]:
     return [None if _is_missing(v) else _nfkc(str(v)).strip().lower() for v in series.to_numpy()]
 
 
-def _datetimes(series: pd.Series) -> pd.Series:
+def _datetimes(series: pd.Series, *, fname: str) -> pd.Series:
     def clean(v: object) -> object:
         if _is_missing(v):
             return None
@@ -1277,7 +1275,10 @@ def _datetimes(series: pd.Series) -> pd.Series:
     unread = int((out.isna() & cleaned.notna()).sum())
     if unread:
         logger.warning(
-            "%d report times in column %r could not be read; left empty", unread, series.name
+            "%s: %d report times in column %r could not be read; left empty",
+            fname,
+            unread,
+            series.name,
         )
     return out.reset_index(drop=True)
 
@@ -1371,9 +1372,7 @@ def _build_points(
         }
         order = BLOCKAGE_COLUMNS
     frame = pd.DataFrame({c: data[c] for c in order})
-    return gpd.GeoDataFrame(
-        frame, geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326"
-    )
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326")
 
 
 class _Rejects:
