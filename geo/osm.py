@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import osmium
 import pandas as pd
 import shapely
@@ -85,6 +86,9 @@ class OsmData:
         Drivable ways with fewer than two nodes inside the file (nothing usable left).
     bounds
         (min lon, min lat, max lon, max lat) of all node locations read.
+    unusable
+        Features of interest that cannot become part of a layer, with the reason: building ways
+        cut by the extract boundary (no complete footprint) and buildings mapped as a single node.
     """
 
     source: str
@@ -94,6 +98,9 @@ class OsmData:
     way_nodes_missing: int = 0
     ways_dropped: int = 0
     bounds: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0))
+    unusable: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["layer", "feature_id", "name", "reason"])
+    )
 
 
 def is_drivable(tags: dict[str, str]) -> bool:
@@ -162,6 +169,7 @@ def read_osm(path: str | Path) -> OsmData:
     ways: list[dict[str, object]] = []
     points: list[dict[str, object]] = []
     areas: list[dict[str, object]] = []
+    unusable: list[dict[str, object]] = []
     missing = 0
     dropped = 0
     min_lon = min_lat = float("inf")
@@ -169,7 +177,7 @@ def read_osm(path: str | Path) -> OsmData:
     try:
         processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
         for obj in processor:
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 loc = obj.location
                 if not loc.valid():
                     continue
@@ -179,12 +187,25 @@ def read_osm(path: str | Path) -> OsmData:
                 if len(obj.tags) == 0:
                     continue
                 tags = {t.k: t.v for t in obj.tags}
+                if "building" in tags:
+                    unusable.append({
+                        "layer": "buildings", "feature_id": f"osm/n{obj.id}",
+                        "name": tags.get("name", ""),
+                        "reason": "building mapped as a single node: no footprint to analyse",
+                    })
                 if _keep(tags, _POINT_KEYS):
                     points.append(
                         {"osm_type": "n", "osm_id": obj.id, "tags": tags, "lon": lon, "lat": lat}
                     )
-            elif obj.is_way():
+            elif isinstance(obj, osmium.osm.Way):
                 tags = {t.k: t.v for t in obj.tags}
+                if "building" in tags and not all(n.location.valid() for n in obj.nodes):
+                    unusable.append({
+                        "layer": "buildings", "feature_id": f"osm/w{obj.id}",
+                        "name": tags.get("name", ""),
+                        "reason": "building cut by the extract boundary (nodes outside the file): "
+                        "no complete footprint; use a larger extract",
+                    })
                 if not is_drivable(tags):
                     continue
                 parts, n_missing = _way_parts(obj)
@@ -204,7 +225,7 @@ def read_osm(path: str | Path) -> OsmData:
                             "fire_lane": is_fire_lane(tags),
                         }
                     )
-            elif obj.is_area():
+            elif isinstance(obj, osmium.osm.Area):
                 tags = {t.k: t.v for t in obj.tags}
                 if not _keep(tags, _AREA_KEYS):
                     continue
@@ -229,9 +250,9 @@ def read_osm(path: str | Path) -> OsmData:
         ways, columns=["way_id", "part", "tags", "node_ids", "lon", "lat", "fire_lane"]
     )
     point_frame = pd.DataFrame(points, columns=["osm_type", "osm_id", "tags", "lon", "lat"])
-    point_frame["geometry"] = shapely.points(
+    point_frame["geometry"] = np.asarray(shapely.points(
         point_frame["lon"].to_numpy(float), point_frame["lat"].to_numpy(float)
-    )
+    ), dtype=object)
     area_frame = pd.DataFrame(areas, columns=["osm_type", "osm_id", "tags", "geometry"])
     bounds = (min_lon, min_lat, max_lon, max_lat) if points or ways or areas else (0, 0, 0, 0)
     log.info(
@@ -252,6 +273,7 @@ def read_osm(path: str | Path) -> OsmData:
         way_nodes_missing=missing,
         ways_dropped=dropped,
         bounds=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
+        unusable=pd.DataFrame(unusable, columns=["layer", "feature_id", "name", "reason"]),
     )
 
 

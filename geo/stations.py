@@ -33,10 +33,5 @@ def osm_stations(osm: OsmData, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
 
 def agency_stations(points: gpd.GeoDataFrame, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     """Stations from an agency file (read by :func:`geo.agency.read_agency_table`)."""
-    pts = points.to_crs(crs)
-    ids = pts["id"].astype(str) if "id" in pts else pd.Series(
-        [f"station/{i + 1}" for i in range(len(pts))], index=pts.index
-    )
-    names = pts["name"].fillna("").astype(str) if "name" in pts else ""
-    frame = pd.DataFrame({"station_id": ids, "name": names, "source": "agency"}, index=pts.index)
-    return gpd.GeoDataFrame(frame, geometry=pts.geometry, crs=crs).reset_index(drop=True)
+    pts = points.to_crs(crs).reset_index(drop=True)
+    return gpd.GeoDataFrame(pts[[*STATION_COLUMNS, "geometry"]], crs=crs)

@@ -222,7 +222,7 @@ def first_due_areas(
     """
     graph = truck.graph
     reach = response.node_station >= 0
-    pts = shapely.points(graph.node_xy[reach])
+    pts = np.asarray(shapely.points(graph.node_xy[reach]), dtype=object)
     if len(pts) < 3:
         return gpd.GeoDataFrame(
             {"station": [], "area_km2": [], "nodes": []}, geometry=[], crs=graph.crs

@@ -14,6 +14,7 @@ nodes (scipy), joined with pandas; no Python loop over buildings or hydrants.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -168,8 +169,8 @@ def hydrant_pairs(
     )
     pairs = pd.concat([via_nodes, same[["building", "hydrant", "distance_m"]]], ignore_index=True)
     pairs = pairs.loc[pairs["distance_m"] <= radius_m + 1e-9]
-    pairs = pairs.groupby(["building", "hydrant"], as_index=False)["distance_m"].min()
-    return pairs.astype({"building": np.int64, "hydrant": np.int64})
+    best = pairs.groupby(["building", "hydrant"], as_index=False).agg(distance_m=("distance_m", "min"))
+    return best.astype({"building": np.int64, "hydrant": np.int64})
 
 
 def building_water(
@@ -179,7 +180,7 @@ def building_water(
     hydrant_snaps: SnapResult,
     hydrant_points: gpd.GeoSeries,
     *,
-    credited_lps: np.ndarray,
+    credited_lps: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray],
     options: WaterOptions | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Hydrants counting toward each building and their summed credited flow.
@@ -195,7 +196,8 @@ def building_water(
     hydrant_snaps, hydrant_points
         Hydrants snapped to the graph, and their positions (for the 5 m wall rule).
     credited_lps
-        Flow credited to each hydrant (0 for hydrants that do not count at all).
+        Flow credited to each hydrant (0 for hydrants that do not count at all), or a function
+        ``(hydrant indices, distances) -> credits`` for credits that depend on distance.
     options
         Radius and distances.
 
@@ -207,14 +209,18 @@ def building_water(
         (building, hydrant, distance_m).
     """
     options = options or WaterOptions()
-    credited = np.asarray(credited_lps, dtype=np.float64)
     pairs = hydrant_pairs(graph, access, hydrant_snaps, radius_m=options.radius_m)
-    pairs = pairs.loc[credited[pairs["hydrant"].to_numpy()] > 0]
+    hyd = pairs["hydrant"].to_numpy()
+    if callable(credited_lps):
+        credit = np.asarray(credited_lps(hyd, pairs["distance_m"].to_numpy()), dtype=np.float64)
+    else:
+        credit = np.asarray(credited_lps, dtype=np.float64)[hyd]
+    pairs["credited_lps"] = credit
+    pairs = pairs.loc[credit > 0]
     fp = np.asarray(footprints.to_numpy())
     hp = np.asarray(hydrant_points.to_numpy())
     wall = shapely.distance(fp[pairs["building"].to_numpy()], hp[pairs["hydrant"].to_numpy()])
     pairs = pairs.loc[wall >= options.min_distance_m].reset_index(drop=True)
-    pairs["credited_lps"] = credited[pairs["hydrant"].to_numpy()]
     grouped = pairs.groupby("building").agg(
         hydrants_in_range=("hydrant", "size"),
         credited_flow_lps=("credited_lps", "sum"),

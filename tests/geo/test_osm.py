@@ -99,7 +99,7 @@ def test_bad_files(tmp_path: Path) -> None:
         read_osm(tmp_path / "missing.osm")
     bad = tmp_path / "broken.osm"
     bad.write_text("<osm><node id='1' lat='x'", encoding="utf-8")
-    with pytest.raises(InputFileError, match="broken.osm"):
+    with pytest.raises(InputFileError, match=r"broken\.osm"):
         read_osm(bad)
     wrong = tmp_path / "roads.csv"
     wrong.write_text("a,b\n", encoding="utf-8")

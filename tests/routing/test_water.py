@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import networkx as nx
 import numpy as np
@@ -32,7 +34,8 @@ def test_counting_band_on_paper() -> None:
     np.testing.assert_allclose(access.snaps.position_m, [200, 380])
     snaps = snap_points(graph, hyd)
     per, pairs = building_water(graph, fp, access, snaps, hyd, credited_lps=np.full(5, 15.0))
-    got = {(int(b), int(h)): d for b, h, d in pairs[["building", "hydrant", "distance_m"]].itertuples(index=False)}
+    cols = pairs[["building", "hydrant", "distance_m"]]
+    got = {(int(b), int(h)): d for b, h, d in cols.itertuples(index=False)}
     # building 0 (access at 200, offset 10): H0 10+50+5 = 65; H1 is 23 m away by hose but
     # stands < 5 m from the wall; H2 10+160 = 170 > 150; H3 10+120+3 = 133; H4 10+200+30+5 = 245
     # building 1 (access at 380): H0 10+130+5 = 145; H2 10+20 = 30; H4 10+20+30+5 = 65
@@ -94,9 +97,9 @@ def test_pairs_match_networkx(data: tuple[gpd.GeoDataFrame, list, list]) -> None
             cuts.setdefault(int(snaps.edge[i]), []).append((float(snaps.position_m[i]), (kind, i)))
             G.add_edge((kind, i), (kind, i, "road"), weight=float(offs[i]))
     for k, row in enumerate(roads.itertuples()):
-        stops = [(0.0, int(row.u))] + sorted((p, (kd, i, "road")) for p, (kd, i) in cuts.get(k, [])) \
-            + [(row.length_m, int(row.v))]
-        for (p0, a), (p1, b) in zip(stops, stops[1:]):
+        inner = sorted((p, (kd, i, "road")) for p, (kd, i) in cuts.get(k, []))
+        stops = [(0.0, int(row.u)), *inner, (row.length_m, int(row.v))]
+        for (p0, a), (p1, b) in itertools.pairwise(stops):
             w = p1 - p0
             if not G.has_edge(a, b) or G[a][b]["weight"] > w:
                 G.add_edge(a, b, weight=w)

@@ -1,0 +1,115 @@
+"""The jobs behind the CLI and the API: read inputs, build layers, analyse, write outputs.
+
+These functions are the one implementation of each job; ``firereach`` commands and HTTP
+endpoints are thin wrappers around them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from api.settings import Settings
+from geo.errors import ConfigError
+from geo.layers import LayerOptions, Layers, build_layers, layer_counts
+from geo.online import download_osm
+from geo.osm import OsmData, read_osm
+from geo.presets import load_preset
+from reports.export import write_csv, write_geopackage, write_summary
+from routing.analysis import Analysis, AnalysisOptions, analyze
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LayersRequest:
+    """Where the data comes from: one of ``osm`` / ``place`` / ``bbox``, plus agency files."""
+
+    osm: Path | None = None
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    hydrants: Path | None = None
+    hydrant_crs: str | None = None
+    stations: Path | None = None
+    station_crs: str | None = None
+    districts: Path | None = None
+    crs: str | None = None
+
+
+def load_osm(request: LayersRequest, *, settings: Settings) -> OsmData:
+    """Read the OSM file, or download (cached) for a place or bbox."""
+    sources = [x is not None for x in (request.osm, request.place, request.bbox)]
+    if sum(sources) != 1:
+        raise ConfigError("give exactly one of --osm FILE, --place NAME or --bbox W,S,E,N")
+    if request.osm is not None:
+        return read_osm(request.osm)
+    path = download_osm(
+        place=request.place, bbox=request.bbox, cache_dir=settings.cache_dir / "osm",
+        overpass_url=settings.overpass_url,
+    )
+    return read_osm(path)
+
+
+def load_layers(request: LayersRequest, *, settings: Settings) -> Layers:
+    """Build all layers for a request."""
+    osm = load_osm(request, settings=settings)
+    options = LayerOptions(
+        hydrants_file=request.hydrants,
+        hydrant_crs=request.hydrant_crs,
+        stations_file=request.stations,
+        station_crs=request.station_crs,
+        districts_file=request.districts,
+        crs=request.crs or settings.crs,
+        merge_distance_m=settings.merge_distance_m,
+        metres_per_level=settings.metres_per_level,
+    )
+    return build_layers(osm, options=options)
+
+
+def write_layer_outputs(layers: Layers, *, out: Path) -> dict[str, Any]:
+    """Write ``layers.gpkg``, ``rejects.csv`` and the layer sections of ``summary.json``."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_geopackage(layers.as_dict(), out / "layers.gpkg")
+    write_csv(layers.rejects, out / "rejects.csv")
+    summary: dict[str, Any] = layer_counts(layers)
+    summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string(), **layers.osm_notes}
+    write_summary(summary, out / "summary.json")
+    return summary
+
+
+def run_analyze(
+    request: LayersRequest,
+    *,
+    out: Path,
+    settings: Settings,
+    options: AnalysisOptions,
+    preset_name: str | None = None,
+) -> dict[str, Any]:
+    """The ``firereach analyze`` job: layers, network analysis, GeoPackage and summary."""
+    layers = load_layers(request, settings=settings)
+    preset = load_preset(preset_name or settings.preset)
+    result = analyze(layers, preset=preset, options=options)
+    return write_analysis_outputs(layers, result, out=out)
+
+
+def write_analysis_outputs(layers: Layers, result: Analysis, *, out: Path) -> dict[str, Any]:
+    """Write layers and analysis results (one GeoPackage), rejects, findings and the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, Any] = {**layers.as_dict(), **result.layers, "findings": result.findings}
+    write_geopackage(tables, out / "layers.gpkg")
+    write_csv(layers.rejects, out / "rejects.csv")
+    write_csv(result.findings, out / "findings.csv")
+    summary: dict[str, Any] = layer_counts(layers)
+    summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string(), **layers.osm_notes}
+    for section, values in result.summary.items():
+        summary.setdefault(section, {}).update(values)
+    write_summary(summary, out / "summary.json")
+    return summary
+
+
+def run_layers(request: LayersRequest, *, out: Path, settings: Settings) -> dict[str, Any]:
+    """The ``firereach layers`` job."""
+    layers = load_layers(request, settings=settings)
+    return write_layer_outputs(layers, out=out)

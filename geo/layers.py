@@ -1,0 +1,220 @@
+"""The workspace layers: every input turned into validated GeoDataFrames in one working CRS.
+
+:func:`build_layers` is the one place where OSM data and agency files meet. It picks the working
+CRS (automatic UTM or the one the user names), reprojects once, merges agency hydrants with OSM
+hydrants, and collects every rejected row in one rejects table.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from geo.agency import read_agency_table, read_districts_file
+from geo.buildings import osm_buildings
+from geo.crs import working_crs
+from geo.districts import file_districts, osm_districts
+from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants
+from geo.osm import OsmData
+from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
+from geo.roads import build_roads
+from geo.schema import validate_layer
+from geo.stations import agency_stations, osm_stations
+from geo.water import osm_water_sources
+
+log = logging.getLogger(__name__)
+
+LAYER_NAMES = (
+    "roads", "barriers", "hydrants", "buildings", "stations", "water_sources", "districts",
+)
+
+
+@dataclass(frozen=True)
+class LayerOptions:
+    """What to read besides the OSM data, and how.
+
+    Attributes
+    ----------
+    hydrants_file, stations_file, districts_file
+        Agency files (CSV, XLSX, GeoJSON, GeoPackage, Shapefile).
+    hydrant_crs, station_crs, district_crs
+        Source CRS of those files when the file does not say (``gcj02``, ``bd09``, ``EPSG:n``).
+    crs
+        Working CRS (projected, metres); ``None`` picks the UTM zone of the data.
+    merge_distance_m
+        Agency and OSM hydrants closer than this are one hydrant (the agency record wins).
+    metres_per_level
+        Storey height used when a building has ``building:levels`` but no ``height``.
+    study_area_margin_m
+        Agency rows farther than this outside the OSM data's extent are rejected.
+    """
+
+    hydrants_file: Path | None = None
+    hydrant_crs: str | None = None
+    stations_file: Path | None = None
+    station_crs: str | None = None
+    districts_file: Path | None = None
+    district_crs: str | None = None
+    crs: str | None = None
+    merge_distance_m: float = 10.0
+    metres_per_level: float = 3.0
+    study_area_margin_m: float = 2000.0
+
+
+@dataclass(frozen=True)
+class Layers:
+    """Every layer of a workspace, in one projected working CRS."""
+
+    crs: pyproj.CRS
+    roads: gpd.GeoDataFrame
+    barriers: gpd.GeoDataFrame
+    hydrants: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    stations: gpd.GeoDataFrame
+    water_sources: gpd.GeoDataFrame
+    districts: gpd.GeoDataFrame
+    rejects: pd.DataFrame
+    source: str
+    osm_notes: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, gpd.GeoDataFrame]:
+        """The layers by name, in :data:`LAYER_NAMES` order."""
+        return {name: getattr(self, name) for name in LAYER_NAMES}
+
+
+def _study_area(osm: OsmData, margin_m: float) -> shapely.Polygon:
+    """The OSM extent grown by ``margin_m`` (in degrees, approximately), in WGS84."""
+    min_lon, min_lat, max_lon, max_lat = osm.bounds
+    lat = (min_lat + max_lat) / 2
+    dlat = margin_m / 111_320.0
+    dlon = margin_m / (111_320.0 * max(np.cos(np.radians(lat)), 0.1))
+    return shapely.box(min_lon - dlon, min_lat - dlat, max_lon + dlon, max_lat + dlat)
+
+
+def _agency_hydrants(
+    path: Path, *, source_crs: str | None, study_area: shapely.Polygon, crs: pyproj.CRS
+) -> tuple[gpd.GeoDataFrame, list[Reject]]:
+    read = read_agency_table(path, layer="hydrants", source_crs=source_crs, study_area=study_area)
+    pts = read.points.to_crs(crs)
+    pts["status_source"] = "agency"
+    return gpd.GeoDataFrame(pts[[*HYDRANT_COLUMNS, "geometry"]], crs=crs), list(read.rejects)
+
+
+def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers:
+    """Build every layer from OSM data plus the agency files named in ``options``.
+
+    Parameters
+    ----------
+    osm
+        Raw OSM features (:func:`geo.osm.read_osm` or :func:`geo.online.download_osm`).
+    options
+        Agency files, source CRSs, working CRS and thresholds.
+
+    Returns
+    -------
+    Layers
+        All layers in the working CRS, validated against :mod:`geo.schema`, and the rejects.
+    """
+    options = options or LayerOptions()
+    min_lon, min_lat, max_lon, max_lat = osm.bounds
+    crs = working_crs(
+        np.array([min_lon, max_lon]), np.array([min_lat, max_lat]), crs=options.crs
+    )
+    log.info("working CRS: %s", crs.to_string())
+    rejects: list[Reject] = [
+        Reject(layer=str(r.layer), file=osm.source, row=None, column=None,
+               feature_id=str(r.feature_id), reason=str(r.reason), value=str(r.name) or None)
+        for r in osm.unusable.itertuples(index=False)
+    ]
+    study_area = _study_area(osm, options.study_area_margin_m)
+
+    roads, barriers = build_roads(osm, crs=crs)
+    hydrants = osm_hydrants(osm, crs=crs)
+    if options.hydrants_file is not None:
+        agency, agency_rejects = _agency_hydrants(
+            Path(options.hydrants_file), source_crs=options.hydrant_crs,
+            study_area=study_area, crs=crs,
+        )
+        rejects.extend(agency_rejects)
+        hydrants = merge_hydrants(hydrants, agency, merge_distance_m=options.merge_distance_m)
+    buildings = osm_buildings(osm, crs=crs, metres_per_level=options.metres_per_level)
+    if options.stations_file is not None:
+        read = read_agency_table(
+            Path(options.stations_file), layer="stations", source_crs=options.station_crs,
+            study_area=study_area,
+        )
+        rejects.extend(read.rejects)
+        stations = agency_stations(read.points, crs=crs)
+    else:
+        stations = osm_stations(osm, crs=crs)
+    water = osm_water_sources(osm, crs=crs)
+    if options.districts_file is not None:
+        districts = file_districts(
+            read_districts_file(Path(options.districts_file), source_crs=options.district_crs),
+            crs=crs,
+        )
+    else:
+        districts = osm_districts(osm, crs=crs)
+
+    layers = Layers(
+        crs=crs,
+        roads=roads,
+        barriers=barriers,
+        hydrants=hydrants.reset_index(drop=True),
+        buildings=buildings,
+        stations=stations,
+        water_sources=water,
+        districts=districts,
+        rejects=rejects_frame(rejects) if rejects else pd.DataFrame(columns=REJECT_COLUMNS),
+        source=osm.source,
+        osm_notes={
+            "way_nodes_outside_file": osm.way_nodes_missing,
+            "ways_outside_file": osm.ways_dropped,
+        },
+    )
+    for name, gdf in layers.as_dict().items():
+        validate_layer(gdf, name=name)
+    return layers
+
+
+def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
+    """The layer counts of ``summary.json`` (keys are stable; see the README)."""
+    b = layers.buildings
+    h = layers.hydrants
+    status = h["status"].value_counts()
+    hr = b["high_rise_class"].value_counts()
+    return {
+        "roads": {
+            "edges": len(layers.roads),
+            "km": round(float(layers.roads["length_m"].sum()) / 1000.0, 3),
+            "width_tagged": int((layers.roads["width_source"] != "estimated").sum()),
+        },
+        "barriers": {"total": len(layers.barriers)},
+        "hydrants": {
+            "total": len(h),
+            "in_service": int(status.get("in_service", 0)),
+            "out_of_service": int(status.get("out_of_service", 0)),
+            "low_pressure": int(status.get("low_pressure", 0)),
+            "unknown": int(status.get("unknown", 0)),
+            "from_agency": int((h["source"] == "agency").sum()),
+            "from_osm": int((h["source"] == "osm").sum()),
+        },
+        "buildings": {
+            "total": len(b),
+            "high_rise": int(hr.get("class1", 0) + hr.get("class2", 0)),
+            "high_rise_class1": int(hr.get("class1", 0)),
+            "high_rise_class2": int(hr.get("class2", 0)),
+            "height_unknown": int((b["height_source"] == "unknown").sum()),
+        },
+        "stations": {"total": len(layers.stations)},
+        "water_sources": {"total": len(layers.water_sources)},
+        "districts": {"total": len(layers.districts)},
+        "rejects": {"total": len(layers.rejects)},
+    }

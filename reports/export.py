@@ -1,0 +1,94 @@
+"""Writing results: GeoPackage layers, rejects CSV and ``summary.json``.
+
+Every file is written to a temporary name beside the target and moved into place only when it is
+complete, so an interrupted run never leaves a half-written file where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; move it onto ``target`` on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.tmp-", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _gpkg_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make list/dict columns JSON text and object columns text (GeoPackage holds neither)."""
+    out = frame.copy()
+    geometry = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
+    for col in out.columns:
+        if col == geometry:
+            continue
+        if out[col].dtype == object:
+            sample = out[col].dropna()
+            if len(sample) and isinstance(sample.iloc[0], list | dict | tuple | set):
+                out[col] = sample.map(json.dumps, na_action="ignore").reindex(out.index)
+            else:
+                out[col] = out[col].astype("string")
+    return out
+
+
+def write_geopackage(layers: Mapping[str, pd.DataFrame], path: Path) -> Path:
+    """Write every layer to one GeoPackage (one table per layer), atomically.
+
+    GeoDataFrames become feature tables; plain DataFrames (findings, pairs) attribute tables.
+    """
+    with atomic_path(path) as tmp:
+        for name, frame in layers.items():
+            pyogrio.write_dataframe(_gpkg_ready(frame), tmp, layer=name, driver="GPKG")
+    log.info("wrote %s: %d layers", path, len(layers))
+    return path
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a table as UTF-8 CSV with BOM (so Excel shows Chinese text correctly)."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return path
+
+
+def _merge(base: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in new.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def write_summary(sections: Mapping[str, Any], path: Path, *, update: bool = False) -> Path:
+    """Write ``summary.json``; with ``update`` merge the sections into an existing file."""
+    current: dict[str, Any] = {}
+    if update and path.exists():
+        current = json.loads(path.read_text(encoding="utf-8"))
+    data = _merge(current, sections)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+    return path

@@ -1,0 +1,419 @@
+"""The whole network analysis of a workspace: coverage, spacing, building water, station response.
+
+:func:`analyze` builds the graphs once from :class:`geo.layers.Layers`, runs every analysis with
+the numbers of a rule preset, and returns result layers, the findings table (every flag with its
+rule id, clause, severity and confidence) and the summary figures. The CLI and the API call it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.layers import Layers
+from geo.presets import Preset, credited_flow, required_fire_flow
+from routing.coverage import (
+    CoverageResult,
+    coverage_pieces,
+    hydrant_coverage,
+    underserved_segments,
+)
+from routing.findings import concat_findings, findings
+from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
+from routing.response import ResponseResult, first_due_areas, point_times, station_response
+from routing.snap import SnapResult, snap_points
+from routing.spacing import spacing_gaps
+from routing.water import WaterOptions, building_access, building_water
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Choices that are not rules.
+
+    Attributes
+    ----------
+    apparatus
+        Apparatus profile of the preset (``pumper``, ``aerial``, ``heavy``): clear width/height.
+    respect_oneway
+        Forbid driving one-way streets against the flow (default: allowed on an emergency call).
+    gates_locked
+        Pessimistic scenario: every gate on the roads is locked.
+    coverage_method
+        ``network`` (hose-lay distance, the default) or ``straight`` (radius as the crow flies,
+        for comparison with agencies that use it).
+    snap_distance_m
+        Hydrants farther than this from any road are not snapped (reported with the reason).
+    access_distance_m
+        Buildings farther than this from a passable road have no access point.
+    station_snap_m
+        Stations farther than this from a passable road are left out.
+    """
+
+    apparatus: str = "pumper"
+    respect_oneway: bool = False
+    gates_locked: bool = False
+    coverage_method: Literal["network", "straight"] = "network"
+    snap_distance_m: float = 60.0
+    access_distance_m: float = 60.0
+    station_snap_m: float = 500.0
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything :func:`analyze` produces."""
+
+    graph: StreetGraph = field(repr=False)
+    truck: TruckGraph = field(repr=False)
+    hydrant_snaps: SnapResult = field(repr=False)
+    coverage: CoverageResult = field(repr=False)
+    response: ResponseResult | None = field(repr=False)
+    layers: dict[str, gpd.GeoDataFrame] = field(repr=False)
+    findings: pd.DataFrame = field(repr=False)
+    summary: dict[str, Any]
+
+
+def truck_options(preset: Preset, options: AnalysisOptions) -> TruckOptions:
+    """The truck view's options from the preset's apparatus profile and speed table."""
+    profile = preset.profile(options.apparatus)
+    speeds = dict(preset.speeds_kmh)
+    default = speeds.pop("default", 20.0)
+    return TruckOptions(
+        min_width_m=profile.min_width_m,
+        min_height_m=profile.min_height_m,
+        respect_oneway=options.respect_oneway,
+        gates_locked=options.gates_locked,
+        speeds_kmh=speeds,
+        default_speed_kmh=default,
+    )
+
+
+def analyze(
+    layers: Layers, *, preset: Preset, options: AnalysisOptions | None = None
+) -> Analysis:
+    """Run the network analysis of a workspace.
+
+    Parameters
+    ----------
+    layers
+        The workspace layers (:func:`geo.layers.build_layers`).
+    preset
+        Rule preset (:func:`geo.presets.load_preset`): radius, spacing, counting band, flow
+        credit and required flow, response limit.
+    options
+        Apparatus, one-way and gate choices, coverage method, snap distances.
+
+    Returns
+    -------
+    Analysis
+    """
+    options = options or AnalysisOptions()
+    graph = build_graph(layers.roads, barriers=layers.barriers)
+    truck = truck_graph(graph, options=truck_options(preset, options))
+    hydrants = layers.hydrants
+    snaps = snap_points(graph, hydrants.geometry, max_distance_m=options.snap_distance_m)
+    status = hydrants["status"].to_numpy(dtype=object)
+    in_service = status == "in_service"
+
+    radius_rule = preset.rule("hydrant_radius")
+    radius = radius_rule.value("value_m")
+    coverage = hydrant_coverage(
+        graph, snaps, radius_m=radius, in_service=in_service, method=options.coverage_method,
+        hydrant_points=hydrants.geometry,
+    )
+    pieces = coverage_pieces(graph, coverage)
+    underserved = underserved_segments(pieces, buildings=layers.buildings)
+    spacing_rule = preset.rule("hydrant_spacing")
+    spacing = spacing_gaps(
+        graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service
+    )
+
+    buildings, pairs = _building_water(layers, graph, truck, snaps, preset, options)
+    response = _response(layers, truck, preset, options)
+    roads = _roads_result(layers, truck, coverage, response)
+    if response is not None:
+        b_time, b_station = point_times(
+            truck, response.node_time_s, response.node_station,
+            buildings["access_edge"].to_numpy(), buildings["access_position_m"].to_numpy(),
+            station_snaps=response.station_snaps, turnout_s=response.turnout_s,
+        )
+        buildings["response_s"] = b_time
+        buildings["first_due_station"] = _station_ids(layers, b_station)
+        areas = first_due_areas(truck, response, n_stations=len(layers.stations))
+        areas.insert(0, "station_id", _station_ids(layers, areas["station"].to_numpy()))
+    else:
+        buildings["response_s"] = np.inf
+        buildings["first_due_station"] = ""
+        areas = gpd.GeoDataFrame({"station_id": [], "area_km2": []}, geometry=[], crs=layers.crs)
+
+    hyd = hydrants.copy()
+    hyd["snap_edge"] = snaps.edge
+    hyd["snap_offset_m"] = snaps.offset_m
+    hyd["snap_reason"] = snaps.reason.astype(str)
+
+    found = concat_findings(
+        _findings(layers, preset, buildings, underserved, spacing, response, areas, hyd)
+    )
+    summary = _summary(
+        preset, coverage, buildings, roads, response, underserved, spacing, found, options, hyd
+    )
+    result_layers = {
+        "roads_analysis": roads,
+        "coverage_pieces": pieces,
+        "underserved_segments": underserved,
+        "spacing_gaps": spacing,
+        "buildings_analysis": buildings,
+        "hydrants_analysis": hyd,
+        "building_hydrants": _pairs_layer(layers, pairs),
+        "station_areas": areas,
+    }
+    return Analysis(
+        graph=graph, truck=truck, hydrant_snaps=snaps, coverage=coverage, response=response,
+        layers=result_layers, findings=found, summary=summary,
+    )
+
+
+def _station_ids(layers: Layers, idx: np.ndarray) -> np.ndarray:
+    ids = layers.stations["station_id"].astype(str).to_numpy(dtype=object)
+    idx = np.asarray(idx, dtype=np.int64)
+    out = np.full(len(idx), "", dtype=object)
+    ok = idx >= 0
+    out[ok] = ids[idx[ok]]
+    return out
+
+
+def _building_water(
+    layers: Layers,
+    graph: StreetGraph,
+    truck: TruckGraph,
+    snaps: SnapResult,
+    preset: Preset,
+    options: AnalysisOptions,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    b = layers.buildings
+    band = preset.rule("hydrant_count_band")
+    access = building_access(
+        graph, b.geometry, edge_mask=truck.edge_passable, max_access_m=options.access_distance_m
+    )
+    status = layers.hydrants["status"].to_numpy(dtype=object)
+    flow = layers.hydrants["flow_lps"].to_numpy(dtype=np.float64)
+
+    def credit(hyd: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        return credited_flow(preset, status[hyd], flow[hyd], distance_m=dist)
+
+    per, pairs = building_water(
+        graph, b.geometry, access, snaps, layers.hydrants.geometry, credited_lps=credit,
+        options=WaterOptions(
+            radius_m=band.value("max_m"), min_distance_m=band.value("min_m"),
+            max_access_m=options.access_distance_m,
+        ),
+    )
+    out = b.copy()
+    out["access_edge"] = access.snaps.edge
+    out["access_position_m"] = access.snaps.position_m
+    out["access_offset_m"] = access.offset_m
+    out["access_reason"] = access.reason.astype(str)
+    out["hydrants_in_range"] = per["hydrants_in_range"].to_numpy()
+    out["credited_flow_lps"] = per["credited_flow_lps"].to_numpy()
+    out["nearest_hydrant_m"] = per["nearest_hydrant_m"].to_numpy()
+    required = required_fire_flow(preset, b).to_numpy(dtype=np.float64)
+    out["required_flow_lps"] = required
+    out["flow_deficit_lps"] = np.where(
+        np.isnan(required), np.nan, np.maximum(required - out["credited_flow_lps"].to_numpy(), 0.0)
+    )
+    return out, pairs
+
+
+def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:
+    b_ids = layers.buildings["building_id"].astype(str).to_numpy(dtype=object)
+    h_ids = layers.hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)
+    return pd.DataFrame(
+        {
+            "building_id": b_ids[pairs["building"].to_numpy(dtype=np.int64)],
+            "hydrant_id": h_ids[pairs["hydrant"].to_numpy(dtype=np.int64)],
+            "distance_m": pairs["distance_m"].to_numpy(),
+            "credited_lps": pairs["credited_lps"].to_numpy(),
+        }
+    )
+
+
+def _response(
+    layers: Layers, truck: TruckGraph, preset: Preset, options: AnalysisOptions
+) -> ResponseResult | None:
+    if len(layers.stations) == 0:
+        log.warning("no fire stations: station response is skipped (give --stations FILE)")
+        return None
+    return station_response(
+        truck, layers.stations.geometry,
+        turnout_s=preset.rule("station_turnout").value("value_s"),
+        max_snap_m=options.station_snap_m,
+    )
+
+
+def _roads_result(
+    layers: Layers, truck: TruckGraph, coverage: CoverageResult, response: ResponseResult | None
+) -> gpd.GeoDataFrame:
+    roads = layers.roads.copy()
+    roads["covered_m"] = coverage.covered_m
+    roads["uncovered_m"] = coverage.uncovered_m
+    length = roads["length_m"].to_numpy()
+    roads["covered_pct"] = np.where(length > 0, 100.0 * coverage.covered_m / length, 0.0)
+    roads["truck_passable"] = truck.edge_passable
+    roads["truck_blocked_by"] = truck.edge_reason.astype(str)
+    if response is not None:
+        roads["response_s"] = response.edge_time_s
+        roads["first_due_station"] = _station_ids(layers, response.edge_station)
+    else:
+        roads["response_s"] = np.inf
+        roads["first_due_station"] = ""
+    return roads
+
+
+def _findings(
+    layers: Layers,
+    preset: Preset,
+    buildings: gpd.GeoDataFrame,
+    underserved: gpd.GeoDataFrame,
+    spacing: gpd.GeoDataFrame,
+    response: ResponseResult | None,
+    areas: gpd.GeoDataFrame,
+    hydrants: gpd.GeoDataFrame,
+) -> list[pd.DataFrame]:
+    out: list[pd.DataFrame] = []
+    radius = preset.rule("hydrant_radius")
+    band = preset.rule("hydrant_count_band")
+    ids = buildings["building_id"].to_numpy()
+    n_in = buildings["hydrants_in_range"].to_numpy()
+    out.append(findings(
+        "buildings", ids, n_in == 0, band, values=0.0, limit=band.value("max_m"),
+        message="no usable hydrant within {limit:.0f} m by hose-lay distance",
+    ))
+    if "hydrants_firefighting_side" in preset.rules:  # a GB 50974 rule; not in every preset
+        side = preset.rule("hydrants_firefighting_side")
+        high = buildings["high_rise_class"].isin(["class1", "class2"]).to_numpy()
+        out.append(findings(
+            "buildings", ids, high & (n_in > 0) & (n_in < side.value("min_count")), side,
+            values=n_in.astype(float), limit=side.value("min_count"),
+            message="high-rise with {value:.0f} hydrant(s) in range; at least {limit:.0f} expected",
+        ))
+    deficit = buildings["flow_deficit_lps"].to_numpy()
+    credit_rule = preset.rule("hydrant_credit")
+    out.append(findings(
+        "buildings", ids, np.nan_to_num(deficit) > 0, credit_rule, values=deficit,
+        limit=0.0, message="outdoor fire flow short by {value:.1f} L/s (Table 3.3.2 unverified)",
+    ))
+    seg_ids = [f"underserved/{r}" for r in underserved["rank"]] if len(underserved) else []
+    out.append(findings(
+        "underserved_segments", seg_ids, np.ones(len(underserved), dtype=bool), radius,
+        values=underserved["length_m"].to_numpy() if len(underserved) else 0.0,
+        limit=radius.value("value_m"),
+        message="{value:.0f} m of street beyond {limit:.0f} m of any in-service hydrant",
+    ))
+    spacing_rule = preset.rule("hydrant_spacing")
+    out.append(findings(
+        "spacing_gaps", [f"gap/{i}" for i in range(len(spacing))],
+        np.ones(len(spacing), dtype=bool), spacing_rule,
+        values=spacing["gap_m"].to_numpy() if len(spacing) else 0.0,
+        limit=spacing_rule.value("value_m"),
+        message="hydrants {value:.0f} m apart along the street (limit {limit:.0f} m)",
+    ))
+    if response is not None:
+        limit_rule = preset.rule("station_response")
+        limit = limit_rule.value("value_s")
+        t = buildings["response_s"].to_numpy()
+        out.append(findings(
+            "buildings", ids, t > limit, limit_rule, values=t, limit=limit,
+            message="first truck arrives after {value:.0f} s (limit {limit:.0f} s)",
+        ))
+        if "station_district_area" in preset.rules:  # 建标152; not in every preset
+            area_rule = preset.rule("station_district_area")
+            area_limit = area_rule.value("class1_km2")
+            out.append(findings(
+                "station_areas", areas["station_id"].to_numpy(),
+                areas["area_km2"].to_numpy() > area_limit, area_rule,
+                values=areas["area_km2"].to_numpy(), limit=area_limit,
+                message="first-due area {value:.1f} km² exceeds {limit:.0f} km²",
+            ))
+    unsnapped = hydrants["snap_edge"].to_numpy() < 0
+    out.append(findings(
+        "hydrants", hydrants["hydrant_id"].to_numpy(), unsnapped, radius,
+        values=hydrants["snap_offset_m"].to_numpy(), limit=0.0,
+        message="hydrant not on the street network: not counted",
+    ))
+    return out
+
+
+def _pct(part: float, whole: float) -> float:
+    return round(100.0 * part / whole, 2) if whole > 0 else 0.0
+
+
+def _summary(
+    preset: Preset,
+    coverage: CoverageResult,
+    buildings: gpd.GeoDataFrame,
+    roads: gpd.GeoDataFrame,
+    response: ResponseResult | None,
+    underserved: gpd.GeoDataFrame,
+    spacing: gpd.GeoDataFrame,
+    found: pd.DataFrame,
+    options: AnalysisOptions,
+    hydrants: gpd.GeoDataFrame,
+) -> dict[str, Any]:
+    road_m = coverage.road_m
+    covered = coverage.total_covered_m
+    limit = preset.rule("station_response").value("value_s")
+    summary: dict[str, Any] = {
+        "coverage": {
+            "radius_m": coverage.radius_m,
+            "method": coverage.method,
+            "road_km": round(road_m / 1000.0, 3),
+            "covered_km": round(covered / 1000.0, 3),
+            "uncovered_km": round((road_m - covered) / 1000.0, 3),
+            "covered_pct": _pct(covered, road_m),
+            "hydrants_used": int(coverage.n_hydrants),
+            "hydrants_unsnapped": int((hydrants["snap_edge"] < 0).sum()),
+            "underserved_segments": len(underserved),
+            "spacing_gaps": len(spacing),
+        },
+        "buildings": {
+            "without_hydrant_in_range": int((buildings["hydrants_in_range"] == 0).sum()),
+            "flow_deficit": int((np.nan_to_num(buildings["flow_deficit_lps"]) > 0).sum()),
+            "flow_unknown": int(buildings["required_flow_lps"].isna().sum()),
+            "without_access": int((buildings["access_edge"] < 0).sum()),
+        },
+        "stations": {"limit_s": limit},
+        "analysis": {
+            "preset": preset.name,
+            "apparatus": options.apparatus,
+            "respect_oneway": options.respect_oneway,
+            "gates_locked": options.gates_locked,
+        },
+        "findings": {
+            "total": len(found),
+            "shall": int((found["severity"] == "shall").sum()),
+            "should": int((found["severity"] == "should").sum()),
+        },
+    }
+    if response is not None:
+        within_edges = roads["response_s"].to_numpy() <= limit
+        length = roads["length_m"].to_numpy()
+        summary["stations"].update(
+            {
+                "used": int(response.station_snaps.snapped.sum()),
+                "roads_within_limit_pct": _pct(float(length[within_edges].sum()), float(length.sum())),
+                "buildings_within_limit_pct": _pct(
+                    float((buildings["response_s"].to_numpy() <= limit).sum()), float(len(buildings))
+                ),
+            }
+        )
+    else:
+        summary["stations"].update(
+            {"used": 0, "roads_within_limit_pct": 0.0, "buildings_within_limit_pct": 0.0}
+        )
+    return summary

@@ -1,0 +1,130 @@
+"""The firereach CLI, run as a user would: real files in, GeoPackage/CSV/JSON out, read back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.conftest import FIXTURES, shared_file
+
+runner = CliRunner()
+LAYER_KEYS = ["roads.edges", "roads.km", "hydrants.total", "hydrants.in_service", "buildings.total",
+              "buildings.high_rise", "buildings.high_rise_class1", "stations.total", "barriers.total",
+              "rejects.total"]
+ANALYSIS_KEYS = ["coverage.radius_m", "coverage.road_km", "coverage.covered_km",
+                 "coverage.uncovered_km", "coverage.covered_pct", "buildings.without_hydrant_in_range",
+                 "buildings.flow_deficit", "stations.limit_s", "stations.roads_within_limit_pct",
+                 "stations.buildings_within_limit_pct"]
+
+
+def _get(summary: dict, dotted: str) -> object:
+    value: object = summary
+    for part in dotted.split("."):
+        assert isinstance(value, dict) and part in value, f"summary.json lacks {dotted}"
+        value = value[part]
+    return value
+
+
+def test_layers_on_tiny_fixture(tmp_path: Path) -> None:
+    out = tmp_path / "tiny"
+    result = runner.invoke(app, ["layers", "--osm", str(FIXTURES / "tiny_compound.osm"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for key in LAYER_KEYS:
+        _get(summary, key)
+    assert summary["roads"]["edges"] == 9
+    assert summary["barriers"]["total"] == 2
+    assert summary["hydrants"]["total"] == 2 and summary["hydrants"]["in_service"] == 1
+    assert summary["buildings"]["high_rise_class1"] == 1  # 80 m apartments
+    assert summary["source"]["crs"] == "EPSG:32651"
+    layers = dict(pyogrio.list_layers(out / "layers.gpkg"))
+    assert {"roads", "barriers", "hydrants", "buildings", "stations", "water_sources"} <= set(layers)
+    roads = pyogrio.read_dataframe(out / "layers.gpkg", layer="roads")
+    assert len(roads) == 9 and "消防通道" in set(roads["name"])
+
+
+def test_layers_with_agency_file_and_given_crs(tmp_path: Path) -> None:
+    out = tmp_path / "hel"
+    result = runner.invoke(app, [
+        "layers", "--osm", str(FIXTURES / "tiny_compound.osm"),
+        "--hydrants", str(FIXTURES / "hydrants_nanjing_gcj02.csv"), "--hydrant-crs", "gcj02",
+        "--crs", "EPSG:4549", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["source"]["crs"] == "EPSG:4549"
+    rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
+    # Nanjing hydrants are far outside a Shanghai extract: every row is rejected with a reason
+    agency = rejects.loc[rejects["layer"] == "hydrants"]
+    assert len(agency) == 12 and agency["reason"].str.len().min() > 10
+    assert set(agency["file"]) == {str(FIXTURES / "hydrants_nanjing_gcj02.csv")}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--osm", "nope.osm"], "not found"),
+        (["--hydrants", "missing.csv"], "missing.csv"),
+        (["--crs", "EPSG:4326"], "metres"),
+    ],
+)
+def test_bad_input_exit_code_2_no_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    base = ["layers", "--out", str(tmp_path / "o")]
+    if "--osm" not in args:
+        base += ["--osm", str(FIXTURES / "tiny_compound.osm")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "api.cli", *base, *args], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert message in proc.stderr.replace("\n", "")
+
+
+def test_analyze_writes_every_key(tmp_path: Path, helsinki_pbf: Path) -> None:
+    out = tmp_path / "a"
+    result = runner.invoke(app, ["analyze", "--osm", str(helsinki_pbf), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    for key in LAYER_KEYS + ANALYSIS_KEYS:
+        _get(summary, key)
+    cov = summary["coverage"]
+    assert cov["covered_km"] + cov["uncovered_km"] == pytest.approx(cov["road_km"], abs=2e-3)
+    pieces = pyogrio.read_dataframe(out / "layers.gpkg", layer="coverage_pieces")
+    covered_km = pieces.loc[pieces["covered"] == 1, "length_m"].sum() / 1000
+    assert covered_km == pytest.approx(cov["covered_km"], abs=2e-3)
+    findings = pyogrio.read_dataframe(out / "layers.gpkg", layer="findings")
+    assert {"rule_id", "clause", "severity", "confidence"} <= set(findings.columns)
+    assert set(findings["severity"]) <= {"shall", "should"}
+    # the US preset uses ISO's 1,000 ft hose-lay radius
+    out_us = tmp_path / "us"
+    args = ["analyze", "--osm", str(helsinki_pbf), "--preset", "us", "--out", str(out_us)]
+    assert runner.invoke(app, args).exit_code == 0
+    us = json.loads((out_us / "summary.json").read_text(encoding="utf-8"))
+    assert us["coverage"]["radius_m"] == pytest.approx(304.8)
+    assert us["coverage"]["covered_pct"] > cov["covered_pct"]
+
+
+@pytest.mark.shared
+def test_nanjing_with_gcj02_hydrants(tmp_path: Path) -> None:
+    out = tmp_path / "nj"
+    result = runner.invoke(app, [
+        "analyze", "--osm", str(shared_file("osm/nanjing-xinjiekou.osm")),
+        "--hydrants", str(FIXTURES / "hydrants_nanjing_gcj02.csv"), "--hydrant-crs", "gcj02",
+        "--crs", "EPSG:4548", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["hydrants"]["total"] == 10 and summary["rejects"]["total"] >= 2
+    assert summary["buildings"]["high_rise"] >= 40
+    assert 0 < summary["coverage"]["covered_pct"] < 100
+    buildings = pyogrio.read_dataframe(out / "layers.gpkg", layer="buildings")
+    tallest = buildings.sort_values("height_m", ascending=False).iloc[0]
+    assert tallest["height_m"] >= 200 and tallest["high_rise_class"] == "class1"
