@@ -1,0 +1,108 @@
+"""The whole analysis on the embedded default and the real extracts in ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geo.layers import LayerOptions, build_layers
+from geo.osm import read_osm
+from geo.presets import load_preset
+from routing.analysis import AnalysisOptions, analyze
+from tests.conftest import FIXTURES, shared_file
+
+CN = load_preset("cn-gb")
+
+
+@pytest.fixture(scope="module")
+def helsinki(helsinki_pbf: Path):  # type: ignore[no-untyped-def]
+    return build_layers(read_osm(helsinki_pbf))
+
+
+def test_helsinki_default(helsinki) -> None:  # type: ignore[no-untyped-def]
+    result = analyze(helsinki, preset=CN)
+    s = result.summary
+    assert s["coverage"]["hydrants_used"] == 37
+    assert 20 < s["coverage"]["covered_pct"] < 80
+    roads = result.layers["roads_analysis"]
+    assert roads["covered_m"].sum() == pytest.approx(s["coverage"]["covered_km"] * 1000, abs=1)
+    # every finding names its rule, clause, severity and confidence
+    f = result.findings
+    assert len(f) > 0 and f[["rule_id", "clause", "severity", "confidence"]].notna().all().all()
+    # one station: every reachable road has it as first due
+    first = roads.loc[np.isfinite(roads["response_s"]), "first_due_station"]
+    assert set(first) == set(helsinki.stations["station_id"])
+
+
+def test_hydrant_out_of_service_only_removes_its_own_coverage(helsinki) -> None:  # type: ignore[no-untyped-def]
+    base = analyze(helsinki, preset=CN)
+    hyd = helsinki.hydrants.copy()
+    hyd.loc[0, "status"] = "out_of_service"
+    changed = analyze(helsinki.__class__(**{**helsinki.__dict__, "hydrants": hyd}), preset=CN)
+    before = base.layers["roads_analysis"]["covered_m"].to_numpy()
+    after = changed.layers["roads_analysis"]["covered_m"].to_numpy()
+    assert (after <= before + 1e-9).all()
+    lost = before - after
+    assert lost.sum() > 0
+    # only edges within the radius of that hydrant can lose coverage
+    h = helsinki.hydrants.geometry.iloc[0]
+    far = helsinki.roads.geometry.distance(h).to_numpy() > CN.rule("hydrant_radius").value("value_m")
+    assert np.all(lost[far] < 1e-9)
+
+
+def test_straight_line_covers_at_least_network(helsinki) -> None:  # type: ignore[no-untyped-def]
+    net = analyze(helsinki, preset=CN).summary["coverage"]["covered_km"]
+    straight = analyze(helsinki, preset=CN, options=AnalysisOptions(coverage_method="straight"))
+    assert straight.summary["coverage"]["covered_km"] >= net - 1e-6
+
+
+def test_tiny_fixture_locked_gate_cuts_trucks_not_hoses() -> None:
+    layers = build_layers(read_osm(FIXTURES / "tiny_compound.osm"))
+    result = analyze(layers, preset=CN)
+    roads = result.layers["roads_analysis"].set_index(["u", "v"])
+    # the locked private gate (node 5) closes both halves of the compound fire lane
+    assert roads.loc[(2, 5), "truck_blocked_by"] == "barrier"
+    assert roads.loc[(5, 4), "truck_blocked_by"] == "barrier"
+    # the bollard (node 12) closes the service road on both sides
+    assert roads.loc[(3, 12), "truck_blocked_by"] == "barrier"
+    # hose-lay coverage ignores the truck barrier: the hydrant on 四平路 still covers the start
+    # of the fire lane (closed to trucks) from node 2
+    assert roads.loc[(2, 5), "covered_m"] > 0
+    assert not roads.loc[(2, 5), "truck_passable"]
+
+
+@pytest.mark.shared
+def test_bayreuth_seven_stations_first_due() -> None:
+    layers = build_layers(read_osm(shared_file("osm/bayreuth-north.osm.gz")))
+    result = analyze(layers, preset=load_preset("de"))
+    s = result.summary["stations"]
+    assert s["used"] >= 5
+    roads = result.layers["roads_analysis"]
+    assert roads["first_due_station"].replace("", np.nan).dropna().nunique() >= 4
+    areas = result.layers["station_areas"]
+    assert areas["area_km2"].sum() > 10  # a large rural area shared out between stations
+    assert 0 < s["roads_within_limit_pct"] <= 100
+
+
+@pytest.mark.shared
+def test_yangpu_gates_locked_scenario() -> None:
+    layers = build_layers(read_osm(shared_file("osm/shanghai-yangpu-tongji.osm")),
+                          options=LayerOptions(crs="EPSG:4549"))
+    normal = analyze(layers, preset=CN)
+    locked = analyze(layers, preset=CN, options=AnalysisOptions(gates_locked=True))
+    n_ok = normal.layers["roads_analysis"]["truck_passable"].sum()
+    n_locked = locked.layers["roads_analysis"]["truck_passable"].sum()
+    assert n_locked < n_ok  # locking the campus gates closes compound roads
+    # no hydrants are mapped in the extract: every street is uncovered, and said so
+    assert normal.summary["coverage"]["covered_pct"] == 0
+    assert normal.summary["buildings"]["without_hydrant_in_range"] == len(layers.buildings)
+
+
+@pytest.mark.shared
+def test_shanghai_central_fragmented() -> None:
+    layers = build_layers(read_osm(shared_file("osm/shanghai-central-roads.osm")))
+    result = analyze(layers, preset=CN)
+    assert result.graph.n_nodes > 700
+    assert result.summary["coverage"]["road_km"] > 90
