@@ -1,1 +1,46 @@
-"""geo: reading OSM and agency layers, coordinates, schemas, rule presets, building classes."""
+"""geo: reading OSM and agency layers, coordinates, schemas, rule presets, building classes.
+
+Public names are listed in ``__all__``; each lives in the module named after its concept.
+"""
+
+from geo.agency import AgencyRead, read_agency_table, read_districts_file
+from geo.buildings import building_height, building_use, high_rise_class, osm_buildings
+from geo.crs import (
+    SourceCRS,
+    bd09_to_wgs84,
+    gcj02_to_wgs84,
+    in_china,
+    parse_crs,
+    to_wgs84,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+    working_crs,
+)
+from geo.errors import (
+    AnalysisError,
+    ConfigError,
+    CRSError,
+    FireReachError,
+    InputFileError,
+    LayerValidationError,
+    NetworkUnavailableError,
+    NotFoundError,
+)
+from geo.layers import LayerOptions, Layers, build_layers, layer_counts
+from geo.online import download_osm
+from geo.osm import OsmData, read_osm
+from geo.presets import Preset, Rule, credited_flow, load_preset, required_fire_flow
+from geo.rejects import Reject, rejects_frame
+from geo.roads import build_roads
+from geo.schema import SCHEMAS, validate_layer
+
+__all__ = [
+    "SCHEMAS", "AgencyRead", "AnalysisError", "CRSError", "ConfigError", "FireReachError",
+    "InputFileError", "LayerOptions", "LayerValidationError", "Layers", "NetworkUnavailableError",
+    "NotFoundError", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
+    "build_layers", "build_roads", "building_height", "building_use", "credited_flow",
+    "download_osm", "gcj02_to_wgs84", "high_rise_class", "in_china", "layer_counts",
+    "load_preset", "osm_buildings", "parse_crs", "read_agency_table", "read_districts_file",
+    "read_osm", "rejects_frame", "required_fire_flow", "to_wgs84", "validate_layer",
+    "wgs84_to_bd09", "wgs84_to_gcj02", "working_crs",
+]
