@@ -32,7 +32,7 @@ from geo.water import osm_water_sources
 log = logging.getLogger(__name__)
 
 LAYER_NAMES = (
-    "roads", "barriers", "hydrants", "buildings", "stations", "water_sources", "districts",
+    "roads", "barriers", "turnarounds", "hydrants", "buildings", "stations", "water_sources", "districts",
 )
 
 
@@ -75,6 +75,7 @@ class Layers:
     crs: pyproj.CRS
     roads: gpd.GeoDataFrame
     barriers: gpd.GeoDataFrame
+    turnarounds: gpd.GeoDataFrame
     hydrants: gpd.GeoDataFrame
     buildings: gpd.GeoDataFrame
     stations: gpd.GeoDataFrame
@@ -135,7 +136,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
     ]
     study_area = _study_area(osm, options.study_area_margin_m)
 
-    roads, barriers = build_roads(osm, crs=crs)
+    roads, barriers, turnarounds = build_roads(osm, crs=crs)
     hydrants = osm_hydrants(osm, crs=crs)
     if options.hydrants_file is not None:
         agency, agency_rejects = _agency_hydrants(
@@ -167,6 +168,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
         crs=crs,
         roads=roads,
         barriers=barriers,
+        turnarounds=turnarounds,
         hydrants=hydrants.reset_index(drop=True),
         buildings=buildings,
         stations=stations,

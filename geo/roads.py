@@ -91,7 +91,7 @@ def _maxheight(tags: dict[str, str]) -> float:
 
 def build_roads(
     osm: OsmData, *, crs: pyproj.CRS
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Build the roads (edges) and barriers layers from raw OSM data.
 
     Parameters
@@ -103,8 +103,9 @@ def build_roads(
 
     Returns
     -------
-    roads, barriers
-        GeoDataFrames following :data:`geo.schema.ROADS` and :data:`geo.schema.BARRIERS`.
+    roads, barriers, turnarounds
+        GeoDataFrames following :data:`geo.schema.ROADS`, :data:`geo.schema.BARRIERS` and
+        :data:`geo.schema.TURNAROUNDS` (``highway=turning_circle|turning_loop`` nodes on roads).
     """
     ways = osm.ways
     points = osm.points
@@ -184,11 +185,26 @@ def build_roads(
     roads = roads.astype({"u": "int64", "v": "int64", "way_id": "int64", "lanes": "float64"})
 
     barriers = _barriers(points, barrier_tags, roads, crs=crs)
+    turnarounds = _turnarounds(points, roads, crs=crs)
     log.info(
         "roads: %d edges, %.1f km from %d way parts; %d barriers on roads",
         len(roads), roads["length_m"].sum() / 1000, len(ways), len(barriers),
     )
-    return roads, barriers
+    return roads, barriers, turnarounds
+
+
+def _turnarounds(points: pd.DataFrame, roads: gpd.GeoDataFrame, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """``highway=turning_circle|turning_loop`` nodes that are nodes of the roads graph."""
+    nodes = set(roads["u"].tolist()) | set(roads["v"].tolist())
+    kind = points["tags"].map(lambda t: t.get("highway", ""))
+    keep = kind.isin(["turning_circle", "turning_loop"]) & points["osm_id"].isin(list(nodes))
+    sel = points.loc[keep]
+    frame = pd.DataFrame(
+        {"node_id": sel["osm_id"].astype("int64").to_numpy(), "kind": kind[keep].to_numpy()},
+        columns=["node_id", "kind"],
+    ).astype({"node_id": "int64"})
+    geoms = gpd.GeoSeries(sel["geometry"].to_numpy(), crs="EPSG:4326").to_crs(crs)
+    return gpd.GeoDataFrame(frame, geometry=geoms.to_numpy(), crs=crs)
 
 
 def _barriers(

@@ -86,6 +86,11 @@ BUILDINGS = _cols(
     ("volume_m3", "float", "m3", "footprint x height, NaN when height unknown"),
 )
 
+TURNAROUNDS = _cols(
+    ("node_id", "int64", "", "OSM node id; a node of the roads graph"),
+    ("kind", "str", "", "turning_circle or turning_loop (OSM highway=*)"),
+)
+
 STATIONS = _cols(
     ("station_id", "str", "", "agency id or 'osm/<type><id>'"),
     ("name", "str", "", "station name"),
@@ -109,6 +114,7 @@ DISTRICTS = _cols(
 SCHEMAS: dict[str, tuple[Column, ...]] = {
     "roads": ROADS,
     "barriers": BARRIERS,
+    "turnarounds": TURNAROUNDS,
     "hydrants": HYDRANTS,
     "buildings": BUILDINGS,
     "stations": STATIONS,

@@ -46,7 +46,8 @@ def test_tiny_extract_keeps_parts_inside_a_cut_way() -> None:
 
 
 def test_tiny_roads_split_at_junctions_and_barriers() -> None:
-    roads, barriers = build_roads(read_osm(TINY), crs=UTM51)
+    roads, barriers, turnarounds = build_roads(read_osm(TINY), crs=UTM51)
+    assert list(turnarounds["node_id"]) == [13] and list(turnarounds["kind"]) == ["turning_circle"]
     pairs = sorted(zip(roads["u"], roads["v"], strict=True))
     # way 10: 1-2, 2-3 (node 7 is not shared); way 11 split at the gate 5; way 12 reversed
     # (oneway=-1) and cut in two; way 14 one edge; way 15 split at the bollard 12
@@ -110,7 +111,7 @@ def test_bad_files(tmp_path: Path) -> None:
 def test_helsinki_pbf_cut_at_bbox(helsinki_pbf: Path) -> None:
     osm = read_osm(helsinki_pbf)
     assert osm.way_nodes_missing > 0  # the extract is cut at its bounding box
-    roads, barriers = build_roads(osm, crs=pyproj.CRS.from_epsg(32635))
+    roads, barriers, _ = build_roads(osm, crs=pyproj.CRS.from_epsg(32635))
     assert len(roads) > 1000
     assert 25 <= roads["length_m"].sum() / 1000 <= 45
     assert set(barriers["barrier"]) >= {"gate", "lift_gate", "block"}
@@ -124,7 +125,7 @@ def test_helsinki_pbf_cut_at_bbox(helsinki_pbf: Path) -> None:
 @pytest.mark.shared
 def test_yangpu_gates_on_compound_roads() -> None:
     osm = read_osm(shared_file("osm/shanghai-yangpu-tongji.osm"))
-    roads, barriers = build_roads(osm, crs=UTM51)
+    roads, barriers, _ = build_roads(osm, crs=UTM51)
     gates = barriers.loc[barriers["barrier"] == "gate"]
     assert len(gates) >= 10
     # every barrier is a node of the graph
@@ -136,7 +137,7 @@ def test_yangpu_gates_on_compound_roads() -> None:
 @pytest.mark.shared
 def test_shanghai_central_osmnx_xml() -> None:
     osm = read_osm(shared_file("osm/shanghai-central-roads.osm"))
-    roads, _ = build_roads(osm, crs=UTM51)
+    roads, _, _ = build_roads(osm, crs=UTM51)
     assert len(osm.ways["way_id"].unique()) == 796
     assert roads["name"].str.contains("路").sum() > 500
 
