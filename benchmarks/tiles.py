@@ -49,7 +49,7 @@ def tile_roads(roads: gpd.GeoDataFrame, n: int, *, stitch_k: int = 8) -> gpd.Geo
         f["v"] = f["v"].to_numpy() + t * _ID_STRIDE
         f["way_id"] = f["way_id"].to_numpy() + t * _ID_STRIDE
         frames.append(f)
-        all_geoms.append(shapely.transform(geoms, lambda xy, i=i, j=j: xy + [i * dx, j * dy]))
+        all_geoms.append(shapely.transform(geoms, lambda xy, i=i, j=j: xy + np.array([i * dx, j * dy])))
     frame = pd.concat(frames, ignore_index=True)
     out = gpd.GeoDataFrame(frame, geometry=np.concatenate(all_geoms), crs=roads.crs)
 
@@ -98,7 +98,7 @@ def tile_points(points: gpd.GeoSeries, bounds: np.ndarray, n: int) -> gpd.GeoSer
     """Copies of ``points`` for each tile of :func:`tile_roads` (same bounds and ``n``)."""
     ii, jj, dx, dy = _offsets(bounds, n)
     geoms = points.to_numpy()
-    parts = [shapely.transform(geoms, lambda xy, i=i, j=j: xy + [i * dx, j * dy])
+    parts = [shapely.transform(geoms, lambda xy, i=i, j=j: xy + np.array([i * dx, j * dy]))
              for i, j in zip(ii, jj, strict=True)]
     return gpd.GeoSeries(np.concatenate(parts) if parts else geoms, crs=points.crs)
 
