@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import geopandas as gpd
@@ -53,9 +54,6 @@ class CoverageResult:
         ``'network'`` (hose-lay distance) or ``'straight'`` (straight-line distance).
     covered_m, uncovered_m
         Covered and uncovered length of each edge (aligned with the roads rows).
-    interval_edge, interval_start, interval_end
-        The covered intervals, merged, sorted by edge then start: roads row and metres from the
-        edge's ``u`` end.
     road_m, total_covered_m
         Total street length and total covered length.
     n_hydrants
@@ -63,24 +61,88 @@ class CoverageResult:
     node_distance_m
         Network method: hose-lay distance from the nearest hydrant to each node, ``inf`` beyond
         the radius. ``None`` for the straight-line method.
+    interval_edge, interval_start, interval_end
+        (Properties) the covered intervals, merged, sorted by edge then start: roads row and
+        metres from the edge's ``u`` end. Built on first access (for the network method, from
+        the reach into each edge from its end nodes and the edges' own hydrants).
     """
 
     radius_m: float
     method: str
     covered_m: np.ndarray = field(repr=False)
     uncovered_m: np.ndarray = field(repr=False)
-    interval_edge: np.ndarray = field(repr=False)
-    interval_start: np.ndarray = field(repr=False)
-    interval_end: np.ndarray = field(repr=False)
     road_m: float
     total_covered_m: float
     n_hydrants: int
     node_distance_m: np.ndarray | None = field(default=None, repr=False)
+    _interval_data: _IntervalData | None = field(default=None, repr=False)
 
     @property
     def covered_share(self) -> float:
         """Covered share of the street length (0..1)."""
         return self.total_covered_m / self.road_m if self.road_m > 0 else 0.0
+
+    @cached_property
+    def _intervals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._interval_data is None:
+            empty = np.empty(0)
+            return empty.astype(np.int64), empty, empty
+        return self._interval_data.intervals()
+
+    @property
+    def interval_edge(self) -> np.ndarray:
+        """Roads row of each covered interval."""
+        return self._intervals[0]
+
+    @property
+    def interval_start(self) -> np.ndarray:
+        """Start of each covered interval (metres from the edge's ``u`` end)."""
+        return self._intervals[1]
+
+    @property
+    def interval_end(self) -> np.ndarray:
+        """End of each covered interval (metres from the edge's ``u`` end)."""
+        return self._intervals[2]
+
+
+@dataclass(frozen=True, eq=False)
+class _IntervalData:
+    """What the covered intervals are built from.
+
+    Edges without a hydrant of their own (``busy`` False) are covered on ``[0, a]`` and
+    ``[L - b, L]``; the merged intervals of the other edges are given as they are.
+    """
+
+    length: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    busy: np.ndarray
+    edge: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    def intervals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        plain = np.flatnonzero(~self.busy)
+        pa, pb, pl = self.a[plain], self.b[plain], self.length[plain]
+        full = pa + pb >= pl
+        first_end = np.where(full, pl, pa)
+        # Two slots per plain edge, [0, a] (or the whole edge) then [L - b, L].
+        e1 = np.repeat(plain, 2)
+        s1 = np.empty(2 * len(plain))
+        t1 = np.empty(2 * len(plain))
+        ok1 = np.empty(2 * len(plain), dtype=bool)
+        s1[0::2], s1[1::2] = 0.0, pl - pb
+        t1[0::2], t1[1::2] = first_end, pl
+        ok1[0::2], ok1[1::2] = first_end > 0, ~full & (pb > 0)
+        # Both streams are sorted by (edge, start) and share no edge: a stable sort by edge
+        # merges the two runs without reordering within an edge.
+        e = np.concatenate([e1[ok1], self.edge])
+        order = np.argsort(e, kind="stable")
+        return (
+            e[order],
+            np.concatenate([s1[ok1], self.start])[order],
+            np.concatenate([t1[ok1], self.end])[order],
+        )
 
 
 def _merge_intervals(
@@ -94,16 +156,21 @@ def _merge_intervals(
         return edge.astype(np.int64), start.astype(np.float64), end.astype(np.float64)
     order = np.lexsort((start, edge))
     e, s, t = edge[order], start[order], end[order]
-    # Running maximum of the end within each edge, without mixing edges: running maximum of the
-    # rank of (edge, end) in lexicographic order (edges are non-decreasing along the array).
-    by_end = np.lexsort((t, e))
-    rank = np.empty(len(e), dtype=np.int64)
-    rank[by_end] = np.arange(len(e))
-    reach = t[by_end][np.maximum.accumulate(rank)]
-    new = np.ones(len(e), dtype=bool)
+    n = len(e)
+    first = np.flatnonzero(np.append(True, e[1:] != e[:-1]))
+    size = np.diff(np.append(first, n))
+    # Running maximum of the end within each edge: step k updates the k-th interval of every
+    # edge that has more than k (edges by decreasing size, so those are a prefix).
+    reach = t.copy()
+    by_size = np.argsort(-size, kind="stable")
+    first_desc, size_desc = first[by_size], size[by_size]
+    for k in range(1, int(size.max())):
+        rows = first_desc[: np.searchsorted(-size_desc, -k, side="left")] + k
+        reach[rows] = np.maximum(reach[rows], reach[rows - 1])
+    new = np.ones(n, dtype=bool)
     new[1:] = (e[1:] != e[:-1]) | (s[1:] > reach[:-1])
     begins = np.flatnonzero(new)
-    finishes = np.append(begins[1:] - 1, len(e) - 1)
+    finishes = np.append(begins[1:] - 1, n - 1)
     return e[begins], s[begins], reach[finishes]
 
 
@@ -173,13 +240,14 @@ def multi_source_distance(
     return np.asarray(dist[:n], dtype=np.float64)
 
 
-def _network_intervals(
+def _network_coverage(
     graph: StreetGraph,
     edge_h: np.ndarray,
     pos_h: np.ndarray,
     off_h: np.ndarray,
     radius: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, _IntervalData]:
+    """Covered length per edge, node distances, and what the covered intervals are built from."""
     L = graph.length_m
     seeds = np.concatenate([graph.u_idx[edge_h], graph.v_idx[edge_h]])
     initial = np.concatenate([off_h + pos_h, off_h + (L[edge_h] - pos_h)])
@@ -188,36 +256,24 @@ def _network_intervals(
     # Reach into each edge from its end nodes (0 when the node is beyond the radius).
     a = np.clip(radius - dist[graph.u_idx], 0.0, L)
     b = np.clip(radius - dist[graph.v_idx], 0.0, L)
+    # Edges without hydrants: [0, a] U [L - b, L] has length min(L, a + b).
+    covered = np.minimum(a + b, L)
 
+    # Edges with hydrants: merge the end reaches with each hydrant's own interval.
     reach_h = radius - off_h
     on_edge = reach_h >= 0
     edge_h, pos_h, reach_h = edge_h[on_edge], pos_h[on_edge], reach_h[on_edge]
-    has_h = np.zeros(graph.n_edges, dtype=bool)
-    has_h[edge_h] = True
-
-    # Edges without hydrants: union of [0, a] and [L - b, L] in closed form.
-    plain = np.flatnonzero(~has_h)
-    pa, pb, pl = a[plain], b[plain], L[plain]
-    full = pa + pb >= pl
-    e1 = np.stack([plain, plain], axis=1).ravel()
-    s1 = np.stack([np.zeros(len(plain)), pl - pb], axis=1).ravel()
-    t1 = np.stack([np.where(full, pl, pa), pl], axis=1).ravel()
-    ok1 = np.stack([(np.where(full, pl, pa) > 0), ~full & (pb > 0)], axis=1).ravel()
-    e1, s1, t1 = e1[ok1], s1[ok1], t1[ok1]
-
-    # Edges with hydrants: merge the end reaches with each hydrant's own interval.
-    busy = np.flatnonzero(has_h)
+    busy_mask = np.zeros(graph.n_edges, dtype=bool)
+    busy_mask[edge_h] = True
+    busy = np.flatnonzero(busy_mask)
     e2 = np.concatenate([busy, busy, edge_h])
     s2 = np.concatenate([np.zeros(len(busy)), L[busy] - b[busy], np.maximum(pos_h - reach_h, 0.0)])
     t2 = np.concatenate([a[busy], L[busy], np.minimum(pos_h + reach_h, L[edge_h])])
     ok2 = t2 > s2
     e2, s2, t2 = _merge_intervals(e2[ok2], s2[ok2], t2[ok2])
-
-    # Both streams are sorted by (edge, start) and share no edge: a stable sort by edge merges
-    # the two runs without reordering within an edge.
-    e = np.concatenate([e1, e2])
-    order = np.argsort(e, kind="stable")
-    return e[order], np.concatenate([s1, s2])[order], np.concatenate([t1, t2])[order], dist
+    covered[busy] = np.bincount(e2, weights=t2 - s2, minlength=graph.n_edges)[busy]
+    data = _IntervalData(length=L, a=a, b=b, busy=busy_mask, edge=e2, start=s2, end=t2)
+    return np.minimum(covered, L), dist, data
 
 
 def _straight_intervals(
@@ -304,7 +360,7 @@ def hydrant_coverage(
     node_distance: np.ndarray | None = None
     if method == "network":
         h = np.flatnonzero(active & hydrant_snaps.snapped)
-        e, s, t, node_distance = _network_intervals(
+        covered, node_distance, data = _network_coverage(
             graph,
             hydrant_snaps.edge[h],
             hydrant_snaps.position_m[h],
@@ -327,23 +383,26 @@ def hydrant_coverage(
             active &= valid
         h = np.flatnonzero(active)
         e, s, t = _straight_intervals(graph, points[h], float(radius_m))
+        covered = np.minimum(
+            np.bincount(e, weights=t - s, minlength=graph.n_edges), graph.length_m
+        )
+        zeros = np.zeros(graph.n_edges)
+        data = _IntervalData(
+            length=graph.length_m, a=zeros, b=zeros, busy=np.ones(graph.n_edges, dtype=bool),
+            edge=e, start=s, end=t,
+        )
 
-    covered = np.minimum(
-        np.bincount(e, weights=t - s, minlength=graph.n_edges), graph.length_m
-    )
     road_m = float(graph.length_m.sum())
     result = CoverageResult(
         radius_m=float(radius_m),
         method=method,
         covered_m=covered,
         uncovered_m=graph.length_m - covered,
-        interval_edge=e,
-        interval_start=s,
-        interval_end=t,
         road_m=road_m,
         total_covered_m=float(covered.sum()),
         n_hydrants=len(h),
         node_distance_m=node_distance,
+        _interval_data=data,
     )
     log.info(
         "hydrant coverage (%s, R=%g m): %d hydrants cover %.1f of %.1f km (%.1f %%)",

@@ -109,6 +109,10 @@ class StreetGraph:
         symmetric; parallel edges keep the minimum length, self-loops are left out.
     tree
         A shapely STRtree over ``geometry`` for snapping.
+    vertex_xy, vertex_offset, vertex_m
+        All edges' vertices ``(n_vertices, 2)``, column-major; edge ``i`` owns rows
+        ``vertex_offset[i]:vertex_offset[i + 1]``; ``vertex_m`` is each vertex's distance from
+        its edge's start along the edge.
     barriers
         The barriers GeoDataFrame given to :func:`build_graph`, or ``None``.
     barrier_node
@@ -126,6 +130,9 @@ class StreetGraph:
     crs: pyproj.CRS
     hose: sp.csr_array = field(repr=False)
     tree: shapely.STRtree = field(repr=False)
+    vertex_xy: np.ndarray = field(repr=False)
+    vertex_offset: np.ndarray = field(repr=False)
+    vertex_m: np.ndarray = field(repr=False)
     barriers: gpd.GeoDataFrame | None = field(default=None, repr=False)
     barrier_node: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
@@ -368,6 +375,7 @@ def build_graph(
         raise LayerValidationError(_node_mismatch(roads, inverse, ends_xy, deviation, node_ids))
 
     length = shapely.length(geoms).astype(np.float64)
+    vertex_m = _vertex_measures(coords, offsets)
     keep = _first_of_pairs(*_undirected(u_idx, v_idx), length)
     keep = keep[u_idx[keep] != v_idx[keep]]
     a, b = np.minimum(u_idx, v_idx)[keep], np.maximum(u_idx, v_idx)[keep]
@@ -391,6 +399,9 @@ def build_graph(
         crs=pyproj.CRS.from_user_input(roads.crs),
         hose=hose,
         tree=shapely.STRtree(geoms),
+        vertex_xy=np.asfortranarray(coords),
+        vertex_offset=offsets,
+        vertex_m=vertex_m,
         barriers=barriers,
         barrier_node=barrier_node,
     )
@@ -399,6 +410,15 @@ def build_graph(
         graph.n_nodes, n_edges, length.sum() / 1000, hose.nnz // 2, int((barrier_node >= 0).sum()),
     )
     return graph
+
+
+def _vertex_measures(coords: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Distance of every vertex from the start of its line, along the line."""
+    seg = np.hypot(*np.diff(coords, axis=0).T) if len(coords) > 1 else np.empty(0)
+    seg[offsets[1:-1] - 1] = 0.0  # no segment from one line's last vertex to the next line
+    odometer = np.concatenate([[0.0], np.cumsum(seg)])
+    counts = np.diff(offsets)
+    return odometer - np.repeat(odometer[offsets[:-1]], counts)
 
 
 def _node_mismatch(

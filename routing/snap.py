@@ -21,6 +21,10 @@ from routing.graph import StreetGraph
 
 log = logging.getLogger(__name__)
 
+#: Snapping looks for edges within these distances (m) in turn, by bounding box (fast); points with
+#: none fall back to a nearest-neighbour query up to the snap limit.
+_PREFILTER_M = (25.0, 100.0)
+_QUERY_CELL_M = 500.0
 #: Pieces starting or ending this close (m) to a line's end use the exact end vertex.
 _END_TOLERANCE_M = 1e-7
 
@@ -79,6 +83,59 @@ def _as_geometry_array(points: object, crs: pyproj.CRS) -> np.ndarray:
     return arr
 
 
+def _nearest_on_edges(
+    graph: StreetGraph, xy: np.ndarray, point: np.ndarray, edge: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest (point, edge) pair per point among candidate pairs, with numpy.
+
+    ``xy`` holds the points' coordinates; ``point``/``edge`` the candidate pairs. Every pair is
+    expanded to its edge's segments and the closest point of each segment is computed; per point
+    the smallest distance wins, ties going to the lowest edge, then its first segment.
+
+    Returns the points that have a candidate, and their edge, distance, position along the edge
+    and snapped coordinates.
+    """
+    if len(point) and not (point[1:] >= point[:-1]).all():
+        order = np.argsort(point, kind="stable")
+        point, edge = point[order], edge[order]
+    off = graph.vertex_offset
+    n_seg = off[edge + 1] - off[edge] - 1
+    if (n_seg == 1).all():  # straight two-vertex edges: one segment per pair
+        pair = np.arange(len(edge))
+        k = off[edge]
+    else:
+        pair = np.repeat(np.arange(len(edge)), n_seg)
+        first_seg = np.zeros(len(edge) + 1, dtype=np.int64)
+        np.cumsum(n_seg, out=first_seg[1:])
+        k = off[edge[pair]] + (np.arange(len(pair)) - first_seg[pair])  # segment start vertex
+    vx, vy = graph.vertex_xy[:, 0], graph.vertex_xy[:, 1]  # contiguous: stored column-major
+    x0, y0, x1, y1 = vx[k], vy[k], vx[k + 1], vy[k + 1]
+    q = point[pair]
+    cx, cy = xy[q, 0], xy[q, 1]
+    dx, dy = x1 - x0, y1 - y0
+    ss = dx * dx + dy * dy
+    t = ((cx - x0) * dx + (cy - y0) * dy) / np.maximum(ss, np.finfo(np.float64).tiny)
+    np.clip(t, 0.0, 1.0, out=t)
+    # Segment ends exactly (so that a point equidistant from two edges at a shared node ties).
+    end_ = t >= 1.0
+    px = np.where(end_, x1, x0 + t * dx)
+    py = np.where(end_, y1, y0 + t * dy)
+    dist = np.hypot(cx - px, cy - py)
+    if len(q) == 0:
+        empty = np.empty(0)
+        return q, q, empty, empty, np.empty((0, 2))
+    # Per point (rows are grouped by point): the smallest distance, then the smallest vertex
+    # index k, which orders by edge and then by segment along it.
+    starts = np.flatnonzero(np.append(True, q[1:] != q[:-1]))
+    group = np.cumsum(np.append(True, q[1:] != q[:-1])) - 1
+    tie = dist == np.minimum.reduceat(dist, starts)[group]
+    key = np.where(tie, k, np.iinfo(np.int64).max)
+    best = np.flatnonzero(tie & (k == np.minimum.reduceat(key, starts)[group]))
+    e = edge[pair[best]]
+    pos = np.minimum(graph.vertex_m[k[best]] + t[best] * np.sqrt(ss[best]), graph.length_m[e])
+    return q[best], e, dist[best], pos, np.column_stack([px[best], py[best]])
+
+
 def snap_points(
     graph: StreetGraph,
     points: object,
@@ -106,28 +163,32 @@ def snap_points(
     -------
     SnapResult
         Equidistant edges are resolved to the lowest roads row.
+
+    Notes
+    -----
+    Candidates come from the graph's STRtree by bounding box, first within 25 m, then within
+    100 m (capped at ``max_distance_m``); distances, positions and snapped points are computed
+    per segment with numpy. Points with no edge that close fall back to
+    :meth:`shapely.STRtree.query_nearest` up to ``max_distance_m``.
     """
     if not max_distance_m >= 0:
         raise ConfigError(f"max_distance_m must be >= 0, got {max_distance_m}")
     geoms = _as_geometry_array(points, graph.crs)
     n = len(geoms)
-    if edge_mask is None:
-        eligible = np.arange(graph.n_edges, dtype=np.int64)
-        tree = graph.tree
-    else:
+    mask: np.ndarray | None = None
+    if edge_mask is not None:
         mask = np.asarray(edge_mask)
         if mask.dtype != bool or mask.shape != (graph.n_edges,):
             raise ConfigError(
                 f"edge_mask must be a boolean mask of shape ({graph.n_edges},); got dtype "
                 f"{mask.dtype}, shape {mask.shape}"
             )
-        eligible = np.flatnonzero(mask)
-        tree = shapely.STRtree(graph.geometry[eligible])
+    n_eligible = graph.n_edges if mask is None else int(mask.sum())
 
     edge = np.full(n, -1, dtype=np.int64)
     offset = np.full(n, np.nan)
     position = np.full(n, np.nan)
-    snapped_pt = np.full(n, None, dtype=object)
+    snapped_xy = np.full((n, 2), np.nan)
     reason = np.full(n, "", dtype=object)
 
     missing = shapely.is_missing(geoms)
@@ -139,27 +200,58 @@ def snap_points(
     if not_point.any():
         reason[not_point] = [f"not a point ({g.geom_type})" for g in geoms[not_point]]
     candidates = np.flatnonzero(~empty & ~not_point)
+    xy = np.full((n, 2), np.nan)
+    xy[candidates] = shapely.get_coordinates(geoms[candidates])
 
-    if len(candidates) and len(eligible):
-        (qi, ti), dist = tree.query_nearest(
-            geoms[candidates], max_distance=max_distance_m, return_distance=True, all_matches=True
-        )
-        # Ties: keep the lowest tree index (= lowest roads row) per point.
-        order = np.lexsort((ti, qi))
-        qi, ti, dist = qi[order], ti[order], dist[order]
-        first = np.ones(len(qi), dtype=bool)
-        first[1:] = qi[1:] != qi[:-1]
-        pts = candidates[qi[first]]
-        edge[pts] = eligible[ti[first]]
-        offset[pts] = dist[first]
-        lines = graph.geometry[edge[pts]]
-        pos = np.clip(shapely.line_locate_point(lines, geoms[pts]), 0.0, graph.length_m[edge[pts]])
-        position[pts] = pos
-        snapped_pt[pts] = shapely.line_interpolate_point(lines, pos)
+    def take(ids: np.ndarray, q: np.ndarray, e: np.ndarray) -> None:
+        """Settle points ``ids[q]`` from candidate pairs (q sorted: index into ids, e: edge)."""
+        if mask is not None:
+            keep = mask[e]
+            q, e = q[keep], e[keep]
+        pt, pe, dist, pos, closest = _nearest_on_edges(graph, xy[ids], q, e)
+        pt = ids[pt]
+        edge[pt], offset[pt], position[pt], snapped_xy[pt] = pe, dist, pos, closest
+
+    lookup_tree: shapely.STRtree | None = None
+
+    def tree_of_eligible() -> tuple[shapely.STRtree, np.ndarray]:
+        nonlocal lookup_tree
+        eligible = np.arange(graph.n_edges) if mask is None else np.flatnonzero(mask)
+        if lookup_tree is None:
+            lookup_tree = graph.tree if mask is None else shapely.STRtree(graph.geometry[eligible])
+        return lookup_tree, eligible
+
+    if len(candidates) and n_eligible:
+        rest = candidates
+        r = 0.0
+        for r in sorted({min(float(max_distance_m), b) for b in _PREFILTER_M}):
+            # Query in a spatial order (cells of 500 m): the tree is walked far faster.
+            c = xy[rest]
+            cell = np.floor(c / _QUERY_CELL_M).astype(np.int64)
+            near_first = rest[np.argsort(cell[:, 0] * (1 << 32) + cell[:, 1])]
+            c = xy[near_first]
+            boxes = shapely.box(c[:, 0] - r, c[:, 1] - r, c[:, 0] + r, c[:, 1] + r)
+            qi, ei = graph.tree.query(boxes)
+            take(near_first, qi, ei)
+            # Settled: the nearest edge within r is the nearest edge (any closer edge's
+            # envelope meets the box). Beyond r or no candidate: try the next stage.
+            later = ~(offset[rest] <= r)
+            edge[rest[later]] = -1
+            rest = rest[later]
+            if len(rest) == 0:
+                break
+        if len(rest) and max_distance_m > r:
+            tree, eligible = tree_of_eligible()
+            qi, ti = tree.query_nearest(geoms[rest], max_distance=max_distance_m)
+            take(rest, qi, eligible[ti])
+        unsettled = candidates[edge[candidates] < 0]
+        offset[unsettled] = position[unsettled] = np.nan
+        snapped_xy[unsettled] = np.nan
 
     far = candidates[edge[candidates] < 0]
     if len(far):
-        if len(eligible):
+        if n_eligible:
+            tree, _ = tree_of_eligible()
             (qi, _), dist = tree.query_nearest(geoms[far], return_distance=True, all_matches=False)
             nearest = np.full(len(far), np.nan)
             nearest[qi] = dist
@@ -169,10 +261,12 @@ def snap_points(
         else:
             reason[far] = "no eligible road in the graph"
 
+    ok = edge >= 0
+    snapped_pt = np.full(n, None, dtype=object)
+    snapped_pt[ok] = shapely.points(snapped_xy[ok])
     log.info(
         "snapped %d of %d points to edges within %g m (%d too far, %d empty, %d not points)",
-        int((edge >= 0).sum()), n, max_distance_m, len(far), int(empty.sum()),
-        int(not_point.sum()),
+        int(ok.sum()), n, max_distance_m, len(far), int(empty.sum()), int(not_point.sum()),
     )
     return SnapResult(
         edge=edge,

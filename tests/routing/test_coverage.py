@@ -459,6 +459,8 @@ def test_matches_networkx_reference(
     assert (b > a).all() and (a >= 0).all() and (b <= g.length_m[e] + TOL).all()
     same = e[1:] == e[:-1]
     assert (np.diff(e) >= 0).all() and (a[1:][same] > b[:-1][same]).all()
+    by_edge = np.bincount(e, weights=b - a, minlength=g.n_edges)
+    np.testing.assert_allclose(by_edge, got.covered_m, atol=TOL)
     # Hydrant status is an input.
     off = hydrant_coverage(g, s, radius_m=radius, in_service=in_service)
     want_off = reference_covered(

@@ -6,12 +6,23 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.ops import substring
 
 from geo.errors import ConfigError, CRSError
 from routing.graph import build_graph, truck_graph
 from routing.snap import line_substrings, snap_points
-from tests.routing._graphs import CRS, T_NODES, E, point, roads_frame, single_edge, xy
+from tests.routing._graphs import (
+    CRS,
+    T_NODES,
+    E,
+    grid_roads,
+    point,
+    roads_frame,
+    single_edge,
+    xy,
+)
 
 
 def test_snap_mid_edge_with_offset() -> None:
@@ -116,3 +127,56 @@ def test_line_substrings_match_shapely() -> None:
     # Full pieces reuse the exact end vertices.
     assert out[0].equals_exact(line, 0.0)
     assert line_substrings(lines, np.empty(0), np.empty(0)).shape == (0,)
+
+
+def test_far_points_use_the_fallback_search() -> None:
+    # Point 150 m from the edge: beyond the 100 m bounding-box search, found by the fallback when
+    # the limit allows it; with a mask that excludes the only edge nearby it goes to edge 1.
+    nodes = {1: (0.0, 0.0), 2: (400.0, 0.0), 3: (0.0, 500.0), 4: (400.0, 500.0)}
+    g = build_graph(roads_frame(nodes, [E(1, 2), E(3, 4)]))
+    s = snap_points(g, [point(200.0, 150.0)], max_distance_m=400.0)
+    assert s.edge.tolist() == [0]
+    assert s.offset_m[0] == pytest.approx(150.0) and s.position_m[0] == pytest.approx(200.0)
+    masked = snap_points(
+        g, [point(200.0, 150.0)], max_distance_m=400.0, edge_mask=np.array([False, True])
+    )
+    assert masked.edge.tolist() == [1] and masked.offset_m[0] == pytest.approx(350.0)
+    too_far = snap_points(
+        g, [point(200.0, 150.0)], max_distance_m=300.0, edge_mask=np.array([False, True])
+    )
+    assert too_far.reason.tolist() == ["no road within 300 m (nearest 350.0 m)"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-50, 450), st.floats(-50, 450)), min_size=1, max_size=20),
+    st.sampled_from([30.0, 60.0, 150.0]),
+    st.integers(0, 2**16),
+)
+def test_snap_matches_shapely(points: list[tuple[float, float]], limit: float, seed: int) -> None:
+    # Against shapely on a small bent grid: the offset is the distance to the nearest eligible
+    # edge; the snapped point lies on the chosen edge at its position; too-far points are not
+    # snapped.
+    g = build_graph(grid_roads(4, 4, seed=seed % 7))
+    rng = np.random.default_rng(seed)
+    mask = rng.random(g.n_edges) < 0.7
+    pts = np.array([point(x, y) for x, y in points])
+    s = snap_points(g, pts, max_distance_m=limit, edge_mask=mask)
+    dist = shapely.distance(pts[:, None], g.geometry[None, :])
+    dist[:, ~mask] = np.inf
+    nearest = dist.min(axis=1)
+    for i in range(len(pts)):
+        if nearest[i] > limit + 1e-6:
+            assert s.edge[i] == -1 and s.reason[i].startswith(f"no road within {limit:g} m")
+            continue
+        if nearest[i] < limit - 1e-6:
+            assert s.edge[i] >= 0
+        if s.edge[i] < 0:
+            continue
+        e = s.edge[i]
+        assert mask[e]
+        assert s.offset_m[i] == pytest.approx(nearest[i], abs=1e-6)
+        assert dist[i, e] == pytest.approx(nearest[i], abs=1e-6)
+        on_edge = shapely.line_interpolate_point(g.geometry[e], s.position_m[i])
+        assert shapely.distance(on_edge, s.point[i]) < 1e-6
+        assert shapely.distance(s.point[i], pts[i]) == pytest.approx(s.offset_m[i], abs=1e-6)
