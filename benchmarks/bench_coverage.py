@@ -28,6 +28,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
@@ -231,8 +232,8 @@ def run(
         t, ours = _timed(lambda: _ours(graph, points))
         if t < best["ours"]:
             best["ours"], (snaps, covered, t_snap, t_cov) = t, ours
-        best["floor"] = min(best["floor"], _timed(lambda s=snaps: _floor(graph, s, np.inf))[0])
-        best["floor_r"] = min(best["floor_r"], _timed(lambda s=snaps: _floor(graph, s, RADIUS_M))[0])
+        best["floor"] = min(best["floor"], _timed(partial(_floor, graph, snaps, np.inf))[0])
+        best["floor_r"] = min(best["floor_r"], _timed(partial(_floor, graph, snaps, RADIUS_M))[0])
     best_ours, t_floor, t_floor_r = best["ours"], best["floor"], best["floor_r"]
 
     result = hydrant_coverage(graph, snaps, radius_m=RADIUS_M)
