@@ -476,6 +476,21 @@ def street_keys(names: pd.Series, way_ids: pd.Series) -> np.ndarray:
     return np.where(name == "", way, "name/" + name).astype(object)
 
 
+def lists_by_group(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """The sorted distinct ``values`` of each group ``0..n-1``, as Python lists."""
+    order = np.lexsort((values, group))
+    g, v = group[order], values[order]
+    keep = np.ones(len(g), dtype=bool)
+    keep[1:] = (g[1:] != g[:-1]) | (v[1:] != v[:-1])
+    g, v = g[keep], v[keep]
+    bounds = np.searchsorted(g, np.arange(n + 1)).tolist()
+    flat = v.tolist()
+    out = np.empty(n, dtype=object)
+    for i in range(n):  # one Python list per row is the output itself
+        out[i] = flat[bounds[i] : bounds[i + 1]]
+    return out
+
+
 def merge_streets(lines: np.ndarray, street: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Join the lines of each street (codes ``0..k-1``) with :func:`shapely.line_merge`.
 
@@ -537,10 +552,9 @@ def underserved_segments(
     piece_i, part_i = shapely.STRtree(parts).query(mid, predicate="dwithin", distance=1e-6)
     same = street[part_i] == codes[piece_i]
     piece_i, part_i = piece_i[same], part_i[same]
-    way_frame = pd.DataFrame(
-        {"part": part_i, "way_id": unc["way_id"].to_numpy(dtype=np.int64)[piece_i]}
-    ).drop_duplicates()
-    way_ids = way_frame.groupby("part")["way_id"].agg(lambda s: sorted(s.tolist()))
+    way_ids = lists_by_group(
+        part_i, unc["way_id"].to_numpy(dtype=np.int64)[piece_i], len(parts)
+    )
     name_of_street = (
         pd.Series(unc["name"].fillna("").astype(str).to_numpy()).groupby(codes).first()
     )
@@ -570,7 +584,7 @@ def underserved_segments(
         {
             "rank": rank,
             "name": name_of_street.to_numpy(dtype=object)[street],
-            "way_ids": way_ids.reindex(np.arange(len(parts))).to_numpy(dtype=object),
+            "way_ids": way_ids,
             "length_m": length,
             "n_buildings": n_buildings,
             "n_high_rises": n_high,

@@ -278,6 +278,17 @@ def snap_points(
     )
 
 
+def _interpolate(
+    coords: np.ndarray, odometer: np.ndarray, first: np.ndarray, last: np.ndarray, at: np.ndarray
+) -> np.ndarray:
+    """Points at odometer readings ``at`` on lines whose vertices are ``first..last``."""
+    j = np.clip(np.searchsorted(odometer, at, side="right") - 1, first, np.maximum(last - 1, first))
+    step = odometer[np.minimum(j + 1, last)] - odometer[j]
+    frac = np.where(step > 0, (at - odometer[j]) / np.where(step > 0, step, 1.0), 0.0)
+    frac = np.clip(frac, 0.0, 1.0)[:, None]
+    return coords[j] + frac * (coords[np.minimum(j + 1, last)] - coords[j])
+
+
 def line_substrings(
     lines: np.ndarray,
     start_m: np.ndarray,
@@ -328,13 +339,13 @@ def line_substrings(
     head = np.where(
         (s0 <= _END_TOLERANCE_M)[:, None],
         coords[first],
-        shapely.get_coordinates(shapely.line_interpolate_point(lines[idx], s0)),
+        _interpolate(coords, odometer, first, last, base[idx] + s0),
     )
     at_end = s1 >= length[idx] - _END_TOLERANCE_M
     tail = np.where(
         at_end[:, None],
         coords[last],
-        shapely.get_coordinates(shapely.line_interpolate_point(lines[idx], s1)),
+        _interpolate(coords, odometer, first, last, base[idx] + s1),
     )
     counts = n_inner + 2
     out_off = np.zeros(len(idx) + 1, dtype=np.int64)

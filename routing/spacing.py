@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import ConfigError
-from routing.coverage import _service_mask, merge_streets, street_keys
+from routing.coverage import _service_mask, lists_by_group, merge_streets, street_keys
 from routing.graph import StreetGraph
 from routing.snap import SnapResult, line_substrings
 
@@ -190,13 +190,16 @@ def spacing_gaps(
                                                                      pairs["m0"]),
     )
     pairs = pairs.loc[overlap > _ON_LINE_M]
-    way_ids = pairs.groupby("gap")["way_id"].agg(lambda s: sorted(set(s.tolist())))
+    way_ids = lists_by_group(
+        pairs["gap"].to_numpy(dtype=np.int64), pairs["way_id"].to_numpy(dtype=np.int64),
+        len(gap_m),
+    )
     street_name = pairs.groupby("gap")["name"].first()
 
     out = gpd.GeoDataFrame(
         {
             "name": street_name.reindex(np.arange(len(gap_m))).fillna("").to_numpy(dtype=object),
-            "way_ids": way_ids.reindex(np.arange(len(gap_m))).to_numpy(dtype=object),
+            "way_ids": way_ids,
             "from_hydrant": from_h.astype(np.int64),
             "to_hydrant": to_h.astype(np.int64),
             "gap_m": gap_m,
