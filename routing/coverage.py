@@ -284,23 +284,17 @@ def _straight_intervals(
     if len(hyd) == 0:
         empty = np.empty(0)
         return empty.astype(np.int64), empty, empty
-    coords = shapely.get_coordinates(graph.geometry)
-    offsets = np.zeros(graph.n_edges + 1, dtype=np.int64)
-    np.cumsum(shapely.get_num_coordinates(graph.geometry), out=offsets[1:])
-    seg_len = np.hypot(*np.diff(coords, axis=0).T)
-    seg_len[offsets[1:-1] - 1] = 0.0
-    odometer = np.concatenate([[0.0], np.cumsum(seg_len)])
-
-    # Expand each (hydrant, edge) pair to the edge's segments.
+    offsets = graph.vertex_offset
+    # Expand each (hydrant, edge) pair to the edge's segments (k: segment start vertex).
     n_seg = offsets[edge + 1] - offsets[edge] - 1
     pair = np.repeat(np.arange(len(edge)), n_seg)
     seg_first = np.zeros(len(edge) + 1, dtype=np.int64)
     np.cumsum(n_seg, out=seg_first[1:])
     k = offsets[edge[pair]] + np.arange(len(pair)) - seg_first[pair]
-    p0, p1 = coords[k], coords[k + 1]
+    p0, p1 = graph.vertex_xy[k], graph.vertex_xy[k + 1]
     centre = shapely.get_coordinates(points[hyd[pair]])
     d = p1 - p0
-    s = seg_len[k]
+    s = np.hypot(d[:, 0], d[:, 1])
     ok = s > 0
     p0, d, s, centre, k, pair = p0[ok], d[ok], s[ok], centre[ok], k[ok], pair[ok]
     w = centre - p0
@@ -311,7 +305,7 @@ def _straight_intervals(
     hi = np.minimum(along + half, s)
     hit = (across <= radius) & (hi > lo)
     e = edge[pair[hit]]
-    base = odometer[k[hit]] - odometer[offsets[e]]
+    base = graph.vertex_m[k[hit]]
     L = graph.length_m[e]
     return _merge_intervals(
         e, np.clip(base + lo[hit], 0.0, L), np.clip(base + hi[hit], 0.0, L)
