@@ -14,6 +14,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
 import shapely
 
@@ -25,7 +26,8 @@ from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants
 from geo.osm import OsmData
 from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
 from geo.roads import build_roads
-from geo.schema import validate_layer
+from geo.errors import InputFileError, LayerValidationError
+from geo.schema import SCHEMAS, validate_layer
 from geo.stations import agency_stations, osm_stations
 from geo.water import osm_water_sources
 
@@ -184,6 +186,57 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
     for name, gdf in layers.as_dict().items():
         validate_layer(gdf, name=name)
     return layers
+
+
+def _restore(frame: gpd.GeoDataFrame, name: str, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """Give a layer read back from a GeoPackage the dtypes of its schema."""
+    out = frame.copy()
+    for col in SCHEMAS[name]:
+        if col.name not in out:
+            raise LayerValidationError(
+                f"layer {name!r} in the workspace lacks column {col.name!r}; rebuild it with "
+                "firereach analyze"
+            )
+        if col.dtype == "str":
+            out[col.name] = out[col.name].astype(object).where(out[col.name].notna(), "").astype(str)
+        elif col.dtype == "float":
+            out[col.name] = pd.to_numeric(out[col.name], errors="coerce").astype("float64")
+        elif col.dtype in ("int64", "Int64"):
+            out[col.name] = pd.to_numeric(out[col.name], errors="coerce").astype(col.dtype)
+        elif col.dtype == "bool":
+            out[col.name] = out[col.name].fillna(False).astype(bool)
+    return gpd.GeoDataFrame(out, geometry=out.geometry.name, crs=crs)
+
+
+def read_layers(path: Path) -> Layers:
+    """Read the layers of a workspace GeoPackage (written by ``firereach layers/analyze``).
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or lacks a layer.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(
+            f"workspace GeoPackage {str(path)!r} not found; run firereach analyze --out DIR first"
+        )
+    present = {str(n) for n, _ in pyogrio.list_layers(path)}
+    missing = [n for n in LAYER_NAMES if n not in present]
+    if missing:
+        raise InputFileError(f"workspace {str(path)!r} lacks layers {missing}; rebuild it")
+    frames = {n: pyogrio.read_dataframe(path, layer=n) for n in LAYER_NAMES}
+    crs = frames["roads"].crs
+    if crs is None:
+        raise InputFileError(f"workspace {str(path)!r} has no CRS on its roads layer")
+    crs = pyproj.CRS.from_user_input(crs)
+    restored = {n: _restore(f, n, crs) for n, f in frames.items()}
+    rejects = pd.DataFrame(columns=REJECT_COLUMNS)
+    if "rejects" in present:
+        rejects = pyogrio.read_dataframe(path, layer="rejects", read_geometry=False)
+    log.info("workspace %s: %d road edges, %d hydrants, %d buildings",
+             path, len(restored["roads"]), len(restored["hydrants"]), len(restored["buildings"]))
+    return Layers(crs=crs, rejects=rejects, source=str(path), **restored)
 
 
 def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
