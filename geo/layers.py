@@ -22,11 +22,11 @@ from geo.agency import read_agency_table, read_districts_file
 from geo.buildings import osm_buildings
 from geo.crs import working_crs
 from geo.districts import file_districts, osm_districts
+from geo.errors import InputFileError, LayerValidationError
 from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants
 from geo.osm import OsmData
 from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
 from geo.roads import build_roads
-from geo.errors import InputFileError, LayerValidationError
 from geo.schema import SCHEMAS, validate_layer
 from geo.stations import agency_stations, osm_stations
 from geo.water import osm_water_sources
