@@ -201,6 +201,27 @@ def demo(
     _print_analysis(summary, out)
 
 
+@app.command()
+def serve(
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", help="output folder of firereach analyze")
+    ] = None,
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Serve a workspace over HTTP (map page, OGC API Features, analysis endpoints)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.workspace import load_workspace
+
+    _setup_logging(verbose)
+    settings = Settings() if workspace is None else Settings(workspace=workspace)
+    ws = _guard(lambda: load_workspace(settings))
+    uvicorn.run(create_app(settings, workspace=ws), host=host, port=port, log_level="info")
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="firereach")

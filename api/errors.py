@@ -1,0 +1,71 @@
+"""HTTP error mapping: one table from FireReach errors to status codes, JSON bodies everywhere."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import (
+    AnalysisError,
+    ConfigError,
+    CRSError,
+    FireReachError,
+    InputFileError,
+    LayerValidationError,
+    NetworkUnavailableError,
+    NotFoundError,
+)
+
+#: The one table of status codes (most specific class first).
+STATUS: tuple[tuple[type[FireReachError], int], ...] = (
+    (NotFoundError, 404),
+    (InputFileError, 422),
+    (LayerValidationError, 422),
+    (CRSError, 422),
+    (ConfigError, 400),
+    (AnalysisError, 409),
+    (NetworkUnavailableError, 503),
+    (FireReachError, 400),
+)
+
+
+def status_for(exc: FireReachError) -> int:
+    """HTTP status for a FireReach error."""
+    for cls, code in STATUS:
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+def error_body(status: int, message: str, *, detail: object = None) -> dict[str, object]:
+    """The JSON error body every endpoint returns."""
+    body: dict[str, object] = {"status": status, "error": message}
+    if detail is not None:
+        body["detail"] = detail
+    return body
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map FireReach errors, validation errors and HTTP errors to JSON bodies."""
+
+    @app.exception_handler(FireReachError)
+    async def _firereach(_: Request, exc: FireReachError) -> JSONResponse:
+        code = status_for(exc)
+        return JSONResponse(error_body(code, str(exc)), status_code=code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "what": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(error_body(422, "invalid request", detail=errors), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            error_body(exc.status_code, str(exc.detail)), status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
