@@ -67,6 +67,7 @@ Rules (each checked only when the preset has it; ``us`` and ``de`` have none of 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass
@@ -127,8 +128,8 @@ DEAD_END_VERDICTS: tuple[str, ...] = ("short", "turnaround", "no_turnaround", "n
 
 _BUILDING_COLUMNS = ("building_id", "name", "high_rise_class", "use", "height_m")
 _TURNAROUND_COLUMNS = ("node_id", "kind")
-#: Samples per chunk of the lane query (bounds the memory of the pair arrays).
-_CHUNK_SAMPLES = 250_000
+#: (wall sample, lane segment) pairs per chunk of the lane measurement (bounds the memory).
+_CHUNK_PAIRS = 1_000_000
 #: Slack (m) when comparing lengths summed from samples with side lengths.
 _EPS_M = 1e-6
 
@@ -258,13 +259,15 @@ class _Samples:
     """Wall samples of the footprints, ordered by ring then position along the ring."""
 
     xy: np.ndarray  # (n, 2)
-    normal: np.ndarray  # (n, 2) outward unit normal of the wall
     weight: np.ndarray  # metres of wall each sample stands for
     ring: np.ndarray  # ring index of each sample
     building: np.ndarray  # building index (into the footprints) of each sample
+    wall: np.ndarray  # wall segment of each sample (non-decreasing)
     ring_start: np.ndarray  # first sample of each ring
     ring_count: np.ndarray  # samples per ring
-    ring_building: np.ndarray  # building of each ring
+    walls: _Segments  # the straight wall segments; ``owner`` is the ring
+    wall_normal: np.ndarray  # (n_walls, 2) outward unit normal of each wall segment
+    wall_building: np.ndarray  # building of each wall segment
 
 
 def _sample_walls(footprints: np.ndarray, step_m: float) -> _Samples:
@@ -272,10 +275,10 @@ def _sample_walls(footprints: np.ndarray, step_m: float) -> _Samples:
     parts, part_building = shapely.get_parts(footprints, return_index=True)
     rings = shapely.get_exterior_ring(parts)
     seg = _segments(rings)
-    n_rings = len(rings)
+    n_rings, n_seg = len(rings), len(seg.length)
     ring_len = np.bincount(seg.owner, weights=seg.length, minlength=n_rings)
     # orientation from the shoelace sum (coordinates centred to keep precision)
-    centre = seg.a.mean(axis=0) if len(seg.a) else np.zeros(2)
+    centre = seg.a.mean(axis=0) if n_seg else np.zeros(2)
     ca, cb = seg.a - centre, seg.b - centre
     area2 = np.bincount(seg.owner, weights=ca[:, 0] * cb[:, 1] - cb[:, 0] * ca[:, 1],
                         minlength=n_rings)
@@ -288,23 +291,25 @@ def _sample_walls(footprints: np.ndarray, step_m: float) -> _Samples:
     k = np.arange(len(ring)) - ring_start[ring]
     pos = (k + 0.5) * spacing[ring]
 
-    seg_start = np.zeros(len(seg.length))
+    # the same as shapely.line_interpolate_point on the rings, plus the segment of each sample
+    seg_start = np.zeros(n_seg)
     np.cumsum(seg.length[:-1], out=seg_start[1:])
-    first_seg = np.searchsorted(seg.owner, np.arange(n_rings))
-    odo = seg_start[np.minimum(first_seg, max(len(seg_start) - 1, 0))][ring] + pos
-    s = np.clip(np.searchsorted(seg_start, odo, side="right") - 1, 0, max(len(seg_start) - 1, 0))
-    t = (odo - seg_start[s]) / seg.length[s] if len(s) else np.empty(0)
-    d = seg.b[s] - seg.a[s]
-    xy = seg.a[s] + t[:, None] * d
-    unit = d / seg.length[s][:, None]
-    ccw = area2[ring] > 0
-    # exterior on the right of a counter-clockwise ring, on the left of a clockwise one
+    last = max(n_seg - 1, 0)
+    first_seg = np.minimum(np.searchsorted(seg.owner, np.arange(n_rings)), last)
+    odo = seg_start[first_seg][ring] + pos
+    wall = np.clip(np.searchsorted(seg_start, odo, side="right") - 1, 0, last)
+    t = (odo - seg_start[wall]) / seg.length[wall] if len(wall) else np.empty(0)
+    xy = seg.a[wall] + t[:, None] * (seg.b[wall] - seg.a[wall])
+    unit = (seg.b - seg.a) / seg.length[:, None] if n_seg else np.empty((0, 2))
+    ccw = area2[seg.owner] > 0
+    # the outside is on the right of a counter-clockwise ring, on the left of a clockwise one
     normal = np.where(ccw[:, None], np.column_stack([unit[:, 1], -unit[:, 0]]),
                       np.column_stack([-unit[:, 1], unit[:, 0]]))
     return _Samples(
-        xy=xy, normal=normal, weight=spacing[ring], ring=ring,
-        building=part_building[ring].astype(np.int64), ring_start=ring_start,
-        ring_count=n_samp, ring_building=part_building.astype(np.int64),
+        xy=xy, weight=spacing[ring], ring=ring,
+        building=part_building[ring].astype(np.int64), wall=wall.astype(np.int64),
+        ring_start=ring_start, ring_count=n_samp, walls=seg, wall_normal=normal,
+        wall_building=part_building[seg.owner].astype(np.int64),
     )
 
 
@@ -324,7 +329,10 @@ def _rectangle_sides(footprints: np.ndarray) -> np.ndarray:
 
 
 def _nearest_side(xy: np.ndarray, corners: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """Index (0..3) of the side of rectangle ``corners[owner]`` nearest to each point."""
+    """Index (0..3) of the side of rectangle ``corners[owner]`` nearest to each point.
+
+    Called with the midpoints of the wall segments: a straight wall belongs to one side.
+    """
     best = np.full(len(xy), np.inf)
     side = np.zeros(len(xy), dtype=np.int64)
     for s in range(4):
@@ -378,6 +386,13 @@ def _lanes(
     band: tuple[float, float] | None,
     max_facing_deg: float,
 ) -> _Lanes:
+    """The lanes in front of each wall sample.
+
+    One STRtree ``dwithin`` query per wall segment (not per sample) finds the lane segments
+    within reach; each such pair is then expanded to the samples of that wall segment and
+    measured with numpy. Chunks hold whole wall segments, so each sample's candidates are all in
+    one chunk.
+    """
     n = len(samples.weight)
     edge_m = np.full(n, np.inf)
     best_edge = np.full(n, -1, dtype=np.int64)
@@ -385,33 +400,46 @@ def _lanes(
     passable = np.flatnonzero(truck.edge_passable)
     if n == 0 or len(passable) == 0:
         return _Lanes(edge_m=edge_m, edge=best_edge, aerial=aerial)
-    seg = _segments(truck.graph.geometry[passable])
-    seg_edge = passable[seg.owner]
-    half = width[seg_edge] / 2.0
+    lane = _segments(truck.graph.geometry[passable])
+    lane_edge = passable[lane.owner]
+    half = width[lane_edge] / 2.0
     reach = max_lane_m + float(half.max())
-    lines = np.asarray(shapely.linestrings(np.stack([seg.a, seg.b], axis=1)), dtype=object)
-    tree = shapely.STRtree(lines)
+    tree = shapely.STRtree(
+        np.asarray(shapely.linestrings(np.stack([lane.a, lane.b], axis=1)), dtype=object)
+    )
+    walls = samples.walls
+    wall_lines = shapely.linestrings(np.stack([walls.a, walls.b], axis=1))
+    wi, li = tree.query(wall_lines, predicate="dwithin", distance=reach)
+    order = np.lexsort((li, wi))
+    wi, li = wi[order], li[order]
+    n_walls = len(walls.length)
+    wall_first = np.searchsorted(samples.wall, np.arange(n_walls))
+    wall_count = np.bincount(samples.wall, minlength=n_walls)
+    cnt = wall_count[wi]
     cos_max = math.cos(math.radians(max_facing_deg))
-    for lo in range(0, n, _CHUNK_SAMPLES):
-        hi = min(lo + _CHUNK_SAMPLES, n)
-        pts = shapely.points(samples.xy[lo:hi])
-        q, s = tree.query(pts, predicate="dwithin", distance=reach)
-        p = samples.xy[lo:hi][q]
-        d, c = _point_segment(p, seg.a[s], seg.b[s])
-        toward = np.einsum("ij,ij->i", c - p, samples.normal[lo:hi][q])
-        facing = (d < 1e-6) | (toward >= cos_max * d)
+    if len(wi) == 0:
+        return _Lanes(edge_m=edge_m, edge=best_edge, aerial=aerial)
+    # chunks of whole wall segments, about _CHUNK_PAIRS expanded pairs each
+    starts = np.flatnonzero(np.concatenate([[True], wi[1:] != wi[:-1]]))
+    before = (np.cumsum(cnt) - cnt)[starts] // _CHUNK_PAIRS
+    bounds = [0, *starts[np.flatnonzero(np.diff(before)) + 1].tolist(), len(wi)]
+    for lo, hi in itertools.pairwise(bounds):
+        c_wall, c_lane, c_cnt = wi[lo:hi], li[lo:hi], cnt[lo:hi]
+        total = int(c_cnt.sum())
+        offset = np.repeat(np.cumsum(c_cnt) - c_cnt, c_cnt)
+        q = np.repeat(wall_first[c_wall], c_cnt) + (np.arange(total) - offset)
+        s = np.repeat(c_lane, c_cnt)
+        p = samples.xy[q]
+        d, c = _point_segment(p, lane.a[s], lane.b[s])
+        toward = np.einsum("ij,ij->i", c - p, samples.wall_normal[np.repeat(c_wall, c_cnt)])
         e_m = np.maximum(d - half[s], 0.0)
-        ok = facing & (e_m <= max_lane_m)
+        ok = ((d < 1e-6) | (toward >= cos_max * d)) & (e_m <= max_lane_m)
         q, s, e_m = q[ok], s[ok], e_m[ok]
         if band is not None:
-            in_band = (e_m >= band[0]) & (e_m <= band[1])
-            aerial[lo:hi] = np.bincount(q[in_band], minlength=hi - lo) > 0
-        order = np.lexsort((e_m, q))
-        q, s, e_m = q[order], s[order], e_m[order]
-        first = np.ones(len(q), dtype=bool)
-        first[1:] = q[1:] != q[:-1]
-        edge_m[lo + q[first]] = e_m[first]
-        best_edge[lo + q[first]] = seg_edge[s[first]]
+            aerial[q[(e_m >= band[0]) & (e_m <= band[1])]] = True
+        np.minimum.at(edge_m, q, e_m)
+        best = e_m == edge_m[q]
+        best_edge[q[best]] = lane_edge[s[best]]
     return _Lanes(edge_m=edge_m, edge=best_edge, aerial=aerial)
 
 
@@ -613,7 +641,9 @@ def high_rise_access(
     is_long = np.column_stack([first_pair, ~first_pair, first_pair, ~first_pair])
     long_side_m = np.where(first_pair, side_len[:, [0, 2]].mean(axis=1),
                            side_len[:, [1, 3]].mean(axis=1))
-    side = _nearest_side(samples.xy, corners, b)
+    walls = samples.walls
+    wall_side = _nearest_side((walls.a + walls.b) / 2.0, corners, samples.wall_building)
+    side = wall_side[samples.wall]
     key = b * 4 + side
     side_wall = np.bincount(key, weights=w, minlength=n_b * 4).reshape(n_b, 4)
     side_served = np.bincount(key, weights=w * served, minlength=n_b * 4).reshape(n_b, 4)
@@ -655,7 +685,9 @@ def high_rise_access(
     connections = np.full(n_b, -1, dtype=np.int64)
     if conn_rule:
         is_ring = layout == "ring"
-        connections[is_ring] = _ring_connections(truck, b, lanes.edge, n_b)[is_ring]
+        connections[is_ring] = _ring_connections(
+            truck, b, np.where(is_ring[b], lanes.edge, -1), n_b
+        )[is_ring]
         min_conn = preset.rule("fire_lane_ring_connections").value("min_count")
         conn_fail = (layout == "ring") & (connections < min_conn)
     else:
@@ -777,14 +809,17 @@ def high_rise_access(
 def _ring_connections(
     truck: TruckGraph, sample_building: np.ndarray, sample_edge: np.ndarray, n_b: int
 ) -> np.ndarray:
-    """Per building: nodes of its serving lanes that also touch another passable edge."""
+    """Per building: nodes of its serving lanes that also touch another passable edge.
+
+    ``sample_edge`` is the serving edge of each wall sample (-1: none, or not asked for).
+    """
     g = truck.graph
     ok = sample_edge >= 0
-    pairs = np.unique(np.column_stack([sample_building[ok], sample_edge[ok]]), axis=0)
+    pairs = np.unique(sample_building[ok] * g.n_edges + sample_edge[ok])
     out = np.zeros(n_b, dtype=np.int64)
     if len(pairs) == 0:
         return out
-    pb, pe = pairs[:, 0], pairs[:, 1]
+    pb, pe = pairs // g.n_edges, pairs % g.n_edges
     passable = truck.edge_passable
     degree = np.bincount(np.concatenate([g.u_idx[passable], g.v_idx[passable]]),
                          minlength=g.n_nodes)

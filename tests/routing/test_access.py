@@ -312,6 +312,19 @@ def test_buildings_are_independent_and_only_high_rises_are_checked() -> None:
         assert out["aerial_band_m"].iloc[k] == pytest.approx(single["aerial_band_m"])
 
 
+def test_chunked_lane_measurement_gives_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tiny chunks (whole wall segments each) must not change any figure.
+    import routing.access as access
+
+    t = truck(RING_NODES, RING_EDGES)
+    b = buildings(STD, {"geometry": box(-5, 40, 30, 55), "use": "residential"},
+                  {"geometry": shapely.Polygon([xy(0, -20), xy(40, -20), xy(20, -35)])})
+    whole, _ = high_rise_access(t, b, preset=GB)
+    monkeypatch.setattr(access, "_CHUNK_PAIRS", 7)
+    chunked, _ = high_rise_access(t, b, preset=GB)
+    pd.testing.assert_frame_equal(whole, chunked)
+
+
 def test_preset_without_the_gb_rules_checks_nothing_but_measures() -> None:
     # The us preset has no 7.1.2 / 7.2.1 / 7.1.8 rules: lengths are measured, nothing flagged.
     row, found = run(lanes(NORTH), buildings(STD), preset=load_preset("us"))
