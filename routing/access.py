@@ -8,9 +8,12 @@ layout of GB 50016 7.1.2 and the aerial apparatus operating site of GB 50016 7.2
 How the façade is measured
 --------------------------
 Each footprint's outer walls (exterior rings; courtyard walls are left out) are sampled every
-``sample_step_m`` (1 m): a sample stands for that much wall. For every sample the lanes within
-reach are found with one STRtree ``dwithin`` query over the segments of the passable truck
-edges, and for each candidate
+``sample_step_m`` (1 m, the same points as ``shapely.line_interpolate_point``, computed with numpy
+so that each sample keeps its wall segment): a sample stands for that much wall. The lane
+segments within reach of each straight wall segment come from one STRtree ``dwithin`` query over
+the segments of the passable truck edges (a lane centreline may be nearer yet not in front, so
+the plain nearest edge is not enough); each (sample, lane segment) pair is then measured with
+numpy:
 
 * the **lane edge distance** is the distance from the wall sample to the lane centreline minus
   half the edge's ``width_m``, clipped at 0 (a carriageway that reaches the wall, usually an
@@ -26,10 +29,12 @@ A sample is **served** when a lane in front of it has its near edge within ``[0,
 lane in front of it has its near edge within ``aerial_site_facade_min``–``aerial_site_facade_max``
 (5–10 m, GB 50016 7.2.2). The lane stands in for the aerial operating site: a hardstanding that is
 not in OSM is not seen, and the site's size (15 × 10 m, 20 × 10 m above 50 m) and slope are not
-checked. Buildings or walls between the lane and the façade are not seen either.
+checked. Buildings or walls between the lane and the façade are not seen either, nor lanes that
+pass under a building (they count as 0 m from the wall).
 
-Long sides are the two longer sides of the footprint's minimum rotated rectangle; each wall
-sample belongs to the rectangle side nearest to it.
+Long sides are the two longer sides of the footprint's minimum rotated rectangle; each straight
+wall segment belongs to the rectangle side nearest to its midpoint (for a near-square footprint
+the choice of long sides is arbitrary).
 
 Layout (one verdict per building, the first that holds):
 
@@ -56,7 +61,8 @@ Rules (each checked only when the preset has it; ``us`` and ``de`` have none of 
 ``aerial_site_extent`` (GB 50016 7.2.1, shall)
     the aerial band runs continuously along one long side (over ``side_fraction`` of it), or
     over >= 1/4 of the perimeter and not less than one long side. For buildings up to
-    ``aerial_site_gap.max_height_m`` (50 m) the site may be broken: the total length counts.
+    ``aerial_site_gap.max_height_m`` (50 m) the site may be broken: the total length counts
+    (a building of unknown height is held to the continuous rule).
 ``aerial_site_gap`` (GB 50016 7.2.1, should)
     for those buildings, the pieces may be at most ``aerial_site_gap.value_m`` (30 m) apart.
 ``fire_lane_wall_distance`` (GB 50016 7.1.8, should)
