@@ -17,6 +17,7 @@ import pandas as pd
 
 from geo.layers import Layers
 from geo.presets import Preset, credited_flow, required_fire_flow
+from routing.access import access_summary, dead_end_lanes, high_rise_access
 from routing.coverage import (
     CoverageResult,
     coverage_pieces,
@@ -152,17 +153,26 @@ def analyze(
         buildings["first_due_station"] = ""
         areas = gpd.GeoDataFrame({"station_id": [], "area_km2": []}, geometry=[], crs=layers.crs)
 
+    high_rises, access_findings = high_rise_access(truck, buildings, preset=preset)
+    dead_ends, dead_end_findings = dead_end_lanes(
+        truck, turnarounds=layers.turnarounds, buildings=buildings,
+        access_edge=buildings["access_edge"].to_numpy(), preset=preset, apparatus=options.apparatus,
+    )
+
     hyd = hydrants.copy()
     hyd["snap_edge"] = snaps.edge
     hyd["snap_offset_m"] = snaps.offset_m
     hyd["snap_reason"] = snaps.reason.astype(str)
 
     found = concat_findings(
-        _findings(layers, preset, buildings, underserved, spacing, response, areas, hyd)
+        [*_findings(layers, preset, buildings, underserved, spacing, response, areas, hyd),
+         access_findings, dead_end_findings]
     )
     summary = _summary(
         preset, coverage, buildings, roads, response, underserved, spacing, found, options, hyd
     )
+    for section, values in access_summary(high_rises, dead_ends).items():
+        summary.setdefault(section, {}).update(values)
     result_layers = {
         "roads_analysis": roads,
         "coverage_pieces": pieces,
@@ -172,6 +182,8 @@ def analyze(
         "hydrants_analysis": hyd,
         "building_hydrants": _pairs_layer(layers, pairs),
         "station_areas": areas,
+        "high_rise_access": high_rises,
+        "dead_end_lanes": dead_ends,
     }
     return Analysis(
         graph=graph, truck=truck, hydrant_snaps=snaps, coverage=coverage, response=response,
