@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 import pytest
+import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from numpy.typing import ArrayLike
@@ -221,6 +222,248 @@ def test_round_trip_property(lon: float, lat: float) -> None:
     x, y = np.float64(lon), np.float64(lat)
     assert _metres(x, y, *gc.gcj02_to_wgs84(*gc.wgs84_to_gcj02(x, y))) < 0.01
     assert _metres(x, y, *gc.bd09_to_wgs84(*gc.wgs84_to_bd09(x, y))) < 0.01
+
+
+# --- the fast evaluation, its error bounds and the China grid -----------------------------------
+
+TOL = gc.INVERSE_TOLERANCE_DEG
+
+
+def _random_china(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    lon, lat = rng.uniform(73.0, 135.0, 3 * n), rng.uniform(18.0, 54.0, 3 * n)
+    inside = gc.in_china(lon, lat)
+    return lon[inside][:n], lat[inside][:n]
+
+
+def _max_deg(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> float:
+    """Worst per-coordinate difference in degrees."""
+    dlon = np.abs(np.asarray(lon1) - np.asarray(lon2))
+    dlat = np.abs(np.asarray(lat1) - np.asarray(lat2))
+    return float(np.max(np.fmax(dlon, dlat)))
+
+
+def test_forward_matches_the_literal_formula_everywhere() -> None:
+    rng = np.random.default_rng(11)
+    lon = np.concatenate([rng.uniform(73.0, 135.0, 6000), rng.uniform(-180.0, 180.0, 3000)])
+    lat = np.concatenate([rng.uniform(18.0, 54.0, 6000), rng.uniform(-80.0, 80.0, 3000)])
+    glon, glat = gc.wgs84_to_gcj02(lon, lat, china_only=False)
+    ref = np.array([_ref_wgs_to_gcj(x, y) for x, y in zip(lon, lat, strict=True)])
+    assert _max_deg(glon, glat, ref[:, 0], ref[:, 1]) <= 1e-12
+
+
+def test_offset_turned_from_the_previous_point_matches_a_fresh_evaluation() -> None:
+    lon, lat = _random_china(5000, 12)
+    step = np.random.default_rng(13).uniform(-0.01, 0.01, (2, lon.size))
+    fresh = gc._GcjOffset(lon.size)
+    want = [d.copy() for d in fresh(lon + step[0], lat + step[1])]
+    turned = gc._GcjOffset(lon.size)
+    turned(lon, lat)
+    got = turned(lon + step[0], lat + step[1], near=True)
+    assert _max_deg(*got, *want) <= 1e-15
+    turned(lon, lat)
+    far = turned(lon + 1.0, lat, near=True)  # too far to turn: new sines
+    want_far = fresh(lon + 1.0, lat)
+    assert _max_deg(*far, *want_far) == 0.0
+
+
+def test_gcj02_inverse_error_is_within_the_tolerance() -> None:
+    lon, lat = _random_china(200_000, 14)
+    glon, glat = gc.wgs84_to_gcj02(lon, lat)
+    wlon, wlat = gc.gcj02_to_wgs84(glon, glat)
+    assert _max_deg(lon, lat, wlon, wlat) <= TOL + 1e-13
+    # The published one-step inverse is metres off; the iteration is what makes it exact.
+    assert _max_deg(lon, lat, 2 * glon - gc.wgs84_to_gcj02(glon, glat)[0], lat) > 1e-5
+
+
+def test_bd09_inverses_error_is_within_the_tolerance() -> None:
+    lon, lat = _random_china(200_000, 15)
+    glon, glat = gc.wgs84_to_gcj02(lon, lat)
+    blon, blat = gc.gcj02_to_bd09(glon, glat)
+    assert _max_deg(glon, glat, *gc.bd09_to_gcj02(blon, blat)) <= TOL + 1e-13
+    assert _max_deg(lon, lat, *gc.bd09_to_wgs84(blon, blat)) <= 2 * TOL + 1e-13
+
+
+def test_inverses_converge_far_from_china_without_the_china_test() -> None:
+    rng = np.random.default_rng(16)
+    lon, lat = rng.uniform(-180.0, 180.0, 20_000), rng.uniform(-75.0, 75.0, 20_000)
+    glon, glat = gc.wgs84_to_gcj02(lon, lat, china_only=False)
+    assert _max_deg(lon, lat, *gc.gcj02_to_wgs84(glon, glat, china_only=False)) <= TOL
+    blon, blat = gc.gcj02_to_bd09(glon, glat)
+    assert _max_deg(glon, glat, *gc.bd09_to_gcj02(blon, blat)) <= TOL
+
+
+def test_inverse_at_and_around_105e_where_the_offset_has_a_square_root(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rng = np.random.default_rng(17)
+    lon = np.concatenate([np.full(3000, 105.0), 105.0 + rng.normal(0.0, 1e-6, 3000)])
+    lat = rng.uniform(22.0, 40.0, lon.size)
+    glon, glat = gc.wgs84_to_gcj02(lon, lat)
+    with caplog.at_level("WARNING", logger="geo.crs"):
+        wlon, wlat = gc.gcj02_to_wgs84(glon, glat)
+    assert _max_deg(lon, lat, wlon, wlat) <= TOL
+    assert not caplog.records
+
+
+def test_a_few_points_need_a_third_step_and_get_it() -> None:
+    lon, lat = _random_china(gc._CHUNK, 18)
+    glon, glat = gc.wgs84_to_gcj02(lon, lat)
+    wlon, wlat = np.empty_like(lon), np.empty_like(lat)
+    unsure = gc._gcj_inverse_chunk(gc._GcjOffset(lon.size), glon, glat, wlon, wlat)
+    assert 0 < unsure.size < lon.size // 20
+    sure = np.setdiff1d(np.arange(lon.size), unsure)
+    assert _max_deg(lon[sure], lat[sure], wlon[sure], wlat[sure]) <= TOL
+    flon, flat = gc.gcj02_to_wgs84(glon[unsure], glat[unsure])
+    assert _max_deg(lon[unsure], lat[unsure], flon, flat) <= TOL
+
+
+def test_iteration_cap_is_reported(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    lon, lat = _random_china(gc._CHUNK, 19)
+    glon, glat = gc.wgs84_to_gcj02(lon, lat)
+    monkeypatch.setattr(gc, "INVERSE_MAX_ITER", 3)  # no steps beyond the first three
+    with caplog.at_level("WARNING", logger="geo.crs"):
+        wlon, wlat = gc.gcj02_to_wgs84(glon, glat)
+    assert any("did not reach" in r.getMessage() for r in caplog.records)
+    assert _max_deg(lon, lat, wlon, wlat) < 1e-7  # still close, just without the guarantee
+
+
+def test_gcj_lipschitz_bound_of_the_stopping_rule_holds() -> None:
+    """|delta(a) - delta(b)| <= L |a - b| + H |xa - xb| / sqrt(|xa|) over the box (max norm)."""
+    rng = np.random.default_rng(20)
+    lon0, lon1, lat0, lat1 = gc._GCJ_BOX
+    n = 200_000
+    a_lon, a_lat = rng.uniform(lon0, lon1, n), rng.uniform(lat0, lat1, n)
+    b_lon = np.clip(a_lon + rng.uniform(-1e-3, 1e-3, n), lon0, lon1)
+    b_lat = np.clip(a_lat + rng.uniform(-1e-3, 1e-3, n), lat0, lat1)
+    da = [d.copy() for d in gc._GcjOffset(n)(a_lon, a_lat)]
+    db = gc._GcjOffset(n)(b_lon, b_lat)
+    change = np.fmax(np.abs(da[0] - db[0]), np.abs(da[1] - db[1]))
+    dist = np.fmax(np.abs(a_lon - b_lon), np.abs(a_lat - b_lat))
+    sqrt_part = gc._GCJ_SQRT_COEF * np.abs(a_lon - b_lon) / np.sqrt(np.abs(a_lon - 105.0))
+    ratio = (change - sqrt_part) / dist
+    assert ratio.max() <= gc._GCJ_LIPSCHITZ
+    assert ratio.max() > 0.5 * gc._GCJ_LIPSCHITZ  # the bound is not wildly loose
+
+
+def test_bd_lipschitz_bound_of_the_stopping_rule_holds() -> None:
+    rng = np.random.default_rng(21)
+    n = 100_000
+    blon, blat = rng.uniform(-180.0, 180.0, n), rng.uniform(-90.0, 90.0, n)
+    ev = gc._BdInverse(n)
+    ev.setup(blon, blat)
+    a = rng.uniform(-180.0, 180.0, n) + 1j * rng.uniform(-90.0, 90.0, n)
+    b = a + rng.uniform(-1e-3, 1e-3, n) + 1j * rng.uniform(-1e-3, 1e-3, n)
+    ga, gb = np.empty_like(a), np.empty_like(b)
+    ev.step(a, ga)
+    ev.step(b, gb)
+    change = np.fmax(np.abs((ga - gb).real), np.abs((ga - gb).imag))
+    dist = np.fmax(np.abs((a - b).real), np.abs((a - b).imag))
+    radius = np.hypot(blon - 0.0065, blat - 0.006)
+    assert np.all(change <= (1.0473e-3 + 1.5708e-4 * radius) * dist)
+
+
+def test_in_china_grid_gives_the_polygon_answer() -> None:
+    rng = np.random.default_rng(22)
+    poly = gc.china_boundary()
+    rings = [np.asarray(poly.exterior.coords), *(np.asarray(r.coords) for r in poly.interiors)]
+    vertices = np.concatenate(rings)
+    mids = np.concatenate([(r[:-1] + r[1:]) / 2 for r in rings])
+    jitter = np.repeat(vertices, 20, axis=0) + rng.normal(0.0, 1e-3, (20 * len(vertices), 2))
+    tiny = np.repeat(mids, 4, axis=0) + rng.choice([-1e-12, 1e-12], (4 * len(mids), 2))
+    wide = np.column_stack([rng.uniform(60.0, 150.0, 300_000), rng.uniform(5.0, 60.0, 300_000)])
+    odd = np.array([[np.nan, 30.0], [110.0, np.nan], [np.inf, 30.0], [-np.inf, 30.0], [110, np.inf]])
+    pts = np.concatenate([vertices, mids, jitter, tiny, wide, odd])
+    assert pts.shape[0] >= gc._GRID_MIN_POINTS
+    want = shapely.contains_xy(poly, pts[:, 0], pts[:, 1])
+    assert np.array_equal(gc.in_china(pts[:, 0], pts[:, 1]), want)
+    m = pts.shape[0] // 4 * 4  # and in 2-D
+    grid2d = gc.in_china(pts[:m, 0].reshape(-1, 4), pts[:m, 1].reshape(-1, 4))
+    assert grid2d.shape == (m // 4, 4) and np.array_equal(grid2d.ravel(), want[:m])
+
+
+def test_grid_cells_off_the_edge_are_far_from_the_boundary() -> None:
+    grid = gc._china_grid()
+    codes = grid.codes.reshape(grid.ny, grid.nx)
+    near = codes == gc._NEAR_EDGE
+    ring = near.copy()  # the cells next to "near" ones are the closest that skip the polygon test
+    ring[1:] |= near[:-1]
+    ring[:-1] |= near[1:]
+    ring[:, 1:] |= ring[:, :-1].copy()
+    ring[:, :-1] |= ring[:, 1:].copy()
+    iy, ix = np.nonzero(ring & ~near)
+    cell = gc._GRID_CELL_DEG
+    cx, cy = grid.lon0 + (ix + 0.5) * cell, grid.lat0 + (iy + 0.5) * cell
+    dist = shapely.distance(gc.china_boundary().boundary, shapely.points(cx, cy))
+    assert dist.min() > 0.5 * cell + 0.875 * cell * 0.99  # every point of the cell >= 7/8 cell away
+    inside = shapely.contains_xy(gc.china_boundary(), cx, cy)
+    assert np.array_equal(codes[iy, ix] == gc._INSIDE, inside)
+    assert not near[[0, -1], :].any() and not near[:, [0, -1]].any()
+    assert (codes[[0, -1], :] == gc._OUTSIDE).all() and (codes[:, [0, -1]] == gc._OUTSIDE).all()
+
+
+def _edge_points(seed: int, copies: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points on and within a few km of the boundary, enough for the grid path."""
+    rng = np.random.default_rng(seed)
+    poly = gc.china_boundary()
+    rings = [np.asarray(poly.exterior.coords), *(np.asarray(r.coords) for r in poly.interiors)]
+    on = np.concatenate([r[:-1] + (r[1:] - r[:-1]) * rng.uniform(0, 1, (len(r) - 1, 1)) for r in rings])
+    mids = np.concatenate([(r[:-1] + r[1:]) / 2 for r in rings])
+    pts = np.concatenate([on, mids, *rings])
+    pts = np.repeat(pts, copies, axis=0)
+    scale = np.repeat(10.0 ** rng.integers(-12, -1, pts.shape[0] // copies), copies)
+    pts[copies:] += rng.normal(0.0, 1.0, pts[copies:].shape) * scale[copies:, None]
+    return pts[:, 0], pts[:, 1]
+
+
+def test_grid_path_and_polygon_path_agree_on_the_boundary() -> None:
+    """Big arrays (grid) and small ones (polygon test for all) give the same answers."""
+    lon, lat = _edge_points(23, 12)
+    assert lon.size >= gc._GRID_MIN_POINTS
+    small = 500  # below the grid threshold
+    for fn in (gc.wgs84_to_gcj02, gc.gcj02_to_wgs84, gc.bd09_to_wgs84):
+        big_lon, big_lat = fn(lon, lat)
+        parts = [fn(lon[i : i + small], lat[i : i + small]) for i in range(0, lon.size, small)]
+        sm_lon = np.concatenate([p[0] for p in parts])
+        sm_lat = np.concatenate([p[1] for p in parts])
+        assert np.array_equal(big_lon == lon, sm_lon == lon), fn.__name__
+        assert _max_deg(big_lon, big_lat, sm_lon, sm_lat) <= 1e-12, fn.__name__
+
+
+def test_round_trip_on_the_boundary_with_the_grid() -> None:
+    lon, lat = _edge_points(24, 12)
+    inside = gc.in_china(lon, lat)
+    glon, glat = gc.wgs84_to_gcj02(lon, lat)
+    assert np.array_equal(glon != lon, inside)  # shifted exactly where inside
+    wlon, wlat = gc.gcj02_to_wgs84(glon, glat)
+    assert _max_deg(lon[inside], lat[inside], wlon[inside], wlat[inside]) <= TOL
+    blon, blat = gc.gcj02_to_bd09(glon, glat)
+    wlon, wlat = gc.bd09_to_wgs84(blon, blat)
+    assert _max_deg(lon[inside], lat[inside], wlon[inside], wlat[inside]) <= 2 * TOL
+
+
+def test_no_shift_outside_china_for_big_arrays() -> None:
+    rng = np.random.default_rng(25)
+    lon = np.concatenate([rng.uniform(126.5, 129.5, 3000), rng.uniform(130.0, 141.0, 3000)])
+    lat = np.concatenate([rng.uniform(34.5, 37.5, 3000), rng.uniform(31.0, 40.0, 3000)])
+    keep = ~gc.in_china(lon, lat)  # Korea and Japan
+    lon, lat = lon[keep], lat[keep]
+    assert lon.size > gc._GRID_MIN_POINTS
+    for fn in (gc.wgs84_to_gcj02, gc.gcj02_to_wgs84):
+        out_lon, out_lat = fn(lon, lat)
+        assert np.array_equal(out_lon, lon) and np.array_equal(out_lat, lat)
+
+
+def test_empty_and_scalar_inputs() -> None:
+    for fn in (gc.wgs84_to_gcj02, gc.gcj02_to_wgs84, gc.bd09_to_gcj02, gc.bd09_to_wgs84):
+        out_lon, out_lat = fn(np.empty(0), np.empty(0))
+        assert out_lon.shape == (0,) and out_lat.shape == (0,)
+        out_lon, out_lat = fn(118.78, 32.04)
+        assert np.shape(out_lon) == () and math.isfinite(float(out_lon))
+    assert gc.in_china(np.empty(0), np.empty(0)).shape == (0,)
+    assert gc.bd09_to_gcj02(0.0065, 0.006) == (0.0, 0.0)  # the BD-09 origin has no direction
 
 
 # --- inside / outside China ---------------------------------------------------------------------
