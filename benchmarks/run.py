@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import subprocess
 import sys
 
@@ -21,11 +21,7 @@ MODULES = [
 def main() -> None:
     """Run each benchmark that exists, in its own process."""
     for name in MODULES:
-        try:
-            importlib.util.find_spec(name)  # type: ignore[attr-defined]
-        except ModuleNotFoundError:
-            continue
-        if importlib.util.find_spec(name) is None:  # type: ignore[attr-defined]
+        if importlib.util.find_spec(name) is None:
             continue
         print(f"== {name}", flush=True)
         subprocess.run([sys.executable, "-m", name], check=True)
