@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geo.layers import Layers
-from geo.presets import Preset, credited_flow, required_fire_flow
+from geo.presets import Preset, Rule, credited_flow, required_fire_flow
 from routing.access import access_summary, dead_end_lanes, high_rise_access
 from routing.coverage import (
     CoverageResult,
@@ -173,6 +173,12 @@ def analyze(
     )
     for section, values in access_summary(high_rises, dead_ends).items():
         summary.setdefault(section, {}).update(values)
+    underserved = _with_rule(underserved, radius_rule)
+    spacing = _with_rule(spacing, spacing_rule)
+    flagged = found.loc[found["layer"] == "buildings"].groupby("feature_id")["rule_id"].agg(
+        lambda ids: ";".join(sorted(set(ids)))
+    )
+    buildings["flags"] = buildings["building_id"].astype(str).map(flagged).fillna("")
     result_layers = {
         "roads_analysis": roads,
         "coverage_pieces": pieces,
@@ -189,6 +195,16 @@ def analyze(
         graph=graph, truck=truck, hydrant_snaps=snaps, coverage=coverage, response=response,
         layers=result_layers, findings=found, summary=summary,
     )
+
+
+def _with_rule(frame: gpd.GeoDataFrame, rule: Rule) -> gpd.GeoDataFrame:
+    """Every row of ``frame`` is a flag of ``rule``: say which, with clause and confidence."""
+    out = frame.copy()
+    out["rule_id"] = rule.id
+    out["clause"] = rule.clause
+    out["severity"] = rule.severity
+    out["confidence"] = rule.confidence
+    return out
 
 
 def _station_ids(layers: Layers, idx: np.ndarray) -> np.ndarray:
