@@ -73,14 +73,18 @@ def diameter_mm(value: object) -> float:
     return number * 25.4 if inches else number
 
 
+def _number_and_unit(raw: str | None) -> tuple[float, str]:
+    """The number in a tag value and the value as lower-case text without spaces."""
+    if not raw:
+        return math.nan, ""
+    text = raw.lower().replace(" ", "")
+    return parse_float("".join(ch for ch in text if ch.isdigit() or ch in ".,")), text
+
+
 def _flow_lps(tags: dict[str, str]) -> float:
     """``flow_capacity`` in L/s; OSM values may be ``"1500 l/min"``, ``"90 m3/h"`` or a number
     (taken as L/min, the OSM wiki's default unit)."""
-    raw = tags.get("flow_capacity") or tags.get("fire_hydrant:flow_capacity")
-    if not raw:
-        return math.nan
-    text = raw.lower().replace(" ", "")
-    number = parse_float("".join(ch for ch in text if ch.isdigit() or ch in ".,"))
+    number, text = _number_and_unit(tags.get("flow_capacity") or tags.get("fire_hydrant:flow_capacity"))
     if math.isnan(number):
         return math.nan
     if "m3/h" in text or "m³/h" in text:
@@ -91,11 +95,7 @@ def _flow_lps(tags: dict[str, str]) -> float:
 
 
 def _pressure_mpa(tags: dict[str, str]) -> float:
-    raw = tags.get("fire_hydrant:pressure") or tags.get("pressure")
-    if not raw:
-        return math.nan
-    text = raw.lower().replace(" ", "")
-    number = parse_float("".join(ch for ch in text if ch.isdigit() or ch in ".,"))
+    number, text = _number_and_unit(tags.get("fire_hydrant:pressure") or tags.get("pressure"))
     if math.isnan(number):
         return math.nan
     if "mpa" in text:

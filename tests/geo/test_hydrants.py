@@ -87,3 +87,20 @@ def test_diameter(raw: str, mm: float) -> None:
 
 def test_diameter_unreadable() -> None:
     assert math.isnan(diameter_mm("big"))
+
+
+@pytest.mark.parametrize(
+    ("tags", "flow", "pressure"),
+    [
+        ({"flow_capacity": "1500 l/min", "fire_hydrant:pressure": "4 bar"}, 25.0, 0.4),
+        ({"flow_capacity": "90 m3/h", "pressure": "0.3 MPa"}, 25.0, 0.3),
+        ({"flow_capacity": "15 l/s", "pressure": "300 kPa"}, 15.0, 0.3),
+        ({"flow_capacity": "1200"}, 20.0, math.nan),
+    ],
+)
+def test_flow_and_pressure_units(tags: dict[str, str], flow: float, pressure: float) -> None:
+    from geo.hydrants import _flow_lps, _pressure_mpa
+
+    assert _flow_lps(tags) == pytest.approx(flow)
+    got = _pressure_mpa(tags)
+    assert (math.isnan(got) and math.isnan(pressure)) or got == pytest.approx(pressure)
