@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -73,12 +74,16 @@ def diameter_mm(value: object) -> float:
     return number * 25.4 if inches else number
 
 
+_LEADING_NUMBER = re.compile(r"^([0-9]+(?:[.,][0-9]+)?)")
+
+
 def _number_and_unit(raw: str | None) -> tuple[float, str]:
     """The number in a tag value and the value as lower-case text without spaces."""
     if not raw:
         return math.nan, ""
     text = raw.lower().replace(" ", "")
-    return parse_float("".join(ch for ch in text if ch.isdigit() or ch in ".,")), text
+    match = _LEADING_NUMBER.match(text)
+    return (parse_float(match.group(1)) if match else math.nan), text
 
 
 def _flow_lps(tags: dict[str, str]) -> float:
