@@ -1,0 +1,316 @@
+"""Report labels in Chinese (the default) and English.
+
+Every header, sheet name, legend and sentence the XLSX and PDF reports show comes from
+:data:`LABELS`, so the two languages stay in step and the shipped font can be checked against
+every character used (``tests/reports/test_pdf.py``). Unknown keys fall back to the key itself,
+so a column another module adds still gets a header.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from geo.errors import ConfigError
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+LABELS: dict[str, tuple[str, str]] = {
+    # report and sheet titles
+    "report_title": ("消防水源覆盖与补建评估报告", "Fire water coverage and hydrant investment report"),
+    "sheet_overview": ("总览", "Overview"),
+    "sheet_districts": ("分区汇总", "Districts"),
+    "sheet_underserved": ("缺水路段", "Underserved streets"),
+    "sheet_buildings": ("缺水建筑", "Buildings short of water"),
+    "sheet_blockages": ("通道占堵排名", "Blockage ranking"),
+    "sheet_proposed": ("拟建消火栓", "Proposed hydrants"),
+    "sheet_budget": ("投资效益曲线", "Budget curve"),
+    "sheet_findings": ("问题清单", "Findings"),
+    # overview sheet
+    "item": ("项目", "Item"),
+    "value": ("数值", "Value"),
+    "unit": ("单位", "Unit"),
+    "area": ("区域", "Area"),
+    "generated_at": ("生成时间", "Generated"),
+    "data_source": ("数据来源", "Data source"),
+    "grading_rule": ("缺水等级划分规则", "Water-shortage grading rule"),
+    "not_provided": ("未提供", "not provided"),
+    "total": ("合计", "Total"),
+    "km": ("公里", "km"),
+    "pct": ("%", "%"),
+    "count": ("个", "count"),
+    "yuan": ("元", "yuan"),
+    "seconds": ("秒", "s"),
+    # summary.json figures (overview)
+    "roads.km": ("道路总长", "Street length"),
+    "coverage.road_km": ("分析道路长度", "Street length analysed"),
+    "coverage.covered_km": ("消火栓保护范围内长度", "Street length covered"),
+    "coverage.uncovered_km": ("保护范围外长度", "Street length uncovered"),
+    "coverage.covered_pct": ("覆盖率", "Coverage"),
+    "coverage.radius_m": ("保护半径（米）", "Protection radius (m)"),
+    "coverage.underserved_segments": ("缺水路段数", "Underserved stretches"),
+    "coverage.spacing_gaps": ("间距超限处", "Spacing gaps"),
+    "hydrants.total": ("消火栓总数", "Hydrants"),
+    "hydrants.in_service": ("在用消火栓", "Hydrants in service"),
+    "hydrants.out_of_service": ("停用消火栓", "Hydrants out of service"),
+    "hydrants.low_pressure": ("水压不足消火栓", "Hydrants with low pressure"),
+    "hydrants.unknown": ("状态不明消火栓", "Hydrants of unknown status"),
+    "buildings.total": ("建筑总数", "Buildings"),
+    "buildings.high_rise": ("高层建筑", "High-rise buildings"),
+    "buildings.high_rise_class1": ("一类高层", "Class 1 high-rises"),
+    "buildings.high_rise_class2": ("二类高层", "Class 2 high-rises"),
+    "buildings.without_hydrant_in_range": ("范围内无消火栓的建筑", "Buildings without a hydrant in range"),
+    "buildings.flow_deficit": ("室外消防流量不足的建筑", "Buildings with a fire-flow deficit"),
+    "stations.total": ("消防站", "Fire stations"),
+    "stations.roads_within_limit_pct": ("道路响应达标率", "Streets reached within the limit"),
+    "findings.total": ("问题总数", "Findings"),
+    "findings.shall": ("违反强制性条款（应）", "Violations (shall)"),
+    "findings.should": ("不符合推荐性条款（宜）", "Warnings (should)"),
+    "districts.total": ("分区数", "Districts"),
+    "districts.severe": ("严重缺水分区", "Severe districts"),
+    "districts.significant": ("较重缺水分区", "Significant districts"),
+    "districts.general": ("一般分区", "General districts"),
+    "proposed.total": ("拟建消火栓", "Proposed hydrants"),
+    "proposed.cost_yuan": ("拟建总费用（元）", "Proposed cost (yuan)"),
+    # district table columns
+    "district_id": ("分区编号", "District id"),
+    "name": ("名称", "Name"),
+    "district": ("所在分区", "District"),
+    "unit_kind": ("分区类型", "District kind"),
+    "admin_level": ("行政级别", "Admin level"),
+    "area_km2": ("面积（km²）", "Area (km²)"),
+    "street_km": ("道路长度（km）", "Streets (km)"),
+    "covered_km": ("已覆盖（km）", "Covered (km)"),
+    "uncovered_km": ("未覆盖（km）", "Uncovered (km)"),
+    "covered_pct": ("覆盖率（%）", "Coverage (%)"),
+    "uncovered_pct": ("未覆盖率（%）", "Uncovered (%)"),
+    "hydrants_total": ("消火栓", "Hydrants"),
+    "hydrants_in_service": ("在用", "In service"),
+    "hydrants_out_of_service": ("停用", "Out of service"),
+    "hydrants_low_pressure": ("水压不足", "Low pressure"),
+    "hydrants_unknown": ("状态不明", "Unknown status"),
+    "high_rise_class1": ("一类高层", "Class 1 high-rises"),
+    "high_rise_class2": ("二类高层", "Class 2 high-rises"),
+    "high_rise_flow_deficit": ("流量不足高层", "High-rises with flow deficit"),
+    "high_rise_no_water": ("无水源高层", "High-rises without hydrant"),
+    "class1_no_water": ("无水源一类高层", "Class 1 without hydrant"),
+    "high_rise_access_noncompliant": ("登高/通道不合规高层", "High-rises with non-compliant access"),
+    "response_within_km": ("响应达标道路（km）", "Streets within limit (km)"),
+    "response_within_pct": ("响应达标率（%）", "Response compliance (%)"),
+    "blockages_total": ("占堵点", "Blockages"),
+    "blockages_open": ("未整改", "Open"),
+    "blockages_reported": ("已上报", "Reported"),
+    "blockages_assigned": ("已派单", "Assigned"),
+    "blockages_rectified": ("已整改", "Rectified"),
+    "blockages_verified": ("已复核", "Verified"),
+    "blockages_closed": ("已销号", "Closed"),
+    "blockage_impact": ("占堵影响合计", "Blockage impact (sum)"),
+    "proposed_hydrants": ("拟建消火栓", "Proposed hydrants"),
+    "proposed_cost_yuan": ("拟建费用（元）", "Proposed cost (yuan)"),
+    "proposed_gain_km": ("新增覆盖（km）", "Newly covered (km)"),
+    "gain_m_per_10k_yuan": ("每万元新增覆盖（米）", "Metres covered per 10,000 yuan"),
+    "covered_pct_after": ("补建后覆盖率（%）", "Coverage after (%)"),
+    "grade": ("缺水等级", "Water-shortage grade"),
+    "grade_basis": ("定级依据", "Grade basis"),
+    # grades and their reasons
+    "severe": ("严重", "severe"),
+    "significant": ("较重", "significant"),
+    "general": ("一般", "general"),
+    "basis_uncovered_severe": ("未覆盖率≥{severe:.0f}%", "uncovered ≥ {severe:.0f}%"),
+    "basis_class1_no_water": ("一类高层无可用消火栓", "class 1 high-rise without a usable hydrant"),
+    "basis_uncovered_significant": ("未覆盖率≥{significant:.0f}%", "uncovered ≥ {significant:.0f}%"),
+    "basis_high_rise_water": ("高层流量不足或无水源", "high-rise with a flow deficit or no hydrant"),
+    "basis_none": ("未达较重标准", "below the significant thresholds"),
+    "grade_rule_text": (
+        "严重：道路未覆盖率≥{severe:.0f}%（道路不少于{min_km:g} km 时），"
+        "或有一类高层在计数范围内无可用消火栓；"
+        "较重：未覆盖率≥{significant:.0f}%，或有高层建筑室外消防流量不足或无可用消火栓；"
+        "一般：其余分区。",
+        "Severe: at least {severe:.0f}% of the street length uncovered (districts with at least "
+        "{min_km:g} km of streets), or a class 1 high-rise without a usable hydrant in range. "
+        "Significant: at least {significant:.0f}% uncovered, or a high-rise with a fire-flow deficit "
+        "or without a usable hydrant. General: every other district.",
+    ),
+    "unit_osm": ("行政区划（OSM）", "administrative (OSM)"),
+    "unit_file": ("用户提供区划", "user file"),
+    "unit_grid": ("{cell:g} 米方格", "{cell:g} m grid"),
+    "unit_outside": ("区划范围外", "outside the districts"),
+    "outside_name": ("区划范围外", "Outside the districts"),
+    # underserved / buildings / findings / blockages / proposed / budget columns
+    "rank": ("排名", "Rank"),
+    "street": ("道路名称", "Street"),
+    "unnamed_street": ("（无名道路）", "(unnamed)"),
+    "length_m": ("长度（米）", "Length (m)"),
+    "n_buildings": ("沿线建筑", "Buildings along"),
+    "n_high_rises": ("沿线高层", "High-rises along"),
+    "way_ids": ("OSM 道路编号", "OSM way ids"),
+    "building_id": ("建筑编号", "Building id"),
+    "building": ("建筑类型", "Building type"),
+    "use": ("用途", "Use"),
+    "height_m": ("高度（米）", "Height (m)"),
+    "high_rise_class": ("高层分类", "High-rise class"),
+    "hydrants_in_range": ("范围内消火栓", "Hydrants in range"),
+    "credited_flow_lps": ("可计流量（L/s）", "Credited flow (L/s)"),
+    "required_flow_lps": ("需要流量（L/s）", "Required flow (L/s)"),
+    "flow_deficit_lps": ("流量缺口（L/s）", "Flow deficit (L/s)"),
+    "nearest_hydrant_m": ("最近消火栓（米）", "Nearest hydrant (m)"),
+    "response_s": ("到场时间（秒）", "Response time (s)"),
+    "first_due_station": ("责任消防站", "First-due station"),
+    "layer": ("图层", "Layer"),
+    "feature_id": ("要素编号", "Feature id"),
+    "rule_id": ("规则", "Rule"),
+    "clause": ("条款", "Clause"),
+    "severity": ("严重性", "Severity"),
+    "confidence": ("可信度", "Confidence"),
+    "limit": ("限值", "Limit"),
+    "message": ("说明", "Message"),
+    "blockage_id": ("占堵编号", "Blockage id"),
+    "kind": ("类型", "Kind"),
+    "status": ("状态", "Status"),
+    "impact": ("影响", "Impact"),
+    "reported_at": ("上报时间", "Reported at"),
+    "remaining_width_m": ("剩余宽度（米）", "Remaining width (m)"),
+    "hydrant_id": ("消火栓编号", "Hydrant id"),
+    "cost_yuan": ("费用（元）", "Cost (yuan)"),
+    "gain_m": ("新增覆盖（米）", "Newly covered (m)"),
+    "cumulative_cost_yuan": ("累计投资（元）", "Cumulative cost (yuan)"),
+    "budget_yuan": ("投资（元）", "Budget (yuan)"),
+    "hydrants": ("消火栓数", "Hydrants"),
+    "x": ("X（米）", "X (m)"),
+    "y": ("Y（米）", "Y (m)"),
+    "lon": ("经度", "Longitude"),
+    "lat": ("纬度", "Latitude"),
+    # values
+    "shall": ("应（强制）", "shall"),
+    "should": ("宜（推荐）", "should"),
+    "verified": ("已核实", "verified"),
+    "secondary": ("二手来源", "secondary"),
+    "unverified": ("未核实", "unverified"),
+    "in_service": ("在用", "in service"),
+    "out_of_service": ("停用", "out of service"),
+    "low_pressure": ("水压不足", "low pressure"),
+    "unknown": ("不明", "unknown"),
+    "class1": ("一类高层", "class 1"),
+    "class2": ("二类高层", "class 2"),
+    "not_high_rise": ("非高层", "not high-rise"),
+    "residential": ("住宅", "residential"),
+    "public": ("公共建筑", "public"),
+    "industrial": ("工业", "industrial"),
+    "reported": ("已上报", "reported"),
+    "assigned": ("已派单", "assigned"),
+    "rectified": ("已整改", "rectified"),
+    "closed": ("已销号", "closed"),
+    "parked_vehicle": ("占用停车", "parked vehicle"),
+    "gate": ("门/道闸", "gate"),
+    "structure": ("违章搭建", "structure"),
+    "goods": ("堆物", "goods"),
+    "stall": ("摊位", "stall"),
+    "other": ("其他", "other"),
+    "proposed": ("拟建", "proposed"),
+    "existing": ("现有", "existing"),
+    "station": ("消防站", "fire station"),
+    # PDF
+    "contents_maps": ("地图", "Maps"),
+    "contents_charts": ("图表", "Charts"),
+    "contents_tables": ("表格", "Tables"),
+    "key_figures": ("主要指标", "Key figures"),
+    "map_coverage": ("消火栓保护范围缺口", "Hydrant coverage gaps"),
+    "map_coverage_note": (
+        "红色：距在用消火栓超过{radius:.0f}米（沿道路水带铺设距离）的道路；灰色：已覆盖道路。",
+        "Red: streets more than {radius:.0f} m from an in-service hydrant (hose-lay distance "
+        "along streets); grey: covered streets.",
+    ),
+    "map_hydrants": ("消火栓状态", "Hydrants by status"),
+    "map_grades": ("分区缺水等级", "Water-shortage grade by district"),
+    "map_blockages": ("生命通道占堵点", "Fire-lane blockages"),
+    "map_proposed": ("拟建消火栓", "Proposed hydrants"),
+    "legend_uncovered": ("未覆盖道路", "uncovered street"),
+    "legend_covered": ("已覆盖道路", "covered street"),
+    "legend_district": ("分区边界", "district boundary"),
+    "chart_coverage": ("各分区道路覆盖率", "Street coverage by district"),
+    "chart_coverage_more": ("（仅显示覆盖率最低的{n}个分区）", "(the {n} least covered districts)"),
+    "chart_budget": ("投资与覆盖率", "Budget and coverage"),
+    "axis_coverage_pct": ("覆盖率（%）", "Coverage (%)"),
+    "axis_cost_10k": ("累计投资（万元）", "Cumulative cost (10,000 yuan)"),
+    "axis_covered_km": ("覆盖道路（km）", "Covered streets (km)"),
+    "table_districts": ("分区汇总", "District summary"),
+    "table_underserved": ("缺水路段（按长度前{n}名）", "Underserved streets (top {n} by length)"),
+    "table_blockages": ("占堵点（按影响前{n}名）", "Blockages (top {n} by impact)"),
+    "table_proposed": ("拟建消火栓（前{n}个）", "Proposed hydrants (first {n})"),
+    "pdf_name": ("分区", "District"),
+    "pdf_street_km": ("道路\n(km)", "Streets\n(km)"),
+    "pdf_uncovered_km": ("未覆盖\n(km)", "Uncov.\n(km)"),
+    "pdf_covered_pct": ("覆盖率\n(%)", "Coverage\n(%)"),
+    "pdf_hydrants": ("消火栓\n在用/总数", "Hydrants\nin use/all"),
+    "pdf_high_rise": ("高层\n一类/二类", "HR\nclass 1/2"),
+    "pdf_deficit": ("流量不足\n高层", "HR flow\ndeficit"),
+    "pdf_no_water": ("无水源\n高层", "HR no\nhydrant"),
+    "pdf_response": ("响应达标\n(%)", "Response\nwithin (%)"),
+    "pdf_proposed": ("拟建\n消火栓", "New\nhydrants"),
+    "pdf_cost": ("费用\n(万元)", "Cost (10k\nyuan)"),
+    "pdf_grade": ("等级", "Grade"),
+    "pdf_table_note": (
+        "流量不足高层：室外消防流量不足的高层建筑；无水源高层：计数范围内无可用消火栓的高层建筑；"
+        "响应达标：首车在时限内到达的道路长度占比。",
+        "HR: high-rise buildings. HR flow deficit: outdoor fire flow short of the requirement; HR no "
+        "hydrant: no usable hydrant in range. Response within: share of street length the first "
+        "truck reaches within the limit.",
+    ),
+    "legend_hydrant": ("消火栓", "hydrant"),
+    "legend_overall": ("全区 {pct:.1f}%", "whole area {pct:.1f}%"),
+    "blockage_size_note": ("标记大小表示占堵影响。", "Marker size shows the blockage's impact."),
+    "grades_heading": ("分区缺水等级（共 {n} 个分区）", "Water-shortage grades ({n} districts)"),
+    "cost_10k_yuan": ("费用（万元）", "Cost (10,000 yuan)"),
+    "page": ("第 {n} 页", "Page {n}"),
+    "generated_by": ("由 FireReach 生成", "Generated by FireReach"),
+    "attribution": ("© OpenStreetMap contributors", "© OpenStreetMap contributors"),
+    "attribution_note": (
+        "地图数据 © OpenStreetMap contributors，依据开放数据库许可协议（ODbL）提供。",
+        "Map data © OpenStreetMap contributors, available under the Open Database License (ODbL).",
+    ),
+    "preset": ("规则预设", "Rule preset"),
+    "method": ("计算方式", "Method"),
+    "method_network": ("沿道路水带铺设距离", "hose-lay distance along streets"),
+    "method_straight": ("直线距离", "straight-line distance"),
+    "no_data": ("无数据", "no data"),
+    "scale_m": ("{n:g} 米", "{n:g} m"),
+    "scale_km": ("{n:g} 公里", "{n:g} km"),
+    "north": ("北", "N"),
+}
+
+
+def label(key: str, lang: Lang = "zh", **fields: object) -> str:
+    """The label for ``key`` in ``lang``, formatted with ``fields``; the key itself if unknown.
+
+    Parameters
+    ----------
+    key
+        A key of :data:`LABELS` (a column name, a value such as ``in_service``, or a text id).
+    lang
+        ``"zh"`` (default) or ``"en"``.
+    **fields
+        Values for ``{placeholders}`` in the label.
+
+    Returns
+    -------
+    str
+    """
+    pair = LABELS.get(key)
+    if pair is None:
+        return key
+    text = pair[0] if lang == "zh" else pair[1]
+    return text.format(**fields) if fields else text
+
+
+def check_lang(lang: str) -> Lang:
+    """Return ``lang`` if it is ``zh`` or ``en``; raise :class:`geo.errors.ConfigError` otherwise."""
+    if lang == "zh":
+        return "zh"
+    if lang == "en":
+        return "en"
+    raise ConfigError(f"unknown report language {lang!r}: use 'zh' (Chinese) or 'en' (English)")
+
+
+def all_label_text() -> str:
+    """Every character of every label in both languages (for checking the shipped font)."""
+    return "".join(zh + en for zh, en in LABELS.values())
