@@ -28,6 +28,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "sheet_findings": ("问题清单", "Findings"),
     # overview sheet
     "item": ("项目", "Item"),
+    "key": ("summary.json 键名", "summary.json key"),
     "value": ("数值", "Value"),
     "unit": ("单位", "Unit"),
     "area": ("区域", "Area"),
