@@ -184,7 +184,17 @@ _TEXT: dict[str, dict[str, str]] = {
         "f.score": "评分",
         "f.width": "剩余宽度 (m)",
         "f.order": "建设顺序",
-        "f.cost": "造价",
+        "f.cost": "造价 (元)",
+        "f.cumulative_cost": "累计造价 (元)",
+        "f.gain": "新增覆盖街道 (m)",
+        "f.effect": "影响",
+        "f.high_rises_cut": "切断高层 (栋)",
+        "f.buildings_cut": "切断建筑 (栋)",
+        "f.delay": "最大延误 (s)",
+        "effect.full": "完全堵塞",
+        "effect.narrowed": "通道变窄（低于最小净宽）",
+        "effect.none": "不影响通行",
+        "effect.rejected": "未采用",
         "tip.hydrant": "消火栓 {id}（{status}）",
         "tip.gap": "{street}：{length} m 未覆盖",
         "tip.station": "消防站 {name}",
@@ -196,6 +206,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "sum.network": "沿路网距离",
         "sum.straight": "直线距离",
         "sum.response": "{limit} s 内可达街道 {pct}%",
+        "sum.hydrants": "消火栓 {n} 个，其中在用 {used} 个",
         "lg.covered": "已覆盖街道",
         "lg.gaps": "覆盖盲区",
         "lg.streets": "街道",
@@ -288,7 +299,17 @@ _TEXT: dict[str, dict[str, str]] = {
         "f.score": "Score",
         "f.width": "Remaining width (m)",
         "f.order": "Order",
-        "f.cost": "Cost",
+        "f.cost": "Cost (CNY)",
+        "f.cumulative_cost": "Cumulative cost (CNY)",
+        "f.gain": "Street newly covered (m)",
+        "f.effect": "Effect",
+        "f.high_rises_cut": "High-rises cut off",
+        "f.buildings_cut": "Buildings cut off",
+        "f.delay": "Largest delay (s)",
+        "effect.full": "blocks the lane",
+        "effect.narrowed": "narrows the lane below the minimum",
+        "effect.none": "no effect on trucks",
+        "effect.rejected": "rejected",
         "tip.hydrant": "Hydrant {id} ({status})",
         "tip.gap": "{street}: {length} m uncovered",
         "tip.station": "Fire station {name}",
@@ -300,6 +321,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "sum.network": "network distance",
         "sum.straight": "straight line",
         "sum.response": "{pct}% of streets reached within {limit} s",
+        "sum.hydrants": "{n} hydrants, {used} in service",
         "lg.covered": "Covered street",
         "lg.gaps": "Coverage gap",
         "lg.streets": "Street",
@@ -406,12 +428,16 @@ def write_map_html(
         ``roads_analysis``, ``coverage_pieces``, ``underserved_segments``,
         ``buildings_analysis``, ``hydrants_analysis`` and ``station_areas`` are drawn.
     blockages
-        Optional ranked blockages (points, any CRS): column ``rank`` (1 = worst) required;
-        ``score``, ``blockage_id``, ``kind``, ``status``, ``name``, ``remaining_width_m`` shown
-        when present.
+        Optional ranked blockages (points, any CRS), for example
+        ``routing.blockages.blockage_impact(...).blockages``: column ``rank`` (1 = worst)
+        required, rows without a rank (closed, rejected) are left out; ``score``,
+        ``blockage_id``, ``kind``, ``status``, ``effect``, ``road_name``, ``remaining_width_m``,
+        ``high_rises_cut``, ``buildings_cut``, ``max_delay_s`` are shown when present.
     proposed
-        Optional proposed hydrants (points, any CRS): column ``order`` (1 = build first)
-        required; ``cost``, ``proposal_id``, ``name`` shown when present.
+        Optional proposed hydrants (points, any CRS), for example
+        ``routing.siting.site_hydrants(...).chosen``: column ``order`` (1 = build first)
+        required; ``cost_cny`` (or ``cost``), ``cumulative_cost_cny``, ``marginal_m``,
+        ``candidate_id`` and ``road_name`` are shown when present.
     lang
         ``"zh"`` (default) or ``"en"``: layer names, legend, popups and tooltips.
     tiles_url
@@ -491,7 +517,7 @@ def render_map(
             handles[key] = layer
 
     _Legend(
-        _legend_html(analysis, text, page_title, blockages is not None, proposed is not None)
+        _legend_html(analysis, text, page_title, drawn=frozenset(handles))
     ).add_to(fmap)
     folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
     layer_refs = ", ".join(f"{_js_str(k)}: {v.get_name()}" for k, v in handles.items())
@@ -968,33 +994,88 @@ def _points_in(gdf: gpd.GeoDataFrame, layers: Layers, *, what: str, column: str)
     return _usable(gdf.to_crs(layers.crs))
 
 
+_Optional = tuple[str, tuple[str, ...], Callable[[pd.Series, Mapping[str, str]], list[str]]]
+# (property key = label key, candidate columns, formatter)
+
+
+def _optional(
+    gdf: pd.DataFrame, text: Mapping[str, str], spec: Sequence[_Optional]
+) -> tuple[dict[str, Sequence[object]], list[tuple[str, str]]]:
+    """Popup properties for the columns an input has (the first present of each candidate list)."""
+    props: dict[str, Sequence[object]] = {}
+    fields: list[tuple[str, str]] = []
+    for key, candidates, fmt in spec:
+        column = next((c for c in candidates if c in gdf.columns), None)
+        if column is None:
+            continue
+        props[key] = fmt(gdf[column], text)
+        fields.append((key, key))
+    return props, fields
+
+
+def _as_num(digits: int) -> Callable[[pd.Series, Mapping[str, str]], list[str]]:
+    return lambda values, _text: _num(values, digits)
+
+
+def _as_txt(values: pd.Series, _text: Mapping[str, str]) -> list[str]:
+    return _txt(values)
+
+
+def _as_label(prefix: str) -> Callable[[pd.Series, Mapping[str, str]], list[str]]:
+    return lambda values, text: _label(values.fillna(""), text, prefix)
+
+
+# Popup rows of a blockage, in order (routing.blockages.BlockageResult.blockages names; an
+# agency ledger has some of them).
+_BLOCKAGE_FIELDS: tuple[_Optional, ...] = (
+    ("score", ("score",), _as_num(2)),
+    ("id", ("blockage_id",), _as_txt),
+    ("kind", ("kind",), _as_label("kind")),
+    ("status", ("status",), _as_label("bstatus")),
+    ("effect", ("effect",), _as_label("effect")),
+    ("street", ("road_name", "name"), _as_txt),
+    ("width", ("remaining_width_m",), _as_num(1)),
+    ("high_rises_cut", ("high_rises_cut",), _as_num(0)),
+    ("buildings_cut", ("buildings_cut",), _as_num(0)),
+    ("delay", ("max_delay_s",), _as_num(0)),
+)
+# Popup rows of a proposed hydrant (routing.siting: SitingResult.chosen names).
+_PROPOSED_FIELDS: tuple[_Optional, ...] = (
+    ("cost", ("cost_cny", "cost"), _as_num(0)),
+    ("cumulative_cost", ("cumulative_cost_cny",), _as_num(0)),
+    ("gain", ("marginal_m",), _as_num(0)),
+    ("id", ("candidate_id", "proposal_id"), _as_txt),
+    ("street", ("road_name", "name"), _as_txt),
+)
+
+
 def _blockages(
     blockages: gpd.GeoDataFrame, layers: Layers, text: Mapping[str, str]
 ) -> dict[str, folium.GeoJson]:
-    """Blockages as circle markers, darker and larger the higher their rank."""
+    """Ranked blockages as circle markers, darker and larger the higher their rank.
+
+    Reports without a rank (closed or rejected ones in :func:`routing.blockages.blockage_impact`)
+    are not drawn.
+    """
     b = _points_in(blockages, layers, what="blockages", column="rank")
+    rank_all = pd.to_numeric(b["rank"], errors="coerce")
+    b = b.assign(_rank=rank_all).loc[rank_all.notna().to_numpy()]
+    if len(b) < len(rank_all):
+        log.info("map: %d of %d blockages have no rank (closed or rejected): not drawn",
+                 len(rank_all) - len(b), len(rank_all))
     if len(b) == 0:
         return {}
-    b = b.assign(_rank=pd.to_numeric(b["rank"], errors="coerce")).sort_values(
-        "_rank", ascending=False, na_position="first", kind="stable"
-    ).reset_index(drop=True)  # worst drawn last, on top
-    rank = b["_rank"].to_numpy(dtype=float)
-    tier = np.full(len(b), len(_BLOCKAGE_TIERS) - 1)
-    for i, (upper, _, _) in reversed(list(enumerate(_BLOCKAGE_TIERS))):
-        tier[np.nan_to_num(rank, nan=np.inf) <= upper] = i
-    kind = _label(_column(b, "kind", "other"), text, "kind")
+    b = b.sort_values("_rank", ascending=False, kind="stable").reset_index(drop=True)
+    rank = b["_rank"].to_numpy(dtype=float)  # worst drawn last, on top
+    tier = np.searchsorted(np.array([t[0] for t in _BLOCKAGE_TIERS]), rank, side="left")
+    kind = _label(_column(b, "kind", "other").fillna("other"), text, "kind")
     ranks = _num(rank)
-    ident = _column(b, "blockage_id")
+    extra, fields = _optional(b, text, _BLOCKAGE_FIELDS)
     props: dict[str, Sequence[object]] = {
         "tip": [text["tip.blockage"].format(rank=r, kind=k) for r, k in zip(ranks, kind,
                                                                            strict=True)],
         "rank": ranks,
-        "score": _num(_column(b, "score"), 2),
-        "id": _txt(ident.where(ident.notna(), pd.Series(b.index.astype(str), index=b.index))),
-        "kind": kind,
-        "status": _label(_column(b, "status", "reported"), text, "bstatus"),
-        "name": _txt(_column(b, "name")),
-        "width": _num(_column(b, "remaining_width_m"), 1),
+        **extra,
     }
     styles = [
         {"fillColor": colour, "color": "#ffffff", "weight": 1.5, "fillOpacity": 1.0,
@@ -1008,10 +1089,7 @@ def _blockages(
     return {
         "blockages": _geojson(
             _collection(b, props, tolerance_m=0.0), name=_count_name(text["blockages"], len(b)),
-            pane="points", style=style,
-            detail=_detail(text, ("rank", "rank"), ("score", "score"), ("id", "id"),
-                           ("kind", "kind"), ("status", "status"), ("name", "name"),
-                           ("width", "width")),
+            pane="points", style=style, detail=_detail(text, ("rank", "rank"), *fields),
             marker=folium.CircleMarker(radius=5, class_name="fr-blockage"),
         )
     }
@@ -1037,21 +1115,17 @@ def _proposed(
         "_order", ascending=False, na_position="first", kind="stable"
     ).reset_index(drop=True)  # first to build drawn last, on top
     order = _num(p["_order"])
-    ident = _column(p, "proposal_id")
+    extra, fields = _optional(p, text, _PROPOSED_FIELDS)
     props: dict[str, Sequence[object]] = {
         "tip": [text["tip.proposed"].format(order=o) for o in order],
         "badge": [o if len(o) <= 3 else "…" for o in order],
         "order": order,
-        "cost": _num(_column(p, "cost")),
-        "id": _txt(ident.where(ident.notna(), pd.Series(p.index.astype(str), index=p.index))),
-        "name": _txt(_column(p, "name")),
+        **extra,
     }
     return {
         "proposed": _geojson(
             _collection(p, props, tolerance_m=0.0), name=_count_name(text["proposed"], len(p)),
-            pane="points", style={},
-            detail=_detail(text, ("order", "order"), ("cost", "cost"), ("id", "id"),
-                           ("name", "name")),
+            pane="points", style={}, detail=_detail(text, ("order", "order"), *fields),
             options={"point_to_layer": _PROPOSED_ICON},
         )
     }
@@ -1088,8 +1162,9 @@ class _Legend(MacroElement):
 
 
 def _legend_html(
-    analysis: Analysis, text: Mapping[str, str], title: str, blockages: bool, proposed: bool
+    analysis: Analysis, text: Mapping[str, str], title: str, *, drawn: frozenset[str]
 ) -> str:
+    """The legend's HTML: title, coverage figures, and a key to every layer that is drawn."""
     def row(swatch: str, label: str) -> str:
         return f'<div class="fr-row">{swatch}<span>{html.escape(label)}</span></div>'
 
@@ -1112,38 +1187,39 @@ def _legend_html(
             pct=f"{cov.get('covered_pct', 0.0):.1f}", radius=f"{cov.get('radius_m', 0):.0f}",
             method=text["sum.network" if cov.get("method") != "straight" else "sum.straight"],
         ))
+    hyd = analysis.layers.get("hydrants_analysis")
+    if hyd is not None:
+        used = int((hyd["status"].astype(str) == "in_service").sum())
+        lines.append(text["sum.hydrants"].format(n=len(hyd), used=used))
     st = analysis.summary.get("stations", {})
     if st.get("used"):
         lines.append(text["sum.response"].format(
             pct=f"{st.get('roads_within_limit_pct', 0.0):.1f}", limit=f"{st.get('limit_s', 0):.0f}"
         ))
-    rows = [
-        row(line(_COLOURS["covered"], 3), text["lg.covered"]),
-        row(line(_COLOURS["gap"], 4), text["lg.gaps"]),
-        row(line(_COLOURS["street_edge"], 5), text["lg.streets"]),
-        row(poly(_COLOURS["building"], _COLOURS["building_edge"]), text["lg.buildings"]),
+    keys: list[tuple[str, str, str]] = [  # (layer key, swatch, label)
+        ("covered", line(_COLOURS["covered"], 3), text["lg.covered"]),
+        ("gaps", line(_COLOURS["gap"], 4), text["lg.gaps"]),
+        ("streets", line(_COLOURS["street_edge"], 5), text["lg.streets"]),
+        ("buildings", poly(_COLOURS["building"], _COLOURS["building_edge"]), text["lg.buildings"]),
     ]
-    rows += [
-        row(dot(_HYDRANT_STYLE[s]["fillColor"],
-                _HYDRANT_STYLE[s]["fillColor"] if s != "unknown" else _HYDRANT_STYLE[s]["color"]),
-            text[f"hydrants.{s}"])
-        for s in HYDRANT_STATUSES
+    for s in HYDRANT_STATUSES:
+        style = _HYDRANT_STYLE[s]
+        edge = style["color"] if s == "unknown" else style["fillColor"]
+        keys.append((f"hydrants.{s}", dot(style["fillColor"], edge), text[f"hydrants.{s}"]))
+    keys += [
+        ("class1", poly(_COLOURS["class1"], _COLOURS["class1"]), text["class1"]),
+        ("class2", poly(_COLOURS["class2"], _COLOURS["class2"]), text["class2"]),
+        ("deficit", poly("rgba(239,108,0,0.25)", _COLOURS["deficit"]), text["deficit"]),
+        ("stations", f'<span class="fr-station">{html.escape(text["badge.station"])}</span>',
+         text["stations"]),
+        ("areas", line(_AREA_PALETTE[0], 2, "dashed"), text["lg.area"]),
     ]
-    rows += [
-        row(poly(_COLOURS["class1"], _COLOURS["class1"]), text["class1"]),
-        row(poly(_COLOURS["class2"], _COLOURS["class2"]), text["class2"]),
-        row(poly("rgba(239,108,0,0.25)", _COLOURS["deficit"]), text["deficit"]),
-        row(f'<span class="fr-station">{html.escape(text["badge.station"])}</span>',
-            text["stations"]),
-        row(line(_AREA_PALETTE[0], 2, "dashed"), text["lg.area"]),
+    keys += [
+        ("blockages", dot(colour, colour), text[f"lg.tier{i + 1}"])
+        for i, (_, colour, _) in enumerate(_BLOCKAGE_TIERS)
     ]
-    if blockages:
-        rows += [
-            row(dot(colour, colour), text[f"lg.tier{i + 1}"])
-            for i, (_, colour, _) in enumerate(_BLOCKAGE_TIERS)
-        ]
-    if proposed:
-        rows.append(row('<span class="fr-proposed">1</span>', text["lg.proposed"]))
+    keys.append(("proposed", '<span class="fr-proposed">1</span>', text["lg.proposed"]))
+    rows = [row(swatch, label) for key, swatch, label in keys if key in drawn]
     summary = "".join(f"<div>{html.escape(s)}</div>" for s in lines)
     return (
         f"<details open><summary>{html.escape(title)}</summary>"
