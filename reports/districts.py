@@ -313,7 +313,7 @@ def report_units(
         for kind, mask in candidates:
             chosen = d.loc[mask.to_numpy()]
             share = _inside_share(lines, _geoms(chosen))
-            log.info("districts %s level %s: %d polygons hold %.1f%% of the streets", kind,
+            log.debug("districts %s level %s: %d polygons hold %.1f%% of the streets", kind,
                      chosen["admin_level"].iloc[0] if kind == "osm" else "file", len(chosen), 100 * share)
             if share >= options.min_share:
                 out = gpd.GeoDataFrame(

@@ -1,0 +1,552 @@
+"""The PDF report: title page, maps, charts and tables for the finance and planning offices.
+
+Layout (A4 portrait): a title page with the area, the date, the key figures, the district grades
+and the grading rule; one page per map (coverage gaps, water-shortage grade by district, hydrants
+by status, and, when given, blockages and proposed hydrants); the charts (coverage by district,
+budget curve); then the tables (district summary with a total row, the top underserved streets,
+and the top blockages and proposed hydrants when given). Every page footer and every map carries
+"© OpenStreetMap contributors".
+
+Text uses the CJK font shipped in ``reports/fonts`` (ReportLab embeds only the glyphs used), so
+Chinese renders on a machine with no CJK font installed.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    Image,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from reports import charts
+from reports.districts import (
+    GRADES,
+    IMPACT_COLUMNS,
+    OUTSIDE_ID,
+    GradeThresholds,
+    find_column,
+    grade_counts,
+)
+from reports.export import atomic_path
+from reports.i18n import Lang, check_lang, label
+
+log = logging.getLogger(__name__)
+
+FONT_NAME = "FireReachCJK"
+PAGE_W, PAGE_H = A4
+MARGIN = 16 * mm
+FRAME_W = PAGE_W - 2 * MARGIN
+FRAME_H = PAGE_H - 2 * MARGIN - 8 * mm  # room for the footer
+TOP_ROWS = 20
+
+
+@dataclass(frozen=True)
+class MapInputs:
+    """The layers drawn on the report maps (working CRS, metres).
+
+    Attributes
+    ----------
+    roads
+        Street edges (``roads_analysis``).
+    pieces
+        ``coverage_pieces`` (``covered`` flag per piece): the coverage-gap map.
+    hydrants
+        Hydrant points with ``status``.
+    stations
+        Fire stations (optional, on the coverage map).
+    blockages
+        Blockage points with ``status`` and an impact column (optional: its map and table).
+    proposed
+        Proposed hydrants with a cost column (optional: its map and table).
+    """
+
+    roads: gpd.GeoDataFrame
+    pieces: gpd.GeoDataFrame
+    hydrants: gpd.GeoDataFrame
+    stations: gpd.GeoDataFrame | None = None
+    blockages: gpd.GeoDataFrame | None = None
+    proposed: gpd.GeoDataFrame | None = None
+
+
+@cache
+def register_font() -> str:
+    """Register the shipped CJK font with ReportLab (once) and return its name."""
+    pdfmetrics.registerFont(TTFont(FONT_NAME, str(charts.font_path())))
+    return FONT_NAME
+
+
+@dataclass(frozen=True)
+class _Styles:
+    title: ParagraphStyle
+    subtitle: ParagraphStyle
+    h1: ParagraphStyle
+    body: ParagraphStyle
+    small: ParagraphStyle
+    cell: ParagraphStyle
+    cell_right: ParagraphStyle
+    head: ParagraphStyle
+
+
+def _styles(lang: Lang) -> _Styles:
+    font = register_font()
+    wrap = "CJK" if lang == "zh" else None
+
+    def style(name: str, size: float, **kw: Any) -> ParagraphStyle:
+        kw.setdefault("leading", size * 1.35)
+        return ParagraphStyle(name, fontName=font, fontSize=size, wordWrap=wrap, **kw)
+
+    return _Styles(
+        title=style("title", 24, alignment=1, spaceAfter=6 * mm, leading=32),
+        subtitle=style("subtitle", 15, alignment=1, spaceAfter=3 * mm, textColor=colors.HexColor("#333333")),
+        h1=style("h1", 14, spaceBefore=2 * mm, spaceAfter=3 * mm, textColor=colors.HexColor("#1a3d6b")),
+        body=style("body", 9.5, spaceAfter=2 * mm),
+        small=style("small", 8, textColor=colors.HexColor("#444444"), spaceAfter=1.5 * mm),
+        cell=style("cell", 7.5, leading=9.5),
+        cell_right=style("cell_right", 7.5, leading=9.5, alignment=2),
+        head=style("head", 7.5, leading=9.5, textColor=colors.white),
+    )
+
+
+def _fmt(value: object, digits: int = 1, *, thousands: bool = True) -> str:
+    """A number for a table cell: '' for NaN/None, thousands separators, fixed digits."""
+    if value is None:
+        return ""
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(float(value)):
+            return ""
+        return f"{float(value):,.{digits}f}" if thousands else f"{float(value):.{digits}f}"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}" if thousands else str(int(value))
+    return str(value)
+
+
+def _esc(text: object) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _image(png: bytes, *, max_w: float = FRAME_W, max_h: float = FRAME_H - 30 * mm) -> Image:
+    w, h = ImageReader(io.BytesIO(png)).getSize()
+    scale = min(max_w / w, max_h / h)
+    return Image(io.BytesIO(png), width=w * scale, height=h * scale)
+
+
+def _get(summary: Mapping[str, Any], key: str) -> Any:
+    node: Any = summary
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _table(
+    rows: Sequence[Sequence[object]],
+    *,
+    widths: Sequence[float],
+    st: _Styles,
+    right: Sequence[int] = (),
+    extra: Sequence[tuple[Any, ...]] = (),
+    total_row: bool = False,
+) -> Table:
+    """A table with a dark header row (repeated on every page), thin grid and zebra rows."""
+    head = [Paragraph(_esc(c).replace("\n", "<br/>"), st.head) for c in rows[0]]
+    body = [
+        [Paragraph(_esc(v), st.cell_right if j in right else st.cell) for j, v in enumerate(r)]
+        for r in rows[1:]
+    ]
+    scale = FRAME_W / sum(widths)
+    t = Table([head, *body], colWidths=[w * scale for w in widths], repeatRows=1)
+    style: list[tuple[Any, ...]] = [
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1a3d6b")),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#b0b0b0")),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    for i in range(1, len(rows)):
+        if i % 2 == 0:
+            style.append(("BACKGROUND", (0, i), (-1, i), colors.HexColor("#f3f5f8")))
+    if total_row and len(rows) > 1:
+        style.append(("BACKGROUND", (0, len(rows) - 1), (-1, len(rows) - 1), colors.HexColor("#dfe6ef")))
+    t.setStyle(TableStyle([*style, *extra]))
+    return t
+
+
+def _footer(title: str, lang: Lang) -> Callable[[Canvas, Any], None]:
+    def draw(canvas: Canvas, doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(register_font(), 7.5)
+        canvas.setFillColor(colors.HexColor("#555555"))
+        y = MARGIN - 6 * mm
+        canvas.drawString(MARGIN, y, f"{title} · {label('attribution', lang)}")
+        canvas.drawRightString(PAGE_W - MARGIN, y, label("page", lang, n=doc.page))
+        canvas.setStrokeColor(colors.HexColor("#cccccc"))
+        canvas.setLineWidth(0.4)
+        canvas.line(MARGIN, y + 3.5 * mm, PAGE_W - MARGIN, y + 3.5 * mm)
+        canvas.restoreState()
+
+    return draw
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+_KEY_FIGURES: tuple[tuple[str, str, int], ...] = (  # summary key, unit key, digits
+    ("coverage.road_km", "km", 2),
+    ("coverage.uncovered_km", "km", 2),
+    ("coverage.covered_pct", "pct", 1),
+    ("coverage.underserved_segments", "", 0),
+    ("hydrants.total", "", 0),
+    ("hydrants.in_service", "", 0),
+    ("hydrants.out_of_service", "", 0),
+    ("hydrants.low_pressure", "", 0),
+    ("buildings.high_rise_class1", "", 0),
+    ("buildings.high_rise_class2", "", 0),
+    ("buildings.flow_deficit", "", 0),
+    ("stations.roads_within_limit_pct", "pct", 1),
+)
+
+
+def _title_page(
+    *,
+    title: str,
+    area_name: str,
+    generated_at: datetime,
+    summary: Mapping[str, Any],
+    districts: pd.DataFrame,
+    proposed: gpd.GeoDataFrame | None,
+    thresholds: GradeThresholds,
+    st: _Styles,
+    lang: Lang,
+) -> list[Flowable]:
+    story: list[Flowable] = [Spacer(1, 28 * mm), Paragraph(_esc(title), st.title),
+                             Paragraph(_esc(area_name), st.subtitle)]
+    story.append(Paragraph(
+        f"{label('generated_at', lang)}：{generated_at:%Y-%m-%d %H:%M} · {label('generated_by', lang)}"
+        if lang == "zh" else
+        f"{label('generated_at', lang)}: {generated_at:%Y-%m-%d %H:%M} · {label('generated_by', lang)}",
+        ParagraphStyle("date", parent=st.body, alignment=1),
+    ))
+    story.append(Spacer(1, 10 * mm))
+
+    counts = grade_counts(districts) if len(districts) else {g: 0 for g in GRADES}
+    grade_cells = [
+        Paragraph(f"{label(g, lang)}<br/><font size=20>{counts[g]}</font>",
+                  ParagraphStyle(f"g_{g}", parent=st.body, alignment=1, fontSize=11, leading=24,
+                                 textColor=colors.white))
+        for g in GRADES
+    ]
+    grades = Table([grade_cells], colWidths=[FRAME_W / 3] * 3, rowHeights=[18 * mm])
+    grades.setStyle(TableStyle([
+        *[("BACKGROUND", (i, 0), (i, 0), colors.HexColor(charts.GRADE_COLOURS[g]))
+          for i, g in enumerate(GRADES)],
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LINEAFTER", (0, 0), (1, 0), 2, colors.white),
+    ]))
+    story += [Paragraph(label("grades_heading", lang, n=counts.get("total", 0)),
+                        st.h1), grades, Spacer(1, 2 * mm)]
+    story.append(Paragraph(_esc(label(
+        "grade_rule_text", lang, severe=thresholds.severe_uncovered_pct,
+        significant=thresholds.significant_uncovered_pct, min_km=thresholds.min_street_km,
+    )), st.small))
+
+    rows: list[list[object]] = [[label("item", lang), label("value", lang), label("unit", lang)]]
+    for key, unit, digits in _KEY_FIGURES:
+        v = _get(summary, key)
+        if v is None:
+            continue
+        rows.append([label(key, lang), _fmt(float(v), digits) if digits else _fmt(int(v)),
+                     label(unit, lang) if unit else ""])
+    if proposed is not None:
+        cost_col = find_column(proposed, ("cost_yuan", "cost", "cost_cny"))
+        rows.append([label("proposed.total", lang), _fmt(len(proposed)), ""])
+        if cost_col is not None:
+            rows.append([label("cost_10k_yuan", lang), _fmt(float(proposed[cost_col].sum()) / 1e4, 1), ""])
+    story += [Paragraph(label("key_figures", lang), st.h1),
+              _table(rows, widths=[3, 1.4, 0.8], st=st, right=(1,))]
+    method = _get(summary, "coverage.method")
+    notes = []
+    if _get(summary, "analysis.preset"):
+        notes.append(f"{label('preset', lang)}: {_get(summary, 'analysis.preset')}")
+    if method in ("network", "straight"):
+        notes.append(f"{label('method', lang)}: {label('method_' + str(method), lang)}, "
+                     f"{label('coverage.radius_m', lang)} {_fmt(_get(summary, 'coverage.radius_m'), 0)}")
+    story += [Spacer(1, 3 * mm), Paragraph(_esc(" · ".join(notes)), st.small),
+              Paragraph(_esc(label("attribution_note", lang)), st.small), PageBreak()]
+    return story
+
+
+def _map_page(heading: str, png: bytes, note: str | None, st: _Styles) -> list[Flowable]:
+    """A map with its heading and note, kept on one page."""
+    parts: list[Flowable] = [Paragraph(_esc(heading), st.h1)]
+    if note:
+        parts.append(Paragraph(_esc(note), st.small))
+    parts.append(_image(png))
+    return [KeepTogether(parts), PageBreak()]
+
+
+def _district_rows(
+    districts: pd.DataFrame, lang: Lang
+) -> tuple[list[list[object]], list[float], list[int], int]:
+    """Rows (header first, total last), column widths, right-aligned columns, grade column."""
+    d = districts.copy()
+    d.loc[d["district_id"] == OUTSIDE_ID, "name"] = label("outside_name", lang)
+    has_resp = d["response_within_pct"].notna().any()
+    has_prop = d["proposed_hydrants"].notna().any()
+    has_cost = has_prop and d["proposed_cost_yuan"].notna().any()
+    header: list[object] = [label(k, lang) for k in (
+        "pdf_name", "pdf_street_km", "pdf_uncovered_km", "pdf_covered_pct", "pdf_hydrants", "pdf_high_rise",
+        "pdf_deficit", "pdf_no_water")]
+    widths = [1.7, 1.1, 1.1, 1.1, 1.3, 1.3, 1.1, 1.0]
+    if has_resp:
+        header.append(label("pdf_response", lang))
+        widths.append(1.2)
+    if has_prop:
+        header.append(label("pdf_proposed", lang))
+        widths.append(1.0 if lang == "zh" else 1.2)
+    if has_cost:
+        header.append(label("pdf_cost", lang))
+        widths.append(1.1)
+    header.append(label("pdf_grade", lang))
+    widths.append(0.9 if lang == "zh" else 1.35)
+    rows: list[list[object]] = [header]
+
+    def row(r: Mapping[Any, Any], name: str, grade: str) -> list[object]:
+        out: list[object] = [
+            name, _fmt(r["street_km"], 2), _fmt(r["uncovered_km"], 2), _fmt(r["covered_pct"], 1),
+            f"{_fmt(r['hydrants_in_service'])}/{_fmt(r['hydrants_total'])}",
+            f"{_fmt(r['high_rise_class1'])}/{_fmt(r['high_rise_class2'])}",
+            _fmt(r["high_rise_flow_deficit"]), _fmt(r["high_rise_no_water"]),
+        ]
+        if has_resp:
+            out.append(_fmt(r["response_within_pct"], 1))
+        if has_prop:
+            out.append(_fmt(r["proposed_hydrants"]))
+        if has_cost:
+            out.append(_fmt(float(r["proposed_cost_yuan"]) / 1e4, 1))
+        out.append(grade)
+        return out
+
+    for r in d.to_dict("records"):
+        rows.append(row(r, str(r["name"]), label(str(r["grade"]), lang)))
+    tot = _totals(d)
+    rows.append(row(tot, label("total", lang), ""))
+    right = list(range(1, len(header) - 1))
+    return rows, widths, right, len(header) - 1
+
+
+def _totals(d: pd.DataFrame) -> dict[str, Any]:
+    """Sums of the count and length columns, and percentages recomputed from the sums."""
+    tot: dict[str, Any] = {}
+    for c in d.columns:
+        if c in ("geometry",) or not pd.api.types.is_numeric_dtype(d[c]):
+            continue
+        tot[c] = d[c].sum(min_count=1)
+    street = float(tot.get("street_km", 0.0) or 0.0)
+    if street > 0:
+        tot["covered_pct"] = 100.0 * float(tot["covered_km"]) / street
+        tot["uncovered_pct"] = 100.0 * float(tot["uncovered_km"]) / street
+        if pd.notna(tot.get("response_within_km")):
+            tot["response_within_pct"] = 100.0 * float(tot["response_within_km"]) / street
+    for c in ("hydrants_total", "hydrants_in_service", "high_rise_class1", "high_rise_class2",
+              "high_rise_flow_deficit", "high_rise_no_water", "proposed_hydrants"):
+        if c in tot and pd.notna(tot[c]):
+            tot[c] = int(tot[c])
+    return tot
+
+
+def _underserved_rows(underserved: pd.DataFrame, lang: Lang, n: int) -> list[list[object]]:
+    top = underserved.sort_values("length_m", ascending=False).head(n)
+    rows: list[list[object]] = [[
+        label(k, lang) for k in ("rank", "street", "district", "length_m", "n_buildings", "n_high_rises")
+    ]]
+    for i, r in enumerate(top.to_dict("records"), start=1):
+        name = str(r.get("name") or "") or label("unnamed_street", lang)
+        rows.append([i, name, r.get("district", ""), _fmt(float(r["length_m"]), 0),
+                     _fmt(r.get("n_buildings")), _fmt(r.get("n_high_rises"))])
+    return rows
+
+
+def _blockage_rows(blockages: pd.DataFrame, lang: Lang, n: int) -> list[list[object]]:
+    impact = find_column(blockages, IMPACT_COLUMNS)
+    b = blockages.sort_values(impact, ascending=False) if impact else blockages
+    rows: list[list[object]] = [[label("rank", lang), label("blockage_id", lang), label("kind", lang),
+                                 label("status", lang), label("district", lang), label("impact", lang)]]
+    for i, r in enumerate(b.head(n).to_dict("records"), start=1):
+        rows.append([i, r.get("blockage_id", ""), label(str(r.get("kind", "")), lang),
+                     label(str(r.get("status", "")), lang), r.get("district", ""),
+                     _fmt(r.get(impact), 1) if impact else ""])
+    return rows
+
+
+def _proposed_rows(proposed: pd.DataFrame, lang: Lang, n: int) -> list[list[object]]:
+    cost = find_column(proposed, ("cost_yuan", "cost", "cost_cny"))
+    gain = find_column(proposed, ("gain_m", "covered_gain_m", "new_covered_m", "marginal_gain_m"))
+    ident = find_column(proposed, ("hydrant_id", "proposal_id", "id"))
+    rows: list[list[object]] = [[label("rank", lang), label("hydrant_id", lang), label("district", lang),
+                                 label("cost_yuan", lang), label("gain_m", lang)]]
+    for i, r in enumerate(proposed.head(n).to_dict("records"), start=1):
+        rows.append([i, r.get(ident, "") if ident else "", r.get("district", ""),
+                     _fmt(r.get(cost), 0) if cost else "", _fmt(r.get(gain), 0) if gain else ""])
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# The report
+
+
+def write_report_pdf(
+    path: Path,
+    *,
+    title: str,
+    area_name: str,
+    generated_at: datetime,
+    summary: Mapping[str, Any],
+    districts: gpd.GeoDataFrame,
+    maps: MapInputs,
+    underserved: pd.DataFrame | None = None,
+    budget_curve: pd.DataFrame | None = None,
+    thresholds: GradeThresholds | None = None,
+    lang: str = "zh",
+) -> Path:
+    """Write the PDF report atomically.
+
+    Parameters
+    ----------
+    path
+        Target file (written beside under a temporary name, then moved into place).
+    title, area_name, generated_at
+        Title page text and date.
+    summary
+        The ``summary.json`` sections (``coverage``, ``hydrants``, ``buildings``, ``stations``,
+        ``analysis``).
+    districts
+        The district summary (:func:`reports.districts.aggregate_districts`).
+    maps
+        The layers to draw (:class:`MapInputs`); blockages and proposed hydrants are optional.
+    underserved
+        ``underserved_segments`` (with a ``district`` column when known): the top-20 table.
+    budget_curve
+        Optional cost/coverage steps: the budget chart.
+    thresholds
+        The grading rule printed on the title page (default :class:`GradeThresholds`).
+    lang
+        ``"zh"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    lg = check_lang(lang)
+    st = _styles(lg)
+    thresholds = thresholds or GradeThresholds()
+    story = _title_page(
+        title=title, area_name=area_name, generated_at=generated_at, summary=summary,
+        districts=districts, proposed=maps.proposed, thresholds=thresholds, st=st, lang=lg,
+    )
+    radius = _get(summary, "coverage.radius_m") or 150.0
+    n_maps = 2
+    story += _map_page(
+        label("map_coverage", lg),
+        charts.coverage_map(maps.pieces, hydrants=maps.hydrants, stations=maps.stations,
+                            districts=districts, lang=lg),
+        label("map_coverage_note", lg, radius=float(radius)), st,
+    )
+    if len(districts):
+        grade_png = charts.grade_map(districts, maps.roads, lang=lg)
+        story += _map_page(label("map_grades", lg), grade_png, None, st)
+        n_maps += 1
+    story += _map_page(label("map_hydrants", lg),
+                       charts.hydrant_map(maps.roads, maps.hydrants, districts=districts, lang=lg), None, st)
+    if maps.blockages is not None and len(maps.blockages):
+        impact = find_column(maps.blockages, IMPACT_COLUMNS)
+        story += _map_page(label("map_blockages", lg), charts.blockage_map(
+            maps.roads, maps.blockages, impact_column=impact, districts=districts, lang=lg),
+            label("blockage_size_note", lg) if impact else None, st)
+        n_maps += 1
+    if maps.proposed is not None and len(maps.proposed):
+        story += _map_page(label("map_proposed", lg), charts.proposed_map(
+            maps.pieces, maps.hydrants, maps.proposed, districts=districts, lang=lg), None, st)
+        n_maps += 1
+
+    # charts
+    chart_parts: list[Flowable] = [Paragraph(label("contents_charts", lg), st.h1)]
+    if len(districts):
+        chart_parts.append(_image(
+            charts.coverage_chart(districts, overall_pct=_get(summary, "coverage.covered_pct"), lang=lg),
+            max_h=FRAME_H * 0.55,
+        ))
+    budget_png = charts.budget_chart(budget_curve, lang=lg) if budget_curve is not None else None
+    if budget_png is not None:
+        chart_parts += [Spacer(1, 4 * mm), _image(budget_png, max_h=FRAME_H * 0.35)]
+    else:
+        chart_parts.append(Paragraph(f"{label('chart_budget', lg)}: {label('not_provided', lg)}", st.small))
+    story += [*chart_parts, PageBreak()]
+
+    # tables
+    if len(districts):
+        rows, widths, right, grade_col = _district_rows(districts, lg)
+        extra = []
+        for i, g in enumerate(districts["grade"].astype(str), start=1):
+            if g in charts.GRADE_COLOURS:
+                colour = colors.HexColor(charts.GRADE_COLOURS[g])
+                extra.append(("BACKGROUND", (grade_col, i), (grade_col, i), colour))
+        story += [Paragraph(label("table_districts", lg), st.h1),
+                  _table(rows, widths=widths, st=st, right=right, extra=extra, total_row=True),
+                  Spacer(1, 1.5 * mm), Paragraph(_esc(label("pdf_table_note", lg)), st.small),
+                  Spacer(1, 5 * mm)]
+    if underserved is not None and len(underserved):
+        story += [Paragraph(label("table_underserved", lg, n=TOP_ROWS), st.h1),
+                  _table(_underserved_rows(underserved, lg, TOP_ROWS), widths=[0.6, 3, 1.4, 1.1, 1.1, 1.1],
+                         st=st, right=(0, 3, 4, 5)), Spacer(1, 6 * mm)]
+    if maps.blockages is not None and len(maps.blockages):
+        story += [Paragraph(label("table_blockages", lg, n=TOP_ROWS), st.h1),
+                  _table(_blockage_rows(maps.blockages, lg, TOP_ROWS), widths=[0.6, 1.8, 1.4, 1.2, 1.4, 1],
+                         st=st, right=(0, 5)), Spacer(1, 6 * mm)]
+    if maps.proposed is not None and len(maps.proposed):
+        story += [Paragraph(label("table_proposed", lg, n=30), st.h1),
+                  _table(_proposed_rows(maps.proposed, lg, 30), widths=[0.6, 2, 1.6, 1.3, 1.3],
+                         st=st, right=(0, 3, 4))]
+
+    footer = _footer(title, lg)
+    with atomic_path(Path(path)) as tmp:
+        doc = SimpleDocTemplate(
+            str(tmp), pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+            bottomMargin=MARGIN + 6 * mm, title=title, author="FireReach", subject=area_name,
+            creator="FireReach",
+        )
+        doc.build(story, onFirstPage=footer, onLaterPages=footer)
+    log.info("wrote %s: %d maps, %d districts", path, n_maps, len(districts))
+    return Path(path)
