@@ -58,6 +58,7 @@ HIGH_RISE_CLASSES = ("class1", "class2")
 
 Lang = Literal["zh", "en"]
 
+_SMALL_SCREEN_PX = 700  # narrower windows start with the layer list and legend folded
 _DECIMALS = 6  # WGS84 degrees: 1e-6° is about 0.1 m
 _SIMPLIFY_M = 0.5  # streets and footprints
 _SIMPLIFY_AREA_M = 2.0  # first-due areas
@@ -519,11 +520,18 @@ def render_map(
     _Legend(
         _legend_html(analysis, text, page_title, drawn=frozenset(handles))
     ).add_to(fmap)
-    folium.LayerControl(position="topright", collapsed=False).add_to(fmap)
+    # small screens: the layer list starts folded (an icon), so it does not cover the legend
+    small = JsCode(f"window.innerWidth < {_SMALL_SCREEN_PX}")
+    folium.LayerControl(position="topright", collapsed=small).add_to(fmap)  # type: ignore[arg-type]
     layer_refs = ", ".join(f"{_js_str(k)}: {v.get_name()}" for k, v in handles.items())
+    m = fmap.get_name()
     _Script(
-        f"{fmap.get_name()}.attributionControl.addAttribution({_js_str(OSM_ATTRIBUTION)});\n"
-        f"window.fireReach = {{map: {fmap.get_name()}, layers: {{{layer_refs}}}}};"
+        f"{m}.attributionControl.addAttribution({_js_str(OSM_ATTRIBUTION)});\n"
+        f"if ({small.js_code}) {{  // and the legend folded to its title\n"
+        f"    {m}.getContainer().querySelectorAll('.fr-legend details')"
+        ".forEach(function (d) { d.open = false; });\n"
+        "}\n"
+        f"window.fireReach = {{map: {m}, layers: {{{layer_refs}}}}};"
     ).add_to(fmap)
 
     page = fmap.get_root().render()

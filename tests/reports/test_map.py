@@ -342,3 +342,26 @@ def test_english_map_and_toggling_a_layer(page: Page, map_dir: Path) -> None:
     assert page.locator("path.fr-gap").count() == 0
     assert watch.problems() == []
 
+
+
+def test_small_screen_folds_layer_list_and_legend(chromium: Browser, map_dir: Path, tmp_path: Path) -> None:
+    context = chromium.new_context(viewport={"width": 420, "height": 760})
+    try:
+        page = context.new_page()
+        watch = PageWatch.attach(page)
+        page.goto((map_dir / "map.html").as_uri(), wait_until="load")
+        _wait_for_map(page)
+        assert page.locator(".leaflet-control-layers-expanded").count() == 0
+        assert page.locator(".fr-legend details").get_attribute("open") is None
+        assert not _overlap(_box(page, ".fr-legend"), _box(page, ".leaflet-control-layers"))
+        out = Path(os.environ.get("FIREREACH_SCREENSHOTS", tmp_path))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "map-small.png").write_bytes(page.screenshot())
+        # pointing at the layers icon opens the list (a raw move: the icon hides as it opens,
+        # which Playwright's hover() would wait on)
+        icon = _box(page, ".leaflet-control-layers-toggle")
+        page.mouse.move(icon["x"] + icon["width"] / 2, icon["y"] + icon["height"] / 2)
+        assert page.locator(".leaflet-control-layers-expanded").count() == 1
+        assert watch.problems() == []
+    finally:
+        context.close()
