@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -199,7 +200,6 @@ _TEXT: dict[str, dict[str, str]] = {
         "tip.hydrant": "消火栓 {id}（{status}）",
         "tip.gap": "{street}：{length} m 未覆盖",
         "tip.station": "消防站 {name}",
-        "tip.area": "首达辖区：{name}",
         "tip.building": "{name}：{cls}",
         "tip.blockage": "占用点 #{rank}：{kind}",
         "tip.proposed": "拟建消火栓 #{order}",
@@ -314,7 +314,6 @@ _TEXT: dict[str, dict[str, str]] = {
         "tip.hydrant": "Hydrant {id} ({status})",
         "tip.gap": "{street}: {length} m uncovered",
         "tip.station": "Fire station {name}",
-        "tip.area": "First-due area: {name}",
         "tip.building": "{name}: {cls}",
         "tip.blockage": "Blockage #{rank}: {kind}",
         "tip.proposed": "Proposed hydrant #{order}",
@@ -387,7 +386,7 @@ class _Raw(Element):
 
 
 class _Script(MacroElement):
-    """JavaScript run after the map and its layers exist (``{map}`` is the map's variable)."""
+    """JavaScript run after the map and its layers exist."""
 
     _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
 
@@ -399,7 +398,7 @@ class _Script(MacroElement):
 
 @dataclass(frozen=True)
 class _Detail:
-    """A layer's popup table and tooltip: property keys, their labels, the tooltip key."""
+    """A layer's popup table: property keys and their labels (the tooltip is property ``tip``)."""
 
     fields: tuple[str, ...]
     aliases: tuple[str, ...]
@@ -468,8 +467,8 @@ def write_map_html(
     )
     with atomic_path(target) as tmp:
         tmp.write_text(page, encoding="utf-8")
-    log.info("wrote %s: %.0f kB, self-contained (Leaflet %s inlined)", target,
-             len(page.encode("utf-8")) / 1024, LEAFLET_VERSION)
+    log.info("wrote %s: %.0f kB, self-contained (Leaflet %s inlined), lang=%s, tiles=%s", target,
+             len(page.encode("utf-8")) / 1024, LEAFLET_VERSION, lang, "yes" if tiles_url else "none")
     return target
 
 
@@ -493,7 +492,7 @@ def render_map(
         )
     text = _TEXT[lang]
     page_title = title if title else text["title"]
-    fmap = _base_map(layers, page_title=page_title, html_lang=text["html_lang"])
+    fmap = _base_map(layers, page_title=page_title)
     if tiles_url is not None:
         folium.TileLayer(
             tiles=tiles_url, attr=OSM_ATTRIBUTION, name=text["tiles"], overlay=True, control=True,
@@ -537,7 +536,7 @@ def render_map(
     page = fmap.get_root().render()
     page = page.replace("<html>", f'<html lang="{text["html_lang"]}">', 1)
     _check_offline(page)
-    log.info("map: %d layers (%s), lang=%s, tiles=%s", len(handles), ", ".join(handles), lang,
+    log.debug("map: %d layers (%s), lang=%s, tiles=%s", len(handles), ", ".join(handles), lang,
              "yes" if tiles_url else "none")
     return page
 
@@ -561,7 +560,7 @@ def _leaflet_assets() -> tuple[str, str]:
     return js, css.replace("</style", "<\\/style")
 
 
-def _base_map(layers: Layers, *, page_title: str, html_lang: str) -> folium.Map:
+def _base_map(layers: Layers, *, page_title: str) -> folium.Map:
     bounds = _wgs84_bounds(layers)
     if bounds is None:
         fmap = _OfflineMap(location=None, tiles=None, control_scale=True, max_zoom=21)
@@ -629,8 +628,6 @@ def _check_offline(page: str) -> None:
 
 def _js_str(value: str) -> str:
     """A JavaScript string literal, safe inside a <script> element."""
-    import json
-
     return (
         json.dumps(value, ensure_ascii=False)
         .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -789,7 +786,7 @@ def _basemap(layers: Layers, text: Mapping[str, str]) -> dict[str, folium.GeoJso
 def _streets(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.GeoJson]:
     """Covered streets in green; the gaps (uncovered pieces, as ranked stretches) in red."""
     out: dict[str, folium.GeoJson] = {}
-    radius = f"{analysis.summary.get('coverage', {}).get('radius_m', 150):.0f}"
+    radius = f"{analysis.coverage.radius_m:.0f}"
     pieces = _usable(analysis.layers["coverage_pieces"])
     covered = pieces.loc[pieces["covered"].to_numpy(dtype=bool)].reset_index(drop=True)
     if len(covered):
@@ -967,8 +964,7 @@ def _station_areas(
                      layers.stations["name"].astype(str), strict=True))
     ident = a["station_id"].astype(str)
     station = _txt([names.get(i) or i for i in ident])
-    props: dict[str, Sequence[object]] = {
-        "tip": [text["tip.area"].format(name=n) for n in station],
+    props: dict[str, Sequence[object]] = {  # no hover tooltip: it would follow every move
         "station": station,
         "id": _txt(ident),
         "area": _num(a["area_km2"], 2),
@@ -983,7 +979,7 @@ def _station_areas(
     return {
         "areas": _geojson(
             _collection(a, props, tolerance_m=_SIMPLIFY_AREA_M),
-            name=_count_name(text["areas"], len(a)), pane="areas", style=style,
+            name=_count_name(text["areas"], len(a)), pane="areas", style=style, tooltip=False,
             detail=_detail(text, ("station", "station"), ("id", "id"), ("area", "area")),
             options={"class_name": "fr-area"},
         )

@@ -327,6 +327,28 @@ def test_map_in_chromium(
     text = popup.inner_text()
     for expected in ("排名", "1", "B000", "占道停车", "完全堵塞", "<i>Esplanadi</i>", "切断高层"):
         assert expected in text, (expected, text)
+
+    # hovering the worst coverage gap shows its tooltip
+    point = page.evaluate(
+        """() => {
+            const map = window.fireReach.map;
+            map.closePopup();
+            const gap = window.fireReach.layers["gaps"].getLayers()[0];
+            let line = gap.getLatLngs();
+            while (Array.isArray(line[0])) line = line[0];
+            const mid = L.latLng((line[0].lat + line[1].lat) / 2, (line[0].lng + line[1].lng) / 2);
+            map.setView(mid, 19, {animate: false});
+            const p = map.latLngToContainerPoint(mid);
+            const box = map.getContainer().getBoundingClientRect();
+            return [box.left + p.x, box.top + p.y];
+        }"""
+    )
+    page.wait_for_timeout(300)
+    page.mouse.move(point[0] - 1, point[1] - 1)
+    page.mouse.move(point[0], point[1])
+    tooltip = page.locator(".leaflet-tooltip")
+    tooltip.wait_for(state="visible", timeout=5000)
+    assert "未覆盖" in tooltip.inner_text()
     assert watch.problems() == []
 
 
