@@ -112,7 +112,7 @@ def build_reports(
     summary["districts"] = counts
 
     underserved = _with_district(analysis.layers["underserved_segments"], units)
-    buildings = _with_district(analysis.layers["buildings_analysis"], units)
+    buildings = _with_district(inputs.buildings, units)
     blockages_d = _with_district(blockages, units) if blockages is not None else None
     proposed_d = _with_district(proposed, units) if proposed is not None else None
     write_report_xlsx(

@@ -506,14 +506,68 @@ def coverage_chart(
         return _png(fig)
 
 
-def budget_chart(budget_curve: pd.DataFrame, *, lang: Lang = "zh", width_in: float = 6.7) -> bytes | None:
-    """Coverage against cumulative cost (10,000 yuan); ``None`` if the columns are not there.
+def budget_points(
+    budget_curve: pd.DataFrame, *, covered_km: float | None = None, road_km: float | None = None
+) -> pd.DataFrame | None:
+    """The budget curve as (cumulative cost in yuan, coverage %) points; ``None`` if it cannot be.
 
     Parameters
     ----------
     budget_curve
-        One row per step with a cumulative cost column (``cumulative_cost_yuan``, ``budget_yuan``
-        or ``cost_yuan``) and ``covered_pct`` (or ``coverage_pct`` / ``covered_km``).
+        One row per step. Cost: ``cumulative_cost_cny`` / ``cumulative_cost_yuan`` /
+        ``budget_yuan``, else the running sum of a per-step cost (``cost_cny``, ``cost_yuan``).
+        Coverage: ``covered_pct`` / ``coverage_pct``, else ``cumulative_m`` (street metres newly
+        covered, as :func:`routing.siting.site_hydrants` gives) added to ``covered_km`` over
+        ``road_km``; the curve then starts at today's coverage for no cost.
+    covered_km, road_km
+        Today's covered and total street length (``summary["coverage"]``).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``cost_yuan`` and ``covered_pct``, sorted by cost.
+    """
+    if len(budget_curve) == 0:
+        return None
+    cum = find_column(budget_curve, ("cumulative_cost_cny", "cumulative_cost_yuan", "budget_yuan"))
+    step = find_column(budget_curve, COST_COLUMNS)
+    if cum is not None:
+        cost = budget_curve[cum].to_numpy(dtype=np.float64)
+    elif step is not None:
+        cost = np.cumsum(np.nan_to_num(budget_curve[step].to_numpy(dtype=np.float64)))
+    else:
+        return None
+    pct = find_column(budget_curve, ("covered_pct", "coverage_pct"))
+    if pct is not None:
+        out = pd.DataFrame({"cost_yuan": cost, "covered_pct": budget_curve[pct].to_numpy(dtype=np.float64)})
+    elif "cumulative_m" in budget_curve.columns and covered_km is not None and road_km:
+        gained = budget_curve["cumulative_m"].to_numpy(dtype=np.float64)
+        gained = np.concatenate([[0.0], gained])
+        out = pd.DataFrame({
+            "cost_yuan": np.concatenate([[0.0], cost]),
+            "covered_pct": 100.0 * (covered_km * 1000.0 + gained) / (road_km * 1000.0),
+        })
+    else:
+        return None
+    return out.sort_values("cost_yuan", kind="stable").reset_index(drop=True)
+
+
+def budget_chart(
+    budget_curve: pd.DataFrame,
+    *,
+    covered_km: float | None = None,
+    road_km: float | None = None,
+    lang: Lang = "zh",
+    width_in: float = 6.7,
+) -> bytes | None:
+    """Street coverage against cumulative cost (10,000 yuan): what each yuan buys.
+
+    Parameters
+    ----------
+    budget_curve
+        See :func:`budget_points`.
+    covered_km, road_km
+        Today's covered and total street length, for curves given as metres gained.
     lang
         Label language.
     width_in
@@ -522,28 +576,26 @@ def budget_chart(budget_curve: pd.DataFrame, *, lang: Lang = "zh", width_in: flo
     Returns
     -------
     bytes or None
-        A PNG image.
+        A PNG image; ``None`` (and a warning) when the curve lacks a cost or coverage column.
     """
-    x_col = find_column(budget_curve, ("cumulative_cost_yuan", "budget_yuan", *COST_COLUMNS))
-    y_col = find_column(budget_curve, ("covered_pct", "coverage_pct", "covered_km"))
-    if x_col is None or y_col is None or len(budget_curve) == 0:
+    points = budget_points(budget_curve, covered_km=covered_km, road_km=road_km)
+    if points is None:
         log.warning("budget curve needs a cost and a coverage column; got %s", list(budget_curve.columns))
         return None
-    curve = budget_curve.sort_values(x_col)
-    x = curve[x_col].to_numpy(dtype=float) / 10_000.0
-    y = curve[y_col].to_numpy(dtype=float)
+    x = points["cost_yuan"].to_numpy(dtype=float) / 10_000.0
+    y = points["covered_pct"].to_numpy(dtype=float)
     with _style():
         fig = Figure(figsize=(width_in, 3.6), layout="constrained")
         ax = fig.add_subplot()
-        ax.plot(x, y, color="#1f6fb4", linewidth=1.8, marker="o", markersize=3.5, drawstyle="default")
+        ax.plot(x, y, color="#1f6fb4", linewidth=1.8, marker="o", markersize=3.5)
         ax.fill_between(x, y, y.min(), color="#1f6fb4", alpha=0.08)
         ax.set_xlabel(label("axis_cost_10k", lang))
-        ax.set_ylabel(label("axis_coverage_pct" if y_col != "covered_km" else "axis_covered_km", lang))
+        ax.set_ylabel(label("axis_coverage_pct", lang))
         ax.set_title(label("chart_budget", lang))
         ax.grid(True, color="#e0e0e0", linewidth=0.6)
         ax.spines[["top", "right"]].set_visible(False)
-        ax.annotate(f"{y[-1]:.1f}", xy=(x[-1], y[-1]), xytext=(-6, 6), textcoords="offset points",
+        ax.annotate(f"{y[-1]:.1f}%", xy=(x[-1], y[-1]), xytext=(-6, 6), textcoords="offset points",
                     ha="right", fontsize=8)
-        ax.annotate(f"{y[0]:.1f}", xy=(x[0], y[0]), xytext=(6, -10), textcoords="offset points",
+        ax.annotate(f"{y[0]:.1f}%", xy=(x[0], y[0]), xytext=(6, -10), textcoords="offset points",
                     ha="left", fontsize=8)
         return _png(fig)

@@ -24,14 +24,16 @@ that runs along a shared boundary is shared equally, never counted twice); point
 containment (a point on a shared boundary counts once); buildings by a point on their footprint.
 Per district: street km, uncovered km and coverage % (from the coverage pieces), hydrants by
 status, high-rises by GB 50016 class, high-rises with a fire-flow deficit and without a usable
-hydrant in range, high-rises with non-compliant access (when the buildings carry
-``access_compliant``), response compliance (% of street length whose first truck arrives within
-the preset limit), and the optional inputs: blockages by status and impact, proposed hydrants
-with their cost and the street length they newly cover.
+hydrant in range, high-rises with non-compliant access (``compliant_access`` of
+:mod:`routing.access`, when the analysis has it), response compliance (% of street length whose
+first truck arrives within the preset limit), and the optional inputs: blockages by status and
+impact, proposed hydrants with their cost and the street length they newly cover.
 
-Optional input columns (first match wins): blockages ``status`` (reported / assigned / rectified /
-verified / closed) and :data:`IMPACT_COLUMNS`; proposed hydrants :data:`COST_COLUMNS` and
-:data:`GAIN_COLUMNS`.
+Optional input columns (first match wins), as :mod:`routing.blockages` and :mod:`routing.siting`
+name them: blockages ``status`` (reported / assigned / rectified / verified / closed), ``open``,
+``high_rises_cut`` and an impact (:data:`IMPACT_COLUMNS`, ``score``); proposed hydrants a cost
+(:data:`COST_COLUMNS`, ``cost_cny``) and the street length each newly covers
+(:data:`GAIN_COLUMNS`, ``marginal_m``).
 
 Water-shortage grade (:class:`GradeThresholds`)
 -----------------------------------------------
@@ -68,10 +70,14 @@ OUTSIDE_ID = "outside"
 HYDRANT_STATUSES: tuple[str, ...] = ("in_service", "out_of_service", "low_pressure", "unknown")
 BLOCKAGE_STATUSES: tuple[str, ...] = ("reported", "assigned", "rectified", "verified", "closed")
 OPEN_BLOCKAGE_STATUSES: tuple[str, ...] = ("reported", "assigned")
-IMPACT_COLUMNS: tuple[str, ...] = ("impact", "impact_score", "impact_m", "impact_s")
-COST_COLUMNS: tuple[str, ...] = ("cost_yuan", "cost", "cost_cny")
-GAIN_COLUMNS: tuple[str, ...] = ("gain_m", "covered_gain_m", "new_covered_m", "marginal_gain_m")
-ACCESS_COLUMNS: tuple[str, ...] = ("access_compliant",)
+#: Blockage impact (``score`` of :func:`routing.blockages.blockage_impact`, first match wins).
+IMPACT_COLUMNS: tuple[str, ...] = ("score", "impact", "impact_score")
+#: Cost of a proposed hydrant in yuan (``cost_cny`` of :func:`routing.siting.site_hydrants`).
+COST_COLUMNS: tuple[str, ...] = ("cost_cny", "cost_yuan", "cost")
+#: Street metres a proposed hydrant newly covers (``marginal_m`` of ``routing.siting``).
+GAIN_COLUMNS: tuple[str, ...] = ("marginal_m", "gain_m", "covered_gain_m")
+#: High-rise access compliance (``compliant_access`` of :func:`routing.access.high_rise_access`).
+ACCESS_COLUMNS: tuple[str, ...] = ("compliant_access", "access_compliant")
 
 UNIT_COLUMNS = ["district_id", "name", "unit", "admin_level", "area_km2"]
 DISTRICT_COLUMNS = [
@@ -82,7 +88,7 @@ DISTRICT_COLUMNS = [
     "class1_no_water", "high_rise_access_noncompliant",
     "response_within_km", "response_within_pct",
     "blockages_total", "blockages_open", *(f"blockages_{s}" for s in BLOCKAGE_STATUSES),
-    "blockage_impact",
+    "blockage_impact", "blockages_high_rise_cut",
     "proposed_hydrants", "proposed_cost_yuan", "proposed_gain_km", "gain_m_per_10k_yuan",
     "covered_pct_after",
     "grade", "grade_basis",
@@ -148,7 +154,7 @@ class DistrictInputs:
         Hydrant points with ``status``.
     buildings
         ``buildings_analysis``: ``high_rise_class``, ``hydrants_in_range``, ``flow_deficit_lps``
-        and, when the access analysis ran, ``access_compliant``.
+        and, when the access analysis ran, ``compliant_access`` (False counts as non-compliant).
     pieces
         ``coverage_pieces`` (``covered`` flag per piece): exact uncovered lengths. Without it the
         uncovered share of each edge is spread evenly along the edge.
@@ -182,7 +188,9 @@ class DistrictInputs:
         return cls(
             roads=analysis.layers["roads_analysis"],
             hydrants=analysis.layers["hydrants_analysis"],
-            buildings=analysis.layers["buildings_analysis"],
+            buildings=_with_access(
+                analysis.layers["buildings_analysis"], analysis.layers.get("high_rise_access")
+            ),
             pieces=analysis.layers.get("coverage_pieces"),
             response_limit_s=float(limit) if analysis.response is not None and limit else None,
             blockages=blockages,
@@ -190,11 +198,38 @@ class DistrictInputs:
         )
 
 
+def _with_access(buildings: gpd.GeoDataFrame, access: pd.DataFrame | None) -> gpd.GeoDataFrame:
+    """Buildings with ``compliant_access`` from the high-rise access layer (a copy; NA elsewhere)."""
+    if access is None or "compliant_access" not in access.columns or find_column(buildings, ACCESS_COLUMNS):
+        return buildings
+    flags = access.drop_duplicates("building_id").set_index("building_id")["compliant_access"]
+    out = buildings.copy()
+    out["compliant_access"] = out["building_id"].map(flags).astype("boolean")
+    return out
+
+
 def find_column(frame: pd.DataFrame | None, candidates: Sequence[str]) -> str | None:
     """The first of ``candidates`` that is a column of ``frame`` (``None`` if none or no frame)."""
     if frame is None:
         return None
     return next((c for c in candidates if c in frame.columns), None)
+
+
+def ranked_blockages(blockages: pd.DataFrame) -> pd.DataFrame:
+    """Blockages worst first: by ``rank`` (1 = worst, unranked last), else by impact, else as given."""
+    if "rank" in blockages.columns:
+        return blockages.sort_values("rank", na_position="last", kind="stable")
+    impact = find_column(blockages, IMPACT_COLUMNS)
+    if impact is not None:
+        return blockages.sort_values(impact, ascending=False, na_position="last", kind="stable")
+    return blockages
+
+
+def ordered_proposals(proposed: pd.DataFrame) -> pd.DataFrame:
+    """Proposed hydrants in building order (``order``, 1 = first), else as given."""
+    if "order" in proposed.columns:
+        return proposed.sort_values("order", na_position="last", kind="stable")
+    return proposed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,7 +572,7 @@ def aggregate_districts(
     cols["class1_no_water"] = _count(b_idx, n, (cls == "class1") & no_water)
     access = find_column(b, ACCESS_COLUMNS)
     if access is not None:
-        bad = ~b[access].fillna(True).to_numpy(dtype=bool)
+        bad = ~b[access].astype("boolean").fillna(True).to_numpy(dtype=bool)
         cols["high_rise_access_noncompliant"] = _count(b_idx, n, high & bad)
     else:
         cols["high_rise_access_noncompliant"] = np.full(n + 1, np.nan)
@@ -586,7 +621,7 @@ def _blockage_columns(
     n = len(polys)
     if blockages is None:
         for c in ("blockages_total", "blockages_open", *(f"blockages_{s}" for s in BLOCKAGE_STATUSES),
-                  "blockage_impact"):
+                  "blockage_impact", "blockages_high_rise_cut"):
             cols[c] = np.full(n + 1, np.nan)
         return
     idx = _assign_points(_geoms(blockages), polys)
@@ -595,13 +630,21 @@ def _blockage_columns(
         if "status" in blockages else np.full(len(blockages), "reported", dtype=object)
     )
     cols["blockages_total"] = _count(idx, n)
-    cols["blockages_open"] = _count(idx, n, np.isin(status, OPEN_BLOCKAGE_STATUSES))
+    is_open = (
+        blockages["open"].fillna(False).to_numpy(dtype=bool) if "open" in blockages
+        else np.isin(status, OPEN_BLOCKAGE_STATUSES)
+    )
+    cols["blockages_open"] = _count(idx, n, is_open)
     for s in BLOCKAGE_STATUSES:
         cols[f"blockages_{s}"] = _count(idx, n, status == s)
     impact = find_column(blockages, IMPACT_COLUMNS)
     cols["blockage_impact"] = (
         _count(idx, n, weights=blockages[impact].to_numpy(dtype=np.float64))
         if impact is not None else np.full(n + 1, np.nan)
+    )
+    cols["blockages_high_rise_cut"] = (
+        _count(idx, n, np.nan_to_num(blockages["high_rises_cut"].to_numpy(dtype=np.float64)) > 0)
+        if "high_rises_cut" in blockages else np.full(n + 1, np.nan)
     )
 
 

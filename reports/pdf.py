@@ -48,12 +48,16 @@ from reportlab.platypus import (
 
 from reports import charts
 from reports.districts import (
+    COST_COLUMNS,
+    GAIN_COLUMNS,
     GRADES,
     IMPACT_COLUMNS,
     OUTSIDE_ID,
     GradeThresholds,
     find_column,
     grade_counts,
+    ordered_proposals,
+    ranked_blockages,
 )
 from reports.export import atomic_path
 from reports.i18n import Lang, check_lang, label
@@ -126,7 +130,8 @@ def _styles(lang: Lang) -> _Styles:
     return _Styles(
         title=style("title", 24, alignment=1, spaceAfter=6 * mm, leading=32),
         subtitle=style("subtitle", 15, alignment=1, spaceAfter=3 * mm, textColor=colors.HexColor("#333333")),
-        h1=style("h1", 14, spaceBefore=2 * mm, spaceAfter=3 * mm, textColor=colors.HexColor("#1a3d6b")),
+        h1=style("h1", 14, spaceBefore=2 * mm, spaceAfter=3 * mm, textColor=colors.HexColor("#1a3d6b"),
+                 keepWithNext=1),
         body=style("body", 9.5, spaceAfter=2 * mm),
         small=style("small", 8, textColor=colors.HexColor("#444444"), spaceAfter=1.5 * mm),
         cell=style("cell", 7.5, leading=9.5),
@@ -234,6 +239,7 @@ _KEY_FIGURES: tuple[tuple[str, str, int], ...] = (  # summary key, unit key, dig
     ("buildings.high_rise_class1", "", 0),
     ("buildings.high_rise_class2", "", 0),
     ("buildings.flow_deficit", "", 0),
+    ("high_rises.noncompliant_access", "", 0),
     ("stations.roads_within_limit_pct", "pct", 1),
 )
 
@@ -289,7 +295,7 @@ def _title_page(
         rows.append([label(key, lang), _fmt(float(v), digits) if digits else _fmt(int(v)),
                      label(unit, lang) if unit else ""])
     if proposed is not None:
-        cost_col = find_column(proposed, ("cost_yuan", "cost", "cost_cny"))
+        cost_col = find_column(proposed, COST_COLUMNS)
         rows.append([label("proposed.total", lang), _fmt(len(proposed)), ""])
         if cost_col is not None:
             rows.append([label("cost_10k_yuan", lang), _fmt(float(proposed[cost_col].sum()) / 1e4, 1), ""])
@@ -398,28 +404,51 @@ def _underserved_rows(underserved: pd.DataFrame, lang: Lang, n: int) -> list[lis
     return rows
 
 
-def _blockage_rows(blockages: pd.DataFrame, lang: Lang, n: int) -> list[list[object]]:
+def _street(r: Mapping[Any, Any], lang: Lang) -> str:
+    name = r.get("road_name") or r.get("name") or ""
+    return str(name) if isinstance(name, str) and name else label("unnamed_street", lang)
+
+
+def _blockage_rows(blockages: pd.DataFrame, lang: Lang, n: int) -> tuple[list[list[object]], list[float]]:
+    """Worst first: rank, id, kind, status, street, district, impact, high-rises cut off."""
     impact = find_column(blockages, IMPACT_COLUMNS)
-    b = blockages.sort_values(impact, ascending=False) if impact else blockages
-    rows: list[list[object]] = [[label("rank", lang), label("blockage_id", lang), label("kind", lang),
-                                 label("status", lang), label("district", lang), label("impact", lang)]]
+    b = ranked_blockages(blockages)
+    keys = ["rank", "blockage_id", "kind", "status", "street", "district"]
+    if impact is not None:
+        keys.append(impact if impact == "score" else "impact")
+    if "high_rises_cut" in b.columns:
+        keys.append("high_rises_cut")
+    rows: list[list[object]] = [[label(k, lang) for k in keys]]
     for i, r in enumerate(b.head(n).to_dict("records"), start=1):
-        rows.append([i, r.get("blockage_id", ""), label(str(r.get("kind", "")), lang),
-                     label(str(r.get("status", "")), lang), r.get("district", ""),
-                     _fmt(r.get(impact), 1) if impact else ""])
-    return rows
+        rank = r.get("rank", i)
+        ranked = isinstance(rank, int | float | np.number) and math.isfinite(float(rank))
+        row: list[object] = [
+            _fmt(int(rank)) if ranked else "",
+            r.get("blockage_id", ""), label(str(r.get("kind", "")), lang),
+            label(str(r.get("status", "")), lang), _street(r, lang), r.get("district", ""),
+        ]
+        if impact is not None:
+            row.append(_fmt(r.get(impact), 1))
+        if "high_rises_cut" in b.columns:
+            row.append(_fmt(r.get("high_rises_cut"), 0))
+        rows.append(row)
+    widths = [0.6, 1.2, 1.2, 1.0, 2.0, 1.0, 0.9, 0.9][: len(keys)]
+    return rows, widths
 
 
-def _proposed_rows(proposed: pd.DataFrame, lang: Lang, n: int) -> list[list[object]]:
-    cost = find_column(proposed, ("cost_yuan", "cost", "cost_cny"))
-    gain = find_column(proposed, ("gain_m", "covered_gain_m", "new_covered_m", "marginal_gain_m"))
-    ident = find_column(proposed, ("hydrant_id", "proposal_id", "id"))
-    rows: list[list[object]] = [[label("rank", lang), label("hydrant_id", lang), label("district", lang),
-                                 label("cost_yuan", lang), label("gain_m", lang)]]
-    for i, r in enumerate(proposed.head(n).to_dict("records"), start=1):
-        rows.append([i, r.get(ident, "") if ident else "", r.get("district", ""),
-                     _fmt(r.get(cost), 0) if cost else "", _fmt(r.get(gain), 0) if gain else ""])
-    return rows
+def _proposed_rows(proposed: pd.DataFrame, lang: Lang, n: int) -> tuple[list[list[object]], list[float]]:
+    """In building order: order, id, street, district, cost, newly covered metres."""
+    cost = find_column(proposed, COST_COLUMNS)
+    gain = find_column(proposed, GAIN_COLUMNS)
+    ident = find_column(proposed, ("candidate_id", "hydrant_id", "proposal_id", "id"))
+    p = ordered_proposals(proposed)
+    keys = ("order", ident or "candidate_id", "street", "district", "cost_cny", "gain_m")
+    rows: list[list[object]] = [[label(k, lang) for k in keys]]
+    for i, r in enumerate(p.head(n).to_dict("records"), start=1):
+        rows.append([r.get("order", i), r.get(ident, "") if ident else "", _street(r, lang),
+                     r.get("district", ""), _fmt(r.get(cost), 0) if cost else "",
+                     _fmt(r.get(gain), 0) if gain else ""])
+    return rows, [0.6, 1.1, 2.2, 1.0, 1.2, 1.2]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,7 +537,12 @@ def write_report_pdf(
             charts.coverage_chart(districts, overall_pct=_get(summary, "coverage.covered_pct"), lang=lg),
             max_h=FRAME_H * 0.55,
         ))
-    budget_png = charts.budget_chart(budget_curve, lang=lg) if budget_curve is not None else None
+    budget_png = None
+    if budget_curve is not None:
+        budget_png = charts.budget_chart(
+            budget_curve, covered_km=_get(summary, "coverage.covered_km"),
+            road_km=_get(summary, "coverage.road_km"), lang=lg,
+        )
     if budget_png is not None:
         chart_parts += [Spacer(1, 4 * mm), _image(budget_png, max_h=FRAME_H * 0.35)]
     else:
@@ -532,13 +566,14 @@ def write_report_pdf(
                   _table(_underserved_rows(underserved, lg, TOP_ROWS), widths=[0.6, 3, 1.4, 1.1, 1.1, 1.1],
                          st=st, right=(0, 3, 4, 5)), Spacer(1, 6 * mm)]
     if maps.blockages is not None and len(maps.blockages):
+        b_rows, b_widths = _blockage_rows(maps.blockages, lg, TOP_ROWS)
         story += [Paragraph(label("table_blockages", lg, n=TOP_ROWS), st.h1),
-                  _table(_blockage_rows(maps.blockages, lg, TOP_ROWS), widths=[0.6, 1.8, 1.4, 1.2, 1.4, 1],
-                         st=st, right=(0, 5)), Spacer(1, 6 * mm)]
+                  _table(b_rows, widths=b_widths, st=st, right=(0, *range(6, len(b_widths)))),
+                  Spacer(1, 6 * mm)]
     if maps.proposed is not None and len(maps.proposed):
+        p_rows, p_widths = _proposed_rows(maps.proposed, lg, 30)
         story += [Paragraph(label("table_proposed", lg, n=30), st.h1),
-                  _table(_proposed_rows(maps.proposed, lg, 30), widths=[0.6, 2, 1.6, 1.3, 1.3],
-                         st=st, right=(0, 3, 4))]
+                  _table(p_rows, widths=p_widths, st=st, right=(0, 4, 5))]
 
     footer = _footer(title, lg)
     with atomic_path(Path(path)) as tmp:

@@ -26,11 +26,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from reports.districts import (
+    COST_COLUMNS,
     DISTRICT_COLUMNS,
+    GAIN_COLUMNS,
     IMPACT_COLUMNS,
     OUTSIDE_ID,
     GradeThresholds,
+    find_column,
     grade_counts,
+    ordered_proposals,
+    ranked_blockages,
 )
 from reports.export import atomic_path
 from reports.i18n import Lang, check_lang, label
@@ -60,6 +65,9 @@ FORMATS: dict[str, str] = {
     "required_flow_lps": LPS, "flow_deficit_lps": LPS, "nearest_hydrant_m": M, "response_s": INT,
     "value": "#,##0.00", "limit": "#,##0.00", "cost_yuan": YUAN, "cumulative_cost_yuan": YUAN,
     "budget_yuan": YUAN, "gain_m": M, "impact": "#,##0.0", "remaining_width_m": "0.0",
+    "cost_cny": YUAN, "cumulative_cost_cny": YUAN, "marginal_m": M, "cumulative_m": M, "cny_per_m": M,
+    "score": "#,##0.00", "max_delay_s": INT, "position_m": M, "offset_m": M, "edge_width_m": "0.0",
+    "occupied_m": "0.0", "pipe_m": M, "marginal_weight": "#,##0.0", "cumulative_weight": "#,##0.0",
     "lon": "0.000000", "lat": "0.000000",
 }
 
@@ -84,6 +92,7 @@ OVERVIEW_KEYS: tuple[tuple[str, str], ...] = (
     ("buildings.high_rise_class2", "count"),
     ("buildings.without_hydrant_in_range", "count"),
     ("buildings.flow_deficit", "count"),
+    ("high_rises.noncompliant_access", "count"),
     ("stations.total", "count"),
     ("stations.roads_within_limit_pct", "pct"),
     ("findings.total", "count"),
@@ -94,15 +103,19 @@ OVERVIEW_KEYS: tuple[tuple[str, str], ...] = (
 UNDERSERVED_COLUMNS = ("rank", "name", "district", "length_m", "n_buildings", "n_high_rises", "way_ids")
 BUILDING_COLUMNS = (
     "building_id", "name", "district", "building", "use", "height_m", "high_rise_class", "hydrants_in_range",
-    "credited_flow_lps", "required_flow_lps", "flow_deficit_lps", "nearest_hydrant_m", "response_s",
-    "first_due_station",
+    "credited_flow_lps", "required_flow_lps", "flow_deficit_lps", "nearest_hydrant_m", "compliant_access",
+    "response_s", "first_due_station",
 )
 FINDING_COLUMNS = ("layer", "feature_id", "rule_id", "clause", "severity", "confidence", "value", "limit",
                    "message")
-BLOCKAGE_FIRST = ("rank", "blockage_id", "kind", "status", "name", "district", *IMPACT_COLUMNS,
-                  "remaining_width_m", "reported_at", "lon", "lat")
-PROPOSED_FIRST = ("rank", "hydrant_id", "name", "district", "cost_yuan", "gain_m", "lon", "lat")
-TRANSLATED_VALUES = frozenset({"grade", "severity", "confidence", "high_rise_class", "use", "status", "kind"})
+BLOCKAGE_FIRST = ("rank", "blockage_id", "kind", "status", "effect", "road_name", "name", "district",
+                  *IMPACT_COLUMNS, "high_rises_cut", "buildings_cut", "max_delay_s", "remaining_width_m",
+                  "reported_at", "lon", "lat")
+PROPOSED_FIRST = ("order", "rank", "candidate_id", "hydrant_id", "name", "district", *COST_COLUMNS,
+                  "cumulative_cost_cny", *GAIN_COLUMNS, "lon", "lat")
+TRANSLATED_VALUES = frozenset(
+    {"grade", "severity", "confidence", "high_rise_class", "use", "status", "kind", "effect"}
+)
 
 
 def _get(summary: Mapping[str, Any], key: str) -> Any:
@@ -226,7 +239,7 @@ def overview_frame(summary: Mapping[str, Any], districts: pd.DataFrame,
         rows.append((label(f"districts.{g}", lang), counts[g], label("count", lang), f"districts.{g}"))
     if proposed is not None:
         rows.append((label("proposed.total", lang), len(proposed), label("count", lang), "proposed.total"))
-        cost = next((c for c in ("cost_yuan", "cost", "cost_cny") if c in proposed.columns), None)
+        cost = find_column(proposed, COST_COLUMNS)
         if cost is not None:
             rows.append((label("proposed.cost_yuan", lang), float(proposed[cost].sum()), label("yuan", lang),
                          "proposed.cost_yuan"))
@@ -322,7 +335,9 @@ def write_report_xlsx(
     findings
         The findings table.
     blockages, proposed, budget_curve
-        Optional tables: ranked by impact (blockages), in the given order (proposed, budget).
+        Optional tables: blockages worst first (``rank``, else the impact), proposed hydrants in
+        building ``order``, the budget curve as given. Column names of :mod:`routing.blockages`
+        and :mod:`routing.siting` get translated headers; other columns keep their names.
     thresholds
         The grading rule, written under the overview (default :class:`GradeThresholds`).
     lang
@@ -371,19 +386,17 @@ def write_report_xlsx(
     if blockages is None:
         _not_provided(ws, lg)
     else:
-        bl = _plain(blockages)
-        impact = next((c for c in IMPACT_COLUMNS if c in bl.columns), None)
-        if impact is not None:
-            bl = bl.sort_values(impact, ascending=False, na_position="last")
-        bl.insert(0, "rank", np.arange(1, len(bl) + 1))
+        bl = ranked_blockages(_plain(blockages))
+        if "rank" not in bl:
+            bl.insert(0, "rank", np.arange(1, len(bl) + 1))
         _write_sheet(ws, _ordered(bl, BLOCKAGE_FIRST), lang=lg)
 
     ws = wb.create_sheet(label("sheet_proposed", lg))
     if prop_plain is None:
         _not_provided(ws, lg)
     else:
-        p = prop_plain.copy()
-        if "rank" not in p:
+        p = ordered_proposals(prop_plain)
+        if "rank" not in p and "order" not in p:
             p.insert(0, "rank", np.arange(1, len(p) + 1))
         _write_sheet(ws, _ordered(p, PROPOSED_FIRST), lang=lg)
 

@@ -259,7 +259,7 @@ def test_optional_blockages_proposed_and_access() -> None:
     )
     inputs = _inputs(blockages=blockages, proposed=proposed)
     b = inputs.buildings.copy()
-    b["access_compliant"] = [False, False, False, True]
+    b["compliant_access"] = [False, False, False, True]
     inputs = _inputs(blockages=blockages, proposed=proposed, buildings=b)
     units = report_units(_districts({"a": (A, 8), "b": (B, 8)}), roads=inputs.roads)
     t = aggregate_districts(units, inputs).set_index("district_id")
@@ -305,3 +305,32 @@ def test_helsinki_districts_add_up_to_the_summary() -> None:
     assert counts["severe"] + counts["significant"] + counts["general"] == len(t)
     within = (t["response_within_km"].sum() / t["street_km"].sum()) * 100
     assert within == pytest.approx(analysis.summary["stations"]["roads_within_limit_pct"], abs=0.02)
+    if "high_rise_access" in analysis.layers:  # routing.access ran: its flags are counted per district
+        expected = analysis.summary["high_rises"]["noncompliant_access"]
+        assert t["high_rise_access_noncompliant"].sum() == expected
+    assert "compliant_access" not in analysis.layers["buildings_analysis"]  # input not mutated
+
+
+def test_routing_column_names() -> None:
+    """The columns routing.blockages.blockage_impact and routing.siting.site_hydrants produce."""
+    blockages = gpd.GeoDataFrame(
+        {"blockage_id": ["x", "y", "z"], "status": ["rectified", "reported", "closed"],
+         "open": [True, True, False], "score": [12.5, 3.0, np.nan], "rank": [1.0, 2.0, np.nan],
+         "high_rises_cut": [1, 0, 0]},
+        geometry=shapely.points([(500, 500), (600, 500), (1500, 500)]), crs=CRS,
+    )
+    proposed = gpd.GeoDataFrame(
+        {"order": [1, 2], "candidate_id": [7, 3], "cost_cny": [15_000.0, 20_000.0],
+         "marginal_m": [200.0, 100.0], "cumulative_cost_cny": [15_000.0, 35_000.0]},
+        geometry=shapely.points([(1700, 500), (1800, 500)]), crs=CRS,
+    )
+    inputs = _inputs(blockages=blockages, proposed=proposed)
+    units = report_units(_districts({"a": (A, 8), "b": (B, 8)}), roads=inputs.roads)
+    t = aggregate_districts(units, inputs).set_index("district_id")
+    assert t.loc["a", "blockages_open"] == 2  # the `open` flag wins over the status
+    assert t.loc["a", "blockage_impact"] == pytest.approx(15.5)
+    assert t.loc["a", "blockages_high_rise_cut"] == 1
+    assert t.loc["b", "blockages_closed"] == 1
+    assert t.loc["b", "proposed_cost_yuan"] == pytest.approx(35_000.0)
+    assert t.loc["b", "proposed_gain_km"] == pytest.approx(0.3)
+    assert t.loc["b", "covered_pct_after"] == pytest.approx(100 * (1.0 + 0.3) / 1.5)

@@ -175,3 +175,18 @@ def test_matplotlib_uses_the_shipped_font() -> None:
     )
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert charts.budget_chart(pd.DataFrame({"x": [1]})) is None
+
+
+def test_budget_points_from_siting_curve() -> None:
+    """routing.siting's budget curve (metres gained, cumulative cost) becomes coverage % per yuan."""
+    curve = pd.DataFrame({"order": [1, 2], "cumulative_m": [150.0, 250.0],
+                          "cost_cny": [15_000.0, 15_000.0], "cumulative_cost_cny": [15_000.0, 30_000.0]})
+    points = charts.budget_points(curve, covered_km=0.5, road_km=1.0)
+    assert points is not None
+    assert points["cost_yuan"].tolist() == [0.0, 15_000.0, 30_000.0]
+    assert points["covered_pct"].tolist() == pytest.approx([50.0, 65.0, 75.0])
+    # without today's coverage the metres cannot become a percentage
+    assert charts.budget_points(curve) is None
+    per_step = pd.DataFrame({"cost_yuan": [10.0, 20.0], "covered_pct": [60.0, 70.0]})
+    steps = charts.budget_points(per_step)
+    assert steps is not None and steps["cost_yuan"].tolist() == [10.0, 30.0]

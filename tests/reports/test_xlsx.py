@@ -192,3 +192,34 @@ def test_bad_language_writes_nothing(tmp_path: Path) -> None:
                           buildings=empty, findings=empty, lang="fr")
     assert not list(tmp_path.iterdir())
     assert label("severe", "zh") == "严重"
+
+
+def test_routing_tables_ranked_and_ordered(tmp_path: Path) -> None:
+    """routing.blockages ranks (1 = worst, closed unranked) and routing.siting orders proposals."""
+    blockages = gpd.GeoDataFrame(
+        {"blockage_id": ["x", "y", "z"], "status": ["closed", "reported", "assigned"],
+         "score": [np.nan, 1.0, 7.0], "rank": [np.nan, 2.0, 1.0], "effect": ["none", "narrowed", "full"]},
+        geometry=shapely.points([(500, 500), (600, 500), (1500, 500)]), crs=CRS,
+    )
+    proposed = gpd.GeoDataFrame(
+        {"order": [2, 1], "candidate_id": [3, 7], "cost_cny": [20_000.0, 15_000.0],
+         "marginal_m": [100.0, 200.0]},
+        geometry=shapely.points([(1800, 500), (1700, 500)]), crs=CRS,
+    )
+    inputs = _inputs(blockages=blockages, proposed=proposed)
+    units = report_units(_districts({"a": (shapely.box(0, 0, 1000, 1000), 8),
+                                     "b": (shapely.box(1000, 0, 2000, 1000), 8)}), roads=inputs.roads)
+    path = write_report_xlsx(
+        tmp_path / "r.xlsx", summary={}, districts=aggregate_districts(units, inputs),
+        underserved=pd.DataFrame({"rank": [], "name": [], "length_m": []}),
+        buildings=inputs.buildings.assign(building_id=["w1", "w2", "w3", "w4"]),
+        findings=pd.DataFrame({"rule_id": []}), blockages=blockages, proposed=proposed,
+    )
+    ranking = pd.read_excel(path, sheet_name="通道占堵排名")
+    assert ranking["占堵编号"].tolist() == ["z", "y", "x"]
+    assert ranking["影响方式"].tolist() == ["完全阻断", "通道变窄", "无影响"]
+    assert ranking["影响评分"].iloc[:2].tolist() == [7.0, 1.0]
+    prop = pd.read_excel(path, sheet_name="拟建消火栓")
+    assert prop["建设顺序"].tolist() == [1, 2]
+    assert prop["候选点编号"].tolist() == [7, 3]
+    assert prop["费用（元）"].tolist() == [15_000, 20_000]
