@@ -478,13 +478,13 @@ def coverage_chart(
     more = len(d) > max_bars
     d = d.head(max_bars).iloc[::-1]
     with _style():
-        height = min(max(1.6 + 0.26 * len(d), 2.6), 8.0)
+        height = min(max(1.6 + 0.22 * len(d), 2.6), 5.4)  # fits the page at full width
         fig = Figure(figsize=(width_in, height), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(len(d))
         colours = [GRADE_COLOURS.get(g, "#999999") for g in d["grade"].astype(str)]
         ax.barh(y, d["covered_pct"].to_numpy(dtype=float), color=colours, edgecolor="none", height=0.7)
-        ax.set_yticks(y, labels=[str(n) for n in d["name"]])
+        ax.set_yticks(y, labels=[str(n) for n in d["name"]], fontsize=8)
         ax.set_xlim(0, 105)
         ax.set_xlabel(label("axis_coverage_pct", lang))
         for yi, v in zip(y.tolist(), d["covered_pct"].to_numpy(dtype=float).tolist(), strict=True):
