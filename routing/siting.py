@@ -58,7 +58,7 @@ from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationErro
 from geo.presets import Preset
 from routing.coverage import HIGH_RISE_CLASSES, CoverageResult
 from routing.graph import StreetGraph
-from routing.snap import line_substrings
+from routing.snap import line_substrings, snap_points
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,11 @@ class CandidateOptions:
     Attributes
     ----------
     spacing_m
-        Candidate spacing along a stretch (each stretch of length ``l`` gets ``ceil(l / spacing)``
-        sites, evenly spaced, the first and last half a step from its ends). 50 m by default,
-        well inside the 120 m hydrant spacing of GB 50974 7.2.5.
+        Candidate spacing along a stretch: the uncovered pieces joined through the nodes where
+        exactly two of them meet (so OSM ways split into short edges do not crowd the sites).
+        A stretch of length ``l`` gets ``ceil(l / spacing)`` sites, evenly spaced, the first and
+        last half a step from its ends. 50 m by default, well inside the 120 m hydrant spacing
+        of GB 50974 7.2.5.
     kerb_offset_m
         Distance from the kerb to the hydrant (GB 50974 7.2.6: ≥ 0.5 m should, ≤ 2.0 m shall;
         default 1.0 m). The hydrant stands ``width_m / 2 + kerb_offset_m`` from the centreline,
@@ -503,6 +505,33 @@ def _eligible_mains(mains: gpd.GeoDataFrame, graph: StreetGraph, min_dn: float) 
     return geoms[ok & (dn >= min_dn)]
 
 
+def _stretch_sites(
+    graph: StreetGraph, e: np.ndarray, s: np.ndarray, t: np.ndarray, spacing_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sites every ``spacing_m`` along the stretches made of the pieces ``(e, s, t)``.
+
+    Pieces are joined into stretches where exactly two of them meet (:func:`shapely.line_merge`),
+    so that the spacing holds across the short edges OSM ways are split into. A stretch of
+    length ``l`` gets ``ceil(l / spacing_m)`` sites, half a step from each other and from its
+    ends. Returns each site's edge, position on it and the step of its stretch.
+    """
+    empty = np.empty(0)
+    if len(e) == 0:
+        return empty.astype(np.int64), empty, empty
+    pieces = line_substrings(graph.geometry, s, t, line_index=e)
+    stretches = np.asarray(shapely.get_parts(shapely.line_merge(shapely.multilinestrings(pieces))))
+    length = shapely.length(stretches)
+    idx, _, _, along = _split(np.arange(len(stretches)), np.zeros(len(stretches)), length,
+                              spacing_m, 0.5)
+    points = shapely.line_interpolate_point(stretches[idx], along)
+    eligible = np.zeros(graph.n_edges, dtype=bool)
+    eligible[e] = True
+    snapped = snap_points(graph, points, max_distance_m=1.0, edge_mask=eligible)
+    ok = snapped.snapped
+    step = (length / np.maximum(np.ceil(length / spacing_m - 1e-9), 1))[idx]
+    return snapped.edge[ok], snapped.position_m[ok], step[ok]
+
+
 def siting_candidates(
     graph: StreetGraph,
     coverage: CoverageResult,
@@ -563,16 +592,19 @@ def siting_candidates(
 
     width = _road_width(graph, o.default_width_m)
     offset = width / 2 + o.kerb_offset_m
-    wide = width[e] > o.both_sides_width_m
-    # Narrow roads: one site per step, side chosen below (0). Wide roads: left a quarter step in,
-    # right three quarters in: staggered by half a step (GB 50974 7.2.3).
-    st_n, _, _, pos_n = _split(e[~wide], s[~wide], t[~wide], o.spacing_m, 0.5)
-    st_l, _, _, pos_l = _split(e[wide], s[wide], t[wide], o.spacing_m, 0.25)
-    st_r, _, _, pos_r = _split(e[wide], s[wide], t[wide], o.spacing_m, 0.75)
-    site_edge = np.concatenate([e[~wide][st_n], e[wide][st_l], e[wide][st_r]])
-    site_pos = np.concatenate([pos_n, pos_l, pos_r])
+    site_edge, site_pos, step = _stretch_sites(graph, e, s, t, o.spacing_m)
+    # Narrow roads: one site per step, its side chosen below (0). Wide roads: a left site a
+    # quarter step before and a right one a quarter step after: staggered (GB 50974 7.2.3).
+    wide = width[site_edge] > o.both_sides_width_m
+    we, wp, ws = site_edge[wide], site_pos[wide], step[wide]
+    site_edge = np.concatenate([site_edge[~wide], we, we])
+    site_pos = np.concatenate([
+        site_pos[~wide],
+        np.clip(wp - ws / 4, 0.0, graph.length_m[we]),
+        np.clip(wp + ws / 4, 0.0, graph.length_m[we]),
+    ])
     site_side = np.concatenate(
-        [np.zeros(len(pos_n), np.int8), np.ones(len(pos_l), np.int8), np.full(len(pos_r), 2, np.int8)]
+        [np.zeros(int((~wide).sum()), np.int8), np.ones(len(we), np.int8), np.full(len(we), 2, np.int8)]
     )
 
     # Every variant of every site: shifts 0, +d, -d, +2d, -2d ...; narrow sites on both sides.

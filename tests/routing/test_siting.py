@@ -76,6 +76,19 @@ def test_candidates_on_paper() -> None:
     np.testing.assert_allclose(local_xy(wide_kerb)[:, 1], -5.0)
 
 
+def test_spacing_holds_across_short_edges() -> None:
+    # the same 600 m street cut into 20 edges of 30 m: the same 9 sites
+    nodes = {i: (30.0 * i, 0.0) for i in range(21)}
+    graph = build_graph(roads_frame(nodes, [E(i, i + 1) for i in range(20)]))
+    cov = hydrant_coverage(graph, snaps([0], [0.0]), radius_m=R)
+    cand = siting_candidates(graph, cov)
+    np.testing.assert_allclose(local_xy(cand), [[175 + 50 * i, -4] for i in range(9)], atol=1e-9)
+    rows = pd.Index(graph.edge_id).get_indexer(cand["edge_id"])
+    assert (rows * 30 + cand["position_m"].to_numpy()).tolist() == pytest.approx(
+        [175 + 50 * i for i in range(9)]
+    )
+
+
 def test_demand_on_paper() -> None:
     graph, cov = street_600()
     dem = demand_segments(graph, cov)
@@ -186,11 +199,11 @@ def test_network_distance_not_straight_line() -> None:
     cand = siting_candidates(graph, cov, options=CandidateOptions(spacing_m=100))
     dem = demand_segments(graph, cov)
     m = coverage_matrix(graph, cand, dem, radius_m=R)
-    first = int(np.flatnonzero((cand["edge_id"] == 0) & (cand["position_m"] == 50))[0])
-    covered = dem.loc[m[[first]].toarray()[0]]
-    # 50 m along the south street, 4 m off it: it covers [0, 100] of it by hose (146 m reach,
-    # segments of 500 / 20 = 25 m); the north street is 44 m away in a straight line but
-    # 50 + 500 + 40 + 450 m by hose: not covered
+    # one 1040 m stretch: 11 sites 94.5 m apart, the first 47.3 m along the south street
+    assert len(cand) == 11 and cand["position_m"].iloc[0] == pytest.approx(1040 / 22)
+    covered = dem.loc[m[[0]].toarray()[0]]
+    # 4 m off the street, it covers [0, 193] of it by hose (146 m reach; segments of 25 m);
+    # the north street is 44 m away in a straight line but over 900 m by hose: not covered
     assert set(covered["edge_id"]) == {0}
     assert covered["end_m"].max() == pytest.approx(175.0)
     assert covered["start_m"].min() == pytest.approx(0.0)
