@@ -74,8 +74,8 @@ _MIN_PIECE_M = 1e-6
 _EPS_M = 1e-6
 #: Half length (m) of the chord that gives the street direction at a candidate.
 _TANGENT_M = 0.5
-#: Building clearance is measured up to this distance (m); farther counts as this far.
-_CLEARANCE_CAP_M = 50.0
+#: Building clearance is measured up to this distance (m); farther is reported as NaN.
+_CLEARANCE_CAP_M = 20.0
 #: Bounded Dijkstra sources are grouped by square cells of at least this side (m) ...
 _CELL_M = 1000.0
 #: ... and at most this many sources per run.
@@ -532,6 +532,45 @@ def _stretch_sites(
     return snapped.edge[ok], snapped.position_m[ok], step[ok]
 
 
+def _check_sites(
+    graph: StreetGraph,
+    points: np.ndarray,
+    edge: np.ndarray,
+    offset: np.ndarray,
+    fp_tree: shapely.STRtree | None,
+    mains_tree: shapely.STRtree | None,
+    o: CandidateOptions,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Clearance from footprints (inf beyond the cap), validity, main distance, pipe length."""
+    n = len(points)
+    clearance = np.full(n, np.inf)
+    if fp_tree is not None:
+        pi, bi = fp_tree.query(points, predicate="dwithin", distance=_CLEARANCE_CAP_M)
+        if len(pi):
+            np.minimum.at(clearance, pi, shapely.distance(points[pi], fp_tree.geometries[bi]))
+    valid = clearance >= o.wall_distance_m - _EPS_M
+    # Not on another road's carriageway: as far from every other centreline as from its own.
+    pi, ei = graph.tree.query(points, predicate="dwithin", distance=float(offset.max()))
+    other = ei != edge[pi]
+    pi, ei = pi[other], ei[other]
+    near = shapely.distance(points[pi], graph.geometry[ei]) < offset[ei] - _EPS_M
+    valid[pi[near]] = False
+    main_dist = np.full(n, np.nan)
+    pipe = np.zeros(n)
+    if mains_tree is not None:
+        main_dist[:] = np.inf
+        if len(mains_tree.geometries):
+            (qi, _), dist = mains_tree.query_nearest(points, return_distance=True, all_matches=False)
+            main_dist[qi] = dist
+        beyond = ~(main_dist <= o.main_distance_m + _EPS_M)
+        if o.beyond_main == "drop":
+            valid &= ~beyond
+        else:
+            valid &= np.isfinite(main_dist)
+            pipe = np.where(beyond, main_dist, 0.0)
+    return clearance, valid, main_dist, pipe
+
+
 def siting_candidates(
     graph: StreetGraph,
     coverage: CoverageResult,
@@ -568,7 +607,7 @@ def siting_candidates(
         (``'left'``/``'right'`` of the edge's direction), ``offset_m`` (hose from the site to
         the centreline: ``width_m / 2 + kerb_offset_m``), ``road_width_m``, ``shift_m`` (moved
         along the street to clear a wall), ``wall_distance_m`` (to the nearest footprint, NaN
-        beyond 50 m or without buildings), ``main_distance_m`` (NaN without mains), ``pipe_m``
+        beyond 20 m or without buildings), ``main_distance_m`` (NaN without mains), ``pipe_m``
         (new main needed, 0 when within reach of one) and the Point geometry.
     """
     o = options if options is not None else CandidateOptions()
@@ -623,40 +662,30 @@ def siting_candidates(
     v_edge = site_edge[v_site]
     v_pos = np.clip(site_pos[v_site] + shifts[v_rank], 0.0, graph.length_m[v_edge])
     v_off = offset[v_edge]
-    points = _offset_points(graph, v_edge, v_pos, np.where(v_side == 1, v_off, -v_off))
-
-    clearance = np.full(len(points), np.inf)
+    fp_tree = None
     if buildings is not None and len(buildings):
         fp = np.asarray(buildings.geometry.array)
-        fp = fp[~shapely.is_missing(fp)]
-        (qi, _), dist = shapely.STRtree(fp).query_nearest(
-            points, max_distance=_CLEARANCE_CAP_M, return_distance=True, all_matches=False
-        )
-        clearance[qi] = dist
-    valid = clearance >= o.wall_distance_m - _EPS_M
-    # Not on another road's carriageway: as far from every other centreline as from its own.
-    pi, ei = graph.tree.query(points, predicate="dwithin", distance=float(offset.max()))
-    other = ei != v_edge[pi]
-    pi, ei = pi[other], ei[other]
-    near = shapely.distance(points[pi], graph.geometry[ei]) < offset[ei] - _EPS_M
-    valid[pi[near]] = False
-
-    main_dist = np.full(len(points), np.nan)
-    pipe = np.zeros(len(points))
+        fp_tree = shapely.STRtree(fp[~shapely.is_missing(fp)])
+    mains_tree = None
     if mains is not None:
-        eligible = _eligible_mains(mains, graph, o.min_main_dn_mm)
-        main_dist[:] = np.inf
-        if len(eligible):
-            (qi, _), dist = shapely.STRtree(eligible).query_nearest(
-                points, return_distance=True, all_matches=False
-            )
-            main_dist[qi] = dist
-        beyond = ~(main_dist <= o.main_distance_m + _EPS_M)
-        if o.beyond_main == "drop":
-            valid &= ~beyond
-        else:
-            valid &= np.isfinite(main_dist)
-            pipe = np.where(beyond, main_dist, 0.0)
+        mains_tree = shapely.STRtree(_eligible_mains(mains, graph, o.min_main_dn_mm))
+
+    # Unshifted variants first; shifted ones only for the sites that none of those fits.
+    n_var = len(v_site)
+    points = np.full(n_var, None, dtype=object)
+    clearance, main_dist = np.full(n_var, np.inf), np.full(n_var, np.nan)
+    valid, pipe = np.zeros(n_var, dtype=bool), np.zeros(n_var)
+    todo = np.flatnonzero(v_rank == 0)
+    for _ in range(2):
+        points[todo] = _offset_points(
+            graph, v_edge[todo], v_pos[todo], np.where(v_side[todo] == 1, v_off[todo], -v_off[todo])
+        )
+        clearance[todo], valid[todo], main_dist[todo], pipe[todo] = _check_sites(
+            graph, points[todo], v_edge[todo], offset, fp_tree, mains_tree, o
+        )
+        fitted = np.zeros(len(site_pos), dtype=bool)
+        fitted[v_site[valid]] = True
+        todo = np.flatnonzero((v_rank > 0) & ~fitted[v_site])
 
     # Per site the first valid variant: least shift, least pipe, most clearance, right side.
     # Clearance beyond twice the wall distance makes no difference to the side.
