@@ -74,7 +74,8 @@ _MIN_PIECE_M = 1e-6
 _EPS_M = 1e-6
 #: Half length (m) of the chord that gives the street direction at a candidate.
 _TANGENT_M = 0.5
-#: Building clearance is measured up to this distance (m); farther is reported as NaN.
+#: Building clearance is measured up to this distance (m, or twice the wall distance if more);
+#: farther is reported as NaN.
 _CLEARANCE_CAP_M = 20.0
 #: Bounded Dijkstra sources are grouped by square cells of at least this side (m) ...
 _CELL_M = 1000.0
@@ -545,7 +546,8 @@ def _check_sites(
     n = len(points)
     clearance = np.full(n, np.inf)
     if fp_tree is not None:
-        pi, bi = fp_tree.query(points, predicate="dwithin", distance=_CLEARANCE_CAP_M)
+        cap = max(_CLEARANCE_CAP_M, 2.0 * o.wall_distance_m)
+        pi, bi = fp_tree.query(points, predicate="dwithin", distance=cap)
         if len(pi):
             np.minimum.at(clearance, pi, shapely.distance(points[pi], fp_tree.geometries[bi]))
     valid = clearance >= o.wall_distance_m - _EPS_M

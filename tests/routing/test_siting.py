@@ -265,6 +265,10 @@ def test_wall_distance_side_and_shift() -> None:
     assert cand.loc[cand["position_m"] == 335, "wall_distance_m"].tolist() == pytest.approx(
         [math.hypot(5, 3)]
     )
+    # a 30 m wall distance (beyond the 20 m clearance query): no site within 30 m of a wall
+    far = siting_candidates(graph, cov, buildings=b, options=CandidateOptions(wall_distance_m=30))
+    far_dist = shapely.distance(far.geometry.to_numpy()[:, None], np.asarray(fps)[None, :])
+    assert len(far) > 0 and (far_dist >= 30 - 1e-9).all()
     # no shifting: the site at 325 is dropped too
     fixed = siting_candidates(graph, cov, buildings=b, options=CandidateOptions(max_shift_m=0))
     assert 335 not in fixed["position_m"].tolist() and len(fixed) == 7
