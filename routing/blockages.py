@@ -1490,7 +1490,8 @@ def blockage_impact(
 
     min_width = truck.options.min_width_m
     found = _findings(frame, preset, min_width)
-    _rule_columns(frame, found)
+    log.info("ranking: %d open reports ranked, %d findings", int(open_rows.sum()), len(found))
+    _rule_columns(frame, preset)
     extra = [c for c in blockages.columns
              if c not in frame.columns and c != blockages.geometry.name]
     out = pd.concat([frame.drop(columns=["edge"]),
@@ -1514,17 +1515,15 @@ def blockage_impact(
                           findings=found, summary=summary)
 
 
-def _rule_columns(frame: pd.DataFrame, found: pd.DataFrame) -> None:
-    """Per report: the rules it breaks, joined with '; ' (in place)."""
-    cols = {"rule_ids": "rule_id", "clauses": "clause", "severity": "severity",
-            "confidence": "confidence"}
-    if len(found) == 0:
-        for c in cols:
-            frame[c] = ""
-        return
-    joined = found.groupby("feature_id", sort=False).agg(
-        **{c: (src, lambda s: "; ".join(dict.fromkeys(s))) for c, src in cols.items()}
-    )
-    for c in cols:
-        frame[c] = frame["blockage_id"].map(joined[c]).fillna("").to_numpy(dtype=object)
-
+def _rule_columns(frame: pd.DataFrame, preset: Preset) -> None:
+    """Per report: the rules it breaks, '; '-joined (in place). Art. 28 for every open report,
+    the width rule too for a blocking one (the second set contains the first)."""
+    law = preset.rule("law_fire_lane_obstruction")
+    width = preset.rule("fire_lane_width")
+    art28 = (frame["open"] & (frame["effect"] != "rejected")).to_numpy()
+    narrow = (frame["effect"] == "full").to_numpy()
+    for col, attr in (("rule_ids", "id"), ("clauses", "clause"), ("severity", "severity"),
+                      ("confidence", "confidence")):
+        one = str(getattr(law, attr))
+        both = "; ".join(dict.fromkeys([one, str(getattr(width, attr))]))
+        frame[col] = np.where(narrow, both, np.where(art28, one, "")).astype(object)
