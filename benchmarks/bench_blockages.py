@@ -12,7 +12,8 @@ measured widths mixed; 2 % too far from any road), one run times
 (b) naive: for a sample of blocked edges, ``truck_graph(blocked_edges=...)`` +
     ``station_response`` + ``point_times`` of all buildings and hydrants from scratch; the mean
     time per scenario times the number of scenarios (and times 10,000) is the extrapolation;
-(c) critical lanes with ``respect_oneway=True`` (dominators) on their own.
+(c) a stress run where every report is an open, locked gate (about 10,000 scenarios);
+(d) critical lanes with ``respect_oneway=True`` (dominators) on their own.
 
 Setup (graph, truck graph, station response, building access, hydrant snapping) is reported but
 not part of (a): an analysis has it already. Peak memory: the process's peak RSS after setup and
@@ -119,7 +120,7 @@ class _StepTimes(logging.Handler):
 
 def run(n_target_edges: int, *, naive_sample: int = NAIVE_SAMPLE, oneway: bool = True
         ) -> dict[str, Any]:
-    """Time (a), (b) and (c) on a grid of about ``n_target_edges`` edges (seconds)."""
+    """Time (a) to (d) on a grid of about ``n_target_edges`` edges (seconds)."""
     from routing.graph import build_graph
 
     t0 = time.perf_counter()
@@ -196,6 +197,18 @@ def run(n_target_edges: int, *, naive_sample: int = NAIVE_SAMPLE, oneway: bool =
         "max_rss_after_setup_mb": rss_setup,
         "max_rss_after_ours_mb": rss_ours,
     }
+    # stress: every report open and a locked gate (10,000 reports, about as many scenarios)
+    gates = layers["reports"].assign(kind="gate", status="reported", remaining_width_m=np.nan)
+    gc.collect()
+    t0 = time.perf_counter()
+    worst = blockage_impact(truck, res, gates, buildings=layers["buildings"],
+                            building_access=access, hydrant_snaps=hyd, preset=preset)
+    row["all_gates_s"] = round(time.perf_counter() - t0, 2)
+    row["all_gates_scenarios"] = int(
+        worst.blockages.loc[worst.blockages["effect"] == "full", "edge_id"].nunique()
+    )
+    row["all_gates_high_rises_cut_off_together"] = worst.summary["high_rises_cut_off"]
+    row["max_rss_after_all_gates_mb"] = _rss_mb()
     if n_target_edges <= TRACEMALLOC_MAX_EDGES:
         gc.collect()
         tracemalloc.start()

@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -379,16 +379,18 @@ def _prepare(truck: TruckGraph, response: ResponseResult) -> _Net:
     station_edge = np.where(snaps.snapped, snaps.edge, -1)
     station_pos = np.where(snaps.snapped, snaps.position_m, np.nan)
 
-    proto = dict(
+    empty = np.empty(0, dtype=np.int64)
+    net = _Net(
         truck=truck, n=n, root=n + n_st, fwd=fwd, bwd=bwd, arc_tail=tail, arc_head=head,
         arc_w=w, arc_edge=edge, out_ptr=out_ptr, out_arc=out_arc, in_ptr=in_ptr, in_arc=in_arc,
         sources=n + ok, seed_station=seed_station, seed_node=seed_node, seed_w=seed_w,
         seed_edge=seed_edge, seed_side=seed_side, seed_pos=seed_pos, seed_in_ptr=seed_in_ptr,
-        seed_in=seed_in, station_edge=station_edge, station_pos=station_pos, turnout=turnout,
-        snaps=snaps,
+        seed_in=seed_in, station_edge=station_edge, station_pos=station_pos,
+        time=np.empty(0), par=empty, tree_edge=empty, tree_seed=empty, tin=empty, size=empty,
+        order=empty, levels=(), snaps=snaps, turnout=turnout,
     )
     time, pred, arcs = _dijkstra(
-        n, n_st, proto, np.ones(len(edge), bool), np.ones(len(seed_node), bool), predecessors=True
+        net, np.ones(len(edge), bool), np.ones(len(seed_node), bool), predecessors=True
     )
     base = np.asarray(response.node_time_s, dtype=np.float64)
     same_reach = np.array_equal(np.isfinite(time), np.isfinite(base))
@@ -420,29 +422,22 @@ def _prepare(truck: TruckGraph, response: ResponseResult) -> _Net:
     tin, size, levels = _layout(par, n + n_st)
     order = np.empty(int((tin >= 0).sum()), dtype=np.int64)
     order[tin[tin >= 0]] = np.flatnonzero(tin >= 0)
-    return _Net(
-        **proto,
-        time=time, par=par, tree_edge=tree_edge, tree_seed=tree_seed, tin=tin, size=size,
+    return replace(
+        net, time=time, par=par, tree_edge=tree_edge, tree_seed=tree_seed, tin=tin, size=size,
         order=order, levels=levels,
     )
 
 
 def _dijkstra(
-    n: int,
-    n_st: int,
-    net: Mapping[str, Any] | _Net,
-    arc_ok: np.ndarray,
-    seed_ok: np.ndarray,
-    *,
-    predecessors: bool = False,
+    net: _Net, arc_ok: np.ndarray, seed_ok: np.ndarray, *, predecessors: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Multi-source Dijkstra over the arcs and seeds kept (parallel arcs: the fastest).
 
     Returns node times, SPT predecessors (-1 for none; ``n + s`` for station ``s``) and the arcs
     used (lexsorted by tail, head).
     """
-    get = net.__getitem__ if isinstance(net, Mapping) else net.__getattribute__
-    tail, head, w, edge = get("arc_tail"), get("arc_head"), get("arc_w"), get("arc_edge")
+    n = net.n
+    tail, head, w, edge = net.arc_tail, net.arc_head, net.arc_w, net.arc_edge
     a = np.flatnonzero(arc_ok)
     a = a[np.lexsort((edge[a], w[a], head[a], tail[a]))]
     if len(a):
@@ -450,18 +445,18 @@ def _dijkstra(
         first[1:] = (tail[a][1:] != tail[a][:-1]) | (head[a][1:] != head[a][:-1])
         a = a[first]
     s = np.flatnonzero(seed_ok)
-    size = n + n_st
-    rows = np.concatenate([tail[a], n + get("seed_station")[s]])
-    cols = np.concatenate([head[a], get("seed_node")[s]])
-    data = np.concatenate([w[a], get("seed_w")[s]])
+    size = net.root  # n real nodes + one virtual node per station
+    rows = np.concatenate([tail[a], n + net.seed_station[s]])
+    cols = np.concatenate([head[a], net.seed_node[s]])
+    data = np.concatenate([w[a], net.seed_w[s]])
     aug = sp.csr_array((data, (rows, cols)), shape=(size, size))
     if predecessors:
         dist, pred, _ = dijkstra(
-            aug, directed=True, indices=get("sources"), min_only=True, return_predecessors=True
+            aug, directed=True, indices=net.sources, min_only=True, return_predecessors=True
         )
         pred = np.where(pred[:n] < 0, -1, pred[:n]).astype(np.int64)
     else:
-        dist = dijkstra(aug, directed=True, indices=get("sources"), min_only=True)
+        dist = dijkstra(aug, directed=True, indices=net.sources, min_only=True)
         pred = np.empty(0, dtype=np.int64)
     return np.asarray(dist[:n], dtype=np.float64), pred, a
 
@@ -809,7 +804,7 @@ def _combined_times(
     blocked = np.zeros(graph.n_edges, dtype=bool)
     blocked[groups.edge] = True
     removed = _seed_removed(net, groups)
-    time, _, _ = _dijkstra(net.n, net.root - net.n, net, ~blocked[net.arc_edge], ~removed)
+    time, _, _ = _dijkstra(net, ~blocked[net.arc_edge], ~removed)
     p = np.arange(len(pts.edge))
     valid = pts.edge >= 0
     f = np.where(valid, pts.edge, 0)
@@ -1428,8 +1423,6 @@ def blockage_impact(
     graph = truck.graph
     limit = float(preset.rule("station_response").value("value_s") if limit_s is None else limit_s)
     _check_access(buildings, building_access)
-    if len(hydrant_snaps.edge) and len(hydrant_snaps.edge) != len(hydrant_snaps.position_m):
-        raise LayerValidationError("hydrant_snaps arrays are not aligned")
     frame = _classify(truck, blockages, rules)
     blocking = (frame["effect"] == "full").to_numpy()
     log.info(

@@ -119,7 +119,7 @@ def _compound() -> tuple[StreetGraph, TruckGraph, ResponseResult]:
 
 def test_gate_cuts_the_compound_high_rise_off() -> None:
     graph, truck, res = _compound()
-    # high-rise beside the lane at 90 m (94... its access point (200, 90): 80 + 9 = 89 s);
+    # high-rise beside the lane, access point (200, 90): 80 + 9 = 89 s;
     # a low building on the street at 100 m (70 s)
     b = _buildings([((210, 90), "left", "class1"), ((100, 10), "down", "not_high_rise")])
     reports = _reports([
@@ -301,6 +301,48 @@ def test_errors_say_what_to_do() -> None:
         _impact(other, res, reports, b)
     with pytest.raises(ConfigError, match="BlockageRules"):
         BlockageRules(delay_margin_s=-1)
+
+
+def test_no_reports_unknown_kind_and_lanes_trucks_cannot_use() -> None:
+    _, truck, res = _compound()
+    b = _buildings([((210, 90), "left", "class1")])
+    empty = _reports([{"blockage_id": "x", "kind": "gate", "xy": (0, 0)}]).iloc[:0]
+    out = _impact(truck, res, empty, b)
+    assert len(out.blockages) == 0 and len(out.findings) == 0
+    assert out.summary["total"] == 0 and out.summary["critical_lanes"] == 1  # lane B-C
+    assert out.combined["blocked_edges"] == 0
+    # an unknown kind counts as 'other' (full block); kept columns pass through
+    reports = _reports([{"blockage_id": "K", "kind": "Scaffolding", "xy": (203, 50),
+                         "reporter": "网格员 7"}])
+    out = _impact(truck, res, reports, b)
+    assert out.blockages["kind"].iloc[0] == "other" and out.blockages["effect"].iloc[0] == "full"
+    assert out.blockages["reporter"].iloc[0] == "网格员 7"
+    assert out.blockages.crs == reports.crs
+    # a lane too narrow for trucks anyway (tagged 3 m): a gate on it costs nothing more
+    roads = make_roads([(1, 2, [(0, 0), (200, 0)]), (2, 3, [(200, 0), (200, 100)])])
+    roads.loc[1, ["width_m", "width_source"]] = [3.0, "width"]
+    _, truck3, res3 = _setup(roads, [(0, 0)])
+    out = _impact(truck3, res3, _reports([{"blockage_id": "G", "kind": "gate", "xy": (203, 50)}]),
+                  _buildings([((100, 10), "down", "class1")]))
+    assert out.blockages["effect"].iloc[0] == "full" and out.blockages["score"].iloc[0] == 0
+
+
+def test_reports_in_another_crs_are_refused() -> None:
+    from geo.errors import CRSError
+
+    _, truck, res = _compound()
+    reports = _reports([{"blockage_id": "G", "kind": "gate", "xy": (203, 10)}]).to_crs(4326)
+    with pytest.raises(CRSError, match="blockages"):
+        _impact(truck, res, reports, _buildings([((210, 90), "left", "class1")]))
+
+
+def test_scenario_times_without_cuts_is_the_base() -> None:
+    _, truck, res = _ring()
+    times = scenario_times(truck, res, np.empty(0, dtype=np.int64), np.empty(0),
+                           points_edge=np.array([1, -1]), points_position_m=np.array([90.0, 0.0]))
+    assert len(times.edge) == 0 and len(times.node) == 0
+    np.testing.assert_allclose(times.combined_node_time_s, res.node_time_s)
+    np.testing.assert_allclose(times.combined_point_time_s, [94.0, np.inf])
 
 
 # --- property tests: fast == from scratch -------------------------------------------------------
