@@ -201,7 +201,7 @@ class BlockageResult:
         forming its scenario), its impact on its own: ``high_rises_cut``, ``buildings_cut``,
         ``buildings_delayed``, ``high_rises_delayed``, ``hydrants_unreachable``, ``max_delay_s``,
         ``score``, ``rank`` (1 = worst; null for rejected and closed reports), and the rules it
-        breaks: ``rule_ids``, ``clauses``, ``severity``, ``confidence`` (``'; '``-joined).
+        breaks: ``rule_ids``, ``clauses``, ``severity``, ``confidence`` (``' | '``-joined).
         Other input columns (``reported_at``, ``reporter``, ``photo`` ...) are kept.
     combined
         All open reports together: ``blocked_edges``, ``high_rises_cut``, ``buildings_cut``,
@@ -1509,7 +1509,7 @@ def blockage_impact(
 
 
 def _rule_columns(frame: pd.DataFrame, preset: Preset) -> None:
-    """Per report: the rules it breaks, '; '-joined (in place). Art. 28 for every open report,
+    """Per report: the rules it breaks, ' | '-joined (in place). Art. 28 for every open report,
     the width rule too for a blocking one (the second set contains the first)."""
     law = preset.rule("law_fire_lane_obstruction")
     width = preset.rule("fire_lane_width")
@@ -1518,5 +1518,5 @@ def _rule_columns(frame: pd.DataFrame, preset: Preset) -> None:
     for col, attr in (("rule_ids", "id"), ("clauses", "clause"), ("severity", "severity"),
                       ("confidence", "confidence")):
         one = str(getattr(law, attr))
-        both = "; ".join(dict.fromkeys([one, str(getattr(width, attr))]))
+        both = " | ".join(dict.fromkeys([one, str(getattr(width, attr))]))
         frame[col] = np.where(narrow, both, np.where(art28, one, "")).astype(object)

@@ -135,7 +135,8 @@ def test_gate_cuts_the_compound_high_rise_off() -> None:
     assert row["score"] == pytest.approx(_weight(20, "class1") + 1.0)
     assert row["rank"] == 1
     assert out.summary["high_rises_cut_off"] == 1 and out.summary["hydrants_unreachable"] == 1
-    assert row["rule_ids"] == "law_fire_lane_obstruction; fire_lane_width"
+    assert row["rule_ids"] == "law_fire_lane_obstruction | fire_lane_width"
+    assert row["clauses"].count(" | ") == 1 and row["severity"] == "shall"
     assert set(out.findings["rule_id"]) == {"law_fire_lane_obstruction", "fire_lane_width"}
     msg = out.findings.loc[out.findings["rule_id"] == "fire_lane_width", "message"].iloc[0]
     assert "cuts off 1 high-rise(s)" in msg and "0.0 m clear width left" in msg
