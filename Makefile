@@ -27,6 +27,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP)
+	bash scripts/ensure-chromium.sh
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 test: lint typecheck pytest

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.resources
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from api.pipeline import LayersRequest, run_analyze, run_layers
+from api.pipeline import LayersRequest, ReportOptions, run_analyze, run_layers
 from api.settings import Settings
 from geo.errors import FireReachError
 from routing.analysis import AnalysisOptions
@@ -137,15 +138,45 @@ StraightOpt = Annotated[
 ]
 
 
+BlockagesOpt = Annotated[
+    Path | None, typer.Option("--blockages", help="blockage reports (CSV/XLSX/GeoJSON) to rank")
+]
+BlockageCrsOpt = Annotated[str | None, typer.Option("--blockage-crs", help="gcj02, bd09 or EPSG:n")]
+LangOpt = Annotated[str, typer.Option("--lang", help="report language: zh (default) or en")]
+NewHydrantsOpt = Annotated[
+    int | None, typer.Option("--new-hydrants", min=1, help="siting: best places for K new hydrants")
+]
+BudgetOpt = Annotated[
+    float | None, typer.Option("--budget", min=0, help="siting: best places for a budget in CNY")
+]
+NoSitingOpt = Annotated[bool, typer.Option("--no-siting", help="skip hydrant siting")]
+NoReportsOpt = Annotated[bool, typer.Option("--no-reports", help="skip XLSX/PDF/map")]
+
+
+def _run_with_progress(job: Callable[[Callable[[str], None]], T]) -> T:
+    """Run ``job(step)`` under a rich spinner that shows the current step (stderr only)."""
+    with _err.status("starting") as status:
+
+        def step(name: str) -> None:
+            status.update(f"[bold]{name}[/]…")
+            _err.log(f"{name}")
+
+        return _guard(lambda: job(step))
+
+
 def _print_analysis(summary: dict[str, Any], out: Path) -> None:
     cov, bld, sta = summary["coverage"], summary["buildings"], summary["stations"]
+    blk, sit = summary.get("blockages", {}), summary.get("siting", {})
     _err.print(
         f"analysis written to {out}: {cov['covered_pct']}% of {cov['road_km']} km of street within "
         f"{cov['radius_m']:.0f} m of a hydrant ({cov['uncovered_km']} km uncovered, "
         f"{cov['underserved_segments']} underserved stretches); "
         f"{bld['without_hydrant_in_range']} buildings without a hydrant in range, "
         f"{bld['flow_deficit']} with a fire-flow deficit; "
-        f"{sta['roads_within_limit_pct']}% of streets within {sta['limit_s']:.0f} s of a station"
+        f"{sta['roads_within_limit_pct']}% of streets within {sta['limit_s']:.0f} s of a station; "
+        f"{blk.get('total', 0)} blockage reports ({blk.get('high_rises_cut_off', 0)} high-rises cut "
+        f"off together), {summary.get('lanes', {}).get('critical', 0)} critical lanes; "
+        f"{sit.get('proposed', 0)} new hydrants proposed for CNY {sit.get('cost_cny', 0):,.0f}"
     )
 
 
@@ -166,22 +197,41 @@ def analyze(
     respect_oneway: OnewayOpt = False,
     gates_locked: GatesOpt = False,
     straight_line: StraightOpt = False,
+    blockages: BlockagesOpt = None,
+    blockage_crs: BlockageCrsOpt = None,
+    lang: LangOpt = "zh",
+    new_hydrants: NewHydrantsOpt = None,
+    budget: BudgetOpt = None,
+    no_siting: NoSitingOpt = False,
+    no_reports: NoReportsOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Layers plus hydrant coverage, building water and station response (DIR/layers.gpkg ...)."""
+    """The main job: layers, coverage, building water, response, 生命通道, siting, reports.
+
+    Writes DIR/layers.gpkg, summary.json, findings.csv, rejects.csv, report.xlsx, report.pdf,
+    districts.gpkg and map.html.
+    """
+    if lang not in ("zh", "en"):
+        raise typer.BadParameter("--lang must be zh or en")
     _setup_logging(verbose)
     settings = Settings()
     request = _request(
         osm=osm, place=place, bbox=bbox, hydrants=hydrants, hydrant_crs=hydrant_crs,
         stations=stations, station_crs=station_crs, districts=districts, crs=crs,
     )
+    request = replace(request, blockages=blockages, blockage_crs=blockage_crs)
     options = AnalysisOptions(
         apparatus=apparatus, respect_oneway=respect_oneway, gates_locked=gates_locked,
         coverage_method="straight" if straight_line else "network",
-        snap_distance_m=settings.snap_distance_m,
+        snap_distance_m=settings.snap_distance_m, new_hydrants=new_hydrants, budget_cny=budget,
+        siting=not no_siting,
     )
-    summary = _guard(
-        lambda: run_analyze(request, out=out, settings=settings, options=options, preset_name=preset)
+    report = ReportOptions(lang=lang, reports=not no_reports)
+    summary = _run_with_progress(
+        lambda step: run_analyze(
+            request, out=out, settings=settings, options=options, preset_name=preset,
+            report=report, progress=step,
+        )
     )
     _print_analysis(summary, out)
 
@@ -194,9 +244,14 @@ def demo(
     """Run the whole pipeline on the embedded default (central Helsinki, offline)."""
     _setup_logging(verbose)
     settings = Settings()
-    request = LayersRequest(osm=default_osm_path())
-    summary = _guard(
-        lambda: run_analyze(request, out=out, settings=settings, options=AnalysisOptions())
+    fixtures = Path(__file__).resolve().parents[1] / "data" / "fixtures"
+    sample = fixtures / "blockages_helsinki.csv"
+    request = LayersRequest(osm=default_osm_path(), blockages=sample if sample.exists() else None)
+    summary = _run_with_progress(
+        lambda step: run_analyze(
+            request, out=out, settings=settings, options=AnalysisOptions(), progress=step,
+            report=ReportOptions(area_name="Helsinki (embedded default)"),
+        )
     )
     _print_analysis(summary, out)
 

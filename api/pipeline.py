@@ -6,18 +6,27 @@ endpoints are thin wrappers around them.
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
+import pandas as pd
+
 from api.settings import Settings
+from geo.agency import read_agency_table
 from geo.errors import ConfigError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
 from geo.presets import load_preset
+from geo.rejects import Reject, rejects_frame
+from reports.build import build_reports
 from reports.export import write_csv, write_geopackage, write_summary
+from reports.map import write_map_html
 from routing.analysis import Analysis, AnalysisOptions, analyze
 
 log = logging.getLogger(__name__)
@@ -36,6 +45,8 @@ class LayersRequest:
     station_crs: str | None = None
     districts: Path | None = None
     crs: str | None = None
+    blockages: Path | None = None
+    blockage_crs: str | None = None
 
 
 def load_osm(request: LayersRequest, *, settings: Settings) -> OsmData:
@@ -79,6 +90,25 @@ def write_layer_outputs(layers: Layers, *, out: Path) -> dict[str, Any]:
     return summary
 
 
+@dataclass(frozen=True)
+class ReportOptions:
+    """What to write besides the GeoPackage: language and area name of the reports."""
+
+    lang: str = "zh"
+    area_name: str | None = None
+    reports: bool = True
+
+
+def load_blockages(path: Path | None, *, source_crs: str | None, layers: Layers) -> tuple[
+    gpd.GeoDataFrame | None, list[Reject]
+]:
+    """Blockage reports from an inspection file, in the working CRS, with their rejects."""
+    if path is None:
+        return None, []
+    read = read_agency_table(path, layer="blockages", source_crs=source_crs)
+    return read.points.to_crs(layers.crs), list(read.rejects)
+
+
 def run_analyze(
     request: LayersRequest,
     *,
@@ -86,12 +116,52 @@ def run_analyze(
     settings: Settings,
     options: AnalysisOptions,
     preset_name: str | None = None,
+    report: ReportOptions | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """The ``firereach analyze`` job: layers, network analysis, GeoPackage and summary."""
+    """The ``firereach analyze`` job: layers, network analysis, reports, map and summary.
+
+    ``progress`` (the CLI's display) is told the name of each step as it starts.
+    """
+    step = progress or (lambda _: None)
+    report = report or ReportOptions()
+    step("reading layers")
     layers = load_layers(request, settings=settings)
+    blockages, blockage_rejects = load_blockages(
+        request.blockages, source_crs=request.blockage_crs, layers=layers
+    )
+    if blockage_rejects:
+        layers = replace(
+            layers, rejects=pd.concat([layers.rejects, rejects_frame(blockage_rejects)], ignore_index=True)
+        )
     preset = load_preset(preset_name or settings.preset)
-    result = analyze(layers, preset=preset, options=options)
-    return write_analysis_outputs(layers, result, out=out)
+    step("network analysis")
+    result = analyze(layers, preset=preset, options=options, blockages=blockages)
+    step("writing GeoPackage")
+    summary = write_analysis_outputs(layers, result, out=out)
+    if report.reports:
+        step("writing reports (XLSX, PDF, map)")
+        summary = write_reports(layers, result, out=out, report=report)
+    return summary
+
+
+def write_reports(
+    layers: Layers, result: Analysis, *, out: Path, report: ReportOptions
+) -> dict[str, Any]:
+    """``report.xlsx``, ``report.pdf``, ``districts.gpkg`` and ``map.html``; merge the summary."""
+    blockages = result.layers.get("blockages_ranked")
+    proposed = result.layers.get("proposed_hydrants")
+    curve = result.layers.get("budget_curve")
+    built = build_reports(
+        layers, result, out_dir=out, lang=report.lang, blockages=blockages, proposed=proposed,
+        budget_curve=curve, area_name=report.area_name,
+    )
+    write_map_html(
+        out / "map.html", layers=layers, analysis=result, blockages=blockages, proposed=proposed,
+        lang="en" if report.lang == "en" else "zh", title=report.area_name,
+    )
+    write_summary({"districts": built["districts"]}, out / "summary.json", update=True)
+    return dict(json.loads((out / "summary.json").read_text(encoding="utf-8")))
 
 
 def write_analysis_outputs(layers: Layers, result: Analysis, *, out: Path) -> dict[str, Any]:

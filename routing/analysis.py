@@ -15,9 +15,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.agency import BLOCKAGE_COLUMNS
 from geo.layers import Layers
 from geo.presets import Preset, Rule, credited_flow, required_fire_flow
 from routing.access import access_summary, dead_end_lanes, high_rise_access
+from routing.blockages import BlockageResult, blockage_impact
 from routing.coverage import (
     CoverageResult,
     coverage_pieces,
@@ -27,9 +29,18 @@ from routing.coverage import (
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
+from routing.siting import (
+    SitingResult,
+    budget_curve,
+    cover_all,
+    coverage_matrix,
+    demand_segments,
+    site_hydrants,
+    siting_candidates,
+)
 from routing.snap import SnapResult, snap_points
 from routing.spacing import spacing_gaps
-from routing.water import WaterOptions, building_access, building_water
+from routing.water import AccessPoints, WaterOptions, building_access, building_water
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +66,12 @@ class AnalysisOptions:
         Buildings farther than this from a passable road have no access point.
     station_snap_m
         Stations farther than this from a passable road are left out.
+    new_hydrants, budget_cny
+        Siting question (a): where ``new_hydrants`` new hydrants (or a budget in CNY) cover the
+        most. When neither is given, question (b): the fewest new hydrants that cover every
+        coverable gap.
+    siting
+        Run the siting at all (it is the slowest step on large areas).
     """
 
     apparatus: str = "pumper"
@@ -64,6 +81,9 @@ class AnalysisOptions:
     snap_distance_m: float = 60.0
     access_distance_m: float = 60.0
     station_snap_m: float = 500.0
+    new_hydrants: int | None = None
+    budget_cny: float | None = None
+    siting: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +116,11 @@ def truck_options(preset: Preset, options: AnalysisOptions) -> TruckOptions:
 
 
 def analyze(
-    layers: Layers, *, preset: Preset, options: AnalysisOptions | None = None
+    layers: Layers,
+    *,
+    preset: Preset,
+    options: AnalysisOptions | None = None,
+    blockages: gpd.GeoDataFrame | None = None,
 ) -> Analysis:
     """Run the network analysis of a workspace.
 
@@ -108,7 +132,10 @@ def analyze(
         Rule preset (:func:`geo.presets.load_preset`): radius, spacing, counting band, flow
         credit and required flow, response limit.
     options
-        Apparatus, one-way and gate choices, coverage method, snap distances.
+        Apparatus, one-way and gate choices, coverage method, snap distances, siting question.
+    blockages
+        Blockage reports (:func:`geo.agency.read_agency_table` with ``layer="blockages"``), in
+        the working CRS or any CRS; ranked by impact with the critical lanes.
 
     Returns
     -------
@@ -135,7 +162,7 @@ def analyze(
         graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service
     )
 
-    buildings, pairs = _building_water(layers, graph, truck, snaps, preset, options)
+    buildings, pairs, access = _building_water(layers, graph, truck, snaps, preset, options)
     response = _response(layers, truck, preset, options)
     roads = _roads_result(layers, truck, coverage, response)
     if response is not None:
@@ -159,6 +186,16 @@ def analyze(
         access_edge=buildings["access_edge"].to_numpy(), preset=preset, apparatus=options.apparatus,
     )
 
+    blockage_result = None
+    if response is not None:
+        blockage_result = blockage_impact(
+            truck, response, _blockage_frame(blockages, layers), buildings=buildings,
+            building_access=access, hydrant_snaps=snaps, preset=preset,
+        )
+    elif blockages is not None and len(blockages):
+        log.warning("no fire stations: blockage impact cannot be ranked (give --stations FILE)")
+    siting = _siting(graph, coverage, buildings, options, radius)
+
     hyd = hydrants.copy()
     hyd["snap_edge"] = snaps.edge
     hyd["snap_offset_m"] = snaps.offset_m
@@ -166,13 +203,19 @@ def analyze(
 
     found = concat_findings(
         [*_findings(layers, preset, buildings, underserved, spacing, response, areas, hyd),
-         access_findings, dead_end_findings]
+         access_findings, dead_end_findings,
+         blockage_result.findings if blockage_result is not None else pd.DataFrame()]
     )
     summary = _summary(
         preset, coverage, buildings, roads, response, underserved, spacing, found, options, hyd
     )
     for section, values in access_summary(high_rises, dead_ends).items():
         summary.setdefault(section, {}).update(values)
+    summary["blockages"] = _blockage_summary(blockage_result, blockages)
+    summary.setdefault("lanes", {})["critical"] = (
+        int(blockage_result.summary["critical_lanes"]) if blockage_result is not None else 0
+    )
+    summary["siting"] = _siting_summary(siting, options)
     underserved = _with_rule(underserved, radius_rule)
     spacing = _with_rule(spacing, spacing_rule)
     flagged = found.loc[found["layer"] == "buildings"].groupby("feature_id")["rule_id"].agg(
@@ -191,10 +234,83 @@ def analyze(
         "high_rise_access": high_rises,
         "dead_end_lanes": dead_ends,
     }
+    if blockage_result is not None:
+        result_layers["blockages_ranked"] = blockage_result.blockages
+        result_layers["critical_lanes"] = blockage_result.critical_lanes
+    if siting is not None:
+        result_layers["proposed_hydrants"] = siting[0].chosen
+        result_layers["budget_curve"] = siting[1]
     return Analysis(
         graph=graph, truck=truck, hydrant_snaps=snaps, coverage=coverage, response=response,
         layers=result_layers, findings=found, summary=summary,
     )
+
+
+def _blockage_frame(
+    blockages: gpd.GeoDataFrame | None, layers: Layers
+) -> gpd.GeoDataFrame:
+    """Reports in the working CRS; an empty frame (critical lanes only) when none are given."""
+    if blockages is None:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in BLOCKAGE_COLUMNS})
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=layers.crs), crs=layers.crs)
+    return blockages.to_crs(layers.crs)
+
+
+def _blockage_summary(
+    result: BlockageResult | None, blockages: gpd.GeoDataFrame | None
+) -> dict[str, Any]:
+    if result is None:
+        n = 0 if blockages is None else len(blockages)
+        return {"total": n, "snapped": 0, "rejected": 0, "high_rises_cut_off": 0, "ranked": False}
+    out = {k: v for k, v in result.summary.items() if k != "critical_lanes"}
+    out["ranked"] = True
+    return out
+
+
+def _siting(
+    graph: StreetGraph,
+    coverage: CoverageResult,
+    buildings: gpd.GeoDataFrame,
+    options: AnalysisOptions,
+    radius_m: float,
+) -> tuple[SitingResult, pd.DataFrame] | None:
+    """Siting question (a) or (b), plus the greedy budget curve; None when switched off."""
+    if not options.siting:
+        return None
+    candidates = siting_candidates(graph, coverage, buildings=buildings)
+    demand = demand_segments(graph, coverage, buildings=buildings)
+    matrix = coverage_matrix(graph, candidates, demand, radius_m=radius_m)
+    if options.new_hydrants is not None or options.budget_cny is not None:
+        result = site_hydrants(
+            candidates, demand, matrix, k=options.new_hydrants, budget_cny=options.budget_cny
+        )
+    else:
+        result = cover_all(candidates, demand, matrix)
+    curve = budget_curve(candidates, demand, matrix, max_hydrants=max(result.n_hydrants, 1))
+    return result, curve
+
+
+def _siting_summary(
+    siting: tuple[SitingResult, pd.DataFrame] | None, options: AnalysisOptions
+) -> dict[str, Any]:
+    if siting is None:
+        return {"proposed": 0, "cost_cny": 0.0, "added_covered_km": 0.0, "question": "none"}
+    result = siting[0]
+    question = (
+        "max_coverage" if options.new_hydrants is not None or options.budget_cny is not None
+        else "cover_all"
+    )
+    return {
+        "question": question,
+        "method": result.method,
+        "status": result.status,
+        "proposed": int(result.n_hydrants),
+        "cost_cny": round(float(result.cost_cny), 2),
+        "added_covered_km": round(float(result.covered_m) / 1000.0, 3),
+        "lp_bound": result.lp_bound,
+        "gap": result.gap,
+        "uncoverable_demand": len(result.uncoverable),
+    }
 
 
 def _with_rule(frame: gpd.GeoDataFrame, rule: Rule) -> gpd.GeoDataFrame:
@@ -223,7 +339,7 @@ def _building_water(
     snaps: SnapResult,
     preset: Preset,
     options: AnalysisOptions,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, AccessPoints]:
     b = layers.buildings
     band = preset.rule("hydrant_count_band")
     access = building_access(
@@ -255,7 +371,7 @@ def _building_water(
     out["flow_deficit_lps"] = np.where(
         np.isnan(required), np.nan, np.maximum(required - out["credited_flow_lps"].to_numpy(), 0.0)
     )
-    return out, pairs
+    return out, pairs, access
 
 
 def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:

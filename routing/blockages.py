@@ -1341,7 +1341,7 @@ def _lost_text(row: Mapping[Any, Any]) -> str:
 
 
 def _findings(frame: pd.DataFrame, preset: Preset, min_width_m: float) -> pd.DataFrame:
-    law = preset.rule("law_fire_lane_obstruction")
+    law = preset.rules.get("law_fire_lane_obstruction")  # 消防法: cn-gb only
     width_rule = preset.rule("fire_lane_width")
     fines = ""
     if "law_fines" in preset.rules:
@@ -1356,9 +1356,11 @@ def _findings(frame: pd.DataFrame, preset: Preset, min_width_m: float) -> pd.Dat
              + " (edge " + frame["edge_id"].astype(str) + ")").to_numpy(dtype=object)
     remaining = frame["remaining_width_m"].to_numpy(dtype=np.float64)
     is_open = frame["open"].to_numpy(dtype=bool) & (frame["effect"] != "rejected").to_numpy()
-    a = findings("blockages", ids, is_open, law, values=remaining, limit=0.0, message="")
-    a["message"] = [f"{w}: fire lane occupied; {x}.{fines}" for w, x in
-                    zip(where[is_open], lost[is_open], strict=True)]
+    a = pd.DataFrame()
+    if law is not None:
+        a = findings("blockages", ids, is_open, law, values=remaining, limit=0.0, message="")
+        a["message"] = [f"{w}: fire lane occupied; {x}.{fines}" for w, x in
+                        zip(where[is_open], lost[is_open], strict=True)]
     narrow = (frame["effect"] == "full").to_numpy()
     b = findings("blockages", ids, narrow, width_rule, values=remaining, limit=min_width_m,
                  message="")
@@ -1511,12 +1513,12 @@ def blockage_impact(
 def _rule_columns(frame: pd.DataFrame, preset: Preset) -> None:
     """Per report: the rules it breaks, ' | '-joined (in place). Art. 28 for every open report,
     the width rule too for a blocking one (the second set contains the first)."""
-    law = preset.rule("law_fire_lane_obstruction")
+    law = preset.rules.get("law_fire_lane_obstruction")  # 消防法: cn-gb only
     width = preset.rule("fire_lane_width")
     art28 = (frame["open"] & (frame["effect"] != "rejected")).to_numpy()
     narrow = (frame["effect"] == "full").to_numpy()
     for col, attr in (("rule_ids", "id"), ("clauses", "clause"), ("severity", "severity"),
                       ("confidence", "confidence")):
-        one = str(getattr(law, attr))
-        both = " | ".join(dict.fromkeys([one, str(getattr(width, attr))]))
+        one = str(getattr(law, attr)) if law is not None else ""
+        both = " | ".join(v for v in dict.fromkeys([one, str(getattr(width, attr))]) if v)
         frame[col] = np.where(narrow, both, np.where(art28, one, "")).astype(object)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure Debian's Chromium (/usr/bin/chromium) and a CJK font are there for the browser tests.
+# Make sure Debian's Chromium (/usr/bin/chromium), a CJK font and pdftoppm (poppler-utils) are
+# there for the browser and PDF-rendering tests.
 #
 # As root with apt-get, installs whatever is missing of `chromium` and `fonts-noto-cjk` (without
 # the font, Chinese labels in map screenshots are empty boxes); otherwise does nothing, and the
@@ -11,6 +12,7 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "install ok installed" \
     || missing+=(fonts-noto-cjk)
+command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
 
 if [ ${#missing[@]} -eq 0 ]; then
     echo "ensure-chromium: $(/usr/bin/chromium --version 2>/dev/null) and fonts-noto-cjk present"

@@ -22,7 +22,10 @@ LAYER_KEYS = ["roads.edges", "roads.km", "hydrants.total", "hydrants.in_service"
 ANALYSIS_KEYS = ["coverage.radius_m", "coverage.road_km", "coverage.covered_km",
                  "coverage.uncovered_km", "coverage.covered_pct", "buildings.without_hydrant_in_range",
                  "buildings.flow_deficit", "stations.limit_s", "stations.roads_within_limit_pct",
-                 "stations.buildings_within_limit_pct"]
+                 "stations.buildings_within_limit_pct", "blockages.total", "blockages.snapped",
+                 "blockages.rejected", "blockages.high_rises_cut_off", "lanes.critical",
+                 "high_rises.noncompliant_access", "siting.proposed", "siting.cost_cny",
+                 "siting.added_covered_km", "districts.total"]
 
 
 def _get(summary: dict, dotted: str) -> object:
@@ -90,8 +93,14 @@ def test_bad_input_exit_code_2_no_traceback(tmp_path: Path, args: list[str], mes
 
 def test_analyze_writes_every_key(tmp_path: Path, helsinki_pbf: Path) -> None:
     out = tmp_path / "a"
-    result = runner.invoke(app, ["analyze", "--osm", str(helsinki_pbf), "--out", str(out)])
+    result = runner.invoke(app, [
+        "analyze", "--osm", str(helsinki_pbf), "--blockages", str(FIXTURES / "blockages_helsinki.csv"),
+        "--out", str(out),
+    ])
     assert result.exit_code == 0, result.output
+    for name in ("layers.gpkg", "summary.json", "findings.csv", "rejects.csv", "report.xlsx",
+                 "report.pdf", "districts.gpkg", "map.html"):
+        assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     for key in LAYER_KEYS + ANALYSIS_KEYS:
         _get(summary, key)
@@ -105,7 +114,8 @@ def test_analyze_writes_every_key(tmp_path: Path, helsinki_pbf: Path) -> None:
     assert set(findings["severity"]) <= {"shall", "should"}
     # the US preset uses ISO's 1,000 ft hose-lay radius
     out_us = tmp_path / "us"
-    args = ["analyze", "--osm", str(helsinki_pbf), "--preset", "us", "--out", str(out_us)]
+    args = ["analyze", "--osm", str(helsinki_pbf), "--preset", "us", "--no-reports", "--no-siting",
+            "--out", str(out_us)]
     assert runner.invoke(app, args).exit_code == 0
     us = json.loads((out_us / "summary.json").read_text(encoding="utf-8"))
     assert us["coverage"]["radius_m"] == pytest.approx(304.8)
@@ -128,3 +138,21 @@ def test_nanjing_with_gcj02_hydrants(tmp_path: Path) -> None:
     buildings = pyogrio.read_dataframe(out / "layers.gpkg", layer="buildings")
     tallest = buildings.sort_values("height_m", ascending=False).iloc[0]
     assert tallest["height_m"] >= 200 and tallest["high_rise_class"] == "class1"
+
+
+def test_reports_agree_with_summary(tmp_path: Path, helsinki_pbf: Path) -> None:
+    out = tmp_path / "r"
+    args = ["analyze", "--osm", str(helsinki_pbf), "--new-hydrants", "5", "--lang", "en",
+            "--blockages", str(FIXTURES / "blockages_helsinki.csv"), "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["siting"]["proposed"] == 5
+    proposed = pyogrio.read_dataframe(out / "layers.gpkg", layer="proposed_hydrants")
+    assert len(proposed) == 5
+    assert proposed["cost_cny"].sum() == pytest.approx(summary["siting"]["cost_cny"])
+    sheets = pd.read_excel(out / "report.xlsx", sheet_name=None)
+    assert len(sheets) >= 6
+    ranked = pyogrio.read_dataframe(out / "layers.gpkg", layer="blockages_ranked")
+    assert len(ranked) == summary["blockages"]["total"] == 13
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "<script src=\"http" not in html and "leaflet" in html.lower()

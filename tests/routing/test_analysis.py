@@ -106,3 +106,32 @@ def test_shanghai_central_fragmented() -> None:
     result = analyze(layers, preset=CN)
     assert result.graph.n_nodes > 700
     assert result.summary["coverage"]["road_km"] > 90
+
+
+def test_blockage_reports_ranked_with_rules(helsinki) -> None:  # type: ignore[no-untyped-def]
+    from geo.agency import read_agency_table
+
+    read = read_agency_table(FIXTURES / "blockages_helsinki.csv", layer="blockages")
+    reports = read.points.to_crs(helsinki.crs)
+    result = analyze(helsinki, preset=CN, blockages=reports)
+    ranked = result.layers["blockages_ranked"]
+    assert len(ranked) == 13 and result.summary["blockages"]["total"] == 13
+    assert ranked.set_index("blockage_id").loc["HEL-B099", "effect"] == "rejected"
+    open_ = ranked.loc[ranked["open"] & (ranked["effect"] != "rejected")]
+    assert open_["rank"].notna().all() and sorted(open_["rank"]) == list(range(1, len(open_) + 1))
+    assert open_["rule_ids"].str.contains("law_fire_lane_obstruction").all()
+    closed = ranked.loc[~ranked["open"]]
+    assert closed["rank"].isna().all()
+    # US rules have no 消防法: only the width rule is cited, for blocking reports
+    us = analyze(helsinki, preset=load_preset("us"), blockages=reports).layers["blockages_ranked"]
+    assert not us["rule_ids"].str.contains("law_").any()
+    assert (us.loc[us["effect"] == "full", "rule_ids"] == "fire_lane_width").all()
+
+
+def test_siting_budget_and_k(helsinki) -> None:  # type: ignore[no-untyped-def]
+    k3 = analyze(helsinki, preset=CN, options=AnalysisOptions(new_hydrants=3)).summary["siting"]
+    k6 = analyze(helsinki, preset=CN, options=AnalysisOptions(new_hydrants=6)).summary["siting"]
+    assert k3["proposed"] == 3 and k6["proposed"] == 6
+    assert k3["added_covered_km"] < k6["added_covered_km"]
+    budget = analyze(helsinki, preset=CN, options=AnalysisOptions(budget_cny=50_000)).summary["siting"]
+    assert budget["cost_cny"] <= 50_000
