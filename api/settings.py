@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Ledger statuses that can be overdue (the open ones of the 生命通道 ledger).
+LEDGER_SLA_STATUSES = ("reported", "assigned", "rectified", "verified")
+#: Default days per open status before a blockage is overdue: FireReach assumptions, not a rule.
+DEFAULT_LEDGER_SLA_DAYS: dict[str, float] = {"reported": 2.0, "assigned": 7.0, "rectified": 3.0,
+                                             "verified": 3.0}
 
 
 class Settings(BaseSettings):
@@ -25,3 +31,30 @@ class Settings(BaseSettings):
     metres_per_level: float = Field(default=3.0, gt=0, description="storey height when no height")
     snap_distance_m: float = Field(default=60.0, gt=0, description="max point-to-road snap")
     workspace: Path = Field(default=Path("out/demo"), description="workspace served by the API")
+    public_read: bool = Field(
+        default=True, description="serve public layers (features, tiles, hydrant status) without a key"
+    )
+    bootstrap_admin_key: SecretStr | None = Field(
+        default=None,
+        description="admin API key hashed into the store at start-up when it holds no active admin key "
+        "(at least 24 characters); unset it once real keys exist",
+    )
+    ledger_sla_days: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_LEDGER_SLA_DAYS),
+        description="days a blockage may stay in a ledger status before it is overdue (FireReach "
+        "defaults, not from a regulation: set your district's own), e.g. "
+        '\'{"reported": 3, "assigned": 7}\'',
+    )
+
+    @field_validator("ledger_sla_days")
+    @classmethod
+    def _check_sla(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(LEDGER_SLA_STATUSES))
+        if unknown:
+            raise ValueError(
+                f"ledger_sla_days has unknown statuses {unknown}; use {', '.join(LEDGER_SLA_STATUSES)}"
+            )
+        bad = {k: v for k, v in value.items() if not (v > 0 and v < 36_500)}
+        if bad:
+            raise ValueError(f"ledger_sla_days must be positive numbers of days; got {bad}")
+        return value
