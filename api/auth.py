@@ -1,0 +1,343 @@
+"""Who may do what: API keys with roles, stored hashed, checked on every write.
+
+Roles and what they may do (:data:`PERMISSIONS`):
+
+========== =====================================================================================
+viewer     read: public layers, and the internal records (ledger, audit trails, hydrant history)
+inspector  viewer + report blockages and hydrant status (网格巡检)
+planner    inspector + ledger transitions (整改、复核、销号), scenarios, siting
+admin      planner + manage API keys
+========== =====================================================================================
+
+A key is ``frk_<public id>_<secret>``. The store keeps the public id (to find the row), a random
+per-key salt and the scrypt hash of the whole key, never the key; a key is shown once, when it is
+created. Checking a key compares hashes with :func:`hmac.compare_digest`; a key already checked in
+this process is recognised by a SHA-256 held in memory only, so scrypt runs once per key and
+process, while revocation takes effect at once (the row is read on every request).
+
+The first admin key comes from the ``FIREREACH_BOOTSTRAP_ADMIN_KEY`` setting
+(:func:`bootstrap_admin`) or from :func:`create_key` (for a ``firereach keys create`` command).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Literal, get_args
+
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
+
+from api.store import (
+    ROLES,
+    Actor,
+    ConflictError,
+    KeyRecord,
+    Store,
+    active_keys_with_prefix,
+    count_active_admins,
+    insert_key,
+    key_by_public_id,
+    utc_now,
+)
+from geo.errors import ConfigError, FireReachError, LayerValidationError
+
+log = logging.getLogger(__name__)
+
+Permission = Literal["read", "records", "report", "transition", "plan", "manage_keys"]
+PERMISSION_NAMES: tuple[str, ...] = get_args(Permission)
+
+#: Roles allowed each permission. ``read`` is public layers (no key needed when the
+#: ``public_read`` setting is on); ``records`` is the ledger, audit trails and hydrant history,
+#: which always need a key.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "read": frozenset(ROLES),
+    "records": frozenset(ROLES),
+    "report": frozenset({"inspector", "planner", "admin"}),
+    "transition": frozenset({"planner", "admin"}),
+    "plan": frozenset({"planner", "admin"}),
+    "manage_keys": frozenset({"admin"}),
+}
+
+HEADER = "X-API-Key"
+_PREFIX = "frk_"
+_PUBLIC_ID_CHARS = 12
+_BOOTSTRAP_PREFIX = "bootstrap-"
+_MIN_BOOTSTRAP_CHARS = 24
+_MAX_KEY_CHARS = 256
+#: scrypt cost (RFC 7914 interactive parameters: ~16 MiB, tens of ms per check).
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P, _DKLEN = 2**14, 8, 1, 32
+
+
+class AuthenticationError(FireReachError, PermissionError):
+    """No API key, or an unknown or revoked one (HTTP 401)."""
+
+
+class PermissionDeniedError(FireReachError, PermissionError):
+    """A valid key whose role may not do this (HTTP 403)."""
+
+
+#: Status codes of the errors above and of :class:`api.store.ConflictError`. They belong in
+#: ``api.errors.STATUS``; until they are there, :func:`http_errors` applies them.
+PENDING_STATUS: tuple[tuple[type[FireReachError], int], ...] = (
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (ConflictError, 409),
+)
+
+
+@contextmanager
+def http_errors() -> Iterator[None]:
+    """Turn the errors of :data:`PENDING_STATUS` into JSON HTTP errors (see its note)."""
+    try:
+        yield
+    except tuple(cls for cls, _ in PENDING_STATUS) as exc:
+        code = next(c for cls, c in PENDING_STATUS if isinstance(exc, cls))
+        headers = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'} if code == 401 else None
+        raise HTTPException(status_code=code, detail=str(exc), headers=headers) from None
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a key's role, name and id, or anonymous (role None)."""
+
+    role: str | None
+    name: str
+    key_id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """The principal as the store's :class:`~api.store.Actor`."""
+        return Actor(name=self.name, key_id=self.key_id)
+
+
+ANONYMOUS = Principal(role=None, name="anonymous")
+
+
+def _kdf_name() -> str:
+    return f"scrypt$n={_SCRYPT_N}$r={_SCRYPT_R}$p={_SCRYPT_P}$len={_DKLEN}"
+
+
+def _hash(key: str, salt: bytes, kdf: str) -> bytes:
+    if not kdf.startswith("scrypt$"):
+        raise ConfigError(f"unknown key hash {kdf!r} in the store")
+    parts = dict(p.split("=", 1) for p in kdf.split("$")[1:])
+    n, r, p, dklen = (int(parts[k]) for k in ("n", "r", "p", "len"))
+    return hashlib.scrypt(
+        key.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=256 * n * r + 2**20
+    )
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise LayerValidationError("give the key a name of 1 to 200 characters (who or what uses it)")
+    return name
+
+
+def _store_key(
+    store: Store, key: str, *, public_id: str, role: str, name: str, created_by: str
+) -> KeyRecord:
+    salt = secrets.token_bytes(16)
+    kdf = _kdf_name()
+    digest = _hash(key, salt, kdf)
+    with store.write() as conn:
+        return insert_key(
+            conn, public_id=public_id, name=name, role=role, kdf=kdf, salt=salt, digest=digest,
+            created_by=created_by, now=utc_now(),
+        )
+
+
+def new_key(
+    store: Store, role: str, name: str, *, created_by: str = "cli"
+) -> tuple[KeyRecord, str]:
+    """Create an API key; return its stored record and the key, which is never shown again.
+
+    Parameters
+    ----------
+    store
+        The workspace store (:func:`api.store.open_store`).
+    role
+        ``viewer``, ``inspector``, ``planner`` or ``admin``.
+    name
+        Who or what uses the key (shown in audit trails).
+    created_by
+        Name of the creator (an admin key's name, or ``cli``).
+
+    Returns
+    -------
+    tuple
+        The :class:`~api.store.KeyRecord` and the key text ``frk_<public id>_<secret>``.
+    """
+    if role not in ROLES:
+        raise LayerValidationError(f"role {role!r}; expected one of {', '.join(ROLES)}")
+    name = _check_name(name)
+    public_id = secrets.token_hex(_PUBLIC_ID_CHARS // 2)
+    key = f"{_PREFIX}{public_id}_{secrets.token_urlsafe(32)}"
+    record = _store_key(store, key, public_id=public_id, role=role, name=name, created_by=created_by)
+    log.info("API key %d (%s, %s) created by %s", record.key_id, role, name, created_by)
+    return record, key
+
+
+def create_key(store: Store, role: str, name: str, *, created_by: str = "cli") -> str:
+    """Create an API key and return it (for ``firereach keys create``); it is not stored.
+
+    See :func:`new_key` for the parameters.
+    """
+    return new_key(store, role, name, created_by=created_by)[1]
+
+
+def bootstrap_admin(store: Store, key: str | None) -> bool:
+    """Hash ``key`` into the store as an admin key when the store has no active admin key.
+
+    Returns True when a key was added. Nothing happens without a key or when an admin exists.
+
+    Raises
+    ------
+    ConfigError
+        If the key is shorter than 24 characters or longer than 256.
+    """
+    if key is None:
+        return False
+    if not _MIN_BOOTSTRAP_CHARS <= len(key) <= _MAX_KEY_CHARS or key != key.strip():
+        raise ConfigError(
+            f"FIREREACH_BOOTSTRAP_ADMIN_KEY must be {_MIN_BOOTSTRAP_CHARS} to {_MAX_KEY_CHARS} "
+            "characters without surrounding spaces; generate one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    with store.read() as conn:
+        if count_active_admins(conn) > 0:
+            log.info("store has an admin key: the bootstrap admin key is not needed")
+            return False
+    public_id = _BOOTSTRAP_PREFIX + secrets.token_hex(4)
+    record = _store_key(
+        store, key, public_id=public_id, role="admin", name="bootstrap admin", created_by="settings"
+    )
+    log.info("bootstrap admin key stored as API key %d", record.key_id)
+    return True
+
+
+class KeyRing:
+    """Checks keys against one store; remembers keys already checked (in memory only)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._known: dict[bytes, str] = {}
+        self._lock = threading.Lock()
+
+    def _candidates(self, key: str) -> list[KeyRecord]:
+        with self.store.read() as conn:
+            if key.startswith(_PREFIX):
+                public_id = key[len(_PREFIX) : len(_PREFIX) + _PUBLIC_ID_CHARS]
+                found = key_by_public_id(conn, public_id)
+                return [found] if found is not None else []
+            return active_keys_with_prefix(conn, _BOOTSTRAP_PREFIX)
+
+    def check(self, key: str) -> KeyRecord:
+        """The active key record for ``key``.
+
+        Raises
+        ------
+        AuthenticationError
+            Unknown or revoked key.
+        """
+        if not 0 < len(key) <= _MAX_KEY_CHARS:
+            raise AuthenticationError(f"API key in {HEADER} is empty or too long")
+        fingerprint = hashlib.sha256(key.encode("utf-8")).digest()
+        with self._lock:
+            public_id = self._known.get(fingerprint)
+        if public_id is not None:
+            with self.store.read() as conn:
+                record = key_by_public_id(conn, public_id)
+            if record is None or not record.active:
+                raise AuthenticationError(f"the API key in {HEADER} has been revoked")
+            return record
+        for record in self._candidates(key):
+            if hmac.compare_digest(_hash(key, record.salt, record.kdf), record.digest):
+                if not record.active:
+                    raise AuthenticationError(f"the API key in {HEADER} has been revoked")
+                with self._lock:
+                    self._known[fingerprint] = record.public_id
+                return record
+        raise AuthenticationError(f"the API key in {HEADER} is not valid")
+
+
+def authorize(
+    keyring: KeyRing, key: str | None, permission: str, *, public_read: bool
+) -> Principal:
+    """Who the caller is, if they may do ``permission``.
+
+    Parameters
+    ----------
+    keyring
+        The app's key ring.
+    key
+        The ``X-API-Key`` header value, or None.
+    permission
+        One of :data:`PERMISSION_NAMES`.
+    public_read
+        Whether ``read`` needs no key.
+
+    Raises
+    ------
+    AuthenticationError
+        No key where one is needed, or an invalid key.
+    PermissionDeniedError
+        The key's role may not do this.
+    """
+    allowed = PERMISSIONS[permission]
+    if key is None:
+        if permission == "read" and public_read:
+            return ANONYMOUS
+        raise AuthenticationError(f"this needs an API key in the {HEADER} header")
+    record = keyring.check(key)
+    if record.role not in allowed:
+        roles = ", ".join(r for r in ROLES if r in allowed)
+        raise PermissionDeniedError(
+            f"API key {record.key_id} ({record.name}) has role {record.role!r}, which may not "
+            f"{permission.replace('_', ' ')}; needs one of: {roles}"
+        )
+    return Principal(role=record.role, name=record.name, key_id=record.key_id)
+
+
+def get_keyring(request: Request) -> KeyRing:
+    """The key ring opened at start-up (:func:`api.live.live_state`)."""
+    keyring: KeyRing | None = getattr(request.app.state, "keyring", None)
+    if keyring is None:
+        raise HTTPException(status_code=503, detail="the store is not open (start-up did not run)")
+    return keyring
+
+
+_api_key_header = APIKeyHeader(name=HEADER, auto_error=False, description="FireReach API key")
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that returns the :class:`Principal` allowed ``permission`` (else 401/403)."""
+    if permission not in PERMISSIONS:
+        raise ConfigError(f"unknown permission {permission!r}; use {', '.join(PERMISSIONS)}")
+
+    def dependency(
+        request: Request,
+        keyring: Annotated[KeyRing, Depends(get_keyring)],
+        key: Annotated[str | None, Security(_api_key_header)],
+    ) -> Principal:
+        public_read: bool = request.app.state.settings.public_read
+        with http_errors():
+            return authorize(keyring, key, permission, public_read=public_read)
+
+    dependency.__name__ = f"require_{permission}"
+    return dependency
+
+
+ReadAccess = Annotated[Principal, Depends(require("read"))]
+RecordsAccess = Annotated[Principal, Depends(require("records"))]
+ReportAccess = Annotated[Principal, Depends(require("report"))]
+TransitionAccess = Annotated[Principal, Depends(require("transition"))]
+PlanAccess = Annotated[Principal, Depends(require("plan"))]
+AdminAccess = Annotated[Principal, Depends(require("manage_keys"))]

@@ -1,0 +1,68 @@
+"""API keys (admin only): create (the key is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import AdminAccess, http_errors, new_key
+from api.live import StoreDep, live_state
+from api.store import Role, list_keys, revoke_key, utc_now
+
+router = APIRouter(prefix="/keys", tags=["keys"], lifespan=live_state)
+
+
+class KeyIn(BaseModel):
+    """A key to create."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    role: Role
+    name: str = Field(min_length=1, max_length=200, description="who or what uses the key")
+
+
+class KeyOut(BaseModel):
+    """A stored key: never the key itself."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    key_id: int
+    public_id: str
+    name: str
+    role: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+
+class NewKeyOut(KeyOut):
+    """A new key, with the key text: shown this once, store it now."""
+
+    key: str
+
+
+@router.post("", status_code=201)
+def create(body: KeyIn, store: StoreDep, who: AdminAccess, response: Response) -> NewKeyOut:
+    """Create a key; the answer is the only time the key is shown."""
+    record, key = new_key(store, body.role, body.name, created_by=who.name)
+    response.headers["Cache-Control"] = "no-store"
+    return NewKeyOut(**KeyOut.model_validate(record).model_dump(), key=key)
+
+
+@router.get("")
+def list_all(store: StoreDep, who: AdminAccess) -> list[KeyOut]:
+    """Every key, revoked ones included (no secrets)."""
+    with store.read() as conn:
+        return [KeyOut.model_validate(k) for k in list_keys(conn)]
+
+
+@router.delete("/{key_id}")
+def revoke(
+    key_id: Annotated[int, Path(ge=1, le=2**63 - 1)], store: StoreDep, who: AdminAccess
+) -> KeyOut:
+    """Revoke a key at once (the last active admin key cannot be revoked)."""
+    with http_errors(), store.write() as conn:
+        return KeyOut.model_validate(revoke_key(conn, key_id, now=utc_now()))

@@ -1,0 +1,285 @@
+"""The 生命通道 blockage ledger (隐患台账): report, move through 整改 → 复核 → 销号, query, export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
+
+from api.auth import RecordsAccess, ReportAccess, TransitionAccess, http_errors
+from api.deps import SettingsDep, WorkspaceDep
+from api.live import StoreDep, check_district, live_state, locate
+from api.routers.hydrants import check_moment
+from api.store import (
+    BlockageKind,
+    BlockageReport,
+    LedgerQuery,
+    LedgerStatus,
+    Transition,
+    blockage_audit,
+    get_blockage,
+    ledger_csv,
+    list_blockages,
+    report_blockage,
+    transition_blockage,
+    utc_now,
+)
+
+router = APIRouter(prefix="/ledger", tags=["ledger"], lifespan=live_state)
+
+#: Largest id SQLite can hold.
+MAX_ID = 2**63 - 1
+BlockageId = Annotated[int, Path(ge=1, le=MAX_ID, description="blockage id")]
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """``'west,south,east,north'`` (degrees, WGS84) to a 4-tuple, checked (ValueError if bad)."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise ValueError("give bbox as west,south,east,north in degrees (4 numbers)")
+    try:
+        west, south, east, north = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError("bbox values must be numbers: west,south,east,north") from None
+    if not all(abs(v) < float("inf") for v in (west, south, east, north)):
+        raise ValueError("bbox values must be finite numbers")
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90):
+        raise ValueError("bbox longitudes must lie in [-180, 180] and latitudes in [-90, 90]")
+    if west > east or south > north:
+        raise ValueError(
+            "bbox must be west,south,east,north with west <= east and south <= north "
+            "(a box across the antimeridian is not supported)"
+        )
+    return west, south, east, north
+
+
+class LedgerFilter(BaseModel):
+    """Filters of the ledger list and export."""
+
+    status: list[LedgerStatus] = Field(default_factory=list, description="repeat for several")
+    district: str | None = Field(default=None, min_length=1, max_length=200)
+    overdue: bool | None = Field(default=None, description="past the SLA of its status")
+    bbox: str | None = Field(
+        default=None, max_length=200, description="west,south,east,north in degrees (WGS84)",
+        examples=["121.49,31.27,121.52,31.29"],
+    )
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_bbox(value)
+        return value
+
+    def box(self) -> tuple[float, float, float, float] | None:
+        """The bbox as numbers."""
+        return None if self.bbox is None else parse_bbox(self.bbox)
+
+
+class LedgerPage(LedgerFilter):
+    """Filters plus paging."""
+
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=1_000_000_000)
+
+
+class BlockageIn(BaseModel):
+    """A blockage of a fire lane as found (position in WGS84 degrees)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    kind: BlockageKind
+    reported_at: AwareDatetime | None = Field(default=None, description="when found; default now")
+    reporter: str = Field(min_length=1, max_length=200)
+    photo_url: HttpUrl | None = None
+    remaining_width_m: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
+    note: str | None = Field(default=None, max_length=2000)
+
+    _moment = field_validator("reported_at")(check_moment)
+
+
+class TransitionIn(BaseModel):
+    """A move along the ledger's state machine (see ``api.store.TRANSITIONS``)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    to: LedgerStatus
+    note: str | None = Field(default=None, max_length=2000)
+    assignee: str | None = Field(default=None, min_length=1, max_length=200)
+    duplicate_of: int | None = Field(default=None, ge=1, le=MAX_ID)
+    expected_from: LedgerStatus | None = Field(
+        default=None, description="fail with 409 unless the item is still in this status"
+    )
+
+    @model_validator(mode="after")
+    def _required(self) -> TransitionIn:
+        if self.to == "assigned" and not self.assignee:
+            raise ValueError("assigning needs the assignee (责任单位)")
+        if self.to == "duplicate" and self.duplicate_of is None:
+            raise ValueError("marking a duplicate needs duplicate_of")
+        if self.to in ("rejected", "reported") and not self.note:
+            raise ValueError(f"going to {self.to!r} (reject / reopen) needs a note with the reason")
+        return self
+
+
+class BlockageOut(BaseModel):
+    """A ledger item."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    blockage_id: int
+    lon: float
+    lat: float
+    kind: str
+    status: str
+    reported_at: datetime
+    reporter: str
+    photo_url: str | None
+    remaining_width_m: float | None
+    note: str | None
+    district: str
+    assignee: str | None
+    duplicate_of: int | None
+    status_since: datetime
+    due_at: datetime | None
+    overdue: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AuditOut(BaseModel):
+    """One audit row: who moved the item from which status to which, when, and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    audit_id: int
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str
+    note: str | None
+
+
+class BlockageDetail(BlockageOut):
+    """A ledger item with its audit trail (oldest first)."""
+
+    audit: list[AuditOut]
+
+
+class LedgerPageOut(BaseModel):
+    """A page of ledger items by id."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[BlockageOut]
+
+
+def _query(f: LedgerFilter, ws: WorkspaceDep, *, limit: int = 100, offset: int = 0) -> LedgerQuery:
+    district = None if f.district is None else check_district(ws, f.district)
+    return LedgerQuery(
+        status=tuple(f.status), district=district, overdue=f.overdue, bbox=f.box(),
+        limit=limit, offset=offset,
+    )
+
+
+def _detail(store: StoreDep, blockage_id: int, sla: dict[str, float]) -> BlockageDetail:
+    with store.read() as conn:
+        item = get_blockage(conn, blockage_id, sla_days=sla, now=utc_now())
+        audit = blockage_audit(conn, blockage_id)
+    return BlockageDetail(
+        **BlockageOut.model_validate(item).model_dump(),
+        audit=[AuditOut.model_validate(a) for a in audit],
+    )
+
+
+@router.post("", status_code=201)
+def report(
+    body: BlockageIn, ws: WorkspaceDep, store: StoreDep, settings: SettingsDep, who: ReportAccess,
+    response: Response,
+) -> BlockageDetail:
+    """Report a blockage: it enters the ledger as ``reported`` (district found from the map)."""
+    district = locate(ws, body.lon, body.lat)
+    item = BlockageReport(
+        lon=body.lon, lat=body.lat, kind=body.kind, reported_at=body.reported_at or utc_now(),
+        reporter=body.reporter, photo_url=None if body.photo_url is None else str(body.photo_url),
+        remaining_width_m=body.remaining_width_m, note=body.note,
+    )
+    with store.write() as conn:
+        added = report_blockage(
+            conn, item, district=district, actor=who.actor, now=utc_now(),
+            sla_days=settings.ledger_sla_days,
+        )
+    response.headers["Location"] = f"/ledger/{added.blockage_id}"
+    return _detail(store, added.blockage_id, settings.ledger_sla_days)
+
+
+@router.get("")
+def list_ledger(
+    f: Annotated[LedgerPage, Query()], ws: WorkspaceDep, store: StoreDep, settings: SettingsDep,
+    who: RecordsAccess,
+) -> LedgerPageOut:
+    """Ledger items by id, filtered by status, district, overdue and bbox, one page at a time."""
+    query = _query(f, ws, limit=f.limit, offset=f.offset)
+    with store.read() as conn:
+        items, total = list_blockages(conn, query, sla_days=settings.ledger_sla_days, now=utc_now())
+    return LedgerPageOut(
+        total=total, limit=f.limit, offset=f.offset,
+        items=[BlockageOut.model_validate(b) for b in items],
+    )
+
+
+@router.get("/export.csv", response_class=Response)
+def export_csv(
+    f: Annotated[LedgerFilter, Query()], ws: WorkspaceDep, store: StoreDep, settings: SettingsDep,
+    who: RecordsAccess,
+) -> Response:
+    """Every item matching the filters as CSV (UTF-8 with BOM, for Excel)."""
+    query = _query(f, ws)
+    with store.read() as conn:
+        items, _ = list_blockages(
+            conn, query, sla_days=settings.ledger_sla_days, now=utc_now(), page=False
+        )
+    return Response(
+        content=ledger_csv(items), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="ledger.csv"'},
+    )
+
+
+@router.get("/{blockage_id}")
+def get_item(
+    blockage_id: BlockageId, store: StoreDep, settings: SettingsDep, who: RecordsAccess
+) -> BlockageDetail:
+    """One ledger item with its audit trail."""
+    return _detail(store, blockage_id, settings.ledger_sla_days)
+
+
+@router.post("/{blockage_id}/transitions")
+def transition(
+    blockage_id: BlockageId, body: TransitionIn, store: StoreDep, settings: SettingsDep,
+    who: TransitionAccess,
+) -> BlockageDetail:
+    """Move an item along the state machine; 409 (with the allowed moves) when not allowed."""
+    move = Transition(
+        to=body.to, note=body.note, assignee=body.assignee, duplicate_of=body.duplicate_of,
+        expected_from=body.expected_from,
+    )
+    with http_errors(), store.write() as conn:
+        transition_blockage(
+            conn, blockage_id, move, actor=who.actor, now=utc_now(),
+            sla_days=settings.ledger_sla_days,
+        )
+    return _detail(store, blockage_id, settings.ledger_sla_days)
