@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -393,3 +395,39 @@ async def test_state_survives_restart(ws: Path) -> None:
         assert r.status_code == 200
         after = r.json()
     assert after == {**before, "overdue": after["overdue"]}
+
+
+def test_generated_requests_never_500(ws: Path) -> None:
+    """Requests generated from the OpenAPI schema of the ledger, hydrant and key endpoints
+    (schemathesis, with an admin key): no server error, whatever the input."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+
+    app = create_app(Settings(workspace=ws, bootstrap_admin_key=ADMIN_KEY, _env_file=None))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    mine = re.compile(r"^/(ledger|hydrants|keys)")
+    operations = [r.ok() for r in schema.get_all_operations()]
+    operations = [op for op in operations if mine.match(op.path)]
+    assert len(operations) >= 10
+    failures: list[str] = []
+    loop = asyncio.new_event_loop()
+    lifespan = app.router.lifespan_context(app)
+    loop.run_until_complete(lifespan.__aenter__())
+    try:
+        for op in operations:
+
+            @given(case=op.as_strategy())
+            @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck),
+                      database=None)
+            def call(case: Any) -> None:
+                case.headers = {**(case.headers or {}), "X-API-Key": ADMIN_KEY}
+                r = case.call()
+                if r.status_code >= 500:
+                    failures.append(f"{case.method} {case.formatted_path} {case.query} {case.body!r}: "
+                                    f"{r.status_code} {r.text[:200]}")
+
+            call()
+    finally:
+        loop.run_until_complete(lifespan.__aexit__(None, None, None))
+        loop.close()
+    assert not failures, "\n".join(failures[:10])
