@@ -20,6 +20,7 @@ import shapely
 
 from geo.agency import read_agency_table, read_districts_file
 from geo.buildings import osm_buildings
+from geo.connectors import osm_connectors
 from geo.crs import working_crs
 from geo.districts import file_districts, osm_districts
 from geo.errors import InputFileError, LayerValidationError
@@ -34,7 +35,8 @@ from geo.water import osm_water_sources
 log = logging.getLogger(__name__)
 
 LAYER_NAMES = (
-    "roads", "barriers", "turnarounds", "hydrants", "buildings", "stations", "water_sources", "districts",
+    "roads", "barriers", "turnarounds", "hydrants", "buildings", "stations", "water_sources",
+    "pump_connectors", "districts",
 )
 
 
@@ -82,6 +84,7 @@ class Layers:
     buildings: gpd.GeoDataFrame
     stations: gpd.GeoDataFrame
     water_sources: gpd.GeoDataFrame
+    pump_connectors: gpd.GeoDataFrame
     districts: gpd.GeoDataFrame
     rejects: pd.DataFrame
     source: str
@@ -158,6 +161,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
     else:
         stations = osm_stations(osm, crs=crs)
     water = osm_water_sources(osm, crs=crs)
+    connectors = osm_connectors(osm, crs=crs, buildings=buildings)
     if options.districts_file is not None:
         districts = file_districts(
             read_districts_file(Path(options.districts_file), source_crs=options.district_crs),
@@ -175,6 +179,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
         buildings=buildings,
         stations=stations,
         water_sources=water,
+        pump_connectors=connectors,
         districts=districts,
         rejects=rejects_frame(rejects) if rejects else pd.DataFrame(columns=REJECT_COLUMNS),
         source=osm.source,
@@ -270,6 +275,7 @@ def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
         },
         "stations": {"total": len(layers.stations)},
         "water_sources": {"total": len(layers.water_sources)},
+        "pump_connectors": {"total": len(layers.pump_connectors)},
         "districts": {"total": len(layers.districts)},
         "rejects": {"total": len(layers.rejects)},
     }

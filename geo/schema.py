@@ -104,6 +104,12 @@ WATER_SOURCES = _cols(
     ("volume_m3", "float", "m3", "capacity if tagged, NaN otherwise"),
 )
 
+PUMP_CONNECTORS = _cols(
+    ("connector_id", "str", "", "'osm/<type><id>' (OSM emergency=fire_service_inlet)"),
+    ("name", "str", "", "name or ref, '' if none"),
+    ("building_id", "str", "", "the building it feeds (nearest footprint within 15 m), ''"),
+)
+
 DISTRICTS = _cols(
     ("district_id", "str", "", "'osm/r<relation id>' or the file's id"),
     ("name", "str", "", "district or sub-district name"),
@@ -119,6 +125,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
     "buildings": BUILDINGS,
     "stations": STATIONS,
     "water_sources": WATER_SOURCES,
+    "pump_connectors": PUMP_CONNECTORS,
     "districts": DISTRICTS,
 }
 

@@ -186,6 +186,8 @@ def analyze(
         access_edge=buildings["access_edge"].to_numpy(), preset=preset, apparatus=options.apparatus,
     )
 
+    connectors, connector_findings = _connector_water(layers, graph, snaps, preset, options)
+
     blockage_result = None
     if response is not None:
         blockage_result = blockage_impact(
@@ -203,7 +205,7 @@ def analyze(
 
     found = concat_findings(
         [*_findings(layers, preset, buildings, underserved, spacing, response, areas, hyd),
-         access_findings, dead_end_findings,
+         access_findings, dead_end_findings, connector_findings,
          blockage_result.findings if blockage_result is not None else pd.DataFrame()]
     )
     summary = _summary(
@@ -216,6 +218,10 @@ def analyze(
         int(blockage_result.summary["critical_lanes"]) if blockage_result is not None else 0
     )
     summary["siting"] = _siting_summary(siting, options)
+    summary["pump_connectors"] = {
+        "total": len(connectors),
+        "without_hydrant_in_band": int((connectors["hydrants_in_range"] == 0).sum()),
+    }
     underserved = _with_rule(underserved, radius_rule)
     spacing = _with_rule(spacing, spacing_rule)
     flagged = found.loc[found["layer"] == "buildings"].groupby("feature_id")["rule_id"].agg(
@@ -233,6 +239,7 @@ def analyze(
         "station_areas": areas,
         "high_rise_access": high_rises,
         "dead_end_lanes": dead_ends,
+        "pump_connectors_analysis": connectors,
     }
     if blockage_result is not None:
         result_layers["blockages_ranked"] = blockage_result.blockages
@@ -372,6 +379,43 @@ def _building_water(
         np.isnan(required), np.nan, np.maximum(required - out["credited_flow_lps"].to_numpy(), 0.0)
     )
     return out, pairs, access
+
+
+def _connector_water(
+    layers: Layers,
+    graph: StreetGraph,
+    snaps: SnapResult,
+    preset: Preset,
+    options: AnalysisOptions,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Hydrants 5–40 m (hose-lay) from each pump connector (GB 50974 6.1.5)."""
+    out = layers.pump_connectors.copy()
+    if "pump_connector_hydrant_band" not in preset.rules:
+        out["hydrants_in_range"] = 0
+        out["nearest_hydrant_m"] = np.nan
+        return out, pd.DataFrame()
+    band = preset.rule("pump_connector_hydrant_band")
+    status = layers.hydrants["status"].to_numpy(dtype=object)
+    flow = layers.hydrants["flow_lps"].to_numpy(dtype=np.float64)
+    if len(out):
+        access = building_access(graph, out.geometry, max_access_m=options.access_distance_m)
+        per, _ = building_water(
+            graph, out.geometry, access, snaps, layers.hydrants.geometry,
+            credited_lps=credited_flow(preset, status, flow),
+            options=WaterOptions(radius_m=band.value("max_m"), min_distance_m=band.value("min_m"),
+                                 max_access_m=options.access_distance_m),
+        )
+        out["hydrants_in_range"] = per["hydrants_in_range"].to_numpy()
+        out["nearest_hydrant_m"] = per["nearest_hydrant_m"].to_numpy()
+    else:
+        out["hydrants_in_range"] = pd.Series(dtype=np.int64)
+        out["nearest_hydrant_m"] = pd.Series(dtype=np.float64)
+    found = findings(
+        "pump_connectors", out["connector_id"].to_numpy(), out["hydrants_in_range"].to_numpy() == 0,
+        band, values=0.0, limit=band.value("max_m"),
+        message="pump connector with no usable hydrant {limit:.0f} m or less away (hose-lay)",
+    )
+    return out, found
 
 
 def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:

@@ -135,3 +135,18 @@ def test_siting_budget_and_k(helsinki) -> None:  # type: ignore[no-untyped-def]
     assert k3["added_covered_km"] < k6["added_covered_km"]
     budget = analyze(helsinki, preset=CN, options=AnalysisOptions(budget_cny=50_000)).summary["siting"]
     assert budget["cost_cny"] <= 50_000
+
+
+def test_pump_connector_band_on_tiny_fixture() -> None:
+    layers = build_layers(read_osm(FIXTURES / "tiny_compound.osm"))
+    conn = layers.pump_connectors
+    assert list(conn["name"]) == ["SBJHQ-1"] and conn["building_id"].iloc[0] == "osm/w20"
+    result = analyze(layers, preset=CN, options=AnalysisOptions(siting=False))
+    row = result.layers["pump_connectors_analysis"].iloc[0]
+    # connector ~67 m north of 四平路; the only hydrant (node 6) stands 11 m south of it:
+    # hose-lay ~ 67 + 9 + 11 m > 40 m, so no hydrant feeds the connector (GB 50974 6.1.5)
+    assert row["hydrants_in_range"] == 0
+    f = result.findings
+    hit = f.loc[(f["layer"] == "pump_connectors") & (f["rule_id"] == "pump_connector_hydrant_band")]
+    assert len(hit) == 1 and hit["clause"].iloc[0].startswith("GB 50974")
+    assert result.summary["pump_connectors"] == {"total": 1, "without_hydrant_in_band": 1}
