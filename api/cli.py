@@ -277,6 +277,27 @@ def serve(
     uvicorn.run(create_app(settings, workspace=ws), host=host, port=port, log_level="info")
 
 
+@app.command("create-key")
+def create_key_cmd(
+    workspace: Annotated[Path, typer.Option("--workspace", help="the served workspace folder")],
+    role: Annotated[str, typer.Option("--role", help="viewer, inspector, planner or admin")],
+    name: Annotated[str, typer.Option("--name", help="who or what the key is for")],
+) -> None:
+    """Create an API key in the workspace store; it is printed once, on stdout."""
+    from api.auth import create_key
+    from api.store import open_store
+
+    def run() -> str:
+        store = open_store(workspace)
+        try:
+            return create_key(store, role, name)
+        finally:
+            store.close()
+
+    key = _guard(run)
+    typer.echo(key)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="firereach")

@@ -156,3 +156,20 @@ def test_reports_agree_with_summary(tmp_path: Path, helsinki_pbf: Path) -> None:
     assert len(ranked) == summary["blockages"]["total"] == 13
     html = (out / "map.html").read_text(encoding="utf-8")
     assert "<script src=\"http" not in html and "leaflet" in html.lower()
+
+
+def test_create_key_is_stored_hashed(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "api.cli", "create-key", "--workspace", str(tmp_path),
+         "--role", "inspector", "--name", "网格员 3"], capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    key = proc.stdout.strip().splitlines()[-1]
+    assert len(key) > 30
+    db = b"".join(p.read_bytes() for p in tmp_path.glob("firereach.db*"))
+    assert key.encode() not in db
+    bad = subprocess.run(
+        [sys.executable, "-m", "api.cli", "create-key", "--workspace", str(tmp_path),
+         "--role", "boss", "--name", "x"], capture_output=True, text=True, check=False,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
