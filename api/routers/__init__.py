@@ -2,9 +2,13 @@
 
 from fastapi import APIRouter
 
+from api.routers.analysis import router as analysis
+from api.routers.downloads import router as downloads
+from api.routers.features import router as features
 from api.routers.health import router as health
 from api.routers.hydrants import router as hydrants
 from api.routers.keys import router as keys
 from api.routers.ledger import router as ledger
+from api.routers.tiles import router as tiles
 
-ROUTERS: list[APIRouter] = [health, hydrants, ledger, keys]
+ROUTERS: list[APIRouter] = [health, hydrants, ledger, keys, features, tiles, analysis, downloads]

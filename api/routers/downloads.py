@@ -1,0 +1,271 @@
+"""Downloads: the layers as one GeoPackage, any layer as CSV, the XLSX and PDF reports.
+
+``?district=NAME`` keeps the features that intersect one report unit of
+:func:`reports.districts.district_summary` (an administrative district, else a grid square such
+as ``B2``; see ``/analysis/districts``). The GeoPackage is in the workspace's working CRS (metres,
+as ``firereach analyze`` writes it); CSV files are UTF-8 with BOM (Excel shows Chinese text) with
+the geometry as WGS84 WKT (points also as ``lon``/``lat``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+import tempfile
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+
+from api import ogc
+from api.auth import require
+from api.deps import WorkspaceDep
+from api.live import live_state
+from api.workspace import Workspace
+from geo.errors import ConfigError, NotFoundError
+from reports.export import write_geopackage
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(
+    prefix="/downloads", tags=["downloads"], dependencies=[Depends(require("read"))], lifespan=live_state
+)
+
+GPKG = "application/geopackage+sqlite3"
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF = "application/pdf"
+#: Tables without geometry offered as CSV besides the collections.
+TABLES = ("findings", "building_hydrants", "rejects")
+_ERRORS = ogc.error_responses(400, 401, 403, 404, 422)
+
+DistrictQuery = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="name of a report unit (see /analysis/districts)"),
+]
+
+
+class DownloadFiles:
+    """Files made for download, one folder per app; each built once per analysis and version."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="firereach-downloads-"))
+        # removed when the app (and with it this object) goes, or at exit
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
+        self._lock = threading.Lock()
+        self._made: dict[tuple[str, int, int], Path] = {}
+
+    def get(self, name: str, owner: object, version: int, build: Callable[[Path], Path]) -> Path:
+        """The file ``name`` for this analysis (``owner``) and version, built by ``build(folder)``."""
+        key = (name, id(owner), version)
+        with self._lock:
+            path = self._made.get(key)
+            if path is not None and path.exists():
+                return path
+            folder = self.root / f"{id(owner):x}-{version}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = build(folder)
+            self._made[key] = path
+            return path
+
+
+def _files(request: Request) -> DownloadFiles:
+    files: DownloadFiles = ogc.app_cache(request.app.state, "download_files", DownloadFiles)
+    return files
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+def _tables(ws: Workspace) -> dict[str, pd.DataFrame]:
+    """Every layer and result table in the working CRS (as ``firereach analyze`` writes them)."""
+    with ws.lock:
+        layers, analysis = ws.layers, ws.analysis
+    return {**layers.as_dict(), "rejects": layers.rejects, **analysis.layers, "findings": analysis.findings}
+
+
+def _units(ws: Workspace, request: Request) -> gpd.GeoDataFrame:
+    from api.routers.analysis import _memo, district_table
+
+    with ws.lock:
+        layers, analysis, version = ws.layers, ws.analysis, ogc.workspace_version(ws)
+    table: gpd.GeoDataFrame = _memo(request, "districts", "districts", analysis, version,
+                                    lambda: district_table(layers, analysis))
+    return table
+
+
+def district_polygon(units: gpd.GeoDataFrame, name: str) -> shapely.Geometry:
+    """The polygon of the report unit called ``name`` (or with that ``district_id``), in its CRS.
+
+    Raises
+    ------
+    NotFoundError
+        No unit has that name; the message lists the names.
+    """
+    names = units["name"].astype(str)
+    hit = units.loc[(names == name) | (units["district_id"].astype(str) == name)]
+    hit = hit.loc[~(hit.geometry.isna() | hit.geometry.is_empty)]
+    if len(hit) == 0:
+        known = sorted(set(names[~(units.geometry.isna() | units.geometry.is_empty)]))
+        raise NotFoundError(
+            f"no district {name!r}; districts: {', '.join(known[:60])}{' ...' if len(known) > 60 else ''}"
+        )
+    return shapely.union_all(np.asarray(hit.geometry.array))
+
+
+def filter_tables(
+    tables: Mapping[str, pd.DataFrame], polygon: shapely.Geometry, crs: object
+) -> dict[str, pd.DataFrame]:
+    """The features of each GeoDataFrame that intersect ``polygon`` (in ``crs``); the findings of
+    kept features; other tables whole."""
+    out: dict[str, pd.DataFrame] = {}
+    kept_ids: set[str] = set()
+    for name, frame in tables.items():
+        if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+            same = frame.crs == crs
+            geoms = np.asarray((frame if same else frame.to_crs(crs)).geometry.array)
+            keep = shapely.intersects(geoms, polygon)
+            sub = frame.loc[keep]
+            out[name] = sub
+            ids, _ = ogc.feature_ids(name, frame)
+            kept_ids.update(str(i) for i in ids[keep])
+    for name, frame in tables.items():
+        if name in out:
+            continue
+        if "feature_id" in frame.columns:
+            out[name] = frame.loc[frame["feature_id"].astype(str).isin(kept_ids)]
+        elif "building_id" in frame.columns:
+            out[name] = frame.loc[frame["building_id"].astype(str).isin(kept_ids)]
+        else:
+            out[name] = frame
+    return out
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as UTF-8 CSV with BOM; geometry as WGS84 WKT, points also as lon/lat."""
+    table = pd.DataFrame(frame)
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
+        wgs = frame.geometry.to_crs("EPSG:4326") if frame.crs is not None else frame.geometry
+        geoms = np.asarray(wgs.array)
+        table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+        points = shapely.get_type_id(geoms) == shapely.GeometryType.POINT
+        if len(geoms) and points.all():
+            table["lon"] = np.round(shapely.get_x(geoms), 7)
+            table["lat"] = np.round(shapely.get_y(geoms), 7)
+        table["geometry_wkt"] = shapely.to_wkt(geoms, rounding_precision=7)
+    buf = io.StringIO()
+    table.to_csv(buf, index=False)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+@router.get(
+    "/layers.gpkg", summary="All layers and results as one GeoPackage",
+    response_class=FileResponse,
+    responses={200: {"content": {GPKG: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
+)
+def layers_gpkg(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
+    """Every layer, result layer and table (findings, rejects) in the working CRS."""
+    with ws.lock:
+        analysis, version, crs = ws.analysis, ogc.workspace_version(ws), ws.layers.crs
+    tables = _tables(ws)
+    name = "layers.gpkg"
+    if district is not None:
+        polygon = district_polygon(_units(ws, request).to_crs(crs), district)
+        tables = filter_tables(tables, polygon, crs)
+        name = f"layers-{_safe(district)}.gpkg"
+
+    def build(folder: Path) -> Path:
+        return write_geopackage(tables, folder / name)
+
+    path = _files(request).get(f"gpkg:{district}", analysis, version, build)
+    return FileResponse(path, media_type=GPKG, filename=name)
+
+
+@router.get(
+    "/report.xlsx", summary="Finance workbook (XLSX)", response_class=FileResponse,
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
+)
+def report_xlsx(ws: WorkspaceDep, request: Request) -> FileResponse:
+    """``report.xlsx`` of the workspace folder, else made from the served analysis."""
+    return FileResponse(_report(ws, request, "report.xlsx"), media_type=XLSX, filename="report.xlsx")
+
+
+@router.get(
+    "/report.pdf", summary="Report (PDF)", response_class=FileResponse,
+    responses={200: {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
+)
+def report_pdf(ws: WorkspaceDep, request: Request) -> FileResponse:
+    """``report.pdf`` of the workspace folder, else made from the served analysis."""
+    return FileResponse(_report(ws, request, "report.pdf"), media_type=PDF, filename="report.pdf")
+
+
+@router.get(
+    "/{layer}.csv", summary="One layer or table as CSV",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}, **_ERRORS},
+)
+def layer_csv(
+    ws: WorkspaceDep,
+    request: Request,
+    layer: Annotated[str, PathParam(description="a collection (see /ogc/collections) or findings, "
+                                                "building_hydrants, rejects", max_length=100)],
+    district: DistrictQuery = None,
+) -> Response:
+    """A collection or a result table as CSV, optionally only one district's features."""
+    with ws.lock:
+        collections = dict(ws.collections)
+        tables = {"findings": ws.analysis.findings, "rejects": ws.layers.rejects,
+                  "building_hydrants": ws.analysis.layers["building_hydrants"]}
+    if layer not in collections and layer not in tables:
+        known = sorted([*collections, *tables])
+        raise NotFoundError(f"no layer {layer!r}; layers: {', '.join(known)}")
+    frame = collections[layer] if layer in collections else tables[layer]
+    if district is not None:
+        polygon = district_polygon(_units(ws, request).to_crs("EPSG:4326"), district)
+        if layer in collections:
+            frame = filter_tables({layer: frame}, polygon, "EPSG:4326")[layer]
+        elif layer in ("findings", "building_hydrants"):
+            frame = filter_tables({**collections, layer: frame}, polygon, "EPSG:4326")[layer]
+        else:
+            raise ConfigError(f"table {layer!r} has no geometry: it cannot be filtered by district")
+    suffix = "" if district is None else "-" + _safe(district)
+    return Response(csv_bytes(frame), media_type=CSV, headers=_attachment(f"{layer}{suffix}.csv"))
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in text)
+
+
+def _report(ws: Workspace, request: Request, filename: str) -> Path:
+    with ws.lock:
+        layers, analysis, version, folder = ws.layers, ws.analysis, ogc.workspace_version(ws), ws.path
+    existing = Path(folder) / filename
+    if existing.is_file():
+        return existing
+    try:
+        from reports.build import build_reports
+    except ImportError:  # pragma: no cover - reports are part of the package
+        raise NotFoundError(
+            f"{filename} is not in the workspace folder and the reports package is not installed; "
+            "run firereach analyze with reports"
+        ) from None
+
+    def build(folder: Path) -> Path:
+        out = folder / "reports"
+        build_reports(layers, analysis, out_dir=out)
+        return out
+
+    path = _files(request).get("reports", analysis, version, build) / filename
+    if not path.is_file():
+        raise NotFoundError(f"{filename} could not be made from the served analysis")
+    return path

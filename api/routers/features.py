@@ -1,0 +1,245 @@
+"""OGC API – Features Part 1 (Core, GeoJSON, OAS30) under ``/ogc``: every workspace collection.
+
+The landing page of the OGC API is ``/ogc`` (``/`` is the web map). Documents are built by
+:mod:`api.ogc`; this router only reads the request and picks the collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+
+import geopandas as gpd
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from api import ogc
+from api.auth import require
+from api.deps import WorkspaceDep
+from api.errors import error_body
+from api.live import live_state
+from api.workspace import Workspace
+from geo.errors import NotFoundError
+
+
+class OGCRoute(APIRoute):
+    """OGC API – Features answers an invalid query parameter with 400 (not FastAPI's 422)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                errors = [
+                    {"where": ".".join(str(p) for p in e.get("loc", ())), "what": e.get("msg", "")}
+                    for e in exc.errors()
+                ]
+                return JSONResponse(error_body(400, "invalid request", detail=errors), status_code=400)
+
+        return route_handler
+
+
+_ERRORS = ogc.error_responses(400, 401, 403, 404, 422)
+_DOC = {"type": "object", "properties": {"links": {"type": "array", "items": {"type": "object"}}}}
+_FC_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "features": {"type": "array", "items": {"type": "object"}},
+        "numberMatched": {"type": "integer", "minimum": 0},
+        "numberReturned": {"type": "integer", "minimum": 0},
+        "timeStamp": {"type": "string"},
+        "links": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_FEATURE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {"type": {"type": "string", "enum": ["Feature"]}},
+}
+
+router = APIRouter(
+    prefix="/ogc", tags=["OGC API - Features"], route_class=OGCRoute, responses=_ERRORS,
+    dependencies=[Depends(require("read"))], lifespan=live_state,
+)
+
+FormatQuery = Annotated[Literal["json"] | None, Query(alias="f", description="json (the only format)")]
+GeoFormatQuery = Annotated[
+    Literal["json", "geojson"] | None, Query(alias="f", description="geojson (or json): GeoJSON")
+]
+CollectionPath = Annotated[str, Path(description="collection id, see /ogc/collections")]
+
+
+def _json(doc: dict[str, Any], media_type: str = ogc.JSON) -> Response:
+    return Response(ogc.json_bytes(doc), media_type=media_type)
+
+
+def _collection(ws: Workspace, request: Request, name: str) -> tuple[gpd.GeoDataFrame, ogc.CollectionIndex]:
+    with ws.lock:
+        frame = ws.collections.get(name)
+        version = ogc.workspace_version(ws)
+        known = sorted(ws.collections)
+    if frame is None:
+        raise NotFoundError(f"no collection {name!r}; collections: {', '.join(known)}")
+    cache: ogc.FrameCache[ogc.CollectionIndex] = ogc.app_cache(
+        request.app.state, "ogc_indexes", ogc.FrameCache
+    )
+    return frame, cache.get(name, frame, version, lambda: ogc.collection_index(name, frame))
+
+
+def _base(request: Request) -> str:
+    return str(request.url_for("ogc_landing")).rstrip("/")
+
+
+@router.get(
+    "", name="ogc_landing", summary="OGC API landing page",
+    responses={200: {"content": {ogc.JSON: {"schema": _DOC}}}},
+)
+def landing(request: Request, f: FormatQuery = None) -> Response:
+    """Links to the API definition, the conformance declaration and the collections."""
+    ogc.check_format(f, ogc.JSON_FORMATS)
+    doc = ogc.landing_page(
+        base=_base(request), openapi_url=str(request.url_for("ogc_openapi")),
+        docs_url=str(request.base_url).rstrip("/") + (request.app.docs_url or "/docs"),
+    )
+    return _json(doc)
+
+
+@router.get(
+    "/conformance", name="ogc_conformance", summary="Conformance classes",
+    responses={200: {"content": {ogc.JSON: {"schema": {
+        "type": "object", "required": ["conformsTo"],
+        "properties": {"conformsTo": {"type": "array", "items": {"type": "string"}}},
+    }}}}},
+)
+def conformance(f: FormatQuery = None) -> Response:
+    """OGC API – Features Part 1: Core, GeoJSON and OpenAPI 3.0."""
+    ogc.check_format(f, ogc.JSON_FORMATS)
+    return _json(ogc.conformance())
+
+
+@router.get(
+    "/api", name="ogc_openapi", summary="API definition (OpenAPI 3.0)",
+    responses={200: {"content": {ogc.OPENAPI_JSON_30: {"schema": {"type": "object"}}}}},
+)
+def api_definition(request: Request, f: FormatQuery = None) -> Response:
+    """The whole API described in OpenAPI 3.0.3 (``/openapi.json`` is the same in 3.1)."""
+    ogc.check_format(f, ogc.JSON_FORMATS)
+    return _json(ogc.openapi_30(request.app.openapi()), ogc.OPENAPI_JSON_30)
+
+
+@router.get(
+    "/collections", name="ogc_collections", summary="Feature collections",
+    responses={200: {"content": {ogc.JSON: {"schema": _DOC}}}},
+)
+def collections(ws: WorkspaceDep, request: Request, f: FormatQuery = None) -> Response:
+    """Every collection of the workspace: layers and analysis results."""
+    ogc.check_format(f, ogc.JSON_FORMATS)
+    with ws.lock:
+        names = list(ws.collections)
+    indexes = [_collection(ws, request, name)[1] for name in names]
+    return _json(ogc.collections_document(indexes, base=str(request.url_for("ogc_collections"))))
+
+
+@router.get(
+    "/collections/{collection_id}", name="ogc_collection", summary="One feature collection",
+    responses={200: {"content": {ogc.JSON: {"schema": _DOC}}}},
+)
+def collection(
+    ws: WorkspaceDep, request: Request, collection_id: CollectionPath, f: FormatQuery = None
+) -> Response:
+    """A collection's description: title, extent (WGS84), links to its items."""
+    ogc.check_format(f, ogc.JSON_FORMATS)
+    _, index = _collection(ws, request, collection_id)
+    return _json(ogc.collection_document(index, base=str(request.url_for("ogc_collections"))))
+
+
+@router.get(
+    "/collections/{collection_id}/schema", name="ogc_schema", summary="JSON schema of a collection",
+    responses={200: {"content": {ogc.JSON_SCHEMA: {"schema": {"type": "object"}}}}},
+)
+def schema(
+    ws: WorkspaceDep, request: Request, collection_id: CollectionPath, f: FormatQuery = None
+) -> Response:
+    """The JSON schema of the collection's features: property names and types."""
+    ogc.check_format(f, ogc.JSON_FORMATS)
+    frame, index = _collection(ws, request, collection_id)
+    return _json(ogc.collection_schema(frame, index, url=str(request.url)), ogc.JSON_SCHEMA)
+
+
+@router.get(
+    "/collections/{collection_id}/schema.xsd", name="ogc_xsd", summary="GML application schema",
+    responses={200: {"content": {ogc.XML: {"schema": {"type": "string"}}}}},
+)
+def xsd(ws: WorkspaceDep, request: Request, collection_id: CollectionPath) -> Response:
+    """The collection's property names and types as a GML 3.2 application schema (for GDAL/QGIS)."""
+    frame, index = _collection(ws, request, collection_id)
+    return Response(ogc.collection_xsd(frame, index), media_type=ogc.XML)
+
+
+@router.get(
+    "/collections/{collection_id}/items", name="ogc_items", summary="Features of a collection",
+    responses={200: {"content": {ogc.GEOJSON: {"schema": _FC_SCHEMA}}}},
+)
+def items(
+    ws: WorkspaceDep,
+    request: Request,
+    collection_id: CollectionPath,
+    limit: Annotated[int, Query(ge=1, le=ogc.MAX_LIMIT, description="features per page")] = ogc.DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="features to skip")] = 0,
+    bbox: Annotated[
+        str | None,
+        Query(description="minlon,minlat,maxlon,maxlat in WGS84 degrees",
+              examples=["24.93,60.16,24.95,60.17"]),
+    ] = None,
+    bbox_crs: Annotated[
+        Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
+        Query(alias="bbox-crs", description="CRS of bbox: only CRS84 (WGS84 lon/lat)"),
+    ] = None,
+    crs: Annotated[
+        Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
+        Query(description="CRS of the response: only CRS84 (WGS84 lon/lat)"),
+    ] = None,
+    datetime: Annotated[str | None, Query(description="accepted; the collections have no time")] = None,
+    f: GeoFormatQuery = None,
+) -> Response:
+    """GeoJSON features (WGS84), paged by ``limit``/``offset``, filtered by ``bbox`` and by any
+    property of the collection given as a query parameter (``?status=in_service``)."""
+    ogc.check_format(f, ogc.GEOJSON_FORMATS)
+    frame, index = _collection(ws, request, collection_id)
+    box = ogc.parse_bbox(bbox)
+    filters = ogc.parse_filters(request.query_params.multi_items(), index)
+    rows = ogc.select_rows(frame, index, bbox=box, filters=filters)
+    doc = ogc.feature_collection(
+        frame, index, rows, url=request.url, offset=offset, limit=limit,
+        collection_url=str(request.url_for("ogc_collection", collection_id=collection_id)),
+    )
+    return _json(doc, ogc.GEOJSON)
+
+
+@router.get(
+    "/collections/{collection_id}/items/{feature_id:path}", name="ogc_feature", summary="One feature",
+    responses={200: {"content": {ogc.GEOJSON: {"schema": _FEATURE_SCHEMA}}}},
+)
+def item(
+    ws: WorkspaceDep,
+    request: Request,
+    collection_id: CollectionPath,
+    feature_id: Annotated[str, Path(description="feature id (e.g. osm/123 or 42)")],
+    f: GeoFormatQuery = None,
+) -> Response:
+    """One GeoJSON feature by its stable id."""
+    ogc.check_format(f, ogc.GEOJSON_FORMATS)
+    frame, index = _collection(ws, request, collection_id)
+    doc = ogc.feature(
+        frame, index, feature_id, url=str(request.url),
+        collection_url=str(request.url_for("ogc_collection", collection_id=collection_id)),
+    )
+    if doc is None:
+        raise NotFoundError(f"collection {collection_id!r} has no feature {feature_id!r}")
+    return _json(doc, ogc.GEOJSON)

@@ -1,0 +1,93 @@
+"""Vector tiles (MVT, Web Mercator XYZ) and TileJSON of the workspace collections.
+
+``/tiles/{layer}/{z}/{x}/{y}.mvt`` answers 204 where the layer has nothing (outside its extent,
+below its minimum zoom), 404 for an unknown layer and 422 for a tile outside the grid. Tiles are
+encoded by :mod:`api.mvt` and kept in an in-memory LRU keyed by the workspace version.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+
+from api import mvt, ogc
+from api.auth import require
+from api.deps import WorkspaceDep
+from api.live import live_state
+from api.workspace import Workspace
+from geo.errors import NotFoundError
+
+router = APIRouter(
+    prefix="/tiles", tags=["tiles"], dependencies=[Depends(require("read"))], lifespan=live_state,
+    responses=ogc.error_responses(401, 403),
+)
+
+LayerPath = Annotated[
+    str, Path(description="collection name, e.g. roads_analysis", pattern=r"^[A-Za-z0-9_\-]+$")
+]
+
+
+def _source(ws: Workspace, request: Request, layer: str) -> tuple[mvt.TileSource, int]:
+    with ws.lock:
+        frame = ws.collections.get(layer)
+        version = ogc.workspace_version(ws)
+        known = sorted(ws.collections)
+    if frame is None:
+        raise NotFoundError(f"no layer {layer!r}; layers: {', '.join(known)}")
+    cache: ogc.FrameCache[mvt.TileSource] = ogc.app_cache(request.app.state, "tile_sources", ogc.FrameCache)
+    return cache.get(layer, frame, version, lambda: mvt.tile_source(layer, frame)), version
+
+
+@router.get(
+    "/{layer}.json", name="tilejson", summary="TileJSON of a layer",
+    responses={200: {"content": {ogc.JSON: {"schema": {"type": "object"}}}}, **ogc.error_responses(404, 422)},
+)
+def tilejson(ws: WorkspaceDep, request: Request, layer: LayerPath) -> dict[str, Any]:
+    """TileJSON 3.0.0: tile URL template, zoom range, bounds and the layer's fields."""
+    source, _ = _source(ws, request, layer)
+    template = str(request.url_for("tile", layer=layer, z="0", x="0", y="0"))
+    template = template.removesuffix("/0/0/0.mvt") + "/{z}/{x}/{y}.mvt"
+    return mvt.tilejson(source, tiles_url=template)
+
+
+@router.get(
+    "/{layer}/{z}/{x}/{y}.mvt", name="tile", summary="One vector tile",
+    response_class=Response,
+    responses={
+        200: {"content": {mvt.MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+        204: {"description": "no feature of the layer in this tile"},
+        304: {"description": "not modified (If-None-Match)"},
+        **ogc.error_responses(404, 422),
+    },
+)
+def tile(
+    ws: WorkspaceDep,
+    request: Request,
+    layer: LayerPath,
+    z: Annotated[int, Path(ge=0, le=mvt.MAX_ZOOM, description="zoom")],
+    x: Annotated[int, Path(ge=0, description="column, 0 .. 2^z - 1")],
+    y: Annotated[int, Path(ge=0, description="row from the north, 0 .. 2^z - 1")],
+) -> Response:
+    """The layer's features in tile z/x/y as a Mapbox Vector Tile (one layer named ``layer``)."""
+    if not mvt.tile_in_range(z, x, y):
+        n = 1 << z
+        raise RequestValidationError(
+            [{"loc": ("path", "x" if x >= n else "y"), "msg": f"at zoom {z} x and y run from 0 to {n - 1}",
+              "type": "value_error"}]
+        )
+    source, version = _source(ws, request, layer)
+    key = (layer, z, x, y, version, source.serial)
+    etag = f'"{version}-{source.serial}-{z}-{x}-{y}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    cache: mvt.TileCache = ogc.app_cache(request.app.state, "tile_cache", mvt.TileCache)
+    data = cache.get(key)
+    if data is None:
+        data = mvt.render_tile(source, z, x, y)
+        cache.put(key, data)
+    if not data:
+        return Response(status_code=204, headers=headers)
+    return Response(data, media_type=mvt.MEDIA_TYPE, headers=headers)
