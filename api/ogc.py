@@ -171,28 +171,49 @@ class FrameCache(Generic[T]):
 
     The cache holds a weak reference to each source object and checks it on every hit, so a frame
     that was replaced by a live update (and whose ``id`` was reused) is never mistaken for the old
-    one. At most ``max_entries`` objects are kept, least recently used first out. Builds run
-    under the cache's lock, so concurrent requests for a cold entry build it once.
+    one. At most ``max_entries`` objects are kept, least recently used first out. Concurrent
+    requests for a cold entry build it once (a lock per entry); lookups never wait for a build
+    of another entry, so :meth:`peek` may be called from the event loop.
     """
 
     def __init__(self, max_entries: int = 64) -> None:
         self._items: OrderedDict[tuple[str, int, int], tuple[weakref.ref[Any], T]] = OrderedDict()
+        self._building: dict[tuple[str, int, int], threading.Lock] = {}
         self._lock = threading.Lock()
         self._max = max_entries
+
+    def _hit(self, key: tuple[str, int, int], frame: object) -> T | None:
+        hit = self._items.get(key)
+        if hit is not None and hit[0]() is frame:
+            self._items.move_to_end(key)
+            return hit[1]
+        return None
+
+    def peek(self, name: str, frame: object, version: int) -> T | None:
+        """The object prepared from ``frame`` if it is ready, else None (never builds)."""
+        with self._lock:
+            return self._hit((name, id(frame), version), frame)
 
     def get(self, name: str, frame: object, version: int, build: Callable[[], T]) -> T:
         """The object prepared from ``frame``; ``build()`` it when absent or stale."""
         key = (name, id(frame), version)
         with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and hit[0]() is frame:
-                self._items.move_to_end(key)
-                return hit[1]
+            found = self._hit(key, frame)
+            if found is not None:
+                return found
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                found = self._hit(key, frame)
+            if found is not None:
+                return found
             value = build()
-            self._items[key] = (weakref.ref(frame), value)
-            self._items.move_to_end(key)
-            while len(self._items) > self._max:
-                self._items.popitem(last=False)
+            with self._lock:
+                self._items[key] = (weakref.ref(frame), value)
+                self._items.move_to_end(key)
+                self._building.pop(key, None)
+                while len(self._items) > self._max:
+                    self._items.popitem(last=False)
             return value
 
 
@@ -454,14 +475,66 @@ def _geometries(geoms: np.ndarray) -> list[Any]:
     return list(json.loads("[" + ",".join("null" if t is None else t for t in text) + "]"))
 
 
+def _json_default(value: Any) -> Any:
+    """JSON for what the encoder does not know: numpy scalars and arrays, timestamps, others as text."""
+    if isinstance(value, np.generic):
+        item = value.item()
+        return None if isinstance(item, float) and not np.isfinite(item) else item
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _cells(values: pd.Series, rows: np.ndarray) -> list[Any]:
+    """Plain Python values of ``values[rows]``; missing, NaN and infinite values are None."""
+    kind = column_kind(values.dtype)
+    if kind == "float":
+        arr = values.to_numpy(dtype=np.float64, na_value=np.nan)[rows]
+        cells: list[Any] = arr.tolist()
+        for i in np.flatnonzero(~np.isfinite(arr)).tolist():
+            cells[i] = None
+        return cells
+    if kind in ("int", "bool") and not values.hasnans:
+        return list(values.to_numpy()[rows].tolist())
+    taken = values.array[rows]
+    return list(taken.to_numpy(dtype=object, na_value=None).tolist())
+
+
 def _properties(frame: pd.DataFrame, rows: np.ndarray, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The properties of ``rows`` as dicts of plain values (column by column, no per-cell pandas)."""
     if len(rows) == 0:
         return []
-    sub = pd.DataFrame(frame[list(columns)].iloc[rows]).reset_index(drop=True)
-    records: list[dict[str, Any]] = json.loads(
-        sub.to_json(orient="records", date_format="iso", force_ascii=False, default_handler=str)
-    )
-    return records
+    lists = [_cells(frame[c], rows) for c in columns]
+    return [dict(zip(columns, vals, strict=True)) for vals in zip(*lists, strict=True)]
+
+
+def _geometry_texts(geoms: np.ndarray) -> list[str]:
+    """GeoJSON text of each geometry (``null`` for missing), coordinates rounded."""
+    if len(geoms) == 0:
+        return []
+    rounded = shapely.transform(geoms, lambda xy: np.round(xy, COORDINATE_DECIMALS))
+    return ["null" if t is None else str(t) for t in shapely.to_geojson(rounded)]
+
+
+def features_json(frame: gpd.GeoDataFrame, index: CollectionIndex, rows: np.ndarray) -> str:
+    """The GeoJSON features of ``rows`` as a JSON array (text).
+
+    Geometries go from GEOS straight into the text (no Python objects per coordinate); only
+    the properties pass through Python objects, where NaN and infinities become null.
+    """
+    geoms = _geometry_texts(index.geometry[rows])
+    props = _properties(frame, rows, index.properties)
+    ids = index.ids[rows].tolist()
+    dumps = json.JSONEncoder(
+        ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
+    ).encode
+    parts = [
+        f'{{"type":"Feature","id":{dumps(_json_id(i))},"geometry":{g},"properties":{dumps(p)}}}'
+        for i, g, p in zip(ids, geoms, props, strict=True)
+    ]
+    return "[" + ",".join(parts) + "]"
 
 
 def features(
@@ -479,7 +552,8 @@ def features(
 
 def json_bytes(doc: Any) -> bytes:
     """Compact UTF-8 JSON (non-ASCII kept as is; NaN is not JSON and raises)."""
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default)
+    return text.encode("utf-8")
 
 
 def link(href: str, rel: str, media_type: str, title: str | None = None) -> dict[str, str]:
@@ -521,8 +595,8 @@ def feature_collection(
     collection_url: str,
     offset: int,
     limit: int,
-) -> dict[str, Any]:
-    """The ``/items`` document: one page of ``rows`` with counts and links.
+) -> bytes:
+    """The ``/items`` document (JSON bytes): one page of ``rows`` with counts and links.
 
     Parameters
     ----------
@@ -540,14 +614,16 @@ def feature_collection(
     page = rows[offset : offset + limit]
     links = paging_links(url, offset=offset, limit=limit, matched=len(rows), returned=len(page))
     links.append(link(collection_url, "collection", JSON, "the collection document"))
-    return {
-        "type": "FeatureCollection",
-        "features": features(frame, index, page),
+    head = json_bytes({"type": "FeatureCollection", "features": None})
+    tail = json_bytes({
         "numberMatched": len(rows),
         "numberReturned": len(page),
         "timeStamp": timestamp(),
         "links": links,
-    }
+    })
+    body = features_json(frame, index, page).encode("utf-8")
+    # {"type":"FeatureCollection","features":<body>,"numberMatched":...}
+    return head[: -len(b"null}")] + body + b"," + tail[1:]
 
 
 def feature(

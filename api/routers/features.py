@@ -215,11 +215,11 @@ def items(
     box = ogc.parse_bbox(bbox)
     filters = ogc.parse_filters(request.query_params.multi_items(), index)
     rows = ogc.select_rows(frame, index, bbox=box, filters=filters)
-    doc = ogc.feature_collection(
+    body = ogc.feature_collection(
         frame, index, rows, url=request.url, offset=offset, limit=limit,
         collection_url=str(request.url_for("ogc_collection", collection_id=collection_id)),
     )
-    return _json(doc, ogc.GEOJSON)
+    return Response(body, media_type=ogc.GEOJSON)
 
 
 @router.get(

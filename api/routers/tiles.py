@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import geopandas as gpd
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
 from api import mvt, ogc
@@ -29,15 +31,24 @@ LayerPath = Annotated[
 ]
 
 
-def _source(ws: Workspace, request: Request, layer: str) -> tuple[mvt.TileSource, int]:
-    with ws.lock:
-        frame = ws.collections.get(layer)
-        version = ogc.workspace_version(ws)
-        known = sorted(ws.collections)
+def _frame(ws: Workspace, layer: str) -> tuple[gpd.GeoDataFrame, int]:
+    # No lock: the collections dict is replaced whole by live updates, and a frame read with a
+    # version of a neighbouring state only costs a cache miss (keys hold the frame's identity).
+    collections, version = ws.collections, ogc.workspace_version(ws)
+    frame = collections.get(layer)
     if frame is None:
-        raise NotFoundError(f"no layer {layer!r}; layers: {', '.join(known)}")
+        raise NotFoundError(f"no layer {layer!r}; layers: {', '.join(sorted(collections))}")
+    return frame, version
+
+
+def _sources(request: Request) -> ogc.FrameCache[mvt.TileSource]:
     cache: ogc.FrameCache[mvt.TileSource] = ogc.app_cache(request.app.state, "tile_sources", ogc.FrameCache)
-    return cache.get(layer, frame, version, lambda: mvt.tile_source(layer, frame)), version
+    return cache
+
+
+def _source(ws: Workspace, request: Request, layer: str) -> tuple[mvt.TileSource, int]:
+    frame, version = _frame(ws, layer)
+    return _sources(request).get(layer, frame, version, lambda: mvt.tile_source(layer, frame)), version
 
 
 @router.get(
@@ -62,32 +73,43 @@ def tilejson(ws: WorkspaceDep, request: Request, layer: LayerPath) -> dict[str, 
         **ogc.error_responses(404, 422),
     },
 )
-def tile(
-    ws: WorkspaceDep,
+async def tile(
     request: Request,
     layer: LayerPath,
     z: Annotated[int, Path(ge=0, le=mvt.MAX_ZOOM, description="zoom")],
     x: Annotated[int, Path(ge=0, description="column, 0 .. 2^z - 1")],
     y: Annotated[int, Path(ge=0, description="row from the north, 0 .. 2^z - 1")],
 ) -> Response:
-    """The layer's features in tile z/x/y as a Mapbox Vector Tile (one layer named ``layer``)."""
+    """The layer's features in tile z/x/y as a Mapbox Vector Tile (one layer named ``layer``).
+
+    A cached tile is answered on the event loop; preparing a layer and rendering a tile run in
+    the thread pool.
+    """
     if not mvt.tile_in_range(z, x, y):
         n = 1 << z
         raise RequestValidationError(
             [{"loc": ("path", "x" if x >= n else "y"), "msg": f"at zoom {z} x and y run from 0 to {n - 1}",
               "type": "value_error"}]
         )
-    source, version = _source(ws, request, layer)
+    ws: Workspace = request.app.state.workspace
+    frame, version = _frame(ws, layer)
+    ready = _sources(request).peek(layer, frame, version)
+    if ready is None:
+        source, version = await run_in_threadpool(_source, ws, request, layer)
+    else:
+        source = ready
     key = (layer, z, x, y, version, source.serial)
     etag = f'"{version}-{source.serial}-{z}-{x}-{y}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     cache: mvt.TileCache = ogc.app_cache(request.app.state, "tile_cache", mvt.TileCache)
-    data = cache.get(key)
-    if data is None:
-        data = mvt.render_tile(source, z, x, y)
+    cached = cache.get(key)
+    if cached is None:
+        data = await run_in_threadpool(mvt.render_tile, source, z, x, y)
         cache.put(key, data)
+    else:
+        data = cached
     if not data:
         return Response(status_code=204, headers=headers)
     return Response(data, media_type=mvt.MEDIA_TYPE, headers=headers)
