@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import geopandas as gpd
@@ -276,7 +277,7 @@ class CollectionIndex:
     id_column
         Column the ids come from (None for composed ids).
     lookup
-        Row position of each id, keyed by the id as text.
+        Row position of each id, keyed by the id as text (built on first use).
     properties
         The property columns (every column but the geometry).
     kinds
@@ -292,7 +293,6 @@ class CollectionIndex:
     name: str
     ids: np.ndarray
     id_column: str | None
-    lookup: dict[str, int]
     properties: tuple[str, ...]
     kinds: dict[str, str]
     bbox: tuple[float, float, float, float] | None
@@ -301,6 +301,11 @@ class CollectionIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @cached_property
+    def lookup(self) -> dict[str, int]:
+        """Row position of each feature id (as text)."""
+        return {str(v): i for i, v in enumerate(self.ids.tolist())}
 
 
 def column_kind(dtype: Any) -> str:
@@ -328,9 +333,8 @@ def collection_index(name: str, frame: gpd.GeoDataFrame) -> CollectionIndex:
     geom_col = frame.geometry.name
     props = tuple(str(c) for c in frame.columns if c != geom_col)
     kinds = {c: column_kind(frame[c].dtype) for c in props}
-    lookup = {str(v): i for i, v in enumerate(ids.tolist())}
     return CollectionIndex(
-        name=name, ids=ids, id_column=column, lookup=lookup, properties=props, kinds=kinds,
+        name=name, ids=ids, id_column=column, properties=props, kinds=kinds,
         bbox=bbox, geometry=geometry, tree=shapely.STRtree(geometry),
     )
 

@@ -17,7 +17,7 @@ import threading
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import geopandas as gpd
 import numpy as np
@@ -56,27 +56,39 @@ DistrictQuery = Annotated[
 
 
 class DownloadFiles:
-    """Files made for download, one folder per app; each built once per analysis and version."""
+    """Files made for download, one folder per app; each built once per analysis and version.
+
+    Entries are keyed by the identity of the analysis they were made from (checked through a weak
+    reference, so a new analysis that reuses an old one's ``id`` is not mistaken for it); the
+    folders of analyses that are gone (replaced by a live update) are removed.
+    """
 
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="firereach-downloads-"))
         # removed when the app (and with it this object) goes, or at exit
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
         self._lock = threading.Lock()
-        self._made: dict[tuple[str, int, int], Path] = {}
+        self._made: dict[tuple[str, int, int], tuple[weakref.ref[Any], Path]] = {}
 
     def get(self, name: str, owner: object, version: int, build: Callable[[Path], Path]) -> Path:
         """The file ``name`` for this analysis (``owner``) and version, built by ``build(folder)``."""
         key = (name, id(owner), version)
         with self._lock:
-            path = self._made.get(key)
-            if path is not None and path.exists():
-                return path
+            self._purge()
+            made = self._made.get(key)
+            if made is not None and made[0]() is owner and made[1].exists():
+                return made[1]
             folder = self.root / f"{id(owner):x}-{version}"
             folder.mkdir(parents=True, exist_ok=True)
             path = build(folder)
-            self._made[key] = path
+            self._made[key] = (weakref.ref(owner), path)
             return path
+
+    def _purge(self) -> None:
+        dead = [k for k, (ref, _) in self._made.items() if ref() is None]
+        for k in dead:
+            _, path = self._made.pop(k)
+            shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _files(request: Request) -> DownloadFiles:

@@ -80,12 +80,12 @@ def _json(doc: dict[str, Any], media_type: str = ogc.JSON) -> Response:
 
 
 def _collection(ws: Workspace, request: Request, name: str) -> tuple[gpd.GeoDataFrame, ogc.CollectionIndex]:
-    with ws.lock:
-        frame = ws.collections.get(name)
-        version = ogc.workspace_version(ws)
-        known = sorted(ws.collections)
+    # No lock: live updates replace the collections dict whole, so a read never waits for a
+    # recomputation; the prepared index is keyed by the frame itself.
+    collections, version = ws.collections, ogc.workspace_version(ws)
+    frame = collections.get(name)
     if frame is None:
-        raise NotFoundError(f"no collection {name!r}; collections: {', '.join(known)}")
+        raise NotFoundError(f"no collection {name!r}; collections: {', '.join(sorted(collections))}")
     cache: ogc.FrameCache[ogc.CollectionIndex] = ogc.app_cache(
         request.app.state, "ogc_indexes", ogc.FrameCache
     )
@@ -140,8 +140,7 @@ def api_definition(request: Request, f: FormatQuery = None) -> Response:
 def collections(ws: WorkspaceDep, request: Request, f: FormatQuery = None) -> Response:
     """Every collection of the workspace: layers and analysis results."""
     ogc.check_format(f, ogc.JSON_FORMATS)
-    with ws.lock:
-        names = list(ws.collections)
+    names = list(ws.collections)
     indexes = [_collection(ws, request, name)[1] for name in names]
     return _json(ogc.collections_document(indexes, base=str(request.url_for("ogc_collections"))))
 
