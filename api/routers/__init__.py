@@ -10,5 +10,6 @@ from api.routers.hydrants import router as hydrants
 from api.routers.keys import router as keys
 from api.routers.ledger import router as ledger
 from api.routers.tiles import router as tiles
+from api.routers.web import router as web
 
-ROUTERS: list[APIRouter] = [health, hydrants, ledger, keys, features, tiles, analysis, downloads]
+ROUTERS: list[APIRouter] = [health, hydrants, ledger, keys, features, tiles, analysis, downloads, web]

@@ -1,0 +1,49 @@
+"""The web map at ``/``: a static page (``api/web/``) with the vendored Leaflet, nothing from a CDN.
+
+The page draws the workspace's own layers from ``/ogc/collections/{id}/items`` (bbox-limited to
+the view); the basemap is the project's roads and buildings, or a tile URL given as ``?tiles=``
+(``{z}/{x}/{y}`` template; none by default, so the page never leaves the server).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+LEAFLET_DIR = Path(__file__).resolve().parents[2] / "reports" / "static" / "leaflet"
+_MEDIA = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+}
+
+router = APIRouter(tags=["web map"], include_in_schema=False)
+
+
+def _file(root: Path, name: str) -> FileResponse:
+    path = (root / name).resolve()
+    if not path.is_file() or not path.is_relative_to(root.resolve()) or path.suffix not in _MEDIA:
+        raise HTTPException(status_code=404, detail="not found")
+    return FileResponse(path, media_type=_MEDIA[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/")
+def index() -> FileResponse:
+    """The web map page."""
+    return _file(WEB_DIR, "index.html")
+
+
+@router.get("/static/web/{name}")
+def web_asset(name: str) -> FileResponse:
+    """The page's own script and style."""
+    return _file(WEB_DIR, name)
+
+
+@router.get("/static/leaflet/{name:path}")
+def leaflet_asset(name: str) -> FileResponse:
+    """Vendored Leaflet 1.9.4 (BSD-2-Clause), its style and images."""
+    return _file(LEAFLET_DIR, name)

@@ -1,0 +1,318 @@
+/* FireReach web map: the workspace's own layers from /ogc, drawn with the vendored Leaflet.
+   Nothing is loaded from outside this server unless a tile URL is given as ?tiles=. */
+(function () {
+  "use strict";
+
+  var I18N = {
+    zh: {
+      title: "FireReach 消防水源与通道", district: "片区", all: "全部", lang: "EN",
+      loading: "加载中…", loaded: "已加载 {n} 个要素", failed: "加载失败：{what}",
+      legend: "图例",
+      roads: "道路", buildings: "建筑", hydrants: "消火栓（按状态）", gaps: "覆盖缺口",
+      blockages: "占道堵塞（按排名）", highrises: "高层建筑（按类别）", stations: "消防站",
+      areas: "首到责任区", proposed: "建议新增消火栓", districts: "片区边界", tiles: "底图瓦片",
+      in_service: "在用", out_of_service: "停用", faulty: "故障", unknown: "未知", other: "其他",
+      class1: "一类高层", class2: "二类高层", rank: "排名", open: "未处理", done: "已处理"
+    },
+    en: {
+      title: "FireReach fire water & access", district: "District", all: "All", lang: "中文",
+      loading: "Loading…", loaded: "{n} features loaded", failed: "Failed to load: {what}",
+      legend: "Legend",
+      roads: "Roads", buildings: "Buildings", hydrants: "Hydrants (by status)", gaps: "Coverage gaps",
+      blockages: "Blockages (by rank)", highrises: "High-rises (by class)", stations: "Fire stations",
+      areas: "First-due areas", proposed: "Proposed hydrants", districts: "District outlines",
+      tiles: "Basemap tiles",
+      in_service: "In service", out_of_service: "Out of service", faulty: "Faulty", unknown: "Unknown",
+      other: "Other", class1: "High-rise class 1", class2: "High-rise class 2", rank: "Rank",
+      open: "Open", done: "Closed"
+    }
+  };
+  var lang = "zh";
+  function t(key) { return (I18N[lang] && I18N[lang][key]) || I18N.zh[key] || key; }
+
+  var HYDRANT_COLOURS = {
+    in_service: "#1565c0", out_of_service: "#e53935", faulty: "#e53935", unknown: "#9e9e9e"
+  };
+  var CLASS_COLOURS = { class1: "#6a1b9a", class2: "#c2185b" };
+  var AREA_COLOURS = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41"];
+  var LIMIT = 10000;
+
+  function hydrantColour(status) { return HYDRANT_COLOURS[status] || "#fb8c00"; }
+  function closedBlockage(p) { return p.status === "closed" || p.status === "rectified" || p.open === false; }
+  function hashColour(value) {
+    var s = String(value), h = 0;
+    for (var i = 0; i < s.length; i++) { h = (h * 31 + s.charCodeAt(i)) | 0; }
+    return AREA_COLOURS[Math.abs(h) % AREA_COLOURS.length];
+  }
+
+  /* One entry per layer: which collection, how to draw it, whether it is on at first. */
+  var LAYERS = [
+    { key: "areas", collection: "station_areas", on: true, pane: "areas",
+      style: function (f) {
+        var c = hashColour(f.properties.station_id);
+        return { color: c, weight: 2, dashArray: "6 4", fillColor: c, fillOpacity: 0.06 };
+      } },
+    { key: "roads", collection: "roads_analysis", on: true, pane: "basemap", basemap: true,
+      style: function () { return { color: "#a7a29b", weight: 2, opacity: 0.9, className: "fr-road" }; } },
+    { key: "buildings", collection: "buildings_analysis", on: true, pane: "basemap", basemap: true,
+      style: function () { return { color: "#b3a899", weight: 1, fillColor: "#d9d0c5", fillOpacity: 0.8 }; } },
+    { key: "highrises", collection: "buildings_analysis", on: true, pane: "highrises",
+      filter: function (f) { return !!CLASS_COLOURS[f.properties.high_rise_class]; },
+      style: function (f) {
+        var c = CLASS_COLOURS[f.properties.high_rise_class];
+        return { color: c, weight: 2, fillColor: c, fillOpacity: 0.45, className: "fr-highrise" };
+      } },
+    { key: "gaps", collection: "underserved_segments", on: true, pane: "lines",
+      style: function () { return { color: "#d50000", weight: 4, opacity: 0.85, className: "fr-gap" }; } },
+    { key: "proposed", collection: "proposed_hydrants", on: true, pane: "points", point: true,
+      style: function () {
+        return { radius: 5, color: "#1b5e20", weight: 2, dashArray: "2 2", fillColor: "#a5d6a7",
+                 fillOpacity: 0.9, className: "fr-proposed" };
+      } },
+    { key: "blockages", collection: "blockages_ranked", on: true, pane: "points", point: true,
+      style: function (f) {
+        var p = f.properties, rank = Number(p.rank), done = closedBlockage(p);
+        var radius = isFinite(rank) && rank > 0 ? Math.max(5, 12 - rank) : 5;
+        return { radius: radius, color: done ? "#757575" : "#4e342e", weight: 2,
+                 fillColor: done ? "#bdbdbd" : "#ff6f00", fillOpacity: 0.9, className: "fr-blockage" };
+      },
+      tooltip: function (p) { return isFinite(Number(p.rank)) && p.rank !== null ? "#" + p.rank : null; } },
+    { key: "stations", collection: "stations", on: true, pane: "top", point: true,
+      style: function () {
+        return { radius: 8, color: "#b71c1c", weight: 3, fillColor: "#ffffff", fillOpacity: 1,
+                 className: "fr-station" };
+      } },
+    { key: "hydrants", collection: "hydrants_analysis", on: true, pane: "top", point: true,
+      style: function (f) {
+        return { radius: 6, color: "#ffffff", weight: 1.5, fillColor: hydrantColour(f.properties.status),
+                 fillOpacity: 1, className: "fr-hydrant" };
+      } }
+  ];
+
+  var params = new URLSearchParams(window.location.search);
+  var map = L.map("map", { zoomControl: true, preferCanvas: false });
+  [["basemap", 350], ["areas", 360], ["highrises", 390], ["lines", 410], ["points", 620], ["top", 630]]
+    .forEach(function (pane) { map.createPane(pane[0]).style.zIndex = String(pane[1]); });
+
+  var status = document.getElementById("status");
+  var statusKey = null, statusArgs = {};
+  function setStatus(key, args) {
+    statusKey = key; statusArgs = args || {};
+    var text = key ? t(key) : "";
+    Object.keys(statusArgs).forEach(function (k) { text = text.replace("{" + k + "}", statusArgs[k]); });
+    status.textContent = text;
+  }
+
+  function escapeHtml(value) {
+    return String(value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function popupHtml(def, props) {
+    var rows = Object.keys(props).filter(function (k) {
+      var v = props[k];
+      return v !== null && v !== undefined && v !== "";
+    }).map(function (k) {
+      var v = props[k];
+      if (typeof v === "object") { v = JSON.stringify(v); }
+      return "<tr><th>" + escapeHtml(k) + "</th><td>" + escapeHtml(v) + "</td></tr>";
+    });
+    return "<h4>" + escapeHtml(t(def.key)) + "</h4><table>" + rows.join("") + "</table>";
+  }
+
+  var available = {};
+  var control = L.control.layers(null, null, { collapsed: false, position: "topright" });
+
+  function makeGroup(def) {
+    def.group = L.geoJSON(null, {
+      pane: def.pane,
+      filter: def.filter,
+      style: def.point ? undefined : def.style,
+      pointToLayer: function (f, latlng) {
+        var opts = def.style(f);
+        opts.pane = def.pane;
+        return L.circleMarker(latlng, opts);
+      },
+      onEachFeature: function (f, layer) {
+        layer.bindPopup(function () { return popupHtml(def, f.properties || {}); }, { maxWidth: 360 });
+        if (def.tooltip) {
+          var tip = def.tooltip(f.properties || {});
+          if (tip) { layer.bindTooltip(tip, { direction: "top", offset: [0, -6] }); }
+        }
+      }
+    });
+    def.seq = 0;
+    control.addOverlay(def.group, '<span class="fr-layer" data-layer="' + def.key + '">' +
+                       escapeHtml(t(def.key)) + "</span>");
+    if (def.on) { def.group.addTo(map); }
+  }
+
+  function bboxParam() {
+    var b = map.getBounds().pad(0.2);
+    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+      .map(function (v) { return v.toFixed(6); }).join(",");
+  }
+
+  var pending = 0, drawn = 0;
+  function load(def) {
+    if (!map.hasLayer(def.group)) { return; }
+    var seq = ++def.seq;
+    var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=" + LIMIT +
+      "&bbox=" + bboxParam();
+    pending += 1;
+    setStatus("loading");
+    fetch(url, { headers: { Accept: "application/geo+json" } })
+      .then(function (r) {
+        if (!r.ok) { throw new Error(def.collection + " HTTP " + r.status); }
+        return r.json();
+      })
+      .then(function (fc) {
+        if (seq !== def.seq) { return; }
+        def.group.clearLayers();
+        def.group.addData(fc);
+        drawn += def.group.getLayers().length;
+      })
+      .catch(function (err) { setStatus("failed", { what: err.message }); })
+      .then(function () {
+        pending -= 1;
+        if (pending === 0) {
+          if (statusKey !== "failed") { setStatus("loaded", { n: drawn }); }
+          document.body.setAttribute("data-loaded", "1");
+        }
+      });
+  }
+  function reloadAll() {
+    drawn = 0;
+    document.body.removeAttribute("data-loaded");
+    LAYERS.forEach(function (def) { if (def.group) { load(def); } });
+    if (pending === 0) { setStatus("loaded", { n: 0 }); document.body.setAttribute("data-loaded", "1"); }
+  }
+  var timer = null;
+  map.on("moveend", function () {
+    clearTimeout(timer);
+    timer = setTimeout(reloadAll, 150);
+  });
+  map.on("overlayadd", function (e) {
+    LAYERS.forEach(function (def) { if (def.group === e.layer) { load(def); } });
+  });
+
+  /* Legend */
+  var legend = L.control({ position: "bottomright" });
+  legend.onAdd = function () {
+    this._div = L.DomUtil.create("div", "fr-legend leaflet-control");
+    return this._div;
+  };
+  function renderLegend() {
+    if (!legend._div) { return; }
+    function dot(c, label) { return '<div><i style="background:' + c + '"></i>' + escapeHtml(label) + "</div>"; }
+    function line(c, label) { return '<div><i class="line" style="background:' + c + '"></i>' + escapeHtml(label) + "</div>"; }
+    legend._div.innerHTML = "<strong>" + escapeHtml(t("legend")) + "</strong>" +
+      dot(HYDRANT_COLOURS.in_service, t("hydrants") + " · " + t("in_service")) +
+      dot(HYDRANT_COLOURS.out_of_service, t("hydrants") + " · " + t("out_of_service")) +
+      dot(HYDRANT_COLOURS.unknown, t("hydrants") + " · " + t("unknown")) +
+      line("#d50000", t("gaps")) +
+      dot("#ff6f00", t("blockages") + " · " + t("open")) +
+      dot(CLASS_COLOURS.class1, t("class1")) + dot(CLASS_COLOURS.class2, t("class2")) +
+      dot("#a5d6a7", t("proposed"));
+  }
+
+  /* Districts */
+  var districtBox = document.getElementById("district-box");
+  var districtSelect = document.getElementById("district");
+  var districtLayer = null;
+  function districtName(p, i) {
+    return p.name || p.district || p.district_name || p.district_id || p.id || String(i + 1);
+  }
+  function loadDistricts() {
+    if (!available.districts) { return; }
+    fetch("/ogc/collections/districts/items?f=json&limit=" + LIMIT)
+      .then(function (r) { if (!r.ok) { throw new Error("districts HTTP " + r.status); } return r.json(); })
+      .then(function (fc) {
+        var features = (fc.features || []).filter(function (f) { return f.geometry; });
+        if (!features.length) { return; }
+        districtLayer = L.geoJSON({ type: "FeatureCollection", features: features }, {
+          pane: "areas", interactive: false,
+          style: function () { return { color: "#37474f", weight: 2, fill: false, dashArray: "1 5" }; }
+        }).addTo(map);
+        features.forEach(function (f, i) {
+          var opt = document.createElement("option");
+          opt.value = String(i);
+          opt.textContent = districtName(f.properties || {}, i);
+          districtSelect.appendChild(opt);
+        });
+        districtSelect.addEventListener("change", function () {
+          var i = districtSelect.value;
+          var target = i === "" ? districtLayer : L.geoJSON(features[Number(i)]);
+          map.fitBounds(target.getBounds(), { padding: [20, 20] });
+        });
+        districtBox.hidden = false;
+      })
+      .catch(function (err) { setStatus("failed", { what: err.message }); });
+  }
+
+  /* Language */
+  function applyLanguage() {
+    document.documentElement.lang = lang === "zh" ? "zh" : "en";
+    document.title = t("title");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (el) {
+      el.textContent = t(el.getAttribute("data-i18n"));
+    });
+    document.getElementById("lang").textContent = t("lang");
+    LAYERS.forEach(function (def) {
+      if (!def.group) { return; }
+      /* The layers control keeps the label HTML it was given: rename there too. */
+      control._layers.forEach(function (entry) {
+        if (entry.layer === def.group) {
+          entry.name = '<span class="fr-layer" data-layer="' + def.key + '">' + escapeHtml(t(def.key)) + "</span>";
+        }
+      });
+    });
+    if (control._map) { control._update(); }
+    renderLegend();
+    if (statusKey) { setStatus(statusKey, statusArgs); }
+  }
+  document.getElementById("lang").addEventListener("click", function () {
+    lang = lang === "zh" ? "en" : "zh";
+    applyLanguage();
+  });
+  if (params.get("lang") === "en") { lang = "en"; }
+
+  /* Start: which collections exist, and where they are. */
+  function extentOf(collections) {
+    var order = ["roads_analysis", "buildings_analysis", "hydrants_analysis", "station_areas"];
+    for (var i = 0; i < order.length; i++) {
+      var c = collections.filter(function (x) { return x.id === order[i]; })[0];
+      var box = c && c.extent && c.extent.spatial && c.extent.spatial.bbox && c.extent.spatial.bbox[0];
+      if (box && box.length >= 4 && isFinite(box[0])) {
+        return L.latLngBounds([box[1], box[0]], [box[3], box[2]]);
+      }
+    }
+    return null;
+  }
+
+  var tiles = params.get("tiles");
+  if (tiles) {
+    L.tileLayer(tiles, { maxZoom: 19, attribution: escapeHtml(t("tiles")) }).addTo(map);
+  }
+  control.addTo(map);
+  legend.addTo(map);
+
+  fetch("/ogc/collections?f=json")
+    .then(function (r) { if (!r.ok) { throw new Error("collections HTTP " + r.status); } return r.json(); })
+    .then(function (doc) {
+      var collections = doc.collections || [];
+      collections.forEach(function (c) { available[c.id] = true; });
+      LAYERS.forEach(function (def) {
+        if (available[def.collection] && !(def.basemap && tiles)) { makeGroup(def); }
+      });
+      applyLanguage();
+      loadDistricts();
+      var bounds = extentOf(collections);
+      if (bounds) { map.fitBounds(bounds); } else { map.setView([0, 0], 2); }
+    })
+    .catch(function (err) {
+      map.setView([0, 0], 2);
+      setStatus("failed", { what: err.message });
+    });
+  applyLanguage();
+})();
