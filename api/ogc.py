@@ -62,6 +62,9 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 #: Query parameters of ``/items`` that are not property filters.
 RESERVED_PARAMS: frozenset[str] = frozenset({"limit", "offset", "bbox", "bbox-crs", "datetime", "f", "crs"})
+#: ``datetime``: an RFC 3339 instant or an interval with ``..`` for an open end (OGC 17-069r4 7.15.4).
+_INSTANT = r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?"
+DATETIME_PATTERN = rf"^({_INSTANT}|(\.\.|{_INSTANT})/(\.\.|{_INSTANT}))$"
 #: Values of ``f`` accepted for JSON documents and for GeoJSON feature documents.
 JSON_FORMATS: frozenset[str] = frozenset({"json"})
 GEOJSON_FORMATS: frozenset[str] = frozenset({"json", "geojson"})

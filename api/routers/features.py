@@ -204,7 +204,11 @@ def items(
         Literal["http://www.opengis.net/def/crs/OGC/1.3/CRS84"] | None,
         Query(description="CRS of the response: only CRS84 (WGS84 lon/lat)"),
     ] = None,
-    datetime: Annotated[str | None, Query(description="accepted; the collections have no time")] = None,
+    datetime: Annotated[
+        str | None,
+        Query(pattern=ogc.DATETIME_PATTERN, description="RFC 3339 instant or interval (.. for open "
+              "ends); the collections have no time, so a valid value keeps every feature"),
+    ] = None,
     f: GeoFormatQuery = None,
 ) -> Response:
     """GeoJSON features (WGS84), paged by ``limit``/``offset``, filtered by ``bbox`` and by any

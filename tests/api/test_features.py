@@ -256,7 +256,8 @@ async def test_bad_bbox_is_400(client: httpx.AsyncClient, bbox: str) -> None:
 @pytest.mark.parametrize(
     "params",
     [{"limit": 0}, {"limit": 10_001}, {"limit": "x"}, {"offset": -1}, {"f": "html"},
-     {"bbox-crs": "EPSG:4326"}, {"crs": "EPSG:3857"}],
+     {"bbox-crs": "EPSG:4326"}, {"crs": "EPSG:3857"}, {"datetime": "yesterday"},
+     {"datetime": "2024-01-01/2024-02-01/2024-03-01"}],
 )
 async def test_bad_parameters_are_400(client: httpx.AsyncClient, params: dict[str, Any]) -> None:
     r = await client.get("/ogc/collections/hydrants/items", params=params)
@@ -265,7 +266,9 @@ async def test_bad_parameters_are_400(client: httpx.AsyncClient, params: dict[st
 
 
 async def test_limit_bounds_and_format_accepted(client: httpx.AsyncClient) -> None:
-    for params in ({"limit": 1}, {"limit": 10_000}, {"f": "json"}, {"f": "geojson"}, {"bbox-crs": ogc.CRS84}):
+    for params in ({"limit": 1}, {"limit": 10_000}, {"f": "json"}, {"f": "geojson"}, {"bbox-crs": ogc.CRS84},
+                   {"datetime": "2024-05-01T00:00:00Z"}, {"datetime": "2024-05-01/.."},
+                   {"datetime": "2024-05-01T08:00:00+08:00/2024-06-01"}):
         r = await client.get("/ogc/collections/hydrants/items", params=params)
         assert r.status_code == 200, params
     assert (await client.get("/ogc/collections/hydrants/items", params={"limit": 1})).json()[
