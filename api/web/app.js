@@ -12,7 +12,8 @@
       blockages: "占道堵塞（按排名）", highrises: "高层建筑（按类别）", stations: "消防站",
       areas: "首到责任区", proposed: "建议新增消火栓", districts: "片区边界", tiles: "底图瓦片",
       in_service: "在用", out_of_service: "停用", faulty: "故障", unknown: "未知", other: "其他",
-      class1: "一类高层", class2: "二类高层", rank: "排名", open: "未处理", done: "已处理"
+      class1: "一类高层", class2: "二类高层", rank: "排名", open: "未处理", done: "已处理",
+      hydrant: "消火栓", blockage: "占道堵塞", station: "消防站"
     },
     en: {
       title: "FireReach fire water & access", district: "District", all: "All", lang: "中文",
@@ -24,18 +25,22 @@
       tiles: "Basemap tiles",
       in_service: "In service", out_of_service: "Out of service", faulty: "Faulty", unknown: "Unknown",
       other: "Other", class1: "High-rise class 1", class2: "High-rise class 2", rank: "Rank",
-      open: "Open", done: "Closed"
+      open: "Open", done: "Closed", hydrant: "Hydrant", blockage: "Blockage", station: "Fire station"
     }
   };
   var lang = "zh";
   function t(key) { return (I18N[lang] && I18N[lang][key]) || I18N.zh[key] || key; }
 
   var HYDRANT_COLOURS = {
-    in_service: "#1565c0", out_of_service: "#e53935", faulty: "#e53935", unknown: "#9e9e9e"
+    in_service: "#1565c0", out_of_service: "#e53935", faulty: "#e53935", unknown: "#9e9e9e",
+    other: "#fb8c00"
   };
   var CLASS_COLOURS = { class1: "#6a1b9a", class2: "#c2185b" };
   var AREA_COLOURS = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41"];
   var LIMIT = 10000;
+  /* Categories switched off in the legend (hydrant statuses, high-rise classes). */
+  var hidden = {};
+  function hydrantStatus(p) { return HYDRANT_COLOURS[p.status] ? p.status : "other"; }
 
   function hydrantColour(status) { return HYDRANT_COLOURS[status] || "#fb8c00"; }
   function closedBlockage(p) { return p.status === "closed" || p.status === "rectified" || p.open === false; }
@@ -57,7 +62,10 @@
     { key: "buildings", collection: "buildings_analysis", on: true, pane: "basemap", basemap: true,
       style: function () { return { color: "#b3a899", weight: 1, fillColor: "#d9d0c5", fillOpacity: 0.8 }; } },
     { key: "highrises", collection: "buildings_analysis", on: true, pane: "highrises",
-      filter: function (f) { return !!CLASS_COLOURS[f.properties.high_rise_class]; },
+      filter: function (f) {
+        var c = f.properties.high_rise_class;
+        return !!CLASS_COLOURS[c] && !hidden["class:" + c];
+      },
       style: function (f) {
         var c = CLASS_COLOURS[f.properties.high_rise_class];
         return { color: c, weight: 2, fillColor: c, fillOpacity: 0.45, className: "fr-highrise" };
@@ -83,6 +91,7 @@
                  className: "fr-station" };
       } },
     { key: "hydrants", collection: "hydrants_analysis", on: true, pane: "top", point: true,
+      filter: function (f) { return !hidden["status:" + hydrantStatus(f.properties)]; },
       style: function (f) {
         return { radius: 6, color: "#ffffff", weight: 1.5, fillColor: hydrantColour(f.properties.status),
                  fillOpacity: 1, className: "fr-hydrant" };
@@ -90,7 +99,8 @@
   ];
 
   var params = new URLSearchParams(window.location.search);
-  var map = L.map("map", { zoomControl: true, preferCanvas: false });
+  var map = L.map("map", { zoomControl: true, preferCanvas: false, zoomSnap: 0.25 });
+  window.frMap = map;  /* for tests and the console */
   [["basemap", 350], ["areas", 360], ["highrises", 390], ["lines", 410], ["points", 620], ["top", 630]]
     .forEach(function (pane) { map.createPane(pane[0]).style.zIndex = String(pane[1]); });
 
@@ -200,20 +210,51 @@
   var legend = L.control({ position: "bottomright" });
   legend.onAdd = function () {
     this._div = L.DomUtil.create("div", "fr-legend leaflet-control");
+    L.DomEvent.disableClickPropagation(this._div);
+    L.DomEvent.disableScrollPropagation(this._div);
+    L.DomEvent.on(this._div, "change", onLegendChange);
     return this._div;
   };
   function renderLegend() {
     if (!legend._div) { return; }
-    function dot(c, label) { return '<div><i style="background:' + c + '"></i>' + escapeHtml(label) + "</div>"; }
-    function line(c, label) { return '<div><i class="line" style="background:' + c + '"></i>' + escapeHtml(label) + "</div>"; }
-    legend._div.innerHTML = "<strong>" + escapeHtml(t("legend")) + "</strong>" +
-      dot(HYDRANT_COLOURS.in_service, t("hydrants") + " · " + t("in_service")) +
-      dot(HYDRANT_COLOURS.out_of_service, t("hydrants") + " · " + t("out_of_service")) +
-      dot(HYDRANT_COLOURS.unknown, t("hydrants") + " · " + t("unknown")) +
-      line("#d50000", t("gaps")) +
-      dot("#ff6f00", t("blockages") + " · " + t("open")) +
-      dot(CLASS_COLOURS.class1, t("class1")) + dot(CLASS_COLOURS.class2, t("class2")) +
-      dot("#a5d6a7", t("proposed"));
+    function swatch(c, cls) { return '<i class="' + (cls || "") + '" style="background:' + c + '"></i>'; }
+    function toggle(id, c, label) {
+      return '<label><input type="checkbox" data-hide="' + id + '"' + (hidden[id] ? "" : " checked") + ">" +
+        swatch(c) + escapeHtml(label) + "</label>";
+    }
+    function row(html) { return "<div>" + html + "</div>"; }
+    var parts = ["<strong>" + escapeHtml(t("legend")) + "</strong>"];
+    if (groupOn("hydrants")) {
+      parts.push(row(toggle("status:in_service", HYDRANT_COLOURS.in_service, t("hydrant") + " · " + t("in_service"))));
+      parts.push(row(toggle("status:out_of_service", HYDRANT_COLOURS.out_of_service, t("hydrant") + " · " + t("out_of_service"))));
+      parts.push(row(toggle("status:faulty", HYDRANT_COLOURS.faulty, t("hydrant") + " · " + t("faulty"))));
+      parts.push(row(toggle("status:unknown", HYDRANT_COLOURS.unknown, t("hydrant") + " · " + t("unknown"))));
+      parts.push(row(toggle("status:other", HYDRANT_COLOURS.other, t("hydrant") + " · " + t("other"))));
+    }
+    if (groupOn("proposed")) { parts.push(row(swatch("#a5d6a7") + escapeHtml(t("proposed")))); }
+    if (groupOn("gaps")) { parts.push(row(swatch("#d50000", "line") + escapeHtml(t("gaps")))); }
+    if (groupOn("blockages")) {
+      parts.push(row(swatch("#ff6f00") + escapeHtml(t("blockage") + " · " + t("open"))));
+      parts.push(row(swatch("#bdbdbd") + escapeHtml(t("blockage") + " · " + t("done"))));
+    }
+    if (groupOn("highrises")) {
+      parts.push(row(toggle("class:class1", CLASS_COLOURS.class1, t("class1"))));
+      parts.push(row(toggle("class:class2", CLASS_COLOURS.class2, t("class2"))));
+    }
+    if (groupOn("stations")) { parts.push(row(swatch("#ffffff", "station") + escapeHtml(t("station")))); }
+    legend._div.innerHTML = parts.join("");
+  }
+  function groupOn(key) {
+    return LAYERS.some(function (def) { return def.key === key && def.group; });
+  }
+  function onLegendChange(e) {
+    var id = e.target && e.target.getAttribute("data-hide");
+    if (!id) { return; }
+    hidden[id] = !e.target.checked;
+    LAYERS.forEach(function (def) {
+      if (def.group && ((id.indexOf("status:") === 0 && def.key === "hydrants") ||
+                        (id.indexOf("class:") === 0 && def.key === "highrises"))) { load(def); }
+    });
   }
 
   /* Districts */

@@ -7,6 +7,7 @@ Chromium or playwright is missing (see :mod:`tests.browser`).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -130,6 +131,7 @@ def test_hydrant_popup_language_and_screenshot(page: Page, server: Server) -> No
     page.locator("#lang").click()
     assert page.locator("#title").inner_text() == "FireReach 消防水源与通道"
 
+    page.wait_for_timeout(500)  # the popup's fade-in
     png = page.screenshot(full_page=False)
     SHOTS.mkdir(parents=True, exist_ok=True)
     (SHOTS / "web_map.png").write_bytes(png)
@@ -148,4 +150,56 @@ def test_layer_toggle_removes_and_reloads(page: Page, server: Server) -> None:
     assert page.locator("path.fr-gap").count() == 0
     toggle.locator("input").click()
     page.wait_for_function("document.querySelectorAll('path.fr-gap').length > 0", timeout=30_000)
+
+    # Hydrants by status: the legend's check boxes hide one status (the demo's are all in service).
+    in_service = page.locator(".fr-legend input[data-hide='status:in_service']")
+    in_service.click()
+    page.wait_for_function("document.querySelectorAll('path.fr-hydrant').length === 0", timeout=30_000)
+    in_service.click()
+    page.wait_for_function("document.querySelectorAll('path.fr-hydrant').length > 0", timeout=30_000)
+    assert watch.problems() == [], watch.problems()
+
+
+DISTRICTS = {
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "properties": {"name": name},
+         "geometry": {"type": "Polygon", "coordinates": [[
+             [w, 60.160], [e, 60.160], [e, 60.182], [w, 60.182], [w, 60.160]]]}}
+        for name, w, e in (("West 西区", 24.930, 24.944), ("East 东区", 24.944, 24.958))
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def district_server(tmp_path_factory: pytest.TempPathFactory, helsinki_pbf: Path) -> Iterator[Server]:
+    """Helsinki analysed with two district boxes."""
+    from tests.api.server import build_workspace
+
+    root = tmp_path_factory.mktemp("web_districts")
+    districts = root / "districts.geojson"
+    districts.write_text(json.dumps(DISTRICTS), encoding="utf-8")
+    out = build_workspace(root / "ws", osm=helsinki_pbf, districts=districts)
+    with running_server(out) as s:
+        yield s
+
+
+def test_district_filter_zooms_to_the_district(page: Page, district_server: Server) -> None:
+    watch = _open(page, district_server)
+    box = page.locator("#district-box")
+    box.wait_for(state="visible", timeout=30_000)
+    options = page.locator("#district option").all_inner_texts()
+    assert options == ["全部", "West 西区", "East 东区"]
+    centre = "() => { const c = window.frMap.getCenter(); return [c.lng, c.lat, window.frMap.getZoom()]; }"
+    start = page.evaluate(centre)
+    page.select_option("#district", label="East 东区")
+    page.wait_for_function(f"({centre})()[0] > 24.946", timeout=10_000)
+    lng, lat, zoom = page.evaluate(centre)
+    assert 24.944 < lng < 24.958 and 60.160 < lat < 60.182 and zoom > 10, (lng, lat, zoom, start)
+    assert page.evaluate(
+        "() => window.frMap.getBounds().contains([[60.160, 24.944], [60.182, 24.958]])"
+    )
+    page.locator("#lang").click()
+    assert page.locator("#district-box span").inner_text() == "District"
+    page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
     assert watch.problems() == [], watch.problems()
