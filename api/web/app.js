@@ -144,6 +144,7 @@
         return L.circleMarker(latlng, opts);
       },
       onEachFeature: function (f, layer) {
+        if (f.id !== undefined && f.id !== null) { def.byId[f.id] = layer; }
         layer.bindPopup(function () { return popupHtml(def, f.properties || {}); }, { maxWidth: 360 });
         if (def.tooltip) {
           var tip = def.tooltip(f.properties || {});
@@ -152,6 +153,7 @@
       }
     });
     def.seq = 0;
+    def.byId = {};
     control.addOverlay(def.group, '<span class="fr-layer" data-layer="' + def.key + '">' +
                        escapeHtml(t(def.key)) + "</span>");
     if (def.on) { def.group.addTo(map); }
@@ -164,7 +166,24 @@
   }
 
   var pending = 0, drawn = 0;
-  function load(def) {
+  /* Keep features already drawn (and an open popup) when the view moves; add the new ones. */
+  function update(def, fc, force) {
+    var features = fc.features || [], keep = {};
+    if (force) { def.group.clearLayers(); def.byId = {}; }
+    features.forEach(function (f) { if (f.id !== undefined && f.id !== null) { keep[f.id] = true; } });
+    Object.keys(def.byId).forEach(function (id) {
+      var layer = def.byId[id];
+      if (!keep[id] && !(layer.isPopupOpen && layer.isPopupOpen())) {
+        def.group.removeLayer(layer);
+        delete def.byId[id];
+      }
+    });
+    features.forEach(function (f) {
+      if (f.id === undefined || f.id === null || !def.byId[f.id]) { def.group.addData(f); }
+    });
+  }
+
+  function load(def, force) {
     if (!map.hasLayer(def.group)) { return; }
     var seq = ++def.seq;
     var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=" + LIMIT +
@@ -178,8 +197,7 @@
       })
       .then(function (fc) {
         if (seq !== def.seq) { return; }
-        def.group.clearLayers();
-        def.group.addData(fc);
+        update(def, fc, force);
         drawn += def.group.getLayers().length;
       })
       .catch(function (err) { setStatus("failed", { what: err.message }); })
@@ -253,7 +271,7 @@
     hidden[id] = !e.target.checked;
     LAYERS.forEach(function (def) {
       if (def.group && ((id.indexOf("status:") === 0 && def.key === "hydrants") ||
-                        (id.indexOf("class:") === 0 && def.key === "highrises"))) { load(def); }
+                        (id.indexOf("class:") === 0 && def.key === "highrises"))) { load(def, true); }
     });
   }
 

@@ -120,6 +120,14 @@ def test_hydrant_popup_language_and_screenshot(page: Page, server: Server) -> No
     popup.wait_for(timeout=10_000)
     assert "hydrant_id" in popup.inner_text()
     assert "消火栓" in popup.inner_text()
+    hydrant_id = popup.locator("tr", has_text="hydrant_id").locator("td").inner_text()
+    assert hydrant_id
+
+    # Moving the map reloads the view's features but keeps the open popup.
+    page.evaluate("() => window.frMap.panBy([60, 0], {animate: false})")
+    page.wait_for_timeout(300)
+    page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
+    assert popup.is_visible() and hydrant_id in popup.inner_text()
 
     assert page.locator("#title").inner_text() == "FireReach 消防水源与通道"
     page.locator("#lang").click()
