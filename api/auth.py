@@ -26,8 +26,7 @@ import hmac
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
@@ -37,7 +36,6 @@ from fastapi.security import APIKeyHeader
 from api.store import (
     ROLES,
     Actor,
-    ConflictError,
     KeyRecord,
     Store,
     active_keys_with_prefix,
@@ -81,26 +79,6 @@ class AuthenticationError(FireReachError, PermissionError):
 
 class PermissionDeniedError(FireReachError, PermissionError):
     """A valid key whose role may not do this (HTTP 403)."""
-
-
-#: Status codes of the errors above and of :class:`api.store.ConflictError`. They belong in
-#: ``api.errors.STATUS``; until they are there, :func:`http_errors` applies them.
-PENDING_STATUS: tuple[tuple[type[FireReachError], int], ...] = (
-    (AuthenticationError, 401),
-    (PermissionDeniedError, 403),
-    (ConflictError, 409),
-)
-
-
-@contextmanager
-def http_errors() -> Iterator[None]:
-    """Turn the errors of :data:`PENDING_STATUS` into JSON HTTP errors (see its note)."""
-    try:
-        yield
-    except tuple(cls for cls, _ in PENDING_STATUS) as exc:
-        code = next(c for cls, c in PENDING_STATUS if isinstance(exc, cls))
-        headers = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'} if code == 401 else None
-        raise HTTPException(status_code=code, detail=str(exc), headers=headers) from None
 
 
 @dataclass(frozen=True)
@@ -328,8 +306,7 @@ def require(permission: Permission) -> Callable[..., Principal]:
         key: Annotated[str | None, Security(_api_key_header)],
     ) -> Principal:
         public_read: bool = request.app.state.settings.public_read
-        with http_errors():
-            return authorize(keyring, key, permission, public_read=public_read)
+        return authorize(keyring, key, permission, public_read=public_read)
 
     dependency.__name__ = f"require_{permission}"
     return dependency

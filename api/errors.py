@@ -7,6 +7,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.auth import HEADER, AuthenticationError, PermissionDeniedError
+from api.store import ConflictError
 from geo.errors import (
     AnalysisError,
     ConfigError,
@@ -20,6 +22,9 @@ from geo.errors import (
 
 #: The one table of status codes (most specific class first).
 STATUS: tuple[tuple[type[FireReachError], int], ...] = (
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (ConflictError, 409),
     (NotFoundError, 404),
     (InputFileError, 422),
     (LayerValidationError, 422),
@@ -53,7 +58,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FireReachError)
     async def _firereach(_: Request, exc: FireReachError) -> JSONResponse:
         code = status_for(exc)
-        return JSONResponse(error_body(code, str(exc)), status_code=code)
+        headers = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'} if code == 401 else None
+        return JSONResponse(error_body(code, str(exc)), status_code=code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import AdminAccess, http_errors, new_key
+from api.auth import AdminAccess, new_key
 from api.live import StoreDep, live_state
 from api.store import Role, list_keys, revoke_key, utc_now
 
@@ -64,5 +64,5 @@ def revoke(
     key_id: Annotated[int, Path(ge=1, le=2**63 - 1)], store: StoreDep, who: AdminAccess
 ) -> KeyOut:
     """Revoke a key at once (the last active admin key cannot be revoked)."""
-    with http_errors(), store.write() as conn:
+    with store.write() as conn:
         return KeyOut.model_validate(revoke_key(conn, key_id, now=utc_now()))

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from api.auth import RecordsAccess, ReportAccess, TransitionAccess, http_errors
+from api.auth import RecordsAccess, ReportAccess, TransitionAccess
 from api.deps import SettingsDep, WorkspaceDep
 from api.live import StoreDep, check_district, live_state, locate
 from api.routers.hydrants import check_moment
@@ -277,7 +277,7 @@ def transition(
         to=body.to, note=body.note, assignee=body.assignee, duplicate_of=body.duplicate_of,
         expected_from=body.expected_from,
     )
-    with http_errors(), store.write() as conn:
+    with store.write() as conn:
         transition_blockage(
             conn, blockage_id, move, actor=who.actor, now=utc_now(),
             sla_days=settings.ledger_sla_days,
