@@ -127,7 +127,8 @@
       if (typeof v === "object") { v = JSON.stringify(v); }
       return "<tr><th>" + escapeHtml(k) + "</th><td>" + escapeHtml(v) + "</td></tr>";
     });
-    return "<h4>" + escapeHtml(t(def.key)) + "</h4><table>" + rows.join("") + "</table>";
+    var title = { hydrants: "hydrant", blockages: "blockage", stations: "station" }[def.key] || def.key;
+    return "<h4>" + escapeHtml(t(title)) + "</h4><table>" + rows.join("") + "</table>";
   }
 
   var available = {};

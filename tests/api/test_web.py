@@ -124,7 +124,11 @@ def test_hydrant_popup_language_and_screenshot(page: Page, server: Server) -> No
     assert hydrant_id
 
     # Moving the map reloads the view's features but keeps the open popup.
+    page.wait_for_timeout(600)  # the popup's own pan into view
+    centre = "() => window.frMap.getCenter().lng"
+    before = page.evaluate(centre)
     page.evaluate("() => window.frMap.panBy([60, 0], {animate: false})")
+    assert page.evaluate(centre) > before
     page.wait_for_timeout(300)
     page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
     assert popup.is_visible() and hydrant_id in popup.inner_text()
