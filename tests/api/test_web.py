@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -214,4 +215,15 @@ def test_district_filter_zooms_to_the_district(page: Page, district_server: Serv
     page.locator("#lang").click()
     assert page.locator("#district-box span").inner_text() == "District"
     page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
+    assert watch.problems() == [], watch.problems()
+
+
+def test_tile_url_replaces_the_own_basemap(page: Page, server: Server) -> None:
+    # Any local image stands in for a tile server here.
+    tiles = quote("/static/leaflet/images/layers.png?z={z}&x={x}&y={y}", safe="")
+    watch = _open(page, server, f"?tiles={tiles}")
+    page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length > 0",
+                           timeout=30_000)
+    assert page.locator("path.fr-road").count() == 0
+    assert page.locator("path.fr-hydrant").count() > 0
     assert watch.problems() == [], watch.problems()
