@@ -16,8 +16,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from api.settings import Settings
+from geo.agency import BLOCKAGE_COLUMNS
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
 from routing.analysis import Analysis, AnalysisOptions, analyze
@@ -51,13 +53,31 @@ def _wgs84_collections(layers: Layers, analysis: Analysis) -> dict[str, gpd.GeoD
     return out
 
 
+def _stored_reports(path: Path) -> gpd.GeoDataFrame | None:
+    """The blockage reports the workspace was analysed with (``blockages_ranked``), if any.
+
+    Only the report columns are kept: their impact is computed afresh at start-up.
+    """
+    gpkg = path / "layers.gpkg"
+    if "blockages_ranked" not in {str(n) for n, _ in pyogrio.list_layers(gpkg)}:
+        return None
+    frame = pyogrio.read_dataframe(gpkg, layer="blockages_ranked")
+    keep = [c for c in BLOCKAGE_COLUMNS if c in frame.columns]
+    reports = gpd.GeoDataFrame(frame[keep], geometry=frame.geometry, crs=frame.crs)
+    for col in ("blockage_id", "kind", "status"):
+        reports[col] = reports[col].astype(object).where(reports[col].notna(), "").astype(str)
+    if "remaining_width_m" in reports:
+        reports["remaining_width_m"] = pd.to_numeric(reports["remaining_width_m"], errors="coerce")
+    return reports
+
+
 def load_workspace(settings: Settings) -> Workspace:
     """Read ``settings.workspace / layers.gpkg`` and run the analysis once."""
     path = Path(settings.workspace)
     layers = read_layers(path / "layers.gpkg")
     preset = load_preset(settings.preset)
     options = AnalysisOptions(apparatus=settings.apparatus, snap_distance_m=settings.snap_distance_m)
-    analysis = analyze(layers, preset=preset, options=options)
+    analysis = analyze(layers, preset=preset, options=options, blockages=_stored_reports(path))
     ws = Workspace(
         path=path, layers=layers, preset=preset, options=options, analysis=analysis,
         collections=_wgs84_collections(layers, analysis),
