@@ -100,6 +100,9 @@
 
   var params = new URLSearchParams(window.location.search);
   var map = L.map("map", { zoomControl: true, preferCanvas: false, zoomSnap: 0.25 });
+  // the basemap and every layer derive from OpenStreetMap data (ODbL): say so on the map
+  map.attributionControl.addAttribution(
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors');
   window.frMap = map;  /* for tests and the console */
   [["basemap", 350], ["areas", 360], ["highrises", 390], ["lines", 410], ["points", 620], ["top", 630]]
     .forEach(function (pane) { map.createPane(pane[0]).style.zIndex = String(pane[1]); });
@@ -121,7 +124,8 @@
   function popupHtml(def, props) {
     var rows = Object.keys(props).filter(function (k) {
       var v = props[k];
-      return v !== null && v !== undefined && v !== "";
+      // server file paths are no business of the map's readers
+      return k !== "source_file" && v !== null && v !== undefined && v !== "";
     }).map(function (k) {
       var v = props[k];
       if (typeof v === "object") { v = JSON.stringify(v); }
