@@ -25,36 +25,14 @@ import shapely
 
 from api.app import create_app
 from api.auth import create_key
-from api.pipeline import LayersRequest, run_analyze
 from api.routers.analysis import BlockageKind
 from api.settings import Settings
-from api.workspace import Workspace, load_workspace
-from routing.analysis import AnalysisOptions
+from api.workspace import Workspace
 from routing.blockages import BLOCKAGE_KINDS
 from routing.coverage import hydrant_coverage
 from tests.api.server import asgi_client
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="session")
-def helsinki_workspace(tmp_path_factory: pytest.TempPathFactory, helsinki_pbf: Path) -> Path:
-    """The analysed Helsinki workspace (built once per session, shared by the API tests)."""
-    out = tmp_path_factory.getbasetemp() / "helsinki_ws"
-    if not (out / "layers.gpkg").exists():
-        run_analyze(LayersRequest(osm=helsinki_pbf), out=out, settings=Settings(_env_file=None),
-                    options=AnalysisOptions())
-    return out
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def ws(helsinki_workspace: Path) -> Workspace:
-    return load_workspace(Settings(workspace=helsinki_workspace, _env_file=None))
 
 
 @pytest.fixture(scope="module")
