@@ -181,10 +181,12 @@ _BLOCKAGE_STATUS: dict[str, str] = {
     **dict.fromkeys(["rectified", "已整改", "整改完成", "fixed"], "rectified"),
     **dict.fromkeys(["verified", "已复核", "复核通过"], "verified"),
     **dict.fromkeys(["closed", "已销号", "已关闭", "销号", "关闭"], "closed"),
+    **dict.fromkeys(["rejected", "驳回", "已驳回", "不属实", "无效"], "rejected"),
+    **dict.fromkeys(["duplicate", "重复", "重复上报", "duplicated"], "duplicate"),
 }
 _BLOCKAGE_STATUS_HELP = (
     "reported (待整改/已上报; also empty), assigned (已派单), rectified (已整改), "
-    "verified (已复核), closed (已销号/已关闭)"
+    "verified (已复核), closed (已销号/已关闭), rejected (驳回/不属实), duplicate (重复)"
 )
 _BLOCKAGE_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("parked_vehicle", ("parkedvehicle", "停车", "车辆", "vehicle", "car", "parked")),

@@ -10,7 +10,8 @@ Effect model (every number lives in :class:`BlockageRules`)
   at most ``max_snap_m`` = 30 m away). A report farther away is kept in the output with effect
   ``'rejected'`` and the snapping reason (``'no road within 30 m (nearest 50.0 m)'``).
 * **Status.** Only open reports count: a status in ``closed_statuses`` (``rectified``,
-  ``verified``, ``closed``) gives effect ``'none'``; every other status is open and recorded.
+  ``verified``, ``closed``, and ``rejected`` / ``duplicate`` reports of the ledger) gives effect
+  ``'none'``; every other status is open and recorded.
 * **Width.** ``gate`` and ``structure`` (违建) block the lane outright (remaining width 0 m).
   ``parked_vehicle`` occupies 2.0 m (a 1.8 m car + 0.2 m), ``goods`` 1.5 m, ``stall`` 2.5 m of the
   edge's ``width_m``; ``other`` (and kinds not listed) block outright. A measured
@@ -160,7 +161,9 @@ class BlockageRules:
     max_snap_m: float = 30.0
     full_block_kinds: frozenset[str] = frozenset({"gate", "structure"})
     occupied_width_m: Mapping[str, float] = field(default_factory=lambda: DEFAULT_OCCUPIED_WIDTH_M)
-    closed_statuses: frozenset[str] = frozenset({"rectified", "verified", "closed"})
+    closed_statuses: frozenset[str] = frozenset(
+        {"rectified", "verified", "closed", "rejected", "duplicate"}
+    )
     unknown_width_blocks: bool = True
     delay_margin_s: float = 60.0
     class_weights: Mapping[str, float] = field(default_factory=lambda: DEFAULT_CLASS_WEIGHTS)

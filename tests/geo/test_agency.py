@@ -431,13 +431,18 @@ def test_blockages_layer(tmp_path: Path) -> None:
         "B5,摊贩,,,,,已销号,,118.784,32.044",
         "B6,其他,,,,,,,118.785,32.045",
         "B7,门口,,,,,搁置,,118.786,32.046",
+        "B8,停车,,,,,不属实,,118.787,32.047",
+        "B9,停车,,,,,重复上报,,118.788,32.048",
     ]
     read = read_agency_table(_csv(tmp_path, lines), layer="blockages")
     pts = read.points
     assert list(pts.columns) == [*BLOCKAGE_COLUMNS, "geometry"]
-    assert list(pts["kind"]) == ["parked_vehicle", "gate", "structure", "goods", "stall", "other"]
+    assert list(pts["kind"]) == [
+        "parked_vehicle", "gate", "structure", "goods", "stall", "other", "parked_vehicle",
+        "parked_vehicle",
+    ]  # fmt: skip
     assert list(pts["status"]) == [
-        "reported", "assigned", "rectified", "verified", "closed", "reported"
+        "reported", "assigned", "rectified", "verified", "closed", "reported", "rejected", "duplicate"
     ]  # fmt: skip
     assert pts["reported_at"].iloc[0] == pd.Timestamp("2024-05-03 14:30")
     assert pts["reported_at"].iloc[1] == pd.Timestamp("2024-05-04")

@@ -155,12 +155,15 @@ def test_open_gate_and_closed_reports_pass() -> None:
         {"blockage_id": "G1", "kind": "gate", "xy": (203, 10), "remaining_width_m": 4.5},
         {"blockage_id": "G2", "kind": "gate", "xy": (203, 20), "status": "rectified"},
         {"blockage_id": "G3", "kind": "structure", "xy": (203, 30), "status": "closed"},
+        # ledger items found not to be blockages, or reported twice, do not count either
+        {"blockage_id": "G4", "kind": "structure", "xy": (203, 40), "status": "rejected"},
+        {"blockage_id": "G5", "kind": "structure", "xy": (203, 50), "status": "duplicate"},
     ])
     out = _impact(truck, res, reports, b)
-    assert list(out.blockages["effect"]) == ["narrowed", "none", "none"]
-    assert list(out.blockages["width_basis"]) == ["measured", "full_block", "full_block"]
+    assert list(out.blockages["effect"]) == ["narrowed", "none", "none", "none", "none"]
+    assert list(out.blockages["width_basis"]) == ["measured", *["full_block"] * 4]
     assert out.blockages["score"].sum() == 0 and out.summary["high_rises_cut_off"] == 0
-    assert list(out.blockages["open"]) == [True, False, False]
+    assert list(out.blockages["open"]) == [True, False, False, False, False]
     assert out.blockages["rank"].iloc[0] == 1 and out.blockages["rank"].iloc[1:].isna().all()
     # Art. 28 only for the open one, no width finding
     assert list(out.findings["feature_id"]) == ["G1"]
