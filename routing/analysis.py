@@ -7,6 +7,7 @@ rule id, clause, severity and confidence) and the summary figures. The CLI and t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -162,7 +163,7 @@ def analyze(
         graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service
     )
 
-    buildings, pairs, access = _building_water(layers, graph, truck, snaps, preset, options)
+    buildings, pairs = _building_water(layers, graph, truck, snaps, preset, options)
     response = _response(layers, truck, preset, options)
     roads = _roads_result(layers, truck, coverage, response)
     if response is not None:
@@ -188,14 +189,6 @@ def analyze(
 
     connectors, connector_findings = _connector_water(layers, graph, snaps, preset, options)
 
-    blockage_result = None
-    if response is not None:
-        blockage_result = blockage_impact(
-            truck, response, _blockage_frame(blockages, layers), buildings=buildings,
-            building_access=access, hydrant_snaps=snaps, preset=preset,
-        )
-    elif blockages is not None and len(blockages):
-        log.warning("no fire stations: blockage impact cannot be ranked (give --stations FILE)")
     siting = _siting(graph, coverage, buildings, options, radius)
 
     hyd = hydrants.copy()
@@ -205,18 +198,13 @@ def analyze(
 
     found = concat_findings(
         [*_findings(layers, preset, buildings, underserved, spacing, response, areas, hyd),
-         access_findings, dead_end_findings, connector_findings,
-         blockage_result.findings if blockage_result is not None else pd.DataFrame()]
+         access_findings, dead_end_findings, connector_findings]
     )
     summary = _summary(
         preset, coverage, buildings, roads, response, underserved, spacing, found, options, hyd
     )
     for section, values in access_summary(high_rises, dead_ends).items():
         summary.setdefault(section, {}).update(values)
-    summary["blockages"] = _blockage_summary(blockage_result, blockages)
-    summary.setdefault("lanes", {})["critical"] = (
-        int(blockage_result.summary["critical_lanes"]) if blockage_result is not None else 0
-    )
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = {
         "total": len(connectors),
@@ -241,26 +229,86 @@ def analyze(
         "dead_end_lanes": dead_ends,
         "pump_connectors_analysis": connectors,
     }
-    if blockage_result is not None:
-        result_layers["blockages_ranked"] = blockage_result.blockages
-        result_layers["critical_lanes"] = blockage_result.critical_lanes
     if siting is not None:
         result_layers["proposed_hydrants"] = siting[0].chosen
         result_layers["budget_curve"] = siting[1]
-    return Analysis(
+    analysis = Analysis(
         graph=graph, truck=truck, hydrant_snaps=snaps, coverage=coverage, response=response,
         layers=result_layers, findings=found, summary=summary,
     )
+    return rank_blockages(analysis, blockages, preset=preset)
 
 
-def _blockage_frame(
-    blockages: gpd.GeoDataFrame | None, layers: Layers
-) -> gpd.GeoDataFrame:
+#: Result layers :func:`rank_blockages` writes (placed before the siting layers).
+BLOCKAGE_LAYERS = ("blockages_ranked", "critical_lanes")
+
+
+def rank_blockages(
+    analysis: Analysis, blockages: gpd.GeoDataFrame | None, *, preset: Preset
+) -> Analysis:
+    """The analysis with its blockage ranking done afresh for ``blockages``.
+
+    Ranks the reports with :func:`routing.blockages.blockage_impact` on the analysis' truck
+    graph and station response (the reports' effect is not applied to the other results), and
+    replaces the ``blockages_ranked`` and ``critical_lanes`` layers, the findings of layer
+    ``blockages`` and the ``blockages``, ``lanes.critical`` and ``findings`` summary figures.
+    Everything else is shared with ``analysis``, which is not modified. :func:`analyze` ends
+    with it; the served workspace calls it again whenever its blockage ledger changes.
+
+    Parameters
+    ----------
+    analysis
+        A result of :func:`analyze`.
+    blockages
+        Reports in any CRS (:func:`geo.agency.read_agency_table` with ``layer="blockages"``);
+        None or empty: critical lanes only.
+    preset
+        The preset ``analysis`` was computed with.
+    """
+    layers = {k: v for k, v in analysis.layers.items() if k not in BLOCKAGE_LAYERS}
+    found = analysis.findings
+    found = found.loc[found["layer"] != "blockages"] if len(found) else found
+    result = None
+    if analysis.response is not None:
+        buildings = analysis.layers["buildings_analysis"]
+        result = blockage_impact(
+            analysis.truck, analysis.response, _blockage_frame(blockages, buildings.crs),
+            buildings=buildings, building_access=AccessPoints.from_columns(buildings),
+            hydrant_snaps=analysis.hydrant_snaps, preset=preset,
+        )
+        found = concat_findings([found, result.findings])
+        at = next((i for i, k in enumerate(layers) if k in ("proposed_hydrants", "budget_curve")),
+                  len(layers))
+        items = list(layers.items())
+        layers = dict([*items[:at], ("blockages_ranked", result.blockages),
+                       ("critical_lanes", result.critical_lanes), *items[at:]])
+    elif blockages is not None and len(blockages):
+        log.warning("no fire stations: blockage impact cannot be ranked (give --stations FILE)")
+    found = found.reset_index(drop=True)
+    summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
+    summary["blockages"] = _blockage_summary(result, blockages)
+    summary["lanes"] = {
+        **summary.get("lanes", {}),
+        "critical": int(result.summary["critical_lanes"]) if result is not None else 0,
+    }
+    summary["findings"] = _findings_summary(found)
+    return dataclasses.replace(analysis, layers=layers, findings=found, summary=summary)
+
+
+def _findings_summary(found: pd.DataFrame) -> dict[str, int]:
+    return {
+        "total": len(found),
+        "shall": int((found["severity"] == "shall").sum()),
+        "should": int((found["severity"] == "should").sum()),
+    }
+
+
+def _blockage_frame(blockages: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoDataFrame:
     """Reports in the working CRS; an empty frame (critical lanes only) when none are given."""
     if blockages is None:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in BLOCKAGE_COLUMNS})
-        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=layers.crs), crs=layers.crs)
-    return blockages.to_crs(layers.crs)
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    return blockages.to_crs(crs)
 
 
 def _blockage_summary(
@@ -346,7 +394,7 @@ def _building_water(
     snaps: SnapResult,
     preset: Preset,
     options: AnalysisOptions,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame, AccessPoints]:
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     b = layers.buildings
     band = preset.rule("hydrant_count_band")
     access = building_access(
@@ -378,7 +426,7 @@ def _building_water(
     out["flow_deficit_lps"] = np.where(
         np.isnan(required), np.nan, np.maximum(required - out["credited_flow_lps"].to_numpy(), 0.0)
     )
-    return out, pairs, access
+    return out, pairs
 
 
 def _connector_water(
@@ -582,11 +630,7 @@ def _summary(
             "respect_oneway": options.respect_oneway,
             "gates_locked": options.gates_locked,
         },
-        "findings": {
-            "total": len(found),
-            "shall": int((found["severity"] == "shall").sum()),
-            "should": int((found["severity"] == "should").sum()),
-        },
+        "findings": _findings_summary(found),
     }
     if response is not None:
         within_edges = roads["response_s"].to_numpy() <= limit

@@ -59,6 +59,20 @@ class AccessPoints:
     offset_m: np.ndarray
     reason: np.ndarray
 
+    @classmethod
+    def from_columns(cls, buildings: pd.DataFrame, *, max_access_m: float = 60.0) -> AccessPoints:
+        """The access points stored in a buildings result (``access_edge``,
+        ``access_position_m``, ``access_offset_m``, ``access_reason`` columns)."""
+        offset = buildings["access_offset_m"].to_numpy(dtype=np.float64)
+        reason = buildings["access_reason"].astype(str).to_numpy(dtype=object)
+        snaps = SnapResult(
+            edge=buildings["access_edge"].to_numpy(dtype=np.int64),
+            position_m=buildings["access_position_m"].to_numpy(dtype=np.float64),
+            offset_m=offset, point=np.full(len(buildings), None, dtype=object), reason=reason,
+            max_distance_m=max_access_m,
+        )
+        return cls(snaps=snaps, offset_m=offset, reason=reason)
+
 
 def building_access(
     graph: StreetGraph,

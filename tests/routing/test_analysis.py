@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from geo.layers import LayerOptions, build_layers
 from geo.osm import read_osm
 from geo.presets import load_preset
-from routing.analysis import AnalysisOptions, analyze
+from routing.analysis import BLOCKAGE_LAYERS, AnalysisOptions, analyze, rank_blockages
 from tests.conftest import FIXTURES, shared_file
 
 CN = load_preset("cn-gb")
@@ -126,6 +127,28 @@ def test_blockage_reports_ranked_with_rules(helsinki) -> None:  # type: ignore[n
     us = analyze(helsinki, preset=load_preset("us"), blockages=reports).layers["blockages_ranked"]
     assert not us["rule_ids"].str.contains("law_").any()
     assert (us.loc[us["effect"] == "full", "rule_ids"] == "fire_lane_width").all()
+
+
+def test_ranking_again_equals_a_full_run(helsinki) -> None:  # type: ignore[no-untyped-def]
+    """rank_blockages on a run without reports gives what analyze with the reports gives."""
+    from geo.agency import read_agency_table
+
+    reports = read_agency_table(FIXTURES / "blockages_helsinki.csv", layer="blockages").points
+    full = analyze(helsinki, preset=CN, options=AnalysisOptions(siting=False), blockages=reports)
+    bare = analyze(helsinki, preset=CN, options=AnalysisOptions(siting=False))
+    again = rank_blockages(bare, reports, preset=CN)
+    assert list(again.layers) == list(full.layers)
+    for name in BLOCKAGE_LAYERS:
+        pd.testing.assert_frame_equal(again.layers[name], full.layers[name])
+    pd.testing.assert_frame_equal(again.findings, full.findings)
+    assert again.summary == full.summary
+    assert bare.summary["blockages"]["total"] == 0 and full.summary["blockages"]["total"] == 13
+    assert again.summary["findings"]["total"] > bare.summary["findings"]["total"]
+    # the input is not modified; ranking no reports again gives the bare run back
+    assert "HEL-B001" not in set(bare.findings["feature_id"])
+    back = rank_blockages(full, None, preset=CN)
+    pd.testing.assert_frame_equal(back.findings, bare.findings)
+    assert back.summary == bare.summary
 
 
 def test_siting_budget_and_k(helsinki) -> None:  # type: ignore[no-untyped-def]
