@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,16 @@ class Settings(BaseSettings):
         "defaults, not from a regulation: set your district's own), e.g. "
         '\'{"reported": 3, "assigned": 7}\'',
     )
+    basemap_url: str | None = Field(
+        default=None,
+        description="basemap tile URL for the web map, a {z}/{x}/{y} template (http(s) or a path on "
+        "this server, e.g. https://tiles.example.gov.cn/{z}/{x}/{y}.png); None = the workspace's own "
+        "roads and buildings, and the page loads nothing from elsewhere",
+    )
+    basemap_attribution: str = Field(
+        default="", max_length=500,
+        description="plain-text credit shown on the web map for basemap_url's tiles",
+    )
 
     @field_validator("ledger_sla_days")
     @classmethod
@@ -57,4 +68,26 @@ class Settings(BaseSettings):
         bad = {k: v for k, v in value.items() if not (v > 0 and v < 36_500)}
         if bad:
             raise ValueError(f"ledger_sla_days must be positive numbers of days; got {bad}")
+        return value
+
+    @field_validator("basemap_url")
+    @classmethod
+    def _check_basemap_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        missing = [p for p in ("{z}", "{x}", "{y}") if p not in value]
+        if missing:
+            raise ValueError(
+                f"basemap_url {value!r} lacks {', '.join(missing)}; give a tile template such as "
+                "https://tiles.example.org/{z}/{x}/{y}.png"
+            )
+        parts = urlsplit(value)
+        remote = parts.scheme in ("http", "https") and bool(parts.netloc)
+        relative = not parts.scheme and not parts.netloc and not value.startswith("//")
+        if not (remote or relative) or any(c.isspace() or c in "\"'<>\\" for c in value):
+            raise ValueError(
+                f"basemap_url {value!r} must be an http(s) URL or a path on this server "
+                "(e.g. /basemap/{z}/{x}/{y}.png), without spaces or quotes"
+            )
         return value

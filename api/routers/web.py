@@ -1,16 +1,20 @@
 """The web map at ``/``: a static page (``api/web/``) with the vendored Leaflet, nothing from a CDN.
 
 The page draws the workspace's own layers from ``/ogc/collections/{id}/items`` (bbox-limited to
-the view); the basemap is the project's roads and buildings, or a tile URL given as ``?tiles=``
-(``{z}/{x}/{y}`` template; none by default, so the page never leaves the server).
+the view). Its basemap is, in order: a tile URL given as ``?tiles=`` (``{z}/{x}/{y}`` template),
+the ``basemap_url`` setting (served to the page by ``/web/config.json``), or the project's own roads
+and buildings. With neither set, the page never leaves the server.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
+
+from api.deps import SettingsDep
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 LEAFLET_DIR = Path(__file__).resolve().parents[2] / "reports" / "static" / "leaflet"
@@ -35,6 +39,15 @@ def _file(root: Path, name: str) -> FileResponse:
 def index() -> FileResponse:
     """The web map page."""
     return _file(WEB_DIR, "index.html")
+
+
+@router.get("/web/config.json")
+def web_config(settings: SettingsDep) -> JSONResponse:
+    """What the page needs from the settings: the basemap tile template and its credit, or null."""
+    basemap: dict[str, Any] | None = None
+    if settings.basemap_url:
+        basemap = {"url": settings.basemap_url, "attribution": settings.basemap_attribution}
+    return JSONResponse({"basemap": basemap}, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/web/{name}")

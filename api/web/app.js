@@ -1,5 +1,6 @@
 /* FireReach web map: the workspace's own layers from /ogc, drawn with the vendored Leaflet.
-   Nothing is loaded from outside this server unless a tile URL is given as ?tiles=. */
+   Nothing is loaded from outside this server unless a tile URL is given: ?tiles= on the page, or
+   else the basemap_url setting (served by /web/config.json). */
 (function () {
   "use strict";
 
@@ -354,14 +355,27 @@
     return null;
   }
 
-  var tiles = params.get("tiles");
-  if (tiles) {
-    L.tileLayer(tiles, { maxZoom: 19, attribution: escapeHtml(t("tiles")) }).addTo(map);
+  /* Basemap: ?tiles= wins over the basemap_url setting; with neither, the own roads and buildings. */
+  var tiles = null;
+  function useTiles(url, attribution) {
+    tiles = L.tileLayer(url, { maxZoom: 19, attribution: escapeHtml(attribution || t("tiles")) });
+    tiles.addTo(map);
+  }
+  function readConfig() {
+    return fetch("/web/config.json", { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .catch(function () { return {}; })
+      .then(function (config) {
+        var basemap = config && config.basemap;
+        if (params.get("tiles")) { useTiles(params.get("tiles"), t("tiles")); }
+        else if (basemap && basemap.url) { useTiles(basemap.url, basemap.attribution); }
+      });
   }
   control.addTo(map);
   legend.addTo(map);
 
-  fetch("/ogc/collections?f=json")
+  readConfig()
+    .then(function () { return fetch("/ogc/collections?f=json"); })
     .then(function (r) { if (!r.ok) { throw new Error("collections HTTP " + r.status); } return r.json(); })
     .then(function (doc) {
       var collections = doc.collections || [];

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.api.server import Server, running_server
+from tests.api.server import Server, copy_workspace, running_server
 from tests.browser import PageWatch, chromium_or_skip, image_stats, launch_chromium, new_page
 
 if TYPE_CHECKING:
@@ -100,6 +100,9 @@ def test_map_loads_locally_and_draws_layers(page: Page, server: Server) -> None:
     assert all(n > 0 for n in counts.values()), counts
     assert counts["fr-hydrant"] == _matched(server, "hydrants_analysis")
     assert page.locator("svg path").count() > 100
+    # No basemap setting, no ?tiles=: no tile layer at all, the own roads are the basemap.
+    assert page.locator("img.leaflet-tile").count() == 0
+    assert any(u.endswith("/web/config.json") for u in watch.requests)
     labels = page.locator(".leaflet-control-layers .fr-layer").all_inner_texts()
     assert "覆盖缺口" in labels and "消火栓（按状态）" in labels
     # The demo has no districts: the filter stays hidden.
@@ -226,4 +229,46 @@ def test_tile_url_replaces_the_own_basemap(page: Page, server: Server) -> None:
                            timeout=30_000)
     assert page.locator("path.fr-road").count() == 0
     assert page.locator("path.fr-hydrant").count() > 0
+    assert watch.problems() == [], watch.problems()
+
+
+# Any local image stands in for a tile server (the page must never leave the machine in tests).
+BASEMAP = "/static/leaflet/images/layers.png?z={z}&x={x}&y={y}"
+
+
+@pytest.fixture(scope="module")
+def basemap_server(tmp_path_factory: pytest.TempPathFactory, demo_workspace: Path) -> Iterator[Server]:
+    """The demo served with the ``basemap_url`` and ``basemap_attribution`` settings."""
+    ws = copy_workspace(demo_workspace, tmp_path_factory.mktemp("web_basemap") / "ws")
+    env = {"FIREREACH_BASEMAP_URL": BASEMAP, "FIREREACH_BASEMAP_ATTRIBUTION": "测试底图 <b>Test</b>"}
+    with running_server(ws, env=env) as s:
+        yield s
+
+
+def _tile_sources(page: Page) -> list[str]:
+    page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length > 0",
+                           timeout=30_000)
+    return list(page.evaluate(
+        "() => [...document.querySelectorAll('img.leaflet-tile')].map(i => i.getAttribute('src'))"))
+
+
+def test_basemap_setting_is_the_page_default(page: Page, basemap_server: Server) -> None:
+    watch = _open(page, basemap_server)
+    sources = _tile_sources(page)
+    assert sources and all(s.startswith("/static/leaflet/images/layers.png?z=") for s in sources), sources
+    assert page.locator("path.fr-road").count() == 0
+    assert page.locator("path.fr-hydrant").count() > 0
+    # The credit is shown as plain text, never as markup.
+    credit = page.locator(".leaflet-control-attribution").inner_text()
+    assert "测试底图 <b>Test</b>" in credit and "OpenStreetMap" in credit
+    assert watch.problems() == [], watch.problems()
+
+
+def test_tiles_parameter_overrides_the_basemap_setting(page: Page, basemap_server: Server) -> None:
+    tiles = quote("/static/leaflet/images/marker-icon.png?z={z}&x={x}&y={y}", safe="")
+    watch = _open(page, basemap_server, f"?tiles={tiles}")
+    sources = _tile_sources(page)
+    assert sources and all(s.startswith("/static/leaflet/images/marker-icon.png?z=") for s in sources)
+    assert "测试底图" not in page.locator(".leaflet-control-attribution").inner_text()
+    assert page.locator("path.fr-road").count() == 0
     assert watch.problems() == [], watch.problems()
