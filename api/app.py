@@ -9,21 +9,22 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.live import live_state
 from api.routers import ROUTERS
 from api.settings import Settings
-from api.workspace import Workspace, load_workspace
+from api.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, workspace: Workspace | None = None) -> FastAPI:
-    """Build the app. The workspace is loaded at start-up (or passed in, e.g. by tests)."""
+    """Build the app. The store is opened and the workspace loaded in its current state at
+    start-up (:func:`api.live.live_state`); a workspace passed in (tests) is brought to it."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if getattr(app.state, "workspace", None) is None:
-            app.state.workspace = load_workspace(settings)
-        yield
+        async with live_state(app):
+            yield
 
     app = FastAPI(
         title="FireReach",

@@ -20,11 +20,18 @@ The covered metres, intervals, node distances, coverage pieces (on a subgraph of
 edges) and building water are spliced into copies of the analysis, which are swapped in under the
 workspace lock. Underserved stretches and spacing gaps are ranked over the whole network, so they
 are re-derived from the spliced pieces (vectorised, cheap). Findings, the buildings' ``flags`` and
-other results that depend on hydrant status (siting, blockage ranking) are not recomputed live:
-they refresh when the workspace is reloaded; ``summary['live']['stale']`` lists them.
+the siting proposal are not recomputed live: they refresh when the workspace is reloaded;
+``summary['live']['stale']`` lists them.
 
-At start-up :func:`replay_events` applies the stored events (the latest observation of each
-hydrant wins) to the loaded layers, so live state survives restarts.
+The blockage ledger drives the blockage ranking: after every ledger write :func:`ledger_write`
+ranks the workspace's own reports and the ledger's active items afresh
+(:func:`routing.analysis.rank_blockages`, milliseconds on a district, seconds for 10,000 reports
+on a million edges), so a new report shows its rank and a rectified one stops counting at once.
+
+At start-up :func:`live_state` opens the store and loads the workspace with each hydrant's latest
+stored observation applied and the ledger's active items among the reports, before the one full
+analysis: after a restart every result (findings and siting included) is that of the current
+state. A workspace handed in already loaded is brought to it by :func:`replay_events`.
 """
 
 from __future__ import annotations
@@ -32,12 +39,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -50,21 +59,31 @@ from api.auth import KeyRing, bootstrap_admin
 from api.settings import Settings
 from api.store import (
     Actor,
+    Blockage,
     HydrantEvent,
     HydrantObservation,
     HydrantState,
+    LedgerQuery,
     Store,
     add_hydrant_event,
     hydrant_states,
+    list_blockages,
     open_store,
     to_text,
     utc_now,
 )
-from api.workspace import Workspace
-from geo.errors import LayerValidationError, NotFoundError
+from api.workspace import (
+    ACTIVE_LEDGER_STATUSES,
+    LEDGER_PREFIX,
+    Workspace,
+    hydrants_with_states,
+    load_workspace,
+    served_reports,
+)
+from geo.errors import InputFileError, LayerValidationError, NotFoundError
 from geo.layers import Layers
 from geo.presets import Preset, Rule, credited_flow
-from routing.analysis import Analysis, AnalysisOptions
+from routing.analysis import BLOCKAGE_LAYERS, Analysis, AnalysisOptions, rank_blockages
 from routing.coverage import (
     CoverageResult,
     _IntervalData,  # a public splice in routing.coverage would replace this (see the report)
@@ -79,21 +98,23 @@ from routing.spacing import spacing_gaps
 from routing.water import AccessPoints, WaterOptions, building_water
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Result layers a live update recomputes.
 RECOMPUTED = frozenset({
     "roads_analysis", "coverage_pieces", "underserved_segments", "spacing_gaps",
     "buildings_analysis", "building_hydrants", "hydrants_analysis",
 })
-#: Result layers that do not depend on hydrant status.
-STATUS_INDEPENDENT = frozenset({"station_areas", "high_rise_access", "dead_end_lanes"})
+#: Result layers that do not depend on hydrant status (the blockage ranking counts hydrants
+#: trucks can no longer reach whatever their status).
+STATUS_INDEPENDENT = frozenset({
+    "station_areas", "high_rise_access", "dead_end_lanes", "blockages_ranked", "critical_lanes",
+})
 #: Parts that a live update does not recompute besides other result layers (see
 #: :func:`stale_parts`); they refresh when the workspace is reloaded.
 STALE_ALWAYS = ("findings", "buildings_analysis.flags", "summary.findings")
 #: Reported positions farther than this outside the workspace's roads are rejected (m).
 EXTENT_MARGIN_M = 2000.0
-#: ``status_source`` of a hydrant whose status came from an inspection event.
-INSPECTION = "inspection"
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,54 +152,6 @@ class LiveResult:
     buildings: int
     seconds: float
     unknown: tuple[str, ...] = ()
-
-
-# --------------------------------------------------------------------------------------------
-# hydrant records
-
-
-def hydrants_with_states(
-    hydrants: gpd.GeoDataFrame, states: Mapping[str, HydrantState]
-) -> tuple[gpd.GeoDataFrame, np.ndarray, tuple[str, ...]]:
-    """A copy of ``hydrants`` with the given current states applied.
-
-    Returns
-    -------
-    hydrants, rows, unknown
-        The new frame (``status_source`` 'inspection' where a state applies), the rows whose
-        record changed, and the ids of states for hydrants not in the frame.
-    """
-    ids = hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)
-    index = pd.Index(ids)
-    wanted = list(states)
-    pos = index.get_indexer(wanted) if wanted else np.empty(0, dtype=np.int64)
-    unknown = tuple(h for h, p in zip(wanted, pos, strict=True) if p < 0)
-    out = hydrants.copy()
-    rows = pos[pos >= 0]
-    found = [states[h] for h, p in zip(wanted, pos, strict=True) if p >= 0]
-    status = out["status"].to_numpy(dtype=object).copy()
-    pressure = out["pressure_mpa"].to_numpy(dtype=np.float64).copy()
-    source = (
-        out["status_source"].to_numpy(dtype=object).copy()
-        if "status_source" in out else np.full(len(out), "", dtype=object)
-    )
-    new_status = np.array([s.status for s in found], dtype=object)
-    new_pressure = np.array(
-        [np.nan if s.pressure_mpa is None else s.pressure_mpa for s in found], dtype=np.float64
-    )
-    new_pressure = np.where(np.isnan(new_pressure), pressure[rows], new_pressure)
-    differs = (
-        (status[rows] != new_status)
-        | ~((pressure[rows] == new_pressure) | (np.isnan(pressure[rows]) & np.isnan(new_pressure)))
-        | (source[rows] != INSPECTION)
-    )
-    status[rows] = new_status
-    pressure[rows] = new_pressure
-    source[rows] = INSPECTION
-    out["status"] = status
-    out["pressure_mpa"] = pressure
-    out["status_source"] = source
-    return out, np.sort(rows[differs]), unknown
 
 
 # --------------------------------------------------------------------------------------------
@@ -699,7 +672,7 @@ def apply_states(ws: Workspace, states: Mapping[str, HydrantState]) -> LiveResul
             ws.layers, ws.analysis, hydrants, preset=ws.preset, options=ws.options, changed=rows
         )
         collections = _refresh_collections(ws.collections, layers, analysis, update)
-        ws.layers, ws.analysis, ws.collections = layers, analysis, collections
+        ws.swap(layers=layers, analysis=analysis, collections=collections)
     ids = hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)[rows]
     return LiveResult(
         applied=True, hydrants=tuple(str(i) for i in ids), edges=len(update.edges),
@@ -742,13 +715,127 @@ def record_inspection(
 
 
 def replay_events(ws: Workspace, store: Store) -> LiveResult:
-    """Apply every hydrant's stored current state to the freshly loaded workspace."""
+    """Apply every hydrant's stored current state to a workspace loaded without it.
+
+    :func:`live_state` loads the workspace with the stored states applied before the analysis;
+    this is for a workspace handed to the app already loaded (tests, embedding), where the
+    live recomputation brings it to the stored state.
+    """
     with store.read() as conn:
         states = hydrant_states(conn)
     result = apply_states(ws, states)
     log.info("replayed stored status of %d hydrant(s): %d changed, %d edges, %d buildings",
              len(states), len(result.hydrants), result.edges, result.buildings)
     return result
+
+
+# --------------------------------------------------------------------------------------------
+# the blockage ledger
+
+
+@dataclass(frozen=True)
+class RankingResult:
+    """What re-ranking the blockage reports did (for responses and logs)."""
+
+    reports: int
+    ledger_items: int
+    ranked: bool
+    seconds: float
+
+
+def active_ledger(store: Store) -> list[Blockage]:
+    """The ledger items in :data:`~api.workspace.ACTIVE_LEDGER_STATUSES`, by id."""
+    with store.read() as conn:
+        items, _ = list_blockages(
+            conn, LedgerQuery(status=ACTIVE_LEDGER_STATUSES), sla_days={}, now=utc_now(), page=False
+        )
+    return items
+
+
+def rerank_blockages(ws: Workspace, ledger: Sequence[Blockage]) -> RankingResult:
+    """Rank the workspace's own reports and these ledger items afresh and swap the result in.
+
+    :func:`routing.analysis.rank_blockages` on the served analysis (its truck graph and
+    station response): ``blockages_ranked``, ``critical_lanes``, the blockage findings and the
+    ``blockages`` summary are replaced, under the workspace lock, with their WGS84 collections.
+    """
+    start = time.perf_counter()
+    with ws.lock:
+        reports = served_reports(ws.reports, ledger, ws.layers.crs)
+        analysis = rank_blockages(ws.analysis, reports, preset=ws.preset)
+        collections = dict(ws.collections)
+        for name in BLOCKAGE_LAYERS:
+            frame = analysis.layers.get(name)
+            if isinstance(frame, gpd.GeoDataFrame):
+                collections[name] = frame.to_crs("EPSG:4326")
+            else:
+                collections.pop(name, None)
+        ws.swap(analysis=analysis, collections=collections)
+    result = RankingResult(
+        reports=0 if reports is None else len(reports), ledger_items=len(ledger),
+        ranked=bool(analysis.summary["blockages"].get("ranked")),
+        seconds=time.perf_counter() - start,
+    )
+    log.info("blockages re-ranked: %d reports (%d from the ledger) in %.3f s",
+             result.reports, result.ledger_items, result.seconds)
+    return result
+
+
+def ledger_write(
+    ws: Workspace, store: Store, write: Callable[[sqlite3.Connection], T]
+) -> tuple[T, str | None]:
+    """Run a ledger write, then re-rank the blockages with the ledger's active items.
+
+    The write is committed (durable) first; both happen under the workspace lock, so the
+    ranking follows the ledger in the order of its writes. A failed ranking does not undo the
+    write (a restart ranks again): it is logged and returned as the second value.
+    """
+    with ws.lock:
+        with store.write() as conn:
+            out = write(conn)
+        try:
+            rerank_blockages(ws, active_ledger(store))
+        except Exception as exc:  # the write is stored either way
+            log.exception("blockage ranking after a ledger write failed")
+            return out, f"{type(exc).__name__}: {exc}"
+    return out, None
+
+
+def ledger_impact(ws: Workspace, blockage_id: int) -> dict[str, Any] | None:
+    """The served ranking row of a ledger item (None when it is not among the ranked reports)."""
+    with ws.lock:
+        ranked = ws.analysis.layers.get("blockages_ranked")
+    if ranked is None or len(ranked) == 0:
+        return None
+    hit = ranked.loc[ranked["blockage_id"].astype(str) == f"{LEDGER_PREFIX}{blockage_id}"]
+    if len(hit) == 0:
+        return None
+    row = hit.iloc[0]
+
+    def num(col: str) -> float | None:
+        value = float(row[col]) if col in row and pd.notna(row[col]) else None
+        return value if value is None or np.isfinite(value) else None
+
+    def text(col: str) -> str | None:
+        return str(row[col]) or None if col in row and pd.notna(row[col]) else None
+
+    return {
+        "effect": str(row["effect"]),
+        "reason": text("reason"),
+        "rank": None if num("rank") is None else int(row["rank"]),
+        "score": num("score"),
+        "edge_id": int(row["edge_id"]) if int(row["edge_id"]) >= 0 else None,
+        "road_name": text("road_name"),
+        "edge_width_m": num("edge_width_m"),
+        "remaining_width_m": num("remaining_width_m"),
+        "width_basis": text("width_basis"),
+        "buildings_cut": int(row["buildings_cut"]),
+        "high_rises_cut": int(row["high_rises_cut"]),
+        "buildings_delayed": int(row["buildings_delayed"]),
+        "hydrants_unreachable": int(row["hydrants_unreachable"]),
+        "max_delay_s": num("max_delay_s"),
+        "rule_ids": text("rule_ids"),
+    }
 
 
 def hydrant_row(ws: Workspace, hydrant_id: str) -> int:
@@ -818,21 +905,39 @@ def check_district(ws: Workspace, name: str) -> str:
 
 @asynccontextmanager
 async def live_state(app: FastAPI) -> AsyncIterator[None]:
-    """Lifespan: open the store, store the bootstrap admin key, replay hydrant events.
+    """Lifespan: open the store, store the bootstrap admin key, load the workspace in its
+    current state.
 
-    Runs after the app's own lifespan has loaded the workspace. Idempotent: when the store is
-    already open (another router carries this lifespan too), it does nothing.
+    The workspace is loaded with the stored hydrant states and the ledger's active items
+    (:func:`api.workspace.load_workspace`), so findings, siting and the blockage ranking are
+    those of a full analysis of the current state. A workspace handed to the app already
+    loaded is brought to that state by the live recomputation instead. Idempotent: when the
+    store is already open (the app's lifespan ran it; routers carry it too), it does nothing.
     """
     if getattr(app.state, "store", None) is not None:
         yield
         return
     settings: Settings = app.state.settings
-    ws: Workspace = app.state.workspace
-    store = open_store(ws.path)
+    loaded: Workspace | None = getattr(app.state, "workspace", None)
+    folder = loaded.path if loaded is not None else Path(settings.workspace)
+    if loaded is None and not (folder / "layers.gpkg").is_file():
+        raise InputFileError(
+            f"{str(folder)!r} is not a workspace (no layers.gpkg): build one with "
+            "'firereach analyze' or set FIREREACH_WORKSPACE"
+        )
+    store = open_store(folder)
     try:
         secret = settings.bootstrap_admin_key
         bootstrap_admin(store, None if secret is None else secret.get_secret_value())
-        replay_events(ws, store)
+        ledger = active_ledger(store)
+        if loaded is None:
+            with store.read() as conn:
+                states = hydrant_states(conn)
+            app.state.workspace = load_workspace(settings, hydrant_states=states, ledger=ledger)
+        else:
+            replay_events(loaded, store)
+            if ledger or _ranks_ledger_items(loaded):
+                rerank_blockages(loaded, ledger)
         app.state.store = store
         app.state.keyring = KeyRing(store)
         yield
@@ -840,6 +945,13 @@ async def live_state(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = None
         app.state.keyring = None
         store.close()
+
+
+def _ranks_ledger_items(ws: Workspace) -> bool:
+    ranked = ws.analysis.layers.get("blockages_ranked")
+    if ranked is None or len(ranked) == 0:
+        return False
+    return bool(ranked["blockage_id"].astype(str).str.startswith(LEDGER_PREFIX).any())
 
 
 def get_store(request: Request) -> Store:

@@ -18,7 +18,7 @@ from pydantic import (
 
 from api.auth import RecordsAccess, ReportAccess, TransitionAccess
 from api.deps import SettingsDep, WorkspaceDep
-from api.live import StoreDep, check_district, live_state, locate
+from api.live import StoreDep, check_district, ledger_impact, ledger_write, live_state, locate
 from api.routers.hydrants import check_moment
 from api.store import (
     BlockageKind,
@@ -173,10 +173,42 @@ class AuditOut(BaseModel):
     note: str | None
 
 
+class ImpactOut(BaseModel):
+    """What the item costs fire trucks as the served analysis ranks it (open items only rank).
+
+    ``effect``: ``full`` (the lane is blocked for the apparatus), ``narrowed`` (passable),
+    ``none`` (not counted: rectified/verified), ``rejected`` (no lane within the snap distance).
+    """
+
+    effect: str
+    reason: str | None
+    rank: int | None = Field(description="1 = the worst open blockage of the workspace")
+    score: float | None
+    edge_id: int | None
+    road_name: str | None
+    edge_width_m: float | None
+    remaining_width_m: float | None
+    width_basis: str | None
+    buildings_cut: int
+    high_rises_cut: int
+    buildings_delayed: int
+    hydrants_unreachable: int
+    max_delay_s: float | None
+    rule_ids: str | None
+
+
 class BlockageDetail(BlockageOut):
-    """A ledger item with its audit trail (oldest first)."""
+    """A ledger item with its audit trail (oldest first) and its ranked impact."""
 
     audit: list[AuditOut]
+    impact: ImpactOut | None = Field(
+        default=None,
+        description="the item's row of the blockage ranking (null when closed, rejected or a "
+        "duplicate, or when the workspace has no fire station to rank against)",
+    )
+    ranking_error: str | None = Field(
+        default=None, description="why the ranking was not refreshed after this write, if it failed"
+    )
 
 
 class LedgerPageOut(BaseModel):
@@ -196,13 +228,19 @@ def _query(f: LedgerFilter, ws: WorkspaceDep, *, limit: int = 100, offset: int =
     )
 
 
-def _detail(store: StoreDep, blockage_id: int, sla: dict[str, float]) -> BlockageDetail:
+def _detail(
+    ws: WorkspaceDep, store: StoreDep, blockage_id: int, sla: dict[str, float],
+    ranking_error: str | None = None,
+) -> BlockageDetail:
     with store.read() as conn:
         item = get_blockage(conn, blockage_id, sla_days=sla, now=utc_now())
         audit = blockage_audit(conn, blockage_id)
+    impact = ledger_impact(ws, blockage_id)
     return BlockageDetail(
         **BlockageOut.model_validate(item).model_dump(),
         audit=[AuditOut.model_validate(a) for a in audit],
+        impact=None if impact is None else ImpactOut(**impact),
+        ranking_error=ranking_error,
     )
 
 
@@ -218,13 +256,12 @@ def report(
         reporter=body.reporter, photo_url=None if body.photo_url is None else str(body.photo_url),
         remaining_width_m=body.remaining_width_m, note=body.note,
     )
-    with store.write() as conn:
-        added = report_blockage(
-            conn, item, district=district, actor=who.actor, now=utc_now(),
-            sla_days=settings.ledger_sla_days,
-        )
+    added, error = ledger_write(ws, store, lambda conn: report_blockage(
+        conn, item, district=district, actor=who.actor, now=utc_now(),
+        sla_days=settings.ledger_sla_days,
+    ))
     response.headers["Location"] = f"/ledger/{added.blockage_id}"
-    return _detail(store, added.blockage_id, settings.ledger_sla_days)
+    return _detail(ws, store, added.blockage_id, settings.ledger_sla_days, error)
 
 
 @router.get("")
@@ -261,25 +298,26 @@ def export_csv(
 
 @router.get("/{blockage_id}")
 def get_item(
-    blockage_id: BlockageId, store: StoreDep, settings: SettingsDep, who: RecordsAccess
+    blockage_id: BlockageId, ws: WorkspaceDep, store: StoreDep, settings: SettingsDep,
+    who: RecordsAccess,
 ) -> BlockageDetail:
-    """One ledger item with its audit trail."""
-    return _detail(store, blockage_id, settings.ledger_sla_days)
+    """One ledger item with its audit trail and its ranked impact."""
+    return _detail(ws, store, blockage_id, settings.ledger_sla_days)
 
 
 @router.post("/{blockage_id}/transitions")
 def transition(
-    blockage_id: BlockageId, body: TransitionIn, store: StoreDep, settings: SettingsDep,
-    who: TransitionAccess,
+    blockage_id: BlockageId, body: TransitionIn, ws: WorkspaceDep, store: StoreDep,
+    settings: SettingsDep, who: TransitionAccess,
 ) -> BlockageDetail:
-    """Move an item along the state machine; 409 (with the allowed moves) when not allowed."""
+    """Move an item along the state machine; 409 (with the allowed moves) when not allowed.
+    The blockage ranking of the served analysis follows (a rectified item stops counting)."""
     move = Transition(
         to=body.to, note=body.note, assignee=body.assignee, duplicate_of=body.duplicate_of,
         expected_from=body.expected_from,
     )
-    with store.write() as conn:
-        transition_blockage(
-            conn, blockage_id, move, actor=who.actor, now=utc_now(),
-            sla_days=settings.ledger_sla_days,
-        )
-    return _detail(store, blockage_id, settings.ledger_sla_days)
+    _, error = ledger_write(ws, store, lambda conn: transition_blockage(
+        conn, blockage_id, move, actor=who.actor, now=utc_now(),
+        sla_days=settings.ledger_sla_days,
+    ))
+    return _detail(ws, store, blockage_id, settings.ledger_sla_days, error)

@@ -283,6 +283,37 @@ async def test_replay_on_restart_equals_full_analysis(tiny_ws: Path, tmp_path: P
         assert_same_as_full(loaded.layers, loaded.analysis, preset, loaded.options)
 
 
+async def test_restart_analyses_the_stored_statuses(helsinki_ws: Path, tmp_path: Path, preset: Preset) -> None:
+    """After a restart, everything (findings, siting, flags, summary) is a full analysis of the
+    stored statuses: nothing is left stale."""
+    ws = copy_workspace(helsinki_ws, tmp_path / "ws")
+    head = {"X-API-Key": ADMIN_KEY}
+    async with live_client(ws) as (c, app):
+        hyd = app.state.workspace.analysis.layers["hydrants_analysis"]
+        usable = (hyd["status"] == "in_service") & (hyd["snap_edge"] >= 0)
+        taken = [str(h) for h in hyd.loc[usable, "hydrant_id"].iloc[:3]]
+        used = app.state.workspace.analysis.summary["coverage"]["hydrants_used"]
+        for hid in taken:
+            r = await c.post(f"/hydrants/{hid}/status", headers=head,
+                             json={"status": "out_of_service", "inspector": "x"})
+            assert r.status_code == 201
+        assert app.state.workspace.analysis.summary["live"]["stale"]
+    layers = read_layers(ws / "layers.gpkg")
+    states = {h: _state(h, "out_of_service") for h in taken}
+    expected, _, _ = hydrants_with_states(layers.hydrants, states)
+    full = analyze(Layers(**{**layers.__dict__, "hydrants": expected}), preset=preset,
+                   options=AnalysisOptions())
+    async with live_client(ws) as (c, app):
+        served = app.state.workspace.analysis
+        assert "live" not in served.summary
+        assert served.summary == full.summary
+        pd.testing.assert_frame_equal(served.findings, full.findings)
+        for name in ("buildings_analysis", "proposed_hydrants", "underserved_segments"):
+            pd.testing.assert_frame_equal(served.layers[name], full.layers[name])
+        summary = (await c.get("/analysis/summary")).json()
+        assert summary["coverage"]["hydrants_used"] == used - 3
+
+
 def test_no_hydrant_module_reads_settings() -> None:
     """Live recomputation takes explicit arguments (settings are read at the entry points)."""
     text = (REPO / "api" / "live.py").read_text(encoding="utf-8")
