@@ -86,10 +86,10 @@ from geo.presets import Preset, Rule, credited_flow
 from routing.analysis import BLOCKAGE_LAYERS, Analysis, AnalysisOptions, rank_blockages
 from routing.coverage import (
     CoverageResult,
-    _IntervalData,  # a public splice in routing.coverage would replace this (see the report)
     coverage_pieces,
     hydrant_coverage,
     multi_source_distance,
+    splice_coverage,
     underserved_segments,
 )
 from routing.graph import StreetGraph
@@ -267,53 +267,6 @@ def affected_buildings(
 # splicing
 
 
-def _interval_result(
-    template: CoverageResult,
-    length: np.ndarray,
-    covered: np.ndarray,
-    intervals: tuple[np.ndarray, np.ndarray, np.ndarray],
-    *,
-    n_hydrants: int,
-    node_distance_m: np.ndarray | None,
-) -> CoverageResult:
-    """A coverage result from explicit per-edge covered metres and merged intervals."""
-    edge, start, end = intervals
-    data = _IntervalData(
-        length=length, a=np.zeros(len(length)), b=np.zeros(len(length)),
-        busy=np.ones(len(length), dtype=bool), edge=edge, start=start, end=end,
-    )
-    return CoverageResult(
-        radius_m=template.radius_m, method=template.method, covered_m=covered,
-        uncovered_m=length - covered, road_m=float(length.sum()),
-        total_covered_m=float(covered.sum()), n_hydrants=n_hydrants,
-        node_distance_m=node_distance_m, _interval_data=data,
-    )
-
-
-def _splice_coverage(
-    graph: StreetGraph, old: CoverageResult, part: CoverageResult, edges: np.ndarray,
-    *, n_hydrants: int,
-) -> CoverageResult:
-    covered = old.covered_m.copy()
-    covered[edges] = part.covered_m[edges]
-    keep = ~edges[old.interval_edge]
-    take = edges[part.interval_edge]
-    e = np.concatenate([old.interval_edge[keep], part.interval_edge[take]])
-    s = np.concatenate([old.interval_start[keep], part.interval_start[take]])
-    t = np.concatenate([old.interval_end[keep], part.interval_end[take]])
-    order = np.lexsort((s, e))
-    node_distance = None
-    if old.node_distance_m is not None and part.node_distance_m is not None:
-        node_distance = old.node_distance_m.copy()
-        rows = np.flatnonzero(edges)
-        nodes = np.unique(np.concatenate([graph.u_idx[rows], graph.v_idx[rows]]))
-        node_distance[nodes] = part.node_distance_m[nodes]
-    return _interval_result(
-        old, graph.length_m, covered, (e[order], s[order], t[order]),
-        n_hydrants=n_hydrants, node_distance_m=node_distance,
-    )
-
-
 def _subgraph(graph: StreetGraph, rows: np.ndarray) -> StreetGraph:
     """The edges ``rows`` of ``graph`` as a graph of their own (for per-edge outputs only)."""
     return dataclasses.replace(
@@ -338,10 +291,11 @@ def _splice_pieces(
     in_rows[rows] = True
     take = in_rows[coverage.interval_edge]
     local = np.searchsorted(rows, coverage.interval_edge[take])
-    sub_cov = _interval_result(
-        coverage, sub.length_m, coverage.covered_m[rows],
-        (local, coverage.interval_start[take], coverage.interval_end[take]),
-        n_hydrants=coverage.n_hydrants, node_distance_m=None,
+    sub_cov = CoverageResult.from_intervals(
+        radius_m=coverage.radius_m, method=coverage.method, length_m=sub.length_m,
+        covered_m=coverage.covered_m[rows],
+        intervals=(local, coverage.interval_start[take], coverage.interval_end[take]),
+        n_hydrants=coverage.n_hydrants,
     )
     fresh = coverage_pieces(sub, sub_cov)
     keep = ~np.isin(old["edge_id"].to_numpy(), graph.edge_id[rows])
@@ -538,7 +492,7 @@ def recompute_area(
         hydrant_points=hydrants.geometry if method == "straight" else None,
     )
     usable = _valid_points(points) if method == "straight" else snaps.snapped
-    coverage = _splice_coverage(
+    coverage = splice_coverage(
         graph, analysis.coverage, part, edges, n_hydrants=int((in_service & usable).sum())
     )
     edge_rows = np.flatnonzero(edges)

@@ -77,6 +77,32 @@ class CoverageResult:
     node_distance_m: np.ndarray | None = field(default=None, repr=False)
     _interval_data: _IntervalData | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_intervals(
+        cls,
+        *,
+        radius_m: float,
+        method: str,
+        length_m: np.ndarray,
+        covered_m: np.ndarray,
+        intervals: tuple[np.ndarray, np.ndarray, np.ndarray],
+        n_hydrants: int,
+        node_distance_m: np.ndarray | None = None,
+    ) -> CoverageResult:
+        """A result from explicit per-edge covered metres and merged covered intervals
+        (``edge``, ``start``, ``end``, sorted by edge then start)."""
+        edge, start, end = intervals
+        n = len(length_m)
+        data = _IntervalData(
+            length=length_m, a=np.zeros(n), b=np.zeros(n), busy=np.ones(n, dtype=bool),
+            edge=edge, start=start, end=end,
+        )
+        return cls(
+            radius_m=radius_m, method=method, covered_m=covered_m, uncovered_m=length_m - covered_m,
+            road_m=float(length_m.sum()), total_covered_m=float(covered_m.sum()),
+            n_hydrants=n_hydrants, node_distance_m=node_distance_m, _interval_data=data,
+        )
+
     @property
     def covered_share(self) -> float:
         """Covered share of the street length (0..1)."""
@@ -591,3 +617,38 @@ def underserved_segments(
         len(out), int(codes.max()) + 1, float(length.sum()) / 1000,
     )
     return out
+
+
+def splice_coverage(
+    graph: StreetGraph,
+    old: CoverageResult,
+    part: CoverageResult,
+    edges: np.ndarray,
+    *,
+    n_hydrants: int,
+) -> CoverageResult:
+    """``old`` with the edges in the bool mask ``edges`` taken from ``part``.
+
+    For a partial recomputation: ``part`` is a run over the same graph whose results are right
+    on ``edges`` (every hydrant that can reach them took part). Covered metres and intervals of
+    those edges, and node distances at their end nodes, come from ``part``; the rest from ``old``.
+    """
+    covered = old.covered_m.copy()
+    covered[edges] = part.covered_m[edges]
+    keep = ~edges[old.interval_edge]
+    take = edges[part.interval_edge]
+    e = np.concatenate([old.interval_edge[keep], part.interval_edge[take]])
+    s = np.concatenate([old.interval_start[keep], part.interval_start[take]])
+    t = np.concatenate([old.interval_end[keep], part.interval_end[take]])
+    order = np.lexsort((s, e))
+    node_distance = None
+    if old.node_distance_m is not None and part.node_distance_m is not None:
+        node_distance = old.node_distance_m.copy()
+        rows = np.flatnonzero(edges)
+        nodes = np.unique(np.concatenate([graph.u_idx[rows], graph.v_idx[rows]]))
+        node_distance[nodes] = part.node_distance_m[nodes]
+    return CoverageResult.from_intervals(
+        radius_m=old.radius_m, method=old.method, length_m=graph.length_m, covered_m=covered,
+        intervals=(e[order], s[order], t[order]), n_hydrants=n_hydrants,
+        node_distance_m=node_distance,
+    )

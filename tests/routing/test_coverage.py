@@ -19,6 +19,7 @@ from routing.coverage import (
     coverage_pieces,
     hydrant_coverage,
     multi_source_distance,
+    splice_coverage,
     underserved_segments,
 )
 from routing.graph import StreetGraph, build_graph
@@ -201,6 +202,35 @@ def test_out_of_service_on_grid_changes_only_its_reach() -> None:
     assert (off.covered_m <= base.covered_m + TOL).all()
     ref = reference_covered(g, edges[mask], pos[mask], s.offset_m[mask], 150.0)
     np.testing.assert_allclose(off.covered_m, ref, atol=TOL)
+
+
+def test_splice_takes_the_masked_edges_from_the_part() -> None:
+    # Splicing the run without hydrant 5 into the full run on the edges that changed gives the
+    # run without hydrant 5 exactly (intervals, covered metres, node distances).
+    roads = grid_roads(8, 8, seed=3)
+    g = build_graph(roads)
+    rng = np.random.default_rng(1)
+    edges = rng.choice(g.n_edges, 12, replace=False)
+    pos = rng.uniform(0, 1, 12) * g.length_m[edges]
+    s = snaps(edges, pos, rng.uniform(0, 20, 12))
+    base = hydrant_coverage(g, s, radius_m=150.0)
+    mask = np.ones(12, dtype=bool)
+    mask[5] = False
+    off = hydrant_coverage(g, s, radius_m=150.0, in_service=mask)
+    changed = np.abs(off.covered_m - base.covered_m) > 0
+    assert 0 < changed.sum() < g.n_edges
+    for take in (changed, np.ones(g.n_edges, dtype=bool)):
+        out = splice_coverage(g, base, off, take, n_hydrants=11)
+        np.testing.assert_allclose(out.covered_m, off.covered_m, atol=TOL)
+        for name in ("interval_edge", "interval_start", "interval_end"):
+            np.testing.assert_allclose(getattr(out, name), getattr(off, name), atol=TOL)
+        assert out.n_hydrants == 11 and out.total_covered_m == pytest.approx(off.total_covered_m)
+    # taking no edge gives the old run back
+    same = splice_coverage(g, base, off, np.zeros(g.n_edges, dtype=bool), n_hydrants=12)
+    np.testing.assert_array_equal(same.covered_m, base.covered_m)
+    np.testing.assert_array_equal(same.interval_start, base.interval_start)
+    assert same.node_distance_m is not None and base.node_distance_m is not None
+    np.testing.assert_array_equal(same.node_distance_m, base.node_distance_m)
 
 
 def test_unsnapped_hydrants_and_offset_beyond_radius() -> None:
