@@ -1,4 +1,5 @@
-"""routing: the street network as graphs — build, snap, coverage, water, response, access.
+"""routing: the street network as graphs — build, snap, coverage, water, response, access,
+what-ifs.
 
 Public names are listed in ``__all__``; each lives in the module named after its concept.
 """
@@ -16,6 +17,14 @@ from routing.coverage import (
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
+from routing.scenario import (
+    SitingProblem,
+    proposal_document,
+    scenario_impact,
+    siting_problem,
+    siting_proposal,
+    solve_siting,
+)
 from routing.siting import (
     CostModel,
     SitingResult,
@@ -41,6 +50,7 @@ __all__ = [
     "CostModel",
     "CoverageResult",
     "ResponseResult",
+    "SitingProblem",
     "SitingResult",
     "SnapResult",
     "StreetGraph",
@@ -68,9 +78,14 @@ __all__ = [
     "hydrant_pairs",
     "multi_source_distance",
     "point_times",
+    "proposal_document",
+    "scenario_impact",
     "site_hydrants",
     "siting_candidates",
+    "siting_problem",
+    "siting_proposal",
     "snap_points",
+    "solve_siting",
     "spacing_gaps",
     "station_response",
     "truck_graph",
