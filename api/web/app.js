@@ -14,7 +14,7 @@
       areas: "首到责任区", proposed: "建议新增消火栓", districts: "片区边界", tiles: "底图瓦片",
       in_service: "在用", out_of_service: "停用", faulty: "故障", unknown: "未知", other: "其他",
       class1: "一类高层", class2: "二类高层", rank: "排名", open: "未处理", done: "已处理",
-      hydrant: "消火栓", blockage: "占道堵塞", station: "消防站"
+      hydrant: "消火栓", blockage: "占道堵塞", station: "消防站", yes: "是", no: "否"
     },
     en: {
       title: "FireReach fire water & access", district: "District", all: "All", lang: "中文",
@@ -26,7 +26,8 @@
       tiles: "Basemap tiles",
       in_service: "In service", out_of_service: "Out of service", faulty: "Faulty", unknown: "Unknown",
       other: "Other", class1: "High-rise class 1", class2: "High-rise class 2", rank: "Rank",
-      open: "Open", done: "Closed", hydrant: "Hydrant", blockage: "Blockage", station: "Fire station"
+      open: "Open", done: "Closed", hydrant: "Hydrant", blockage: "Blockage", station: "Fire station",
+      yes: "yes", no: "no"
     }
   };
   var lang = "zh";
@@ -122,6 +123,12 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
+  /* Column labels in the page's language (fields.js); an unknown column keeps its own name. */
+  var FIELDS = window.FR_FIELDS || {};
+  function fieldLabel(k) {
+    var pair = Object.prototype.hasOwnProperty.call(FIELDS, k) ? FIELDS[k] : null;
+    return (pair && pair[lang === "en" ? 1 : 0]) || k;
+  }
   function popupHtml(def, props) {
     var rows = Object.keys(props).filter(function (k) {
       var v = props[k];
@@ -130,11 +137,20 @@
     }).map(function (k) {
       var v = props[k];
       if (typeof v === "object") { v = JSON.stringify(v); }
-      return "<tr><th>" + escapeHtml(k) + "</th><td>" + escapeHtml(v) + "</td></tr>";
+      if (typeof v === "boolean") { v = t(v ? "yes" : "no"); }
+      if (typeof v === "number" && isFinite(v) && !Number.isInteger(v)) {
+        v = Math.abs(v) >= 1 ? String(Math.round(v * 100) / 100) : String(Number(v.toPrecision(3)));
+      }
+      return '<tr data-field="' + escapeHtml(k) + '"><th title="' + escapeHtml(k) + '">' +
+        escapeHtml(fieldLabel(k)) + "</th><td>" + escapeHtml(v) + "</td></tr>";
     });
     var title = { hydrants: "hydrant", blockages: "blockage", stations: "station" }[def.key] || def.key;
     return "<h4>" + escapeHtml(t(title)) + "</h4><table>" + rows.join("") + "</table>";
   }
+
+  var openPopup = null;
+  map.on("popupopen", function (e) { openPopup = e.popup; });
+  map.on("popupclose", function (e) { if (openPopup === e.popup) { openPopup = null; } });
 
   var available = {};
   var control = L.control.layers(null, null, { collapsed: false, position: "topright" });
@@ -333,6 +349,7 @@
       });
     });
     if (control._map) { control._update(); }
+    if (openPopup && openPopup.isOpen()) { openPopup.update(); }
     renderLegend();
     if (statusKey) { setStatus(statusKey, statusArgs); }
   }

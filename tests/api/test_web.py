@@ -22,7 +22,7 @@ from tests.api.server import Server, copy_workspace, running_server
 from tests.browser import PageWatch, chromium_or_skip, image_stats, launch_chromium, new_page
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page, Route
 
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "test_web"
 
@@ -122,9 +122,8 @@ def test_hydrant_popup_language_and_screenshot(page: Page, server: Server) -> No
     page.locator("path.fr-hydrant").nth(index).click()
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for(timeout=10_000)
-    assert "hydrant_id" in popup.inner_text()
     assert "消火栓" in popup.inner_text()
-    hydrant_id = popup.locator("tr", has_text="hydrant_id").locator("td").inner_text()
+    hydrant_id = popup.locator("tr[data-field='hydrant_id'] td").inner_text()
     assert hydrant_id
 
     # Moving the map reloads the view's features but keeps the open popup.
@@ -272,3 +271,70 @@ def test_tiles_parameter_overrides_the_basemap_setting(page: Page, basemap_serve
     assert "测试底图" not in page.locator(".leaflet-control-attribution").inner_text()
     assert page.locator("path.fr-road").count() == 0
     assert watch.problems() == [], watch.problems()
+
+
+def _label(popup: Locator, field: str) -> str:
+    return popup.locator(f"tr[data-field='{field}'] th").inner_text()
+
+
+def test_popup_field_labels_follow_the_language(page: Page, server: Server) -> None:
+    # A column the page has no label for: it must show under its own name.
+    def add_unknown_column(route: Route) -> None:
+        response = route.fetch()
+        doc = response.json()
+        for f in doc["features"]:
+            f["properties"]["zz_local_note"] = "备注 note"
+        route.fulfill(response=response, json=doc)
+
+    page.route("**/ogc/collections/hydrants_analysis/items?*", add_unknown_column)
+    watch = _open(page, server)
+    # a hydrant popup in Chinese (the page's default language)
+    page.evaluate(_OPEN_POPUP, "snap_offset_m")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=10_000)
+    assert _label(popup, "hydrant_id") == "消火栓编号"
+    assert _label(popup, "snap_offset_m") == "距道路（m）"
+    assert _label(popup, "zz_local_note") == "zz_local_note"
+    # the raw column name stays available on hover
+    assert popup.locator("tr[data-field='snap_offset_m'] th").get_attribute("title") == "snap_offset_m"
+    assert "source_file" not in popup.inner_text()
+
+    # The open popup follows the language switch.
+    page.locator("#lang").click()
+    assert _label(popup, "hydrant_id") == "Hydrant ID"
+    assert _label(popup, "snap_offset_m") == "Distance to road (m)"
+    assert _label(popup, "zz_local_note") == "zz_local_note"
+    page.locator("#lang").click()
+    assert _label(popup, "hydrant_id") == "消火栓编号"
+    page.unroute_all(behavior="ignoreErrors")
+    assert watch.problems() == [], watch.problems()
+
+
+def test_popup_field_labels_in_english(page: Page, server: Server) -> None:
+    watch = _open(page, server, "?lang=en")
+    popup = page.locator(".leaflet-popup-content")
+    page.evaluate(_OPEN_POPUP, "flow_deficit_lps")  # a building (buildings_analysis)
+    popup.wait_for(timeout=10_000)
+    assert _label(popup, "flow_deficit_lps") == "Flow deficit (L/s)"
+    assert _label(popup, "required_flow_lps") == "Required flow (L/s)"
+    page.evaluate(_OPEN_POPUP, "covered_pct")  # a road (roads_analysis)
+    page.wait_for_selector(".leaflet-popup-content tr[data-field='covered_pct']", timeout=10_000)
+    assert _label(popup, "covered_pct") == "Covered (%)"
+    assert _label(popup, "truck_passable") == "Fire truck passable"
+    assert popup.locator("tr[data-field='truck_passable'] td").inner_text() in ("yes", "no")
+    page.locator("#lang").click()
+    assert _label(popup, "covered_pct") == "覆盖率（%）"
+    assert popup.locator("tr[data-field='truck_passable'] td").inner_text() in ("是", "否")
+    assert watch.problems() == [], watch.problems()
+
+
+# Open the popup of the first drawn feature that has a value for the given column.
+_OPEN_POPUP = """(field) => {
+    let found = null;
+    window.frMap.eachLayer(l => {
+        const p = l.feature && l.feature.properties;
+        if (!found && p && p[field] !== null && p[field] !== undefined && l.getPopup()) { found = l; }
+    });
+    if (!found) { throw new Error('no drawn feature with ' + field); }
+    found.openPopup();
+}"""
