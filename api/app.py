@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.auth import document_access
 from api.errors import install_error_handlers
 from api.live import live_state
 from api.routers import ROUTERS
@@ -37,4 +38,5 @@ def create_app(settings: Settings, *, workspace: Workspace | None = None) -> Fas
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    document_access(app, public_read=settings.public_read)
     return app

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import logging
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
 from api.store import (
@@ -292,7 +293,16 @@ def get_keyring(request: Request) -> KeyRing:
     return keyring
 
 
-_api_key_header = APIKeyHeader(name=HEADER, auto_error=False, description="FireReach API key")
+#: OpenAPI security scheme of the API key (one header for every role).
+SCHEME = "APIKeyHeader"
+_SCHEME_PREFIX = "FireReachKey."
+#: One header scheme per permission, so the OpenAPI document can tell which operation needs
+#: which roles (:func:`document_access` folds them back into :data:`SCHEME`).
+_HEADERS = {
+    p: APIKeyHeader(name=HEADER, scheme_name=f"{_SCHEME_PREFIX}{p}", auto_error=False,
+                    description="FireReach API key")
+    for p in PERMISSIONS
+}
 
 
 def require(permission: Permission) -> Callable[..., Principal]:
@@ -300,16 +310,63 @@ def require(permission: Permission) -> Callable[..., Principal]:
     if permission not in PERMISSIONS:
         raise ConfigError(f"unknown permission {permission!r}; use {', '.join(PERMISSIONS)}")
 
-    def dependency(
-        request: Request,
-        keyring: Annotated[KeyRing, Depends(get_keyring)],
-        key: Annotated[str | None, Security(_api_key_header)],
-    ) -> Principal:
+    def dependency(request: Request, keyring: KeyRing, key: str | None) -> Principal:
         public_read: bool = request.app.state.settings.public_read
         return authorize(keyring, key, permission, public_read=public_read)
 
+    # the signature FastAPI reads: the key header scheme of this permission
+    param = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    dependency.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
+        inspect.Parameter("request", param, annotation=Request),
+        inspect.Parameter("keyring", param, annotation=Annotated[KeyRing, Depends(get_keyring)]),
+        inspect.Parameter("key", param, annotation=Annotated[str | None, Security(_HEADERS[permission])]),
+    ], return_annotation=Principal)
     dependency.__name__ = f"require_{permission}"
     return dependency
+
+
+def _access_text(permission: str, *, public_read: bool) -> str:
+    roles = ", ".join(r for r in ROLES if r in PERMISSIONS[permission])
+    if permission == "read" and public_read:
+        return f"Access: public (no key needed on this server); any API key ({roles}) is accepted."
+    return f"Access: an API key in the {HEADER} header with role {roles}."
+
+
+def document_access(app: FastAPI, *, public_read: bool) -> None:
+    """Make the OpenAPI document say who may call each operation.
+
+    Every operation behind :func:`require` gets an ``Access:`` line in its description, an
+    ``x-firereach-roles`` list and the one :data:`SCHEME` security scheme; with ``public_read``
+    on, the read operations list the empty security requirement first
+    (``security: [{}, {APIKeyHeader: []}]``: the key is optional), so clients generated from the
+    document do not demand a key the server does not.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None and app.openapi_schema.get("x-firereach-access"):
+            return app.openapi_schema
+        doc = build()
+        schemes = doc.get("components", {}).get("securitySchemes", {})
+        for name in [n for n in schemes if n.startswith(_SCHEME_PREFIX)]:
+            schemes[SCHEME] = {**schemes.pop(name), "description": "FireReach API key"}
+        for ops in doc.get("paths", {}).values():
+            for op in ops.values():
+                needs = [n[len(_SCHEME_PREFIX):] for req in op.get("security", []) for n in req
+                         if n.startswith(_SCHEME_PREFIX)]
+                if not needs:
+                    continue
+                permission = needs[0]
+                text = _access_text(permission, public_read=public_read)
+                op["description"] = f"{op['description']}\n\n{text}" if op.get("description") else text
+                op["x-firereach-roles"] = [r for r in ROLES if r in PERMISSIONS[permission]]
+                optional = permission == "read" and public_read
+                op["security"] = [{}, {SCHEME: []}] if optional else [{SCHEME: []}]
+        doc["x-firereach-access"] = True
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 ReadAccess = Annotated[Principal, Depends(require("read"))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -222,3 +223,43 @@ async def test_create_key_function_for_the_cli(base_ws: Path, tmp_path: Path) ->
     async with app_client(ws) as c:
         r = await c.get("/keys", headers=_h(key))
         assert r.status_code == 200 and r.json()[0]["created_by"] == "cli"
+
+
+@pytest.mark.parametrize("public_read", [True, False])
+async def test_openapi_says_who_may_call(base_ws: Path, tmp_path: Path, public_read: bool) -> None:
+    """The document's security and roles match what the server does: every GET without
+    required parameters answers an anonymous call with 401 exactly when the document lists no
+    empty (optional) requirement; the roles of the write operations are those enforced."""
+    ws = copy_workspace(base_ws, tmp_path / "ws")
+    async with app_client(ws, bootstrap_admin_key=ADMIN_KEY, public_read=public_read) as c:
+        doc = (await c.get("/openapi.json")).json()
+        assert set(doc["components"]["securitySchemes"]) == {"APIKeyHeader"}
+        checked = 0
+        for path, ops in doc["paths"].items():
+            for method, op in ops.items():
+                security = op.get("security")
+                if security is None:
+                    continue
+                assert {"APIKeyHeader": []} in security and op["x-firereach-roles"]
+                assert "Access:" in op["description"]
+                required = [p for p in op.get("parameters", []) if p.get("required")]
+                if method != "get" or required or "{" in path:
+                    continue
+                r = await c.get(path)
+                optional = {} in security
+                assert (r.status_code == 401) == (not optional), (path, r.status_code, security)
+                checked += 1
+        assert checked >= 8
+        public = {p for p, ops in doc["paths"].items() for op in ops.values() if {} in op.get("security", [])}
+        assert ("/ogc/collections" in public) == public_read and (public_read or not public)
+        for permission, method, path, _ in WRITE_ENDPOINTS:
+            template = path if path in doc["paths"] else next(
+                t for t in doc["paths"]
+                if re.fullmatch(re.sub(r"\{[^}]+\}", ".+", t), path) and method.lower() in doc["paths"][t]
+            )
+            roles = doc["paths"][template][method.lower()]["x-firereach-roles"]
+            assert set(roles) == PERMISSIONS[permission], (method, path)
+        # the OGC API definition (OpenAPI 3.0) says the same
+        ogc = (await c.get("/ogc/api", headers=_h(ADMIN_KEY))).json()
+        items = ogc["paths"]["/ogc/collections/{collection_id}/items"]["get"]
+        assert ({} in items["security"]) == public_read
