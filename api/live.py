@@ -19,9 +19,10 @@ functions of :mod:`routing.coverage` and :mod:`routing.water`:
 The covered metres, intervals, node distances, coverage pieces (on a subgraph of the affected
 edges) and building water are spliced into copies of the analysis, which are swapped in under the
 workspace lock. Underserved stretches and spacing gaps are ranked over the whole network, so they
-are re-derived from the spliced pieces (vectorised, cheap). Findings, the buildings' ``flags`` and
-the siting proposal are not recomputed live: they refresh when the workspace is reloaded;
-``summary['live']['stale']`` lists them.
+are re-derived from the spliced pieces (vectorised, cheap), and so are the findings that follow
+hydrant status, the buildings' ``flags`` and the pump connectors
+(:func:`routing.analysis.refresh_water_findings`). The siting proposal is not recomputed live
+(the slow step): it refreshes when the workspace is reloaded; ``summary['live']['stale']`` says so.
 
 The blockage ledger drives the blockage ranking: after every ledger write :func:`ledger_write`
 ranks the workspace's own reports and the ledger's active items afresh
@@ -83,7 +84,13 @@ from api.workspace import (
 from geo.errors import InputFileError, LayerValidationError, NotFoundError
 from geo.layers import Layers
 from geo.presets import Preset, Rule, credited_flow
-from routing.analysis import BLOCKAGE_LAYERS, Analysis, AnalysisOptions, rank_blockages
+from routing.analysis import (
+    BLOCKAGE_LAYERS,
+    Analysis,
+    AnalysisOptions,
+    rank_blockages,
+    refresh_water_findings,
+)
 from routing.coverage import (
     CoverageResult,
     coverage_pieces,
@@ -103,16 +110,15 @@ T = TypeVar("T")
 #: Result layers a live update recomputes.
 RECOMPUTED = frozenset({
     "roads_analysis", "coverage_pieces", "underserved_segments", "spacing_gaps",
-    "buildings_analysis", "building_hydrants", "hydrants_analysis",
+    "buildings_analysis", "building_hydrants", "hydrants_analysis", "pump_connectors_analysis",
 })
 #: Result layers that do not depend on hydrant status (the blockage ranking counts hydrants
 #: trucks can no longer reach whatever their status).
 STATUS_INDEPENDENT = frozenset({
     "station_areas", "high_rise_access", "dead_end_lanes", "blockages_ranked", "critical_lanes",
 })
-#: Parts that a live update does not recompute besides other result layers (see
-#: :func:`stale_parts`); they refresh when the workspace is reloaded.
-STALE_ALWAYS = ("findings", "buildings_analysis.flags", "summary.findings")
+#: Summary sections of the siting proposal, which a live update does not recompute.
+SITING_LAYERS = ("proposed_hydrants", "budget_curve")
 #: Reported positions farther than this outside the workspace's roads are rejected (m).
 EXTENT_MARGIN_M = 2000.0
 
@@ -431,10 +437,10 @@ def _live_summary(
 
 
 def stale_parts(layers: Mapping[str, object]) -> list[str]:
-    """What a live update leaves as it was: findings, flags, and result layers it does not
-    recompute that may depend on hydrant status (siting, blockage ranking, ...)."""
+    """What a live update leaves as it was: the result layers it does not recompute that may
+    depend on hydrant status (the siting proposal), and the siting summary with them."""
     others = sorted(set(layers) - RECOMPUTED - STATUS_INDEPENDENT)
-    return [*STALE_ALWAYS, *others]
+    return [*others, "summary.siting"] if any(n in layers for n in SITING_LAYERS) else others
 
 
 def recompute_area(
@@ -534,8 +540,9 @@ def recompute_area(
         analysis.summary, coverage, buildings, underserved, spacing,
         stale=stale_parts(result_layers),
     )
-    new_analysis = dataclasses.replace(
-        analysis, coverage=coverage, layers=result_layers, summary=summary
+    new_analysis = refresh_water_findings(
+        dataclasses.replace(analysis, coverage=coverage, layers=result_layers, summary=summary),
+        new_layers, preset=preset, options=options,
     )
     update = AreaUpdate(
         hydrants=changed, status_changed=moved, edges=edge_rows, buildings=b_rows,
@@ -589,7 +596,8 @@ def _refresh_collections(
     if "buildings_analysis" in out:
         out["buildings_analysis"] = _set_rows(
             out["buildings_analysis"], res["buildings_analysis"], update.buildings,
-            ("hydrants_in_range", "credited_flow_lps", "nearest_hydrant_m", "flow_deficit_lps"),
+            ("hydrants_in_range", "credited_flow_lps", "nearest_hydrant_m", "flow_deficit_lps",
+             "flags"),
         )
     if "coverage_pieces" in out:
         ids = analysis.graph.edge_id[update.edges]
@@ -601,7 +609,7 @@ def _refresh_collections(
             gpd.GeoDataFrame(pd.concat([kept, fresh], ignore_index=True), geometry="geometry",
                              crs="EPSG:4326")
         )
-    for name in ("underserved_segments", "spacing_gaps"):
+    for name in ("underserved_segments", "spacing_gaps", "pump_connectors_analysis"):
         if name in out:
             out[name] = res[name].to_crs("EPSG:4326")
     return out

@@ -187,7 +187,7 @@ def analyze(
         access_edge=buildings["access_edge"].to_numpy(), preset=preset, apparatus=options.apparatus,
     )
 
-    connectors, connector_findings = _connector_water(layers, graph, snaps, preset, options)
+    connectors, connector_findings = connector_water(layers, graph, snaps, preset, options)
 
     siting = _siting(graph, coverage, buildings, options, radius)
 
@@ -206,16 +206,10 @@ def analyze(
     for section, values in access_summary(high_rises, dead_ends).items():
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
-    summary["pump_connectors"] = {
-        "total": len(connectors),
-        "without_hydrant_in_band": int((connectors["hydrants_in_range"] == 0).sum()),
-    }
+    summary["pump_connectors"] = _connector_summary(connectors)
     underserved = _with_rule(underserved, radius_rule)
     spacing = _with_rule(spacing, spacing_rule)
-    flagged = found.loc[found["layer"] == "buildings"].groupby("feature_id")["rule_id"].agg(
-        lambda ids: ";".join(sorted(set(ids)))
-    )
-    buildings["flags"] = buildings["building_id"].astype(str).map(flagged).fillna("")
+    buildings["flags"] = _flags(buildings, found)
     result_layers = {
         "roads_analysis": roads,
         "coverage_pieces": pieces,
@@ -293,6 +287,72 @@ def rank_blockages(
     }
     summary["findings"] = _findings_summary(found)
     return dataclasses.replace(analysis, layers=layers, findings=found, summary=summary)
+
+
+def refresh_water_findings(
+    analysis: Analysis, layers: Layers, *, preset: Preset, options: AnalysisOptions
+) -> Analysis:
+    """The analysis with everything derived from hydrant status that is cheap re-derived.
+
+    For live hydrant updates, after ``buildings_analysis``, ``underserved_segments`` and
+    ``spacing_gaps`` have been brought to the new statuses in ``layers.hydrants``: the water
+    findings (:func:`water_findings`) are derived again from those layers, the pump connectors'
+    hydrants recomputed (:func:`connector_water`), the buildings' ``flags`` and the ``findings``
+    and ``pump_connectors`` summary figures follow. The findings keep the order of a full run.
+    The siting proposal is not recomputed (the slow step).
+    """
+    buildings = analysis.layers["buildings_analysis"].copy()
+    water = water_findings(
+        preset, buildings, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"]
+    )
+    connectors, connector_found = connector_water(
+        layers, analysis.graph, analysis.hydrant_snaps, preset, options
+    )
+    old = analysis.findings
+    if len(old):
+        water_keys = _water_keys(preset)
+        keys = zip(old["layer"].astype(str), old["rule_id"].astype(str), strict=True)
+        in_water = np.array([k in water_keys or k[0] in _WATER_LAYERS for k in keys], dtype=bool)
+        is_connector = (old["layer"] == "pump_connectors").to_numpy()
+        is_blockage = (old["layer"] == "blockages").to_numpy()
+        middle = old.loc[~in_water & ~is_connector & ~is_blockage]
+        tail = old.loc[is_blockage]
+    else:
+        middle = tail = old
+    found = concat_findings([water, middle, connector_found, tail]).reset_index(drop=True)
+    buildings["flags"] = _flags(buildings, found)
+    summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
+    summary["findings"] = _findings_summary(found)
+    summary["pump_connectors"] = _connector_summary(connectors)
+    result_layers = {
+        **analysis.layers, "buildings_analysis": buildings, "pump_connectors_analysis": connectors,
+    }
+    return dataclasses.replace(analysis, layers=result_layers, findings=found, summary=summary)
+
+
+#: Layers whose findings all come from :func:`water_findings`.
+_WATER_LAYERS = frozenset({"underserved_segments", "spacing_gaps"})
+
+
+def _water_keys(preset: Preset) -> set[tuple[str, str]]:
+    """(layer, rule id) of the building findings of :func:`water_findings`."""
+    names = ("hydrant_count_band", "hydrants_firefighting_side", "hydrant_credit")
+    return {("buildings", preset.rule(n).id) for n in names if n in preset.rules}
+
+
+def _flags(buildings: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
+    """Each building's finding rule ids, ``;``-joined and sorted ('' when none)."""
+    flagged = found.loc[found["layer"] == "buildings"].groupby("feature_id")["rule_id"].agg(
+        lambda ids: ";".join(sorted(set(ids)))
+    )
+    return buildings["building_id"].astype(str).map(flagged).fillna("")
+
+
+def _connector_summary(connectors: pd.DataFrame) -> dict[str, int]:
+    return {
+        "total": len(connectors),
+        "without_hydrant_in_band": int((connectors["hydrants_in_range"] == 0).sum()),
+    }
 
 
 def _findings_summary(found: pd.DataFrame) -> dict[str, int]:
@@ -429,7 +489,7 @@ def _building_water(
     return out, pairs
 
 
-def _connector_water(
+def connector_water(
     layers: Layers,
     graph: StreetGraph,
     snaps: SnapResult,
@@ -511,16 +571,14 @@ def _roads_result(
     return roads
 
 
-def _findings(
-    layers: Layers,
+def water_findings(
     preset: Preset,
-    buildings: gpd.GeoDataFrame,
-    underserved: gpd.GeoDataFrame,
-    spacing: gpd.GeoDataFrame,
-    response: ResponseResult | None,
-    areas: gpd.GeoDataFrame,
-    hydrants: gpd.GeoDataFrame,
-) -> list[pd.DataFrame]:
+    buildings: pd.DataFrame,
+    underserved: pd.DataFrame,
+    spacing: pd.DataFrame,
+) -> pd.DataFrame:
+    """The findings that follow hydrant status: buildings without a hydrant in the counting
+    band, high-rises with too few, fire-flow deficits, underserved streets, spacing gaps."""
     out: list[pd.DataFrame] = []
     radius = preset.rule("hydrant_radius")
     band = preset.rule("hydrant_count_band")
@@ -559,6 +617,22 @@ def _findings(
         limit=spacing_rule.value("value_m"),
         message="hydrants {value:.0f} m apart along the street (limit {limit:.0f} m)",
     ))
+    return concat_findings(out)
+
+
+def _findings(
+    layers: Layers,
+    preset: Preset,
+    buildings: gpd.GeoDataFrame,
+    underserved: gpd.GeoDataFrame,
+    spacing: gpd.GeoDataFrame,
+    response: ResponseResult | None,
+    areas: gpd.GeoDataFrame,
+    hydrants: gpd.GeoDataFrame,
+) -> list[pd.DataFrame]:
+    out: list[pd.DataFrame] = [water_findings(preset, buildings, underserved, spacing)]
+    radius = preset.rule("hydrant_radius")
+    ids = buildings["building_id"].to_numpy()
     if response is not None:
         limit_rule = preset.rule("station_response")
         limit = limit_rule.value("value_s")

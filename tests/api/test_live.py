@@ -83,7 +83,7 @@ def assert_same_as_full(layers: Layers, part: Analysis, preset: Preset, options:
     for name in sorted(RECOMPUTED):
         p, f = part.layers[name], full.layers[name]
         assert len(p) == len(f), name
-        cols = [c for c in f.columns if c not in ("geometry", "flags")]
+        cols = [c for c in f.columns if c != "geometry"]
         pd.testing.assert_frame_equal(
             pd.DataFrame(p[cols]).reset_index(drop=True), pd.DataFrame(f[cols]).reset_index(drop=True),
             check_exact=False, rtol=0, atol=1e-9, obj=name,
@@ -93,8 +93,9 @@ def assert_same_as_full(layers: Layers, part: Analysis, preset: Preset, options:
             # a subgraph may carry a repeated vertex (1e-12 m apart); compare as shapes
             gap = shapely.hausdorff_distance(np.asarray(p.geometry.array), np.asarray(f.geometry.array))
             assert float(np.max(gap, initial=0.0)) < 1e-6, name
-    for section in ("coverage", "buildings"):
+    for section in ("coverage", "buildings", "findings", "pump_connectors", "blockages"):
         assert part.summary[section] == full.summary[section], section
+    pd.testing.assert_frame_equal(part.findings, full.findings, check_exact=False, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("method", ["network", "straight"], ids=["hose_lay", "straight_line"])
@@ -148,7 +149,7 @@ def test_tiny_hand_checked(tiny_ws: Path, preset: Preset) -> None:
     on_layers, on, _ = recompute_area(off_layers, off, hyd, preset=preset, options=options, changed=rows)
     assert on.summary["coverage"]["hydrants_used"] == 1
     assert_same_as_full(on_layers, on, preset, options)
-    assert "findings" in on.summary["live"]["stale"]
+    assert on.summary["live"]["stale"] == ["budget_curve", "proposed_hydrants", "summary.siting"]
 
 
 def test_affected_edges_are_within_reach(tiny_ws: Path, preset: Preset) -> None:
@@ -208,7 +209,7 @@ async def test_http_status_update_and_history(helsinki_ws: Path, tmp_path: Path,
         after = (await c.get("/health")).json()["summary"]
         assert after["coverage"]["hydrants_used"] == before["hydrants_used"] - 1
         assert after["coverage"]["covered_km"] < before["covered_km"]
-        assert "findings" in after["live"]["stale"]
+        assert "findings" not in after["live"]["stale"] and "summary.siting" in after["live"]["stale"]
         # the served collections follow (WGS84 copies)
         wgs = workspace.collection("roads_analysis")
         np.testing.assert_allclose(wgs["covered_m"].to_numpy(),
