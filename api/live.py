@@ -88,8 +88,9 @@ from routing.analysis import (
     BLOCKAGE_LAYERS,
     Analysis,
     AnalysisOptions,
-    rank_blockages,
+    blockage_ranking,
     refresh_water_findings,
+    with_ranking,
 )
 from routing.coverage import (
     CoverageResult,
@@ -717,26 +718,34 @@ def active_ledger(store: Store) -> list[Blockage]:
 def rerank_blockages(ws: Workspace, ledger: Sequence[Blockage]) -> RankingResult:
     """Rank the workspace's own reports and these ledger items afresh and swap the result in.
 
-    :func:`routing.analysis.rank_blockages` on the served analysis (its truck graph and
-    station response): ``blockages_ranked``, ``critical_lanes``, the blockage findings and the
-    ``blockages`` summary are replaced, under the workspace lock, with their WGS84 collections.
+    :func:`routing.analysis.blockage_ranking` on the served analysis (its truck graph and
+    station response) runs outside the workspace lock, so readers are not kept waiting; the
+    result replaces ``blockages_ranked``, ``critical_lanes``, the blockage findings and the
+    ``blockages`` summary of the analysis current at that moment (a hydrant update in between
+    is kept: the ranking does not depend on hydrant status), with their WGS84 collections.
     """
     start = time.perf_counter()
-    with ws.lock:
-        reports = served_reports(ws.reports, ledger, ws.layers.crs)
-        analysis = rank_blockages(ws.analysis, reports, preset=ws.preset)
-        collections = dict(ws.collections)
-        for name in BLOCKAGE_LAYERS:
-            frame = analysis.layers.get(name)
-            if isinstance(frame, gpd.GeoDataFrame):
-                collections[name] = frame.to_crs("EPSG:4326")
-            else:
-                collections.pop(name, None)
-        ws.swap(analysis=analysis, collections=collections)
+    with ws.ranking_lock:
+        with ws.lock:
+            base, stored, crs = ws.analysis, ws.reports, ws.layers.crs
+        reports = served_reports(stored, ledger, crs)
+        ranking = blockage_ranking(base, reports, preset=ws.preset)
+        frames = {} if ranking is None else {
+            "blockages_ranked": ranking.blockages.to_crs("EPSG:4326"),
+            "critical_lanes": ranking.critical_lanes.to_crs("EPSG:4326"),
+        }
+        with ws.lock:
+            analysis = with_ranking(ws.analysis, ranking, reports)
+            collections = dict(ws.collections)  # keeps the order of the collections
+            for name in BLOCKAGE_LAYERS:
+                if name in frames:
+                    collections[name] = frames[name]
+                else:
+                    collections.pop(name, None)
+            ws.swap(analysis=analysis, collections=collections)
     result = RankingResult(
         reports=0 if reports is None else len(reports), ledger_items=len(ledger),
-        ranked=bool(analysis.summary["blockages"].get("ranked")),
-        seconds=time.perf_counter() - start,
+        ranked=ranking is not None, seconds=time.perf_counter() - start,
     )
     log.info("blockages re-ranked: %d reports (%d from the ledger) in %.3f s",
              result.reports, result.ledger_items, result.seconds)
@@ -748,11 +757,11 @@ def ledger_write(
 ) -> tuple[T, str | None]:
     """Run a ledger write, then re-rank the blockages with the ledger's active items.
 
-    The write is committed (durable) first; both happen under the workspace lock, so the
-    ranking follows the ledger in the order of its writes. A failed ranking does not undo the
-    write (a restart ranks again): it is logged and returned as the second value.
+    The write is committed (durable) first; both happen under the workspace's ranking lock,
+    so the ranking follows the ledger in the order of its writes. A failed ranking does not
+    undo the write (a restart ranks again): it is logged and returned as the second value.
     """
-    with ws.lock:
+    with ws.ranking_lock:
         with store.write() as conn:
             out = write(conn)
         try:

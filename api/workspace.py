@@ -52,7 +52,9 @@ class Workspace:
     """Everything the API serves.
 
     ``lock`` guards the swap of ``layers``, ``analysis`` and ``collections`` after live updates;
-    ``version`` counts the swaps (every cache of the serving side keys on it). ``reports`` are
+    ``version`` counts the swaps (every cache of the serving side keys on it). ``ranking_lock``
+    orders ledger writes and the blockage rankings that follow them without holding ``lock``
+    (readers are not kept waiting while a large ledger is ranked). ``reports`` are
     the blockage reports the workspace was analysed with (working CRS, report columns only).
     """
 
@@ -65,6 +67,7 @@ class Workspace:
     reports: gpd.GeoDataFrame | None = None
     version: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
+    ranking_lock: threading.RLock = field(default_factory=threading.RLock)
 
     def collection(self, name: str) -> gpd.GeoDataFrame:
         """A collection in WGS84 (KeyError when unknown)."""

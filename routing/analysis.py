@@ -259,25 +259,45 @@ def rank_blockages(
     preset
         The preset ``analysis`` was computed with.
     """
+    return with_ranking(analysis, blockage_ranking(analysis, blockages, preset=preset), blockages)
+
+
+def blockage_ranking(
+    analysis: Analysis, blockages: gpd.GeoDataFrame | None, *, preset: Preset
+) -> BlockageResult | None:
+    """The ranking of :func:`rank_blockages` alone (None when there is no fire station).
+
+    It reads only what hydrant status does not change (truck graph, station response,
+    buildings' classes and access points, hydrant positions), so a ranking computed on one
+    state of a served analysis may be put on a later one with :func:`with_ranking`.
+    """
+    if analysis.response is None:
+        if blockages is not None and len(blockages):
+            log.warning("no fire stations: blockage impact cannot be ranked (give --stations FILE)")
+        return None
+    buildings = analysis.layers["buildings_analysis"]
+    return blockage_impact(
+        analysis.truck, analysis.response, _blockage_frame(blockages, buildings.crs),
+        buildings=buildings, building_access=AccessPoints.from_columns(buildings),
+        hydrant_snaps=analysis.hydrant_snaps, preset=preset,
+    )
+
+
+def with_ranking(
+    analysis: Analysis, result: BlockageResult | None, blockages: gpd.GeoDataFrame | None
+) -> Analysis:
+    """``analysis`` with a blockage ranking of ``blockages`` (:func:`blockage_ranking`) in place
+    of its own: layers, findings of layer ``blockages`` and summary figures."""
     layers = {k: v for k, v in analysis.layers.items() if k not in BLOCKAGE_LAYERS}
     found = analysis.findings
     found = found.loc[found["layer"] != "blockages"] if len(found) else found
-    result = None
-    if analysis.response is not None:
-        buildings = analysis.layers["buildings_analysis"]
-        result = blockage_impact(
-            analysis.truck, analysis.response, _blockage_frame(blockages, buildings.crs),
-            buildings=buildings, building_access=AccessPoints.from_columns(buildings),
-            hydrant_snaps=analysis.hydrant_snaps, preset=preset,
-        )
+    if result is not None:
         found = concat_findings([found, result.findings])
         at = next((i for i, k in enumerate(layers) if k in ("proposed_hydrants", "budget_curve")),
                   len(layers))
         items = list(layers.items())
         layers = dict([*items[:at], ("blockages_ranked", result.blockages),
                        ("critical_lanes", result.critical_lanes), *items[at:]])
-    elif blockages is not None and len(blockages):
-        log.warning("no fire stations: blockage impact cannot be ranked (give --stations FILE)")
     found = found.reset_index(drop=True)
     summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
     summary["blockages"] = _blockage_summary(result, blockages)

@@ -12,19 +12,33 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import httpx
 import pandas as pd
 import pytest
+import shapely
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.live import active_ledger
+from api.live import active_ledger, recompute_area
 from api.settings import Settings
-from api.store import open_store
-from api.workspace import LEDGER_PREFIX, Workspace, load_workspace, served_reports
+from api.store import HydrantState, open_store, utc_now
+from api.workspace import (
+    LEDGER_PREFIX,
+    Workspace,
+    hydrants_with_states,
+    load_workspace,
+    served_reports,
+)
 from geo.layers import read_layers
 from geo.presets import load_preset
-from routing.analysis import AnalysisOptions, analyze
+from routing.analysis import (
+    AnalysisOptions,
+    analyze,
+    blockage_ranking,
+    rank_blockages,
+    with_ranking,
+)
 from tests.api.server import asgi_client, build_workspace, copy_workspace
 
 pytestmark = pytest.mark.anyio
@@ -57,8 +71,6 @@ def _on_road(ws: Path, name: str, fraction: float = 0.5) -> tuple[float, float]:
 
 
 def gpd_point(geom: Any, crs: Any) -> Any:
-    import geopandas as gpd
-
     return gpd.GeoSeries([geom], crs=crs).to_crs("EPSG:4326").iloc[0]
 
 
@@ -167,3 +179,31 @@ async def test_preloaded_workspace_is_brought_to_the_ledger(ws: Path) -> None:
     async with asgi_client(app) as c:
         assert (await c.get("/analysis/summary")).json()["blockages"]["total"] == 1
         assert_same_as_full(loaded)
+
+
+def test_a_ranking_carries_over_a_hydrant_update(ws: Path) -> None:
+    """A ranking computed before a live hydrant update, put on the updated analysis, equals
+    ranking the updated analysis (so ledger rankings need not hold the workspace lock)."""
+    preset = load_preset("cn-gb")
+    layers = read_layers(ws / "layers.gpkg")
+    lane = _on_road(ws, "消防通道", 0.5)
+    assert served_reports(None, [], layers.crs) is None
+    reports = gpd.GeoDataFrame(
+        {"blockage_id": ["G1"], "kind": ["gate"], "status": ["reported"], "remaining_width_m": [None]},
+        geometry=[shapely.Point(*lane)], crs="EPSG:4326",
+    )
+    before = analyze(layers, preset=preset, blockages=reports)
+    ranking = blockage_ranking(before, reports, preset=preset)
+    state = HydrantState(hydrant_id="osm/6", status="out_of_service", observed_at=utc_now(),
+                         event_id=1, pressure_mpa=None)
+    hydrants, rows, _ = hydrants_with_states(layers.hydrants, {"osm/6": state})
+    _, after, update = recompute_area(layers, before, hydrants, preset=preset,
+                                      options=AnalysisOptions(), changed=rows)
+    assert len(update.status_changed) == 1
+    carried = with_ranking(after, ranking, reports)
+    fresh = rank_blockages(after, reports, preset=preset)
+    pd.testing.assert_frame_equal(carried.findings, fresh.findings)
+    assert carried.summary == fresh.summary
+    assert carried.summary["coverage"] == after.summary["coverage"] != before.summary["coverage"]
+    for name in ("blockages_ranked", "critical_lanes"):
+        pd.testing.assert_frame_equal(carried.layers[name], fresh.layers[name])
