@@ -39,7 +39,6 @@ from routing.siting import (
     site_hydrants,
     siting_candidates,
 )
-from routing.snap import SnapResult
 from routing.water import AccessPoints
 
 log = logging.getLogger(__name__)
@@ -112,18 +111,6 @@ class _Reports:
     lat: list[Any]
     kind: list[str]
     ids: list[str] | None  # blockage_id of reports given as a frame
-
-
-def _access_points(buildings: pd.DataFrame) -> AccessPoints:
-    """The access points stored on ``buildings_analysis`` (edge, position, offset, reason)."""
-    offset = buildings["access_offset_m"].to_numpy(dtype=np.float64)
-    reason = buildings["access_reason"].astype(str).to_numpy(dtype=object)
-    snaps = SnapResult(
-        edge=buildings["access_edge"].to_numpy(dtype=np.int64),
-        position_m=buildings["access_position_m"].to_numpy(dtype=np.float64),
-        offset_m=offset, point=np.full(len(buildings), None, dtype=object), reason=reason,
-    )
-    return AccessPoints(snaps=snaps, offset_m=offset, reason=reason)
 
 
 def _hydrant_rows(hydrants: pd.DataFrame, ids: Sequence[str]) -> np.ndarray:
@@ -294,7 +281,12 @@ def _reports(
 
 
 def _response_change(
-    analysis: Analysis, layers: Layers, preset: Preset, reports: _Reports, max_rows: int
+    analysis: Analysis,
+    layers: Layers,
+    preset: Preset,
+    options: AnalysisOptions,
+    reports: _Reports,
+    max_rows: int,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     rules = BlockageRules()
     frame = reports.frame
@@ -307,7 +299,7 @@ def _response_change(
             & (y >= miny - pad) & (y <= maxy + pad))
     frame = frame.loc[near].reset_index(drop=True)
     b = analysis.layers["buildings_analysis"]
-    access = _access_points(b)
+    access = AccessPoints.from_columns(b, max_access_m=options.access_distance_m)
     limit = float(preset.rule("station_response").value("value_s"))
     out: list[dict[str, Any]] = []
     if analysis.response is None:
@@ -443,7 +435,7 @@ def scenario_impact(
     }
     if len(blockages):
         response, reports = _response_change(
-            analysis, layers, preset, _reports(blockages, layers.crs), max_rows
+            analysis, layers, preset, options, _reports(blockages, layers.crs), max_rows
         )
     else:
         response, reports = {"limit_s": json_number(analysis.summary.get("stations", {}).get("limit_s")),
