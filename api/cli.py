@@ -1,4 +1,5 @@
-"""The ``firereach`` command line: ``layers``, ``analyze``, ``demo``.
+"""The ``firereach`` command line: ``layers``, ``analyze``, ``demo``, ``scenario``, ``site``,
+``serve``, ``create-key``.
 
 Every command is a thin wrapper: it reads settings, calls the library functions that the API calls
 too, and writes outputs. A :class:`geo.errors.FireReachError` ends the command with one clear
@@ -8,20 +9,32 @@ message on stderr and exit code 2, never a traceback.
 from __future__ import annotations
 
 import importlib.resources
+import json
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import pandas as pd
+import pyogrio
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.table import Table
 
-from api.pipeline import LayersRequest, ReportOptions, run_analyze, run_layers
+from api.pipeline import LayersRequest, ReportOptions, load_blockages, run_analyze, run_layers
 from api.settings import Settings
-from geo.errors import FireReachError
-from routing.analysis import AnalysisOptions
+from api.store import DB_NAME, HydrantState, hydrant_states, open_store
+from api.workspace import hydrants_with_states
+from geo.errors import ConfigError, FireReachError, InputFileError
+from geo.layers import Layers, read_layers
+from geo.presets import Preset, load_preset
+from reports.export import atomic_path, write_geopackage
+from routing.analysis import Analysis, AnalysisOptions
+from routing.analysis import analyze as analyze_layers
+from routing.scenario import proposal_document, scenario_impact, siting_problem, solve_siting
+from routing.siting import CostModel, Method, SitingResult
 
 app = typer.Typer(
     name="firereach",
@@ -254,6 +267,277 @@ def demo(
         )
     )
     _print_analysis(summary, out)
+
+
+# --- what-ifs on an analysed workspace: scenario, site ----------------------------------------------
+
+WorkspaceArg = Annotated[
+    Path,
+    typer.Argument(metavar="WORKSPACE", help="the output folder of firereach analyze (or its layers.gpkg)"),
+]
+WhatIfPresetOpt = Annotated[
+    str | None,
+    typer.Option("--preset", help="cn-gb, us, de or a TOML file (default: $FIREREACH_PRESET or cn-gb)"),
+]
+WhatIfApparatusOpt = Annotated[
+    str | None,
+    typer.Option("--apparatus", help="pumper, aerial or heavy (default: $FIREREACH_APPARATUS or pumper)"),
+]
+_METHODS: tuple[Method, ...] = ("auto", "mip", "greedy")
+_SITE_SUFFIXES = (".gpkg", ".geojson", ".json")
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A workspace read back and analysed, as the API serves it."""
+
+    layers: Layers
+    preset: Preset
+    options: AnalysisOptions
+    analysis: Analysis
+
+
+def _stored_states(folder: Path) -> dict[str, HydrantState]:
+    """Current hydrant states from the inspections in the workspace's store (none without one)."""
+    if not (folder / DB_NAME).is_file():
+        return {}  # never create a store here
+    store = open_store(folder)
+    try:
+        with store.read() as conn:
+            return hydrant_states(conn)
+    finally:
+        store.close()
+
+
+def _load(
+    workspace: Path, *, preset: str | None, apparatus: str | None, step: Callable[[str], None]
+) -> _Loaded:
+    """Read ``layers.gpkg`` and analyse it once as the API serves it
+    (:func:`api.workspace.load_workspace`: same settings, preset and apparatus, hydrant states
+    recorded by inspections in the workspace's store applied first), but without the siting step:
+    the what-ifs do not read it, and it is the slowest step on large areas."""
+    settings = Settings()
+    gpkg = workspace if workspace.suffix.lower() == ".gpkg" else workspace / "layers.gpkg"
+    step("reading layers")
+    layers = read_layers(gpkg)
+    states = _stored_states(gpkg.parent)
+    if states:
+        hydrants, changed, _ = hydrants_with_states(layers.hydrants, states)
+        layers = replace(layers, hydrants=hydrants)
+        step(f"applied the stored inspections of {len(states)} hydrant(s) ({len(changed)} changed)")
+    chosen = load_preset(preset or settings.preset)
+    options = AnalysisOptions(
+        apparatus=apparatus or settings.apparatus, snap_distance_m=settings.snap_distance_m, siting=False
+    )
+    step("analysing")
+    analysis = analyze_layers(layers, preset=chosen, options=options)
+    return _Loaded(layers=layers, preset=chosen, options=options, analysis=analysis)
+
+
+def _hydrant_ids(values: list[str] | None, path: Path | None) -> list[str]:
+    """Hydrant ids from ``--out-of-service`` and a file: one id per line, or a CSV with a
+    ``hydrant_id`` column (a first line with a comma is read as a CSV header)."""
+    ids = [v.strip() for v in values or [] if v.strip()]
+    if path is None:
+        return ids
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: hydrant id file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{path}: cannot read the hydrant id file as UTF-8 text ({exc})") from None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and "," in lines[0]:
+        header = [h.strip() for h in lines[0].split(",")]
+        if "hydrant_id" not in header:
+            raise InputFileError(
+                f"{path}: no hydrant_id column (columns: {', '.join(header)}); give a CSV with a "
+                "hydrant_id column or one id per line"
+            )
+        table = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+        table.columns = [str(c).strip() for c in table.columns]
+        lines = [v.strip() for v in table["hydrant_id"] if v.strip()]
+    return ids + lines
+
+
+def _write_json(doc: dict[str, Any], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def _print_scenario(doc: dict[str, Any], out: Path | None) -> None:
+    cov, water, resp = doc["coverage"], doc["water"], doc["response"]
+    reports = doc["blockages"]
+    already = cov["hydrants_already_out"]
+    _err.print(
+        f"[bold]scenario[/]: {cov['hydrants_taken_out']} hydrant(s) taken out of service"
+        + (f" ({len(already)} already out: {', '.join(already[:5])})" if already else "")
+        + f", {len(reports)} blockage report(s)"
+    )
+    _err.print(
+        f"  coverage: {cov['covered_km_before']:.3f} → {cov['covered_km_after']:.3f} km of "
+        f"{cov['road_km']:.3f} km of street within {cov['radius_m']:.0f} m of a hydrant "
+        f"({cov['covered_pct_before']}% → {cov['covered_pct_after']}%, {cov['change_km']:+.3f} km on "
+        f"{cov['edges_losing_coverage']} edge(s))"
+    )
+    _err.print(
+        f"  water: {water['buildings_losing_water']} building(s) lose every hydrant in range "
+        f"({water['high_rises_losing_water']} high-rise), {water['buildings_new_flow_deficit']} get a "
+        f"fire-flow deficit, {water['buildings_affected']} affected"
+    )
+    if "note" in resp:
+        _err.print(f"  response: {resp['note']}")
+    elif reports:
+        _err.print(
+            f"  response: {resp['reports_blocking']} report(s) block a lane, "
+            f"{resp['reports_narrowing']} narrow one, {resp['reports_rejected']} rejected; "
+            f"{resp['buildings_cut_off']} building(s) cut off ({resp['high_rises_cut_off']} high-rise), "
+            f"{resp['buildings_delayed']} delayed (at most {resp['max_delay_s']} s), "
+            f"{resp['buildings_past_limit']} no longer within {resp['limit_s']:.0f} s"
+        )
+    if out is not None:
+        _err.print(f"  written to {out}")
+
+
+@app.command()
+def scenario(
+    workspace: WorkspaceArg,
+    out_of_service: Annotated[
+        list[str] | None,
+        typer.Option("--out-of-service", help="hydrant_id taken out of service (repeat the option)"),
+    ] = None,
+    out_of_service_file: Annotated[
+        Path | None,
+        typer.Option("--out-of-service-file",
+                     help="hydrant ids out of service: one per line, or a CSV with a hydrant_id column"),
+    ] = None,
+    blockages: Annotated[
+        Path | None,
+        typer.Option("--blockages", help="blocked lanes: blockage reports (CSV/XLSX/GeoJSON/GeoPackage)"),
+    ] = None,
+    blockage_crs: BlockageCrsOpt = None,
+    preset: WhatIfPresetOpt = None,
+    apparatus: WhatIfApparatusOpt = None,
+    max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="rows per list in the JSON")] = 50,
+    out: Annotated[Path | None, typer.Option("--out", help="write the answer as JSON (FILE.json)")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """What-if on an analysed workspace: hydrants out of service, lanes blocked.
+
+    Prints covered street before/after, buildings losing water, buildings cut off or delayed;
+    --out writes the same JSON as POST /analysis/scenario.
+    """
+    _setup_logging(verbose)
+
+    def job(step: Callable[[str], None]) -> dict[str, Any]:
+        ids = _hydrant_ids(out_of_service, out_of_service_file)
+        ws = _load(workspace, preset=preset, apparatus=apparatus, step=step)
+        reports = None
+        if blockages is not None:
+            step("reading blockage reports")
+            reports, rejects = load_blockages(blockages, source_crs=blockage_crs, layers=ws.layers)
+            if rejects:
+                first = rejects[0]
+                _err.print(f"[yellow]warning:[/] {len(rejects)} row(s) of {blockages} not used "
+                           f"(row {first.row}: {first.reason})")
+        step("computing the scenario")
+        return scenario_impact(
+            ws.layers, ws.analysis, preset=ws.preset, options=ws.options, out_of_service=ids,
+            blockages=reports if reports is not None else (), max_rows=max_rows,
+        )
+
+    doc = _run_with_progress(job)
+    if out is not None:
+        _guard(lambda: _write_json(doc, out))
+    _print_scenario(doc, out)
+
+
+def _write_sites(result: SitingResult, doc: dict[str, Any], out: Path) -> None:
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        _write_json(doc, out)
+    elif suffix == ".gpkg":
+        write_geopackage({"proposed_hydrants": result.chosen}, out)
+    else:
+        with atomic_path(out) as tmp:
+            pyogrio.write_dataframe(result.chosen.to_crs("EPSG:4326"), tmp, driver="GeoJSON")
+
+
+def _print_sites(doc: dict[str, Any], out: Path | None) -> None:
+    _err.print(
+        f"[bold]siting[/] ({doc['method']}, {doc['status']}): {doc['n_hydrants']} new hydrant(s) "
+        f"for CNY {doc['cost_cny'] or 0:,.0f}; covered street {doc['covered_km_before']:.3f} → "
+        f"{doc['covered_km_after']:.3f} km ({doc['covered_pct_before']}% → {doc['covered_pct_after']}%), "
+        f"{doc['candidates']} candidate sites"
+    )
+    if doc["sites"]:
+        table = Table("order", "street", "lon", "lat", "adds m", "CNY", box=None)
+        for s in doc["sites"][:20]:
+            table.add_row(
+                str(s.get("order", "")), str(s.get("name") or "—"), f"{s['lon']:.6f}", f"{s['lat']:.6f}",
+                f"{s.get('marginal_m') or 0:.0f}", f"{s.get('cost_cny') or 0:,.0f}",
+            )
+        _err.print(table)
+        if len(doc["sites"]) > 20:
+            _err.print(f"  … and {len(doc['sites']) - 20} more")
+    if out is not None:
+        _err.print(f"  written to {out}")
+
+
+@app.command()
+def site(
+    workspace: WorkspaceArg,
+    k: Annotated[int | None, typer.Option("--k", min=1, help="number of new hydrants, at most")] = None,
+    budget: Annotated[float | None, typer.Option("--budget", min=1, help="budget in CNY, at most")] = None,
+    hydrant_cny: Annotated[
+        float, typer.Option("--hydrant-cny", min=1, help="cost of one hydrant installed, CNY (an assumption)")
+    ] = 15_000.0,
+    method: Annotated[str, typer.Option("--method", help="auto, mip or greedy")] = "auto",
+    spacing: Annotated[
+        float,
+        typer.Option("--spacing", min=10, max=500, help="candidate spacing along uncovered streets (m)"),
+    ] = 50.0,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="solver time limit (s)")] = 20.0,
+    preset: WhatIfPresetOpt = None,
+    apparatus: WhatIfApparatusOpt = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="chosen sites: FILE.gpkg, FILE.geojson or FILE.json")
+    ] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Where to add hydrants on an analysed workspace: --k N new ones, a --budget in CNY, or both.
+
+    Prints the chosen sites; --out writes them as a GeoPackage (working CRS), GeoJSON (WGS84) or
+    the same JSON as POST /analysis/siting.
+    """
+    _setup_logging(verbose)
+
+    def check() -> Method:
+        if k is None and budget is None:
+            raise ConfigError("give --k N (new hydrants) or --budget CNY, or both")
+        if out is not None and out.suffix.lower() not in _SITE_SUFFIXES:
+            raise ConfigError(f"--out {out}: use a .gpkg, .geojson or .json file")
+        for m in _METHODS:
+            if method == m:
+                return m
+        raise ConfigError(f"--method {method!r}: use auto, mip or greedy")
+
+    solver = _guard(check)
+
+    def job(step: Callable[[str], None]) -> tuple[SitingResult, dict[str, Any]]:
+        ws = _load(workspace, preset=preset, apparatus=apparatus, step=step)
+        step("finding candidate sites")
+        problem = siting_problem(ws.analysis, preset=ws.preset, spacing_m=spacing)
+        step("choosing sites")
+        result = solve_siting(problem, k=k, budget_cny=budget, cost=CostModel(hydrant_cny=hydrant_cny),
+                              method=solver, time_limit_s=time_limit)
+        return result, proposal_document(result, problem=problem, analysis=ws.analysis)
+
+    result, doc = _run_with_progress(job)
+    if out is not None:
+        _guard(lambda: _write_sites(result, doc, out))
+    _print_sites(doc, out)
 
 
 @app.command()

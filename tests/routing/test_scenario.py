@@ -35,6 +35,7 @@ import shapely
 from geo.errors import CRSError, LayerValidationError, NotFoundError
 from geo.layers import Layers
 from geo.presets import load_preset
+from geo.rejects import REJECT_COLUMNS
 from geo.schema import SCHEMAS
 from routing.analysis import Analysis, AnalysisOptions, analyze
 from routing.scenario import (
@@ -94,7 +95,7 @@ def tiny_layers(*, stations: bool = True) -> Layers:
     return Layers(
         crs=pyproj.CRS(CRS), roads=roads, hydrants=hydrants, buildings=buildings,
         stations=_frame("stations", station_rows, [point(0, -10)] if stations else []),
-        rejects=pd.DataFrame(), source="hand-drawn",
+        rejects=pd.DataFrame(columns=REJECT_COLUMNS), source="hand-drawn",
         **{n: _frame(n, [], []) for n in ("barriers", "turnarounds", "water_sources",
                                           "pump_connectors", "districts")},
     )
