@@ -21,13 +21,14 @@ edges) and building water are spliced into copies of the analysis, which are swa
 workspace lock. Underserved stretches and spacing gaps are ranked over the whole network, so they
 are re-derived from the spliced pieces (vectorised, cheap), and so are the findings that follow
 hydrant status, the buildings' ``flags`` and the pump connectors
-(:func:`routing.analysis.refresh_water_findings`). The siting proposal is not recomputed live
-(the slow step): it refreshes when the workspace is reloaded; ``summary['live']['stale']`` says so.
+(:func:`routing.analysis.refresh_water_findings`). The siting proposal (the slow step) is not
+recomputed with the update: ``summary['live']['stale']`` says so until :class:`SitingRefresh`
+recomputes it in the background (every ``siting_refresh_s`` seconds while it is stale).
 
 The blockage ledger drives the blockage ranking: after every ledger write :func:`ledger_write`
 ranks the workspace's own reports and the ledger's active items afresh
-(:func:`routing.analysis.rank_blockages`, milliseconds on a district, seconds for 10,000 reports
-on a million edges), so a new report shows its rank and a rectified one stops counting at once.
+(:func:`routing.analysis.blockage_ranking`, milliseconds on a district, seconds for 10,000
+reports on a million edges; outside the workspace lock, so readers do not wait), so a new report shows its rank and a rectified one stops counting at once.
 
 At start-up :func:`live_state` opens the store and loads the workspace with each hydrant's latest
 stored observation applied and the ledger's active items among the reports, before the one full
@@ -41,6 +42,7 @@ import copy
 import dataclasses
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -86,9 +88,11 @@ from geo.layers import Layers
 from geo.presets import Preset, Rule, credited_flow
 from routing.analysis import (
     BLOCKAGE_LAYERS,
+    SITING_LAYERS,
     Analysis,
     AnalysisOptions,
     blockage_ranking,
+    refresh_siting,
     refresh_water_findings,
     with_ranking,
 )
@@ -118,8 +122,6 @@ RECOMPUTED = frozenset({
 STATUS_INDEPENDENT = frozenset({
     "station_areas", "high_rise_access", "dead_end_lanes", "blockages_ranked", "critical_lanes",
 })
-#: Summary sections of the siting proposal, which a live update does not recompute.
-SITING_LAYERS = ("proposed_hydrants", "budget_curve")
 #: Reported positions farther than this outside the workspace's roads are rejected (m).
 EXTENT_MARGIN_M = 2000.0
 
@@ -437,11 +439,16 @@ def _live_summary(
     return out
 
 
+#: The stale entry of the siting summary (see :func:`stale_parts`).
+STALE_SITING = "summary.siting"
+
+
 def stale_parts(layers: Mapping[str, object]) -> list[str]:
     """What a live update leaves as it was: the result layers it does not recompute that may
-    depend on hydrant status (the siting proposal), and the siting summary with them."""
+    depend on hydrant status (the siting proposal), and the siting summary with them.
+    :class:`SitingRefresh` brings them up to date in the background."""
     others = sorted(set(layers) - RECOMPUTED - STATUS_INDEPENDENT)
-    return [*others, "summary.siting"] if any(n in layers for n in SITING_LAYERS) else others
+    return [*others, STALE_SITING] if any(n in layers for n in SITING_LAYERS) else others
 
 
 def recompute_area(
@@ -693,6 +700,76 @@ def replay_events(ws: Workspace, store: Store) -> LiveResult:
 
 
 # --------------------------------------------------------------------------------------------
+# the siting proposal
+
+
+def _stale(analysis: Analysis) -> list[str]:
+    live = analysis.summary.get("live")
+    return list(live.get("stale", [])) if isinstance(live, dict) else []
+
+
+def refresh_stale_siting(ws: Workspace) -> bool:
+    """Recompute the siting proposal if live updates left it stale; True when one was swapped in.
+
+    The proposal is computed outside the workspace lock from the analysis of that moment, and
+    swapped in only if the hydrants did not change meanwhile (the coverage object is the same);
+    otherwise it is dropped and the next call computes it again.
+    """
+    with ws.lock:
+        base = ws.analysis
+    if STALE_SITING not in _stale(base):
+        return False
+    start = time.perf_counter()
+    fresh = refresh_siting(base, options=ws.options)
+    with ws.lock:
+        current = ws.analysis
+        if current.coverage is not base.coverage:
+            return False
+        layers = {k: v for k, v in current.layers.items() if k not in SITING_LAYERS}
+        layers.update({k: fresh.layers[k] for k in SITING_LAYERS if k in fresh.layers})
+        summary = {**current.summary, "siting": fresh.summary["siting"]}
+        done = {STALE_SITING, *SITING_LAYERS}
+        summary["live"] = {**summary["live"], "stale": [p for p in _stale(current) if p not in done]}
+        collections = dict(ws.collections)
+        for name in SITING_LAYERS:
+            frame = layers.get(name)
+            if isinstance(frame, gpd.GeoDataFrame):
+                collections[name] = frame.to_crs("EPSG:4326")
+            else:
+                collections.pop(name, None)
+        ws.swap(analysis=dataclasses.replace(current, layers=layers, summary=summary),
+                collections=collections)
+    log.info("siting proposal refreshed after live updates in %.2f s", time.perf_counter() - start)
+    return True
+
+
+class SitingRefresh:
+    """A background thread that runs :func:`refresh_stale_siting` every ``interval_s``."""
+
+    def __init__(self, ws: Workspace, *, interval_s: float) -> None:
+        self._ws = ws
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="firereach-siting", daemon=True)
+
+    def start(self) -> None:
+        if self._interval > 0:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                refresh_stale_siting(self._ws)
+            except Exception:  # keep serving; the next round tries again
+                log.exception("background siting refresh failed")
+
+
+# --------------------------------------------------------------------------------------------
 # the blockage ledger
 
 
@@ -911,7 +988,12 @@ async def live_state(app: FastAPI) -> AsyncIterator[None]:
                 rerank_blockages(loaded, ledger)
         app.state.store = store
         app.state.keyring = KeyRing(store)
-        yield
+        siting = SitingRefresh(app.state.workspace, interval_s=settings.siting_refresh_s)
+        siting.start()
+        try:
+            yield
+        finally:
+            siting.stop()
     finally:
         app.state.store = None
         app.state.keyring = None

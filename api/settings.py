@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         "defaults, not from a regulation: set your district's own), e.g. "
         '\'{"reported": 3, "assigned": 7}\'',
     )
+    siting_refresh_s: float = Field(
+        default=10.0, ge=0, le=86_400,
+        description="seconds between checks for a siting proposal left stale by live hydrant "
+        "updates; a stale one is recomputed in the background (0 = only at restart)",
+    )
     basemap_url: str | None = Field(
         default=None,
         description="basemap tile URL for the web map, a {z}/{x}/{y} template (http(s) or a path on "

@@ -350,6 +350,25 @@ def refresh_water_findings(
     return dataclasses.replace(analysis, layers=result_layers, findings=found, summary=summary)
 
 
+#: Result layers of the siting proposal (:func:`refresh_siting`).
+SITING_LAYERS = ("proposed_hydrants", "budget_curve")
+
+
+def refresh_siting(analysis: Analysis, *, options: AnalysisOptions) -> Analysis:
+    """The analysis with its siting proposal (layers and ``siting`` summary) computed again
+    from its coverage and buildings: for a served analysis whose hydrants changed live."""
+    siting = _siting(
+        analysis.graph, analysis.coverage, analysis.layers["buildings_analysis"], options,
+        analysis.coverage.radius_m,
+    )
+    layers = {k: v for k, v in analysis.layers.items() if k not in SITING_LAYERS}
+    if siting is not None:
+        layers["proposed_hydrants"] = siting[0].chosen
+        layers["budget_curve"] = siting[1]
+    summary = {**analysis.summary, "siting": _siting_summary(siting, options)}
+    return dataclasses.replace(analysis, layers=layers, summary=summary)
+
+
 #: Layers whose findings all come from :func:`water_findings`.
 _WATER_LAYERS = frozenset({"underserved_segments", "spacing_gaps"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,15 +20,17 @@ from api.app import create_app
 from api.live import (
     RECOMPUTED,
     affected_edges,
-    hydrants_with_states,
+    apply_states,
     recompute_area,
+    refresh_stale_siting,
 )
 from api.settings import Settings
 from api.store import HydrantState, utc_now
-from api.workspace import load_workspace
+from api.workspace import hydrants_with_states, load_workspace
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
 from routing.analysis import Analysis, AnalysisOptions, analyze
+from routing.scenario import jsonable
 from tests.api.server import (
     HELSINKI_HYDRANTS,
     asgi_client,
@@ -284,7 +287,9 @@ async def test_replay_on_restart_equals_full_analysis(tiny_ws: Path, tmp_path: P
         assert_same_as_full(loaded.layers, loaded.analysis, preset, loaded.options)
 
 
-async def test_restart_analyses_the_stored_statuses(helsinki_ws: Path, tmp_path: Path, preset: Preset) -> None:
+async def test_restart_analyses_the_stored_statuses(
+    helsinki_ws: Path, tmp_path: Path, preset: Preset
+) -> None:
     """After a restart, everything (findings, siting, flags, summary) is a full analysis of the
     stored statuses: nothing is left stale."""
     ws = copy_workspace(helsinki_ws, tmp_path / "ws")
@@ -313,6 +318,54 @@ async def test_restart_analyses_the_stored_statuses(helsinki_ws: Path, tmp_path:
             pd.testing.assert_frame_equal(served.layers[name], full.layers[name])
         summary = (await c.get("/analysis/summary")).json()
         assert summary["coverage"]["hydrants_used"] == used - 3
+
+
+def test_stale_siting_refreshed_equals_full(tiny_ws: Path, preset: Preset) -> None:
+    """After a live update the siting proposal is stale; the refresh makes it a full run's."""
+    options = AnalysisOptions()
+    layers = read_layers(tiny_ws / "layers.gpkg")
+    loaded = load_workspace(Settings(workspace=tiny_ws, _env_file=None))
+    assert not refresh_stale_siting(loaded)  # nothing stale yet
+    version = loaded.version
+    hyd, _, _ = hydrants_with_states(layers.hydrants, {"osm/6": _state("osm/6", "out_of_service")})
+    apply_states(loaded, {"osm/6": _state("osm/6", "out_of_service")})
+    stale = loaded.analysis.summary["live"]["stale"]
+    assert stale == ["budget_curve", "proposed_hydrants", "summary.siting"]
+    full = analyze(Layers(**{**layers.__dict__, "hydrants": hyd}), preset=preset, options=options)
+    assert loaded.analysis.summary["siting"] != full.summary["siting"]  # really stale
+    assert refresh_stale_siting(loaded)
+    assert loaded.version > version + 1
+    served = loaded.analysis
+    assert served.summary["live"]["stale"] == []
+    assert served.summary["siting"] == full.summary["siting"]
+    for name in ("proposed_hydrants", "budget_curve"):
+        pd.testing.assert_frame_equal(served.layers[name], full.layers[name])
+    assert_same_as_full(loaded.layers, served, preset, options)
+    assert len(loaded.collection("proposed_hydrants")) == len(full.layers["proposed_hydrants"])
+    assert not refresh_stale_siting(loaded)  # done
+
+
+async def test_siting_refreshed_in_the_background(tiny_ws: Path, tmp_path: Path) -> None:
+    ws = copy_workspace(tiny_ws, tmp_path / "ws")
+    app = create_app(Settings(workspace=ws, bootstrap_admin_key=ADMIN_KEY, siting_refresh_s=0.05))
+    async with asgi_client(app) as c:
+        before = (await c.get("/analysis/summary")).json()["siting"]
+        r = await c.post("/hydrants/osm/6/status", headers={"X-API-Key": ADMIN_KEY},
+                         json={"status": "out_of_service", "inspector": "x"})
+        assert r.status_code == 201
+        for _ in range(200):
+            live = (await c.get("/analysis/summary")).json()["live"]
+            if not live["stale"]:
+                break
+            await asyncio.sleep(0.05)
+        assert live["stale"] == []
+        siting = (await c.get("/analysis/summary")).json()["siting"]
+    layers = read_layers(ws / "layers.gpkg")
+    hyd, _, _ = hydrants_with_states(layers.hydrants, {"osm/6": _state("osm/6", "out_of_service")})
+    full = analyze(Layers(**{**layers.__dict__, "hydrants": hyd}), preset=load_preset("cn-gb"))
+    # osm/6 covered the compound's street: more street is left for new hydrants to cover
+    assert siting == jsonable(full.summary["siting"])
+    assert siting["added_covered_km"] > before["added_covered_km"]
 
 
 def test_no_hydrant_module_reads_settings() -> None:
