@@ -14,7 +14,11 @@
       areas: "首到责任区", proposed: "建议新增消火栓", districts: "片区边界", tiles: "底图瓦片",
       in_service: "在用", out_of_service: "停用", faulty: "故障", unknown: "未知", other: "其他",
       class1: "一类高层", class2: "二类高层", rank: "排名", open: "未处理", done: "已处理",
-      hydrant: "消火栓", blockage: "占道堵塞", station: "消防站", yes: "是", no: "否"
+      hydrant: "消火栓", blockage: "占道堵塞", station: "消防站", yes: "是", no: "否",
+      key_label: "API 密钥", key_use: "使用密钥", key_forget: "忘记密钥", key_status: "需要 API 密钥",
+      key_needed: "此服务器需要 API 密钥才能查看图层，请输入密钥（只保存在本标签页）。",
+      key_invalid: "API 密钥无效或已被撤销，请输入有效的密钥。",
+      key_denied: "此 API 密钥无权查看图层，请换一个密钥。"
     },
     en: {
       title: "FireReach fire water & access", district: "District", all: "All", lang: "中文",
@@ -27,7 +31,11 @@
       in_service: "In service", out_of_service: "Out of service", faulty: "Faulty", unknown: "Unknown",
       other: "Other", class1: "High-rise class 1", class2: "High-rise class 2", rank: "Rank",
       open: "Open", done: "Closed", hydrant: "Hydrant", blockage: "Blockage", station: "Fire station",
-      yes: "yes", no: "no"
+      yes: "yes", no: "no",
+      key_label: "API key", key_use: "Use key", key_forget: "Forget key", key_status: "API key needed",
+      key_needed: "This server needs an API key to show the layers; enter one (kept in this tab only).",
+      key_invalid: "The API key is not valid or has been revoked; enter a valid key.",
+      key_denied: "This API key may not read the layers; use another key."
     }
   };
   var lang = "zh";
@@ -123,6 +131,83 @@
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
   }
+  /* API key: asked for when the server answers 401 (public_read off), kept in sessionStorage (this
+     tab only, gone when it closes), sent as X-API-Key on every request to the server. */
+  var KEY_ITEM = "firereach.apiKey";
+  var keyForm = document.getElementById("key-form");
+  var keyInput = document.getElementById("key-input");
+  var keyMsg = document.getElementById("key-msg");
+  var keyForget = document.getElementById("key-forget");
+  var keyProblem = null;  /* i18n key of the message shown in the key form, or null */
+  function readKey() {
+    try { return window.sessionStorage.getItem(KEY_ITEM) || null; } catch (e) { return null; }
+  }
+  function writeKey(value) {
+    try {
+      if (value) { window.sessionStorage.setItem(KEY_ITEM, value); }
+      else { window.sessionStorage.removeItem(KEY_ITEM); }
+    } catch (e) { /* storage off: the key lives until the page is left */ }
+  }
+  var apiKey = readKey();
+  function renderKey() {
+    keyForm.hidden = !keyProblem;
+    keyMsg.textContent = keyProblem ? t(keyProblem) : "";
+    keyMsg.className = keyProblem && keyProblem !== "key_needed" ? "error" : "";
+    keyForget.hidden = !apiKey;
+  }
+  function askForKey(httpStatus, sentKey) {
+    if (sentKey !== apiKey) { return; }  /* answer to a request sent before the key changed */
+    var first = !keyProblem;
+    if (httpStatus === 403) { keyProblem = "key_denied"; }
+    else if (apiKey) {
+      keyProblem = "key_invalid";  /* unknown or revoked: do not send it again */
+      apiKey = null;
+      writeKey(null);
+    } else if (keyProblem !== "key_invalid") { keyProblem = "key_needed"; }
+    renderKey();
+    if (first) { keyInput.focus(); }
+  }
+  /* GET a JSON document from this server with the key; 401/403 open the key form. */
+  function apiFetch(url, what, options) {
+    var headers = { Accept: "application/geo+json, application/json" }, sentKey = apiKey;
+    if (sentKey) { headers["X-API-Key"] = sentKey; }
+    return fetch(url, { headers: headers, signal: options && options.signal, cache: "no-store" })
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403) {
+          askForKey(r.status, sentKey);
+          var err = new Error(what + " HTTP " + r.status);
+          err.keyProblem = true;
+          throw err;
+        }
+        if (!r.ok) { throw new Error(what + " HTTP " + r.status); }
+        return r.json();
+      });
+  }
+  function fetchFailed(err) {
+    if (err && err.name === "AbortError") { return; }
+    if (err && err.keyProblem) { setStatus("key_status"); return; }
+    setStatus("failed", { what: err && err.message });
+  }
+  keyForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var value = keyInput.value.trim();
+    if (!value) { keyInput.focus(); return; }
+    apiKey = value;
+    writeKey(value);
+    keyInput.value = "";
+    keyProblem = null;
+    renderKey();
+    restart();
+  });
+  keyForget.addEventListener("click", function () {
+    apiKey = null;
+    writeKey(null);
+    keyProblem = null;
+    forgetData();
+    renderKey();
+    restart();
+  });
+
   /* Column labels in the page's language (fields.js); an unknown column keeps its own name. */
   var FIELDS = window.FR_FIELDS || {};
   function fieldLabel(k) {
@@ -183,7 +268,9 @@
 
   function bboxParam() {
     var b = map.getBounds().pad(0.2);
-    return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+    /* zoomed far out the padded view passes the poles and the antimeridian: clip to WGS84 */
+    return [Math.max(b.getWest(), -180), Math.max(b.getSouth(), -90),
+            Math.min(b.getEast(), 180), Math.min(b.getNorth(), 90)]
       .map(function (v) { return v.toFixed(6); }).join(",");
   }
 
@@ -212,35 +299,35 @@
       "&bbox=" + bboxParam();
     pending += 1;
     setStatus("loading");
-    fetch(url, { headers: { Accept: "application/geo+json" } })
-      .then(function (r) {
-        if (!r.ok) { throw new Error(def.collection + " HTTP " + r.status); }
-        return r.json();
-      })
+    apiFetch(url, def.collection)
       .then(function (fc) {
         if (seq !== def.seq) { return; }
         update(def, fc, force);
         drawn += def.group.getLayers().length;
       })
-      .catch(function (err) { setStatus("failed", { what: err.message }); })
+      .catch(fetchFailed)
       .then(function () {
         pending -= 1;
         if (pending === 0) {
-          if (statusKey !== "failed") { setStatus("loaded", { n: drawn }); }
+          if (statusKey !== "failed" && statusKey !== "key_status") { setStatus("loaded", { n: drawn }); }
           document.body.setAttribute("data-loaded", "1");
         }
       });
   }
-  function reloadAll() {
+  function reloadAll(force) {
     drawn = 0;
+    if (statusKey === "failed" || (statusKey === "key_status" && !keyProblem)) { setStatus(null); }
     document.body.removeAttribute("data-loaded");
-    LAYERS.forEach(function (def) { if (def.group) { load(def); } });
-    if (pending === 0) { setStatus("loaded", { n: 0 }); document.body.setAttribute("data-loaded", "1"); }
+    LAYERS.forEach(function (def) { if (def.group) { load(def, force); } });
+    if (pending === 0) {
+      if (!keyProblem) { setStatus("loaded", { n: 0 }); }
+      document.body.setAttribute("data-loaded", "1");
+    }
   }
   var timer = null;
   map.on("moveend", function () {
     clearTimeout(timer);
-    timer = setTimeout(reloadAll, 150);
+    timer = setTimeout(function () { reloadAll(false); }, 150);
   });
   map.on("overlayadd", function (e) {
     LAYERS.forEach(function (def) { if (def.group === e.layer) { load(def); } });
@@ -305,12 +392,11 @@
     return p.name || p.district || p.district_name || p.district_id || p.id || String(i + 1);
   }
   function loadDistricts() {
-    if (!available.districts) { return; }
-    fetch("/ogc/collections/districts/items?f=json&limit=" + LIMIT)
-      .then(function (r) { if (!r.ok) { throw new Error("districts HTTP " + r.status); } return r.json(); })
+    if (!available.districts || districtLayer) { return; }
+    apiFetch("/ogc/collections/districts/items?f=json&limit=" + LIMIT, "districts")
       .then(function (fc) {
         var features = (fc.features || []).filter(function (f) { return f.geometry; });
-        if (!features.length) { return; }
+        if (!features.length || districtLayer) { return; }
         districtLayer = L.geoJSON({ type: "FeatureCollection", features: features }, {
           pane: "areas", interactive: false,
           style: function () { return { color: "#37474f", weight: 2, fill: false, dashArray: "1 5" }; }
@@ -321,14 +407,29 @@
           opt.textContent = districtName(f.properties || {}, i);
           districtSelect.appendChild(opt);
         });
-        districtSelect.addEventListener("change", function () {
-          var i = districtSelect.value;
-          var target = i === "" ? districtLayer : L.geoJSON(features[Number(i)]);
-          map.fitBounds(target.getBounds(), { padding: [20, 20] });
-        });
+        districtFeatures = features;
         districtBox.hidden = false;
       })
-      .catch(function (err) { setStatus("failed", { what: err.message }); });
+      .catch(fetchFailed);
+  }
+  var districtFeatures = [];
+  districtSelect.addEventListener("change", function () {
+    var i = districtSelect.value;
+    var target = i === "" ? districtLayer : L.geoJSON(districtFeatures[Number(i)]);
+    if (target) { map.fitBounds(target.getBounds(), { padding: [20, 20] }); }
+  });
+
+  /* After "forget key": nothing read with the key stays on the page. */
+  function forgetData() {
+    LAYERS.forEach(function (def) {
+      if (def.group) { def.seq += 1; def.group.clearLayers(); def.byId = {}; }
+    });
+    if (districtLayer) { map.removeLayer(districtLayer); districtLayer = null; }
+    districtFeatures = [];
+    while (districtSelect.options.length > 1) { districtSelect.remove(1); }
+    districtSelect.value = "";
+    districtBox.hidden = true;
+    renderLegend();
   }
 
   /* Language */
@@ -339,6 +440,8 @@
       el.textContent = t(el.getAttribute("data-i18n"));
     });
     document.getElementById("lang").textContent = t("lang");
+    keyInput.placeholder = t("key_label");
+    renderKey();
     LAYERS.forEach(function (def) {
       if (!def.group) { return; }
       /* The layers control keeps the label HTML it was given: rename there too. */
@@ -391,23 +494,35 @@
   control.addTo(map);
   legend.addTo(map);
 
-  readConfig()
-    .then(function () { return fetch("/ogc/collections?f=json"); })
-    .then(function (r) { if (!r.ok) { throw new Error("collections HTTP " + r.status); } return r.json(); })
-    .then(function (doc) {
-      var collections = doc.collections || [];
-      collections.forEach(function (c) { available[c.id] = true; });
-      LAYERS.forEach(function (def) {
-        if (available[def.collection] && !(def.basemap && tiles)) { makeGroup(def); }
+  /* Which collections exist (this needs a key when public_read is off), then draw them. */
+  var booted = false;
+  function boot() {
+    return apiFetch("/ogc/collections?f=json", "collections")
+      .then(function (doc) {
+        var collections = doc.collections || [];
+        collections.forEach(function (c) { available[c.id] = true; });
+        /* the view first: the layers load for it as they are added */
+        var bounds = extentOf(collections);
+        if (bounds) { map.fitBounds(bounds); } else { map.setView([0, 0], 2); }
+        LAYERS.forEach(function (def) {
+          if (available[def.collection] && !(def.basemap && tiles) && !def.group) { makeGroup(def); }
+        });
+        booted = true;
+        applyLanguage();
+        loadDistricts();
+      })
+      .catch(function (err) {
+        if (!map._loaded) { map.setView([0, 0], 2); }
+        fetchFailed(err);
       });
-      applyLanguage();
-      loadDistricts();
-      var bounds = extentOf(collections);
-      if (bounds) { map.fitBounds(bounds); } else { map.setView([0, 0], 2); }
-    })
-    .catch(function (err) {
-      map.setView([0, 0], 2);
-      setStatus("failed", { what: err.message });
-    });
+  }
+  /* A new key (or none): start over where the page stopped. */
+  function restart() {
+    if (!booted) { boot(); return; }
+    loadDistricts();
+    reloadAll(true);
+  }
+
+  readConfig().then(boot);
   applyLanguage();
 })();
