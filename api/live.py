@@ -28,7 +28,8 @@ recomputes it in the background (every ``siting_refresh_s`` seconds while it is 
 The blockage ledger drives the blockage ranking: after every ledger write :func:`ledger_write`
 ranks the workspace's own reports and the ledger's active items afresh
 (:func:`routing.analysis.blockage_ranking`, milliseconds on a district, seconds for 10,000
-reports on a million edges; outside the workspace lock, so readers do not wait), so a new report shows its rank and a rectified one stops counting at once.
+reports on a million edges; outside the workspace lock, so readers do not wait), so a new
+report shows its rank and a rectified one stops counting at once.
 
 At start-up :func:`live_state` opens the store and loads the workspace with each hydrant's latest
 stored observation applied and the ledger's active items among the reports, before the one full
@@ -321,18 +322,6 @@ def _with_rule(frame: gpd.GeoDataFrame, rule: Rule) -> gpd.GeoDataFrame:
     return out
 
 
-def _access_points(buildings: pd.DataFrame, rows: np.ndarray, max_access_m: float) -> AccessPoints:
-    offset = buildings["access_offset_m"].to_numpy(dtype=np.float64)[rows]
-    reason = buildings["access_reason"].astype(str).to_numpy(dtype=object)[rows]
-    snaps = SnapResult(
-        edge=buildings["access_edge"].to_numpy(dtype=np.int64)[rows],
-        position_m=buildings["access_position_m"].to_numpy(dtype=np.float64)[rows],
-        offset_m=offset, point=np.full(len(rows), None, dtype=object), reason=reason,
-        max_distance_m=max_access_m,
-    )
-    return AccessPoints(snaps=snaps, offset_m=offset, reason=reason)
-
-
 def _splice_water(
     layers: Layers,
     analysis: Analysis,
@@ -356,7 +345,8 @@ def _splice_water(
 
     per, pairs = building_water(
         analysis.graph, layers.buildings.geometry.iloc[rows],
-        _access_points(old, rows, options.access_distance_m), analysis.hydrant_snaps,
+        AccessPoints.from_columns(old.iloc[rows], max_access_m=options.access_distance_m),
+        analysis.hydrant_snaps,
         hydrants.geometry, credited_lps=credit,
         options=WaterOptions(
             radius_m=band.value("max_m"), min_distance_m=band.value("min_m"),

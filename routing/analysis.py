@@ -384,7 +384,8 @@ def _flags(buildings: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
     flagged = found.loc[found["layer"] == "buildings"].groupby("feature_id")["rule_id"].agg(
         lambda ids: ";".join(sorted(set(ids)))
     )
-    return buildings["building_id"].astype(str).map(flagged).fillna("")
+    ids = buildings["building_id"].astype(str)
+    return ids.map(flagged).astype(object).where(ids.isin(flagged.index), "")
 
 
 def _connector_summary(connectors: pd.DataFrame) -> dict[str, int]:

@@ -173,3 +173,16 @@ def test_pump_connector_band_on_tiny_fixture() -> None:
     hit = f.loc[(f["layer"] == "pump_connectors") & (f["rule_id"] == "pump_connector_hydrant_band")]
     assert len(hit) == 1 and hit["clause"].iloc[0].startswith("GB 50974")
     assert result.summary["pump_connectors"] == {"total": 1, "without_hydrant_in_band": 1}
+
+
+def test_flags_when_no_building_has_a_finding() -> None:
+    """No building finding at all must not trip pandas' fill-value warning (errors here)."""
+    from routing.analysis import _flags
+    from routing.findings import FINDING_COLUMNS
+
+    buildings = pd.DataFrame({"building_id": ["osm/w1", "osm/w2"]})
+    none = pd.DataFrame(columns=FINDING_COLUMNS)
+    assert _flags(buildings, none).tolist() == ["", ""]
+    found = pd.DataFrame({"layer": ["buildings", "buildings", "roads"], "feature_id": ["osm/w1"] * 3,
+                          "rule_id": ["b", "a", "c"]})
+    assert _flags(buildings, found).tolist() == ["a;b", ""]
