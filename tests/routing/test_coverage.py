@@ -183,9 +183,9 @@ def test_out_of_service_removes_exactly_its_own_coverage() -> None:
         hydrant_coverage(g, s, radius_m=150.0, in_service=np.array([True]))
 
 
-def test_out_of_service_on_grid_changes_only_its_reach() -> None:
-    # On a grid: turning one hydrant off changes only edges within R of it (straight line is a
-    # lower bound of the hose distance, so edges farther than R from it cannot change).
+def _grid_with_one_off() -> tuple[StreetGraph, SnapResult, np.ndarray, np.ndarray, np.ndarray,
+                                   CoverageResult, CoverageResult]:
+    """An 8×8 grid, 12 hydrants; coverage with all in service and with hydrant 5 out."""
     roads = grid_roads(8, 8, seed=3)
     g = build_graph(roads)
     rng = np.random.default_rng(1)
@@ -196,6 +196,13 @@ def test_out_of_service_on_grid_changes_only_its_reach() -> None:
     mask = np.ones(12, dtype=bool)
     mask[5] = False
     off = hydrant_coverage(g, s, radius_m=150.0, in_service=mask)
+    return g, s, edges, pos, mask, base, off
+
+
+def test_out_of_service_on_grid_changes_only_its_reach() -> None:
+    # On a grid: turning one hydrant off changes only edges within R of it (straight line is a
+    # lower bound of the hose distance, so edges farther than R from it cannot change).
+    g, s, edges, pos, mask, base, off = _grid_with_one_off()
     hydrant_at = shapely.line_interpolate_point(g.geometry[edges[5]], pos[5])
     far = shapely.distance(g.geometry, hydrant_at) > 150.0
     np.testing.assert_allclose(off.covered_m[far], base.covered_m[far], atol=TOL)
@@ -207,16 +214,7 @@ def test_out_of_service_on_grid_changes_only_its_reach() -> None:
 def test_splice_takes_the_masked_edges_from_the_part() -> None:
     # Splicing the run without hydrant 5 into the full run on the edges that changed gives the
     # run without hydrant 5 exactly (intervals, covered metres, node distances).
-    roads = grid_roads(8, 8, seed=3)
-    g = build_graph(roads)
-    rng = np.random.default_rng(1)
-    edges = rng.choice(g.n_edges, 12, replace=False)
-    pos = rng.uniform(0, 1, 12) * g.length_m[edges]
-    s = snaps(edges, pos, rng.uniform(0, 20, 12))
-    base = hydrant_coverage(g, s, radius_m=150.0)
-    mask = np.ones(12, dtype=bool)
-    mask[5] = False
-    off = hydrant_coverage(g, s, radius_m=150.0, in_service=mask)
+    g, _, _, _, _, base, off = _grid_with_one_off()
     changed = np.abs(off.covered_m - base.covered_m) > 0
     assert 0 < changed.sum() < g.n_edges
     for take in (changed, np.ones(g.n_edges, dtype=bool)):
