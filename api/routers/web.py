@@ -1,9 +1,10 @@
 """The web map at ``/``: a static page (``api/web/``) with the vendored Leaflet, nothing from a CDN.
 
 The page draws the workspace's own layers from ``/ogc/collections/{id}/items`` (bbox-limited to
-the view). Its basemap is, in order: a tile URL given as ``?tiles=`` (``{z}/{x}/{y}`` template),
-the ``basemap_url`` setting (served to the page by ``/web/config.json``), or the project's own roads
-and buildings. With neither set, the page never leaves the server.
+the view, following the ``next`` links page by page). Its basemap is, in order: a tile URL given
+as ``?tiles=`` (``{z}/{x}/{y}`` template), the ``basemap_url`` setting (served to the page by
+``/web/config.json``), or the project's own roads and buildings. With neither set, the page never
+leaves the server.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@
       key_label: "API 密钥", key_use: "使用密钥", key_forget: "忘记密钥", key_status: "需要 API 密钥",
       key_needed: "此服务器需要 API 密钥才能查看图层，请输入密钥（只保存在本标签页）。",
       key_invalid: "API 密钥无效或已被撤销，请输入有效的密钥。",
-      key_denied: "此 API 密钥无权查看图层，请换一个密钥。"
+      key_denied: "此 API 密钥无权查看图层，请换一个密钥。",
+      more: "视图内要素未全部显示（{list}），请放大地图。", cap: "每个图层最多显示 {max} 个要素。"
     },
     en: {
       title: "FireReach fire water & access", district: "District", all: "All", lang: "中文",
@@ -35,7 +36,9 @@
       key_label: "API key", key_use: "Use key", key_forget: "Forget key", key_status: "API key needed",
       key_needed: "This server needs an API key to show the layers; enter one (kept in this tab only).",
       key_invalid: "The API key is not valid or has been revoked; enter a valid key.",
-      key_denied: "This API key may not read the layers; use another key."
+      key_denied: "This API key may not read the layers; use another key.",
+      more: "Not every feature in view is drawn ({list}); zoom in.",
+      cap: "At most {max} features are drawn per layer."
     }
   };
   var lang = "zh";
@@ -47,7 +50,16 @@
   };
   var CLASS_COLOURS = { class1: "#6a1b9a", class2: "#c2185b" };
   var AREA_COLOURS = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41"];
-  var LIMIT = 10000;
+  var params = new URLSearchParams(window.location.search);
+  function intParam(name, fallback, low, high) {
+    var v = parseInt(params.get(name) || "", 10);
+    return isFinite(v) ? Math.min(Math.max(v, low), high) : fallback;
+  }
+  /* Features per request (the server allows up to 10,000) and per layer in one view: the page
+     follows the OGC `next` links until the view is complete or the cap is reached. Both can be
+     lowered with ?page_size= and ?max_features= (tests, slow links). */
+  var PAGE_SIZE = intParam("page_size", 10000, 1, 10000);
+  var MAX_FEATURES = intParam("max_features", 200000, 1, 200000);
   /* Categories switched off in the legend (hydrant statuses, high-rise classes). */
   var hidden = {};
   function hydrantStatus(p) { return HYDRANT_COLOURS[p.status] ? p.status : "other"; }
@@ -108,7 +120,6 @@
       } }
   ];
 
-  var params = new URLSearchParams(window.location.search);
   var map = L.map("map", { zoomControl: true, preferCanvas: false, zoomSnap: 0.25 });
   // the basemap and every layer derive from OpenStreetMap data (ODbL): say so on the map
   map.attributionControl.addAttribution(
@@ -261,6 +272,9 @@
     });
     def.seq = 0;
     def.byId = {};
+    def.ctrl = null;
+    def.inflight = null;
+    def.more = null;
     control.addOverlay(def.group, '<span class="fr-layer" data-layer="' + def.key + '">' +
                        escapeHtml(t(def.key)) + "</span>");
     if (def.on) { def.group.addTo(map); }
@@ -274,12 +288,62 @@
       .map(function (v) { return v.toFixed(6); }).join(",");
   }
 
-  var pending = 0, drawn = 0;
-  /* Keep features already drawn (and an open popup) when the view moves; add the new ones. */
-  function update(def, fc, force) {
-    var features = fc.features || [], keep = {};
-    if (force) { def.group.clearLayers(); def.byId = {}; }
-    features.forEach(function (f) { if (f.id !== undefined && f.id !== null) { keep[f.id] = true; } });
+  function abortError() {
+    var err = new Error("aborted");
+    err.name = "AbortError";
+    return err;
+  }
+  /* Path and query of a page's `next` link, kept on this server (the links are absolute URLs as
+     the server saw the request) and on the same collection; null when there is none. */
+  function nextLink(fc, path) {
+    var links = fc.links || [];
+    for (var i = 0; i < links.length; i++) {
+      if (links[i].rel === "next" && links[i].href) {
+        var u = new URL(links[i].href, window.location.href);
+        return u.pathname === path ? u.pathname + u.search : null;
+      }
+    }
+    return null;
+  }
+  /* Every page of an /items query, following `next` links up to MAX_FEATURES features;
+     onPage(features) as each page arrives. Resolves {received, matched, capped}. */
+  function fetchAll(url, what, signal, onPage) {
+    var path = new URL(url, window.location.href).pathname, received = 0;
+    function step(pageUrl) {
+      return apiFetch(pageUrl, what, { signal: signal }).then(function (fc) {
+        if (signal && signal.aborted) { throw abortError(); }
+        var features = fc.features || [];
+        if (features.length > MAX_FEATURES - received) { features = features.slice(0, MAX_FEATURES - received); }
+        received += features.length;
+        onPage(features);
+        var next = nextLink(fc, path);
+        var matched = typeof fc.numberMatched === "number" ? fc.numberMatched : null;
+        if (next && features.length > 0 && received < MAX_FEATURES) { return step(next); }
+        return { received: received, matched: matched, capped: !!next && received >= MAX_FEATURES };
+      });
+    }
+    return step(url);
+  }
+
+  var pending = 0;
+  function countDrawn() {
+    var n = 0;
+    LAYERS.forEach(function (def) {
+      if (def.group && map.hasLayer(def.group)) { n += def.group.getLayers().length; }
+    });
+    return n;
+  }
+  /* Add a page's new features; ids seen in this load go into keep. */
+  function addFeatures(def, features, keep) {
+    features.forEach(function (f) {
+      var id = f.id;
+      if (id === undefined || id === null) { def.group.addData(f); return; }
+      keep[id] = true;
+      if (!def.byId[id]) { def.group.addData(f); }
+    });
+  }
+  /* After the last page: drop what the view no longer holds (but not a feature with its popup open). */
+  function prune(def, keep) {
     Object.keys(def.byId).forEach(function (id) {
       var layer = def.byId[id];
       if (!keep[id] && !(layer.isPopupOpen && layer.isPopupOpen())) {
@@ -287,42 +351,73 @@
         delete def.byId[id];
       }
     });
-    features.forEach(function (f) {
-      if (f.id === undefined || f.id === null || !def.byId[f.id]) { def.group.addData(f); }
-    });
+  }
+  function abortLoad(def) {
+    def.seq += 1;
+    def.inflight = null;
+    if (def.ctrl) { def.ctrl.abort(); def.ctrl = null; }
   }
 
+  /* Load the view's features of one layer, page by page; features already drawn (and an open
+     popup) stay while the view moves. A new load aborts the one in flight: its pages never draw. */
   function load(def, force) {
-    if (!map.hasLayer(def.group)) { return; }
-    var seq = ++def.seq;
-    var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=" + LIMIT +
-      "&bbox=" + bboxParam();
+    if (!map.hasLayer(def.group)) { abortLoad(def); return; }
+    var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=" +
+      PAGE_SIZE + "&bbox=" + bboxParam();
+    if (!force && def.inflight === url) { return; }  /* the same view is on its way already */
+    abortLoad(def);
+    var seq = def.seq, keep = {}, cleared = !force;
+    var ctrl = window.AbortController ? new AbortController() : null;
+    def.ctrl = ctrl;
+    def.inflight = url;
     pending += 1;
     setStatus("loading");
-    apiFetch(url, def.collection)
-      .then(function (fc) {
+    fetchAll(url, def.collection, ctrl && ctrl.signal, function (features) {
+      if (seq !== def.seq) { throw abortError(); }
+      if (!cleared) { def.group.clearLayers(); def.byId = {}; cleared = true; }
+      addFeatures(def, features, keep);
+    })
+      .then(function (result) {
         if (seq !== def.seq) { return; }
-        update(def, fc, force);
-        drawn += def.group.getLayers().length;
+        prune(def, keep);
+        def.more = result.matched !== null && result.matched > result.received ?
+          { shown: result.received, matched: result.matched, capped: result.capped } : null;
       })
       .catch(fetchFailed)
       .then(function () {
+        if (seq === def.seq) { def.ctrl = null; def.inflight = null; }
         pending -= 1;
         if (pending === 0) {
-          if (statusKey !== "failed" && statusKey !== "key_status") { setStatus("loaded", { n: drawn }); }
+          if (statusKey !== "failed" && statusKey !== "key_status") { setStatus("loaded", { n: countDrawn() }); }
+          renderNotice();
           document.body.setAttribute("data-loaded", "1");
         }
       });
   }
   function reloadAll(force) {
-    drawn = 0;
     if (statusKey === "failed" || (statusKey === "key_status" && !keyProblem)) { setStatus(null); }
     document.body.removeAttribute("data-loaded");
     LAYERS.forEach(function (def) { if (def.group) { load(def, force); } });
     if (pending === 0) {
       if (!keyProblem) { setStatus("loaded", { n: 0 }); }
+      renderNotice();
       document.body.setAttribute("data-loaded", "1");
     }
+  }
+
+  /* Which layers hold more features in view than were fetched (over the cap): say so in the bar. */
+  var notice = document.getElementById("notice");
+  function renderNotice() {
+    var parts = [], capped = false;
+    LAYERS.forEach(function (def) {
+      if (!def.more || !def.group || !map.hasLayer(def.group)) { return; }
+      parts.push(t(def.key) + " " + def.more.shown + " / " + def.more.matched);
+      capped = capped || def.more.capped;
+    });
+    var text = parts.length ? t("more").replace("{list}", parts.join(lang === "zh" ? "；" : "; ")) : "";
+    if (capped) { text += (lang === "zh" ? "" : " ") + t("cap").replace("{max}", String(MAX_FEATURES)); }
+    notice.textContent = text;
+    notice.hidden = !text;
   }
   var timer = null;
   map.on("moveend", function () {
@@ -331,6 +426,11 @@
   });
   map.on("overlayadd", function (e) {
     LAYERS.forEach(function (def) { if (def.group === e.layer) { load(def); } });
+  });
+  map.on("overlayremove", function (e) {
+    LAYERS.forEach(function (def) {
+      if (def.group === e.layer) { abortLoad(def); def.more = null; renderNotice(); }
+    });
   });
 
   /* Legend */
@@ -393,9 +493,11 @@
   }
   function loadDistricts() {
     if (!available.districts || districtLayer) { return; }
-    apiFetch("/ogc/collections/districts/items?f=json&limit=" + LIMIT, "districts")
-      .then(function (fc) {
-        var features = (fc.features || []).filter(function (f) { return f.geometry; });
+    var all = [];
+    fetchAll("/ogc/collections/districts/items?f=json&limit=" + PAGE_SIZE, "districts", null,
+             function (page) { all = all.concat(page); })
+      .then(function () {
+        var features = all.filter(function (f) { return f.geometry; });
         if (!features.length || districtLayer) { return; }
         districtLayer = L.geoJSON({ type: "FeatureCollection", features: features }, {
           pane: "areas", interactive: false,
@@ -422,7 +524,7 @@
   /* After "forget key": nothing read with the key stays on the page. */
   function forgetData() {
     LAYERS.forEach(function (def) {
-      if (def.group) { def.seq += 1; def.group.clearLayers(); def.byId = {}; }
+      if (def.group) { abortLoad(def); def.group.clearLayers(); def.byId = {}; def.more = null; }
     });
     if (districtLayer) { map.removeLayer(districtLayer); districtLayer = null; }
     districtFeatures = [];
@@ -430,6 +532,7 @@
     districtSelect.value = "";
     districtBox.hidden = true;
     renderLegend();
+    renderNotice();
   }
 
   /* Language */
@@ -454,6 +557,7 @@
     if (control._map) { control._update(); }
     if (openPopup && openPopup.isOpen()) { openPopup.update(); }
     renderLegend();
+    renderNotice();
     if (statusKey) { setStatus(statusKey, statusArgs); }
   }
   document.getElementById("lang").addEventListener("click", function () {

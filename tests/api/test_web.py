@@ -7,13 +7,14 @@ Chromium or playwright is missing (see :mod:`tests.browser`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -338,3 +339,126 @@ _OPEN_POPUP = """(field) => {
     if (!found) { throw new Error('no drawn feature with ' + field); }
     found.openPopup();
 }"""
+
+
+def _items_requests(urls: list[str], collection: str) -> list[dict[str, str]]:
+    """Query parameters of the page's requests for one collection's items, in order."""
+    out = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.path == f"/ogc/collections/{collection}/items":
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            query.setdefault("offset", "0")
+            out.append(query)
+    return out
+
+
+def _matched_in(server: Server, collection: str, bbox: str) -> int:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        r = client.get(f"/ogc/collections/{collection}/items", params={"limit": 1, "bbox": bbox})
+        r.raise_for_status()
+        return int(r.json()["numberMatched"])
+
+
+def _final_pages(watch: PageWatch, collection: str) -> tuple[str, set[int], set[str]]:
+    """The last view's bbox, the offsets fetched for it and the page sizes asked."""
+    requests = _items_requests(watch.requests, collection)
+    assert requests, collection
+    bbox = requests[-1]["bbox"]
+    mine = [r for r in requests if r["bbox"] == bbox]
+    return bbox, {int(r["offset"]) for r in mine}, {r["limit"] for r in mine}
+
+
+def test_pages_are_followed_until_the_view_is_complete(page: Page, server: Server) -> None:
+    # 30 features a page: the demo's roads in view take dozens of pages, its hydrants two.
+    watch = _open(page, server, "?page_size=30")
+    bbox, offsets, limits = _final_pages(watch, "roads_analysis")
+    roads = _matched_in(server, "roads_analysis", bbox)
+    assert roads > 10 * 30, roads
+    assert offsets == set(range(0, roads, 30)) and limits == {"30"}
+    assert page.locator("path.fr-road").count() == roads
+
+    bbox, offsets, _ = _final_pages(watch, "hydrants_analysis")
+    hydrants = _matched_in(server, "hydrants_analysis", bbox)
+    assert 30 < hydrants <= 60 and offsets == {0, 30}
+    assert page.locator("path.fr-hydrant").count() == hydrants
+    # every feature drawn: no notice
+    assert page.locator("#notice").is_hidden()
+    assert watch.problems() == [], watch.problems()
+
+
+def test_cap_on_features_is_told_in_the_bar(page: Page, server: Server) -> None:
+    watch = _open(page, server, "?page_size=100&max_features=250")
+    bbox, offsets, _ = _final_pages(watch, "roads_analysis")
+    roads = _matched_in(server, "roads_analysis", bbox)
+    assert roads > 250
+    # three pages (the last one cut to 50), then no more `next` links followed
+    assert offsets == {0, 100, 200}
+    assert page.locator("path.fr-road").count() == 250
+    notice = page.locator("#notice")
+    assert notice.is_visible()
+    assert f"道路 250 / {roads}" in notice.inner_text()
+    assert "最多显示 250 个要素" in notice.inner_text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "web_map_cap.png"))
+    page.locator("#lang").click()
+    assert f"Roads 250 / {roads}" in notice.inner_text()
+    assert "At most 250 features" in notice.inner_text()
+
+    # Zoomed in, the view holds fewer than the cap: everything is drawn, the notice goes.
+    page.evaluate("() => window.frMap.setZoom(window.frMap.getZoom() + 3, {animate: false})")
+    page.wait_for_timeout(300)
+    page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
+    bbox, _, _ = _final_pages(watch, "roads_analysis")
+    assert page.locator("path.fr-road").count() == _matched_in(server, "roads_analysis", bbox) <= 250
+    assert notice.is_hidden()
+    assert watch.problems() == [], watch.problems()
+
+
+def test_moving_the_view_aborts_the_pages_in_flight(page: Page, server: Server) -> None:
+    # The first view's roads from the third page on are held back, as on a slow link, until the
+    # view has moved: they must be aborted, and never drawn.
+    held: list[Route] = []
+    first_bbox: list[str] = []
+
+    def hold(route: Route) -> None:
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
+        first_bbox[:] = first_bbox or [query["bbox"]]
+        if query["bbox"] == first_bbox[0] and int(query.get("offset", "0")) >= 100:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/ogc/collections/roads_analysis/items?*", hold)
+    watch = PageWatch.attach(page)
+    page.goto(f"{server.url}/?page_size=50", wait_until="load")
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page never asked for the third page of roads"
+    assert page.locator("path.fr-road").count() == 100  # two pages drawn so far
+
+    # Move to a few blocks of central Helsinki: the held page belongs to the old view.
+    page.evaluate("() => window.frMap.setView([60.1695, 24.9410], 18, {animate: false})")
+    page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
+    for route in held:
+        with contextlib.suppress(Exception):  # the browser gave up on it already (aborted)
+            route.continue_()
+    page.wait_for_timeout(1000)
+
+    bbox, offsets, _ = _final_pages(watch, "roads_analysis")
+    assert bbox != first_bbox[0]
+    roads = _matched_in(server, "roads_analysis", bbox)
+    assert roads > 0 and offsets == set(range(0, roads, 50))
+    # Only the new view's roads: nothing from the stale page was drawn, nothing of the old view kept.
+    assert page.locator("path.fr-road").count() == roads
+    aborted = {f.split(": ")[0] for f in watch.failed if f.endswith("net::ERR_ABORTED")}
+    assert [r.request.url for r in held] == [u for u in aborted if "roads_analysis" in u], aborted
+    # no page of the old view was asked for after the one held
+    old_offsets = [int(r["offset"]) for r in _items_requests(watch.requests, "roads_analysis")
+                   if r["bbox"] == first_bbox[0]]
+    assert max(old_offsets) == 100, old_offsets
+    page.unroute_all(behavior="ignoreErrors")
+    others = [p for p in watch.problems() if "net::ERR_ABORTED" not in p]
+    assert others == [], others
