@@ -20,10 +20,10 @@ import httpx
 import pytest
 
 from tests.api.server import Server, copy_workspace, running_server
-from tests.browser import PageWatch, chromium_or_skip, image_stats, launch_chromium, new_page
+from tests.browser import PageWatch, image_stats
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page, Route
+    from playwright.sync_api import Locator, Page, Route
 
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "test_web"
 
@@ -44,18 +44,6 @@ def server(demo_workspace: Path) -> Iterator[Server]:
     with running_server(demo_workspace, env={"FIREREACH_PUBLIC_READ": "true"}) as s:
         yield s
 
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    chromium_or_skip()
-    with launch_chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    with new_page(chromium) as p:
-        yield p
 
 
 def _open(page: Page, server: Server, query: str = "") -> PageWatch:

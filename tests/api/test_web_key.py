@@ -17,10 +17,10 @@ import pytest
 from api.auth import HEADER, create_key
 from api.store import open_store
 from tests.api.server import Server, copy_workspace, running_server
-from tests.browser import PageWatch, chromium_or_skip, launch_chromium, new_page
+from tests.browser import PageWatch
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Request, Route
+    from playwright.sync_api import Page, Request, Route
 
 SHOTS = Path(__file__).resolve().parents[2] / "out" / "test_web"
 KEY_ITEM = "firereach.apiKey"
@@ -48,18 +48,6 @@ def closed_server(closed_ws: tuple[Path, str]) -> Iterator[Server]:
 def viewer_key(closed_ws: tuple[Path, str]) -> str:
     return closed_ws[1]
 
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    chromium_or_skip()
-    with launch_chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    with new_page(chromium) as p:
-        yield p
 
 
 def _matched(server: Server, collection: str, key: str) -> int:

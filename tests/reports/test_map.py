@@ -20,7 +20,7 @@ from geo.osm import read_osm
 from geo.presets import load_preset
 from reports.map import render_map, write_map_html
 from routing.analysis import Analysis, analyze
-from tests.browser import PageWatch, image_stats, launch_chromium, new_page, serve_directory
+from tests.browser import PageWatch, image_stats, serve_directory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FloatRect, Page
@@ -213,17 +213,6 @@ def test_bad_options_and_inputs_raise(workspace: Workspace, tmp_path: Path) -> N
 
 # --- in headless Chromium ----------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with launch_chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(chromium: Browser) -> Iterator[Page]:
-    with new_page(chromium) as p:
-        yield p
 
 
 def _open(page: Page, map_dir: Path, how: str) -> PageWatch:
