@@ -225,6 +225,12 @@
     var pair = Object.prototype.hasOwnProperty.call(FIELDS, k) ? FIELDS[k] : null;
     return (pair && pair[lang === "en" ? 1 : 0]) || k;
   }
+  var VALUES = window.FR_VALUES || {};
+  function valueLabel(k, v) {
+    if (lang === "en" || typeof v !== "string") { return v; }
+    var words = Object.prototype.hasOwnProperty.call(VALUES, k) ? VALUES[k] : null;
+    return (words && Object.prototype.hasOwnProperty.call(words, v)) ? words[v] : v;
+  }
   function popupHtml(def, props) {
     var rows = Object.keys(props).filter(function (k) {
       var v = props[k];
@@ -233,6 +239,7 @@
     }).map(function (k) {
       var v = props[k];
       if (typeof v === "object") { v = JSON.stringify(v); }
+      v = valueLabel(k, v);
       if (typeof v === "boolean") { v = t(v ? "yes" : "no"); }
       if (typeof v === "number" && isFinite(v) && !Number.isInteger(v)) {
         v = Math.abs(v) >= 1 ? String(Math.round(v * 100) / 100) : String(Number(v.toPrecision(3)));

@@ -287,10 +287,13 @@ def test_popup_field_labels_follow_the_language(page: Page, server: Server) -> N
     # the raw column name stays available on hover
     assert popup.locator("tr[data-field='snap_offset_m'] th").get_attribute("title") == "snap_offset_m"
     assert "source_file" not in popup.inner_text()
+    # coded values in Chinese words too (the demo hydrants are all in service)
+    assert popup.locator("tr[data-field='status'] td").inner_text() == "在用"
 
     # The open popup follows the language switch.
     page.locator("#lang").click()
     assert _label(popup, "hydrant_id") == "Hydrant ID"
+    assert popup.locator("tr[data-field='status'] td").inner_text() == "in_service"
     assert _label(popup, "snap_offset_m") == "Distance to road (m)"
     assert _label(popup, "zz_local_note") == "zz_local_note"
     page.locator("#lang").click()
