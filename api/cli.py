@@ -553,11 +553,11 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from api.workspace import load_workspace
+    from api.live import open_workspace
 
     _setup_logging(verbose)
     settings = Settings() if workspace is None else Settings(workspace=workspace)
-    ws = _guard(lambda: load_workspace(settings))
+    ws = _guard(lambda: open_workspace(settings))
     uvicorn.run(create_app(settings, workspace=ws), host=host, port=port, log_level="info")
 
 

@@ -957,23 +957,16 @@ async def live_state(app: FastAPI) -> AsyncIterator[None]:
         return
     settings: Settings = app.state.settings
     loaded: Workspace | None = getattr(app.state, "workspace", None)
-    folder = loaded.path if loaded is not None else Path(settings.workspace)
-    if loaded is None and not (folder / "layers.gpkg").is_file():
-        raise InputFileError(
-            f"{str(folder)!r} is not a workspace (no layers.gpkg): build one with "
-            "'firereach analyze' or set FIREREACH_WORKSPACE"
-        )
+    folder = loaded.path if loaded is not None else _workspace_folder(settings)
     store = open_store(folder)
     try:
         secret = settings.bootstrap_admin_key
         bootstrap_admin(store, None if secret is None else secret.get_secret_value())
-        ledger = active_ledger(store)
         if loaded is None:
-            with store.read() as conn:
-                states = hydrant_states(conn)
-            app.state.workspace = load_workspace(settings, hydrant_states=states, ledger=ledger)
+            app.state.workspace = _load_current(settings, store)
         else:
             replay_events(loaded, store)
+            ledger = active_ledger(store)
             if ledger or _ranks_ledger_items(loaded):
                 rerank_blockages(loaded, ledger)
         app.state.store = store
@@ -988,6 +981,33 @@ async def live_state(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = None
         app.state.keyring = None
         store.close()
+
+
+def open_workspace(settings: Settings) -> Workspace:
+    """The workspace in its current state: :func:`~api.workspace.load_workspace` with the
+    store's hydrant states and active ledger items (what the app's start-up does; for the CLI,
+    which loads before serving so that a bad workspace fails with a clear message)."""
+    store = open_store(_workspace_folder(settings))
+    try:
+        return _load_current(settings, store)
+    finally:
+        store.close()
+
+
+def _workspace_folder(settings: Settings) -> Path:
+    folder = Path(settings.workspace)
+    if not (folder / "layers.gpkg").is_file():
+        raise InputFileError(
+            f"{str(folder)!r} is not a workspace (no layers.gpkg): build one with "
+            "'firereach analyze' or set FIREREACH_WORKSPACE"
+        )
+    return folder
+
+
+def _load_current(settings: Settings, store: Store) -> Workspace:
+    with store.read() as conn:
+        states = hydrant_states(conn)
+    return load_workspace(settings, hydrant_states=states, ledger=active_ledger(store))
 
 
 def _ranks_ledger_items(ws: Workspace) -> bool:

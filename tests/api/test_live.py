@@ -21,12 +21,14 @@ from api.live import (
     RECOMPUTED,
     affected_edges,
     apply_states,
+    open_workspace,
     recompute_area,
     refresh_stale_siting,
 )
 from api.settings import Settings
 from api.store import HydrantState, utc_now
 from api.workspace import hydrants_with_states, load_workspace
+from geo.errors import InputFileError
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
 from routing.analysis import Analysis, AnalysisOptions, analyze
@@ -366,6 +368,26 @@ async def test_siting_refreshed_in_the_background(tiny_ws: Path, tmp_path: Path)
     # osm/6 covered the compound's street: more street is left for new hydrants to cover
     assert siting == jsonable(full.summary["siting"])
     assert siting["added_covered_km"] > before["added_covered_km"]
+
+
+async def test_serve_loads_the_current_state(tiny_ws: Path, tmp_path: Path) -> None:
+    """``firereach serve`` loads before serving (open_workspace): with the stored state, so the
+    served analysis is a full one (no live patching, nothing stale)."""
+    ws = copy_workspace(tiny_ws, tmp_path / "ws")
+    async with live_client(ws) as (c, _):
+        r = await c.post("/hydrants/osm/6/status", headers={"X-API-Key": ADMIN_KEY},
+                         json={"status": "out_of_service", "inspector": "x"})
+        assert r.status_code == 201
+    settings = Settings(workspace=ws, bootstrap_admin_key=ADMIN_KEY)
+    loaded = open_workspace(settings)
+    assert loaded.layers.hydrants.set_index("hydrant_id").loc["osm/6", "status"] == "out_of_service"
+    assert "live" not in loaded.analysis.summary
+    async with asgi_client(create_app(settings, workspace=loaded)) as c:
+        summary = (await c.get("/analysis/summary")).json()
+        assert "live" not in summary and summary["coverage"]["hydrants_used"] == 0
+    with pytest.raises(InputFileError, match="not a workspace"):
+        open_workspace(Settings(workspace=tmp_path))
+    assert not (tmp_path / "firereach.db").exists()
 
 
 def test_no_hydrant_module_reads_settings() -> None:
