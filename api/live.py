@@ -614,24 +614,27 @@ def _refresh_collections(
 
 
 def apply_states(ws: Workspace, states: Mapping[str, HydrantState]) -> LiveResult:
-    """Apply current hydrant states to the served workspace (under its lock).
+    """Apply current hydrant states to the served workspace.
 
-    Computes the new state from the workspace's current one and swaps ``layers``, ``analysis``
-    and ``collections`` together; readers see the old or the new state, never a mix of one
-    object. Unknown hydrant ids are skipped (returned in ``unknown``).
+    Under the workspace's write lock (one writer at a time): reads the current state, computes
+    the new one without holding the read lock (readers keep being served) and swaps ``layers``,
+    ``analysis`` and ``collections`` together; readers see the old or the new state, never a mix
+    of one object. Unknown hydrant ids are skipped (returned in ``unknown``).
     """
     start = time.perf_counter()
-    with ws.lock:
-        hydrants, rows, unknown = hydrants_with_states(ws.layers.hydrants, states)
+    with ws.write_lock:
+        with ws.lock:
+            base_layers, base_analysis, base_collections = ws.layers, ws.analysis, ws.collections
+        hydrants, rows, unknown = hydrants_with_states(base_layers.hydrants, states)
         if unknown:
             log.warning("hydrant events for %d hydrant(s) not in the workspace: %s",
                         len(unknown), ", ".join(unknown[:10]))
         if len(rows) == 0:
             return LiveResult(False, (), 0, 0, time.perf_counter() - start, unknown)
         layers, analysis, update = recompute_area(
-            ws.layers, ws.analysis, hydrants, preset=ws.preset, options=ws.options, changed=rows
+            base_layers, base_analysis, hydrants, preset=ws.preset, options=ws.options, changed=rows
         )
-        collections = _refresh_collections(ws.collections, layers, analysis, update)
+        collections = _refresh_collections(base_collections, layers, analysis, update)
         ws.swap(layers=layers, analysis=analysis, collections=collections)
     ids = hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)[rows]
     return LiveResult(
@@ -652,7 +655,7 @@ def record_inspection(
     """Store an inspection event, then bring the workspace to the hydrant's current state.
 
     The event is committed (durable) first; then the hydrant's latest observation is applied
-    with :func:`apply_states`. Both happen under the workspace lock, so the in-memory state
+    with :func:`apply_states`. Both happen under the workspace's write lock, so the state
     follows the events in the order they were stored. A failed recomputation does not undo the
     stored event (a restart replays it): it is logged and returned as the third value.
 
@@ -662,7 +665,7 @@ def record_inspection(
         If the hydrant is not in the workspace.
     """
     hydrant_row(ws, hydrant_id)
-    with ws.lock:
+    with ws.write_lock:
         with store.write() as conn:
             event = add_hydrant_event(conn, hydrant_id, observation, actor=actor, now=now)
         with store.read() as conn:
@@ -711,7 +714,7 @@ def refresh_stale_siting(ws: Workspace) -> bool:
         return False
     start = time.perf_counter()
     fresh = refresh_siting(base, options=ws.options)
-    with ws.lock:
+    with ws.write_lock, ws.lock:  # no writer is between its snapshot and its swap
         current = ws.analysis
         if current.coverage is not base.coverage:
             return False
@@ -792,7 +795,7 @@ def rerank_blockages(ws: Workspace, ledger: Sequence[Blockage]) -> RankingResult
     is kept: the ranking does not depend on hydrant status), with their WGS84 collections.
     """
     start = time.perf_counter()
-    with ws.ranking_lock:
+    with ws.write_lock:
         with ws.lock:
             base, stored, crs = ws.analysis, ws.reports, ws.layers.crs
         reports = served_reports(stored, ledger, crs)
@@ -824,11 +827,11 @@ def ledger_write(
 ) -> tuple[T, str | None]:
     """Run a ledger write, then re-rank the blockages with the ledger's active items.
 
-    The write is committed (durable) first; both happen under the workspace's ranking lock,
+    The write is committed (durable) first; both happen under the workspace's write lock,
     so the ranking follows the ledger in the order of its writes. A failed ranking does not
     undo the write (a restart ranks again): it is logged and returned as the second value.
     """
-    with ws.ranking_lock:
+    with ws.write_lock:
         with store.write() as conn:
             out = write(conn)
         try:

@@ -390,6 +390,38 @@ async def test_serve_loads_the_current_state(tiny_ws: Path, tmp_path: Path) -> N
     assert not (tmp_path / "firereach.db").exists()
 
 
+def test_readers_do_not_wait_for_a_live_computation(tiny_ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a hydrant update computes, the read lock is free; a second writer waits."""
+    import threading
+
+    import api.live as live
+
+    loaded = load_workspace(Settings(workspace=tiny_ws, _env_file=None))
+    computing, release = threading.Event(), threading.Event()
+    real = live.recompute_area
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        computing.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(live, "recompute_area", slow)
+    writer = threading.Thread(
+        target=apply_states, args=(loaded, {"osm/6": _state("osm/6", "out_of_service")})
+    )
+    writer.start()
+    try:
+        assert computing.wait(30)
+        assert loaded.lock.acquire(timeout=1.0)  # a reader gets in during the computation
+        loaded.lock.release()
+        assert not loaded.write_lock.acquire(timeout=0.2)  # another writer does not
+        assert loaded.analysis.summary["coverage"]["hydrants_used"] == 1  # still the old state
+    finally:
+        release.set()
+        writer.join(30)
+    assert loaded.analysis.summary["coverage"]["hydrants_used"] == 0
+
+
 def test_no_hydrant_module_reads_settings() -> None:
     """Live recomputation takes explicit arguments (settings are read at the entry points)."""
     text = (REPO / "api" / "live.py").read_text(encoding="utf-8")
