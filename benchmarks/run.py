@@ -15,6 +15,7 @@ MODULES = [
     "benchmarks.bench_blockages",
     "benchmarks.bench_siting",
     "benchmarks.bench_api",
+    "benchmarks.bench_live",
 ]
 
 
