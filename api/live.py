@@ -86,16 +86,18 @@ from api.workspace import (
 )
 from geo.errors import InputFileError, LayerValidationError, NotFoundError
 from geo.layers import Layers
-from geo.presets import Preset, Rule, credited_flow
+from geo.presets import Preset, credited_flow
 from routing.analysis import (
     BLOCKAGE_LAYERS,
     SITING_LAYERS,
     Analysis,
     AnalysisOptions,
     blockage_ranking,
+    pct,
     refresh_siting,
     refresh_water_findings,
     with_ranking,
+    with_rule,
 )
 from routing.coverage import (
     CoverageResult,
@@ -313,15 +315,6 @@ def _splice_pieces(
     return _sort_pieces(gpd.GeoDataFrame(spliced, geometry="geometry", crs=old.crs)), fresh
 
 
-def _with_rule(frame: gpd.GeoDataFrame, rule: Rule) -> gpd.GeoDataFrame:
-    out = frame.copy()
-    out["rule_id"] = rule.id
-    out["clause"] = rule.clause
-    out["severity"] = rule.severity
-    out["confidence"] = rule.confidence
-    return out
-
-
 def _splice_water(
     layers: Layers,
     analysis: Analysis,
@@ -394,10 +387,6 @@ def _splice_water(
     return out, spliced
 
 
-def _pct(part: float, whole: float) -> float:
-    return round(100.0 * part / whole, 2) if whole > 0 else 0.0
-
-
 def _live_summary(
     summary: dict[str, Any],
     coverage: CoverageResult,
@@ -413,7 +402,7 @@ def _live_summary(
         {
             "covered_km": round(covered / 1000.0, 3),
             "uncovered_km": round((road - covered) / 1000.0, 3),
-            "covered_pct": _pct(covered, road),
+            "covered_pct": pct(covered, road),
             "hydrants_used": int(coverage.n_hydrants),
             "underserved_segments": len(underserved),
             "spacing_gaps": len(spacing),
@@ -509,11 +498,11 @@ def recompute_area(
     pieces = analysis.layers["coverage_pieces"]
     if len(edge_rows):
         pieces, _ = _splice_pieces(graph, pieces, coverage, edge_rows)
-    underserved = _with_rule(
+    underserved = with_rule(
         underserved_segments(pieces, buildings=layers.buildings), preset.rule("hydrant_radius")
     )
     spacing_rule = preset.rule("hydrant_spacing")
-    spacing = _with_rule(
+    spacing = with_rule(
         spacing_gaps(graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service),
         spacing_rule,
     )

@@ -207,8 +207,8 @@ def analyze(
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = _connector_summary(connectors)
-    underserved = _with_rule(underserved, radius_rule)
-    spacing = _with_rule(spacing, spacing_rule)
+    underserved = with_rule(underserved, radius_rule)
+    spacing = with_rule(spacing, spacing_rule)
     buildings["flags"] = _flags(buildings, found)
     result_layers = {
         "roads_analysis": roads,
@@ -468,7 +468,7 @@ def _siting_summary(
     }
 
 
-def _with_rule(frame: gpd.GeoDataFrame, rule: Rule) -> gpd.GeoDataFrame:
+def with_rule(frame: gpd.GeoDataFrame, rule: Rule) -> gpd.GeoDataFrame:
     """Every row of ``frame`` is a flag of ``rule``: say which, with clause and confidence."""
     out = frame.copy()
     out["rule_id"] = rule.id
@@ -699,7 +699,8 @@ def _findings(
     return out
 
 
-def _pct(part: float, whole: float) -> float:
+def pct(part: float, whole: float) -> float:
+    """``part`` as a percentage of ``whole``, 2 decimals (0 when ``whole`` is 0)."""
     return round(100.0 * part / whole, 2) if whole > 0 else 0.0
 
 
@@ -725,7 +726,7 @@ def _summary(
             "road_km": round(road_m / 1000.0, 3),
             "covered_km": round(covered / 1000.0, 3),
             "uncovered_km": round((road_m - covered) / 1000.0, 3),
-            "covered_pct": _pct(covered, road_m),
+            "covered_pct": pct(covered, road_m),
             "hydrants_used": int(coverage.n_hydrants),
             "hydrants_unsnapped": int((hydrants["snap_edge"] < 0).sum()),
             "underserved_segments": len(underserved),
@@ -752,8 +753,8 @@ def _summary(
         summary["stations"].update(
             {
                 "used": int(response.station_snaps.snapped.sum()),
-                "roads_within_limit_pct": _pct(float(length[within_edges].sum()), float(length.sum())),
-                "buildings_within_limit_pct": _pct(
+                "roads_within_limit_pct": pct(float(length[within_edges].sum()), float(length.sum())),
+                "buildings_within_limit_pct": pct(
                     float((buildings["response_s"].to_numpy() <= limit).sum()), float(len(buildings))
                 ),
             }
