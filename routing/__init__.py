@@ -7,6 +7,7 @@ Public names are listed in ``__all__``; each lives in the module named after its
 from routing.access import AccessOptions, access_summary, dead_end_lanes, high_rise_access
 from routing.analysis import Analysis, AnalysisOptions, analyze, truck_options
 from routing.blockages import BlockageResult, BlockageRules, blockage_impact, critical_lanes
+from routing.bounded import bounded_pairs
 from routing.coverage import (
     CoverageResult,
     coverage_pieces,
@@ -60,6 +61,7 @@ __all__ = [
     "access_summary",
     "analyze",
     "blockage_impact",
+    "bounded_pairs",
     "budget_curve",
     "build_graph",
     "building_access",

@@ -38,7 +38,6 @@ hydrant's reach.
 from __future__ import annotations
 
 import heapq
-import itertools
 import logging
 import math
 import time
@@ -52,10 +51,10 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse.csgraph import dijkstra
 
 from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError
 from geo.presets import Preset
+from routing.bounded import bounded_pairs
 from routing.coverage import HIGH_RISE_CLASSES, CoverageResult
 from routing.graph import StreetGraph
 from routing.snap import line_substrings, snap_points
@@ -77,12 +76,6 @@ _TANGENT_M = 0.5
 #: Building clearance is measured up to this distance (m, or twice the wall distance if more);
 #: farther is reported as NaN.
 _CLEARANCE_CAP_M = 20.0
-#: Bounded Dijkstra sources are grouped by square cells of at least this side (m) ...
-_CELL_M = 1000.0
-#: ... and at most this many sources per run.
-_MAX_SOURCES = 512
-#: Node coordinates may sit up to 0.01 m off their edges' ends; pad the local subgraph by this.
-_PAD_M = 1.0
 #: The greedy's a-priori guarantee for k hydrants (Nemhauser, Wolsey and Fisher 1978).
 GREEDY_FACTOR = 1.0 - 1.0 / math.e
 #: Columns a demand layer needs for :func:`coverage_matrix`.
@@ -864,66 +857,6 @@ def demand_segments(
 # --- step 3: the coverage matrix ------------------------------------------------------------------
 
 
-def _bounded_pairs(
-    graph: StreetGraph, sources: np.ndarray, targets: np.ndarray, limit: float
-) -> pd.DataFrame:
-    """Every (source node, target node) pair within ``limit`` by hose-lay distance.
-
-    Sources are grouped by square cells and run in chunks; each chunk's Dijkstra runs on the
-    subgraph of nodes within its bounding box grown by ``limit``, which holds every path of length
-    at most ``limit`` (a path is never shorter than the straight line between its points).
-    """
-    xy = graph.node_xy
-    if len(sources) == 0 or len(targets) == 0:
-        return pd.DataFrame({"s": np.empty(0, np.int64), "t": np.empty(0, np.int64),
-                             "d": np.empty(0)})
-    cell_m = max(_CELL_M, 4.0 * limit)
-    cells = np.floor(xy[sources] / cell_m).astype(np.int64)
-    order = np.lexsort((sources, cells[:, 1], cells[:, 0]))
-    sources, cells = sources[order], cells[order]
-    new_cell = np.ones(len(sources), dtype=bool)
-    new_cell[1:] = (cells[1:] != cells[:-1]).any(axis=1)
-    starts = np.flatnonzero(new_cell)
-    bounds = np.append(starts, len(sources))
-    chunks = [
-        (a, min(a + _MAX_SOURCES, b1))
-        for b0, b1 in itertools.pairwise(bounds)
-        for a in range(int(b0), int(b1), _MAX_SOURCES)
-    ]
-    x_order = np.argsort(xy[:, 0], kind="stable")
-    xs = xy[x_order, 0]
-    is_target = np.zeros(graph.n_nodes, dtype=bool)
-    is_target[targets] = True
-    local_id = np.full(graph.n_nodes, -1, dtype=np.int64)
-    hose = graph.hose
-    out_s, out_t, out_d = [], [], []
-    pad = limit + _PAD_M
-    for a, b in chunks:
-        src = sources[a:b]
-        lo = xy[src].min(axis=0) - pad
-        hi = xy[src].max(axis=0) + pad
-        sub = x_order[np.searchsorted(xs, lo[0], "left") : np.searchsorted(xs, hi[0], "right")]
-        ys = xy[sub, 1]
-        sub = np.sort(sub[(ys >= lo[1]) & (ys <= hi[1])])
-        local_id[sub] = np.arange(len(sub))
-        rows = hose[sub]
-        col = local_id[rows.indices]
-        keep = col >= 0
-        row = np.repeat(np.arange(len(sub)), np.diff(rows.indptr))
-        local = sp.csr_array((rows.data[keep], (row[keep], col[keep])), shape=(len(sub), len(sub)))
-        dist = dijkstra(local, directed=True, indices=local_id[src], limit=limit)
-        local_id[sub] = -1
-        cols = np.flatnonzero(is_target[sub])
-        block = dist[:, cols]
-        i, j = np.nonzero(block <= limit)
-        out_s.append(src[i])
-        out_t.append(sub[cols[j]])
-        out_d.append(block[i, j])
-    return pd.DataFrame(
-        {"s": np.concatenate(out_s), "t": np.concatenate(out_t), "d": np.concatenate(out_d)}
-    )
-
-
 def _covers(
     L: np.ndarray,
     a: np.ndarray,
@@ -1001,7 +934,7 @@ def coverage_matrix(
     ends = ends.loc[ends["d0"] <= R]
     dem_edges = np.unique(de)
     targets = np.unique(np.concatenate([graph.u_idx[dem_edges], graph.v_idx[dem_edges]]))
-    pairs = _bounded_pairs(graph, np.unique(ends["s"].to_numpy()), targets, R)
+    pairs = bounded_pairs(graph, np.unique(ends["s"].to_numpy()), targets, R)
     reach = ends.merge(pairs, on="s")
     reach["dist"] = reach["d0"].to_numpy() + reach["d"].to_numpy()
     reach = reach.loc[reach["dist"] <= R]

@@ -7,8 +7,9 @@ access point (straight), along the streets (undirected hose-lay graph), road to 
 radius (GB 50974 6.1.5: 150 m) and the hydrant stands at least the minimum distance from the
 footprint (5 m, straight line: a hydrant against the wall is unusable in a fire).
 
-All building–hydrant pairs within the radius come from one bounded Dijkstra per chunk of road
-nodes (scipy), joined with pandas; no Python loop over buildings or hydrants.
+All building–hydrant pairs within the radius come from bounded searches that touch only the
+streets within the radius (:func:`routing.bounded.bounded_pairs`), joined with pandas; no Python
+loop over buildings or hydrants, and the cost grows linearly with the city.
 """
 
 from __future__ import annotations
@@ -21,16 +22,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
+from routing.bounded import bounded_pairs
 from routing.graph import StreetGraph
 from routing.snap import SnapResult, snap_points
 
 log = logging.getLogger(__name__)
-
-#: Dense Dijkstra output per chunk is (chunk x nodes) floats: keep it near this many cells.
-_CHUNK_CELLS = 20_000_000
-
 
 @dataclass(frozen=True)
 class WaterOptions:
@@ -152,19 +149,8 @@ def hydrant_pairs(
     h_ends = _ends(graph, hydrant_snaps, h_off)
     b_ends = b_ends.loc[b_ends["dist"] <= radius_m]
     h_ends = h_ends.loc[h_ends["dist"] <= radius_m]
-    pieces: list[pd.DataFrame] = []
-    sources = np.unique(b_ends["node"].to_numpy())
-    targets = np.unique(h_ends["node"].to_numpy())
-    if len(sources) and len(targets):
-        chunk = max(1, _CHUNK_CELLS // max(graph.n_nodes, 1))
-        for start in range(0, len(sources), chunk):
-            src = sources[start : start + chunk]
-            dist = dijkstra(graph.hose, directed=False, indices=src, limit=radius_m)
-            sub = dist[:, targets]
-            i, j = np.nonzero(np.isfinite(sub))
-            pieces.append(pd.DataFrame({"s": src[i], "t": targets[j], "d": sub[i, j]}))
-    node_pairs = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(
-        {"s": [], "t": [], "d": []}
+    node_pairs = bounded_pairs(
+        graph, np.unique(b_ends["node"].to_numpy()), np.unique(h_ends["node"].to_numpy()), radius_m
     )
     joined = b_ends.rename(columns={"item": "building", "node": "s", "dist": "db"}).merge(
         node_pairs, on="s"
