@@ -22,12 +22,9 @@ source CRS is projected, ``lon``/``lat`` mean the x (easting) and y (northing) c
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,15 +33,31 @@ from typing import Literal, get_args
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
-import pyproj
 import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from geo import crs as gcrs
-from geo.errors import ConfigError, CRSError, InputFileError
-from geo.rejects import Reject
+from geo._agency_coords import (
+    check_degrees,
+    check_projected,
+    parse_coordinate,
+    source_crs_of,
+    xy_from_columns,
+    xy_from_geometry,
+)
+from geo._tables import (
+    blank_cell,
+    cell_text,
+    cell_word,
+    find_header,
+    is_missing,
+    nfkc,
+    read_any,
+    read_vector,
+)
+from geo.errors import ConfigError, InputFileError
+from geo.rejects import Reject, RowRejects
 from geo.units import parse_length_m
 
 logger = logging.getLogger(__name__)
@@ -94,13 +107,8 @@ BLOCKAGE_COLUMNS = (
     "source_row",
 )
 
-_TABLE_SUFFIXES = {".csv", ".txt", ".tsv"}
-_EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
-_VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
-_HEADER_SCAN_ROWS = 10
-_CHINA_BBOX = (73.0, 18.0, 135.0, 54.0)
 
-# Header candidates per canonical field, as normalised keys (see _key), best first.
+# Header candidates per canonical field, as normalised keys (see header_key), best first.
 _ID = (
     "编号",
     "消火栓编号",
@@ -159,7 +167,6 @@ _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "name": ("地址", "位置", "名称", "address", "location", "name"),
     },
 }
-_UNIT_SUFFIXES = ("mpa", "kpa", "bar", "lps", "ls", "m3h", "m³h", "mm", "cm", "m", "米", "毫米")
 
 _HYDRANT_STATUS: dict[str, str] = {
     **dict.fromkeys(["在用", "正常", "完好", "可用", "inservice", "ok", "good", "working"], "in_service"),
@@ -273,7 +280,7 @@ def read_agency_table(
             raise ConfigError(
                 f"columns= names {unknown} are not known for layer {layer!r}; use {', '.join(fields)}"
             )
-    raw = _read_any(path, fields=fields, columns=columns)
+    raw = read_any(path, fields=fields, columns=columns)
     mapping = _map_columns(raw.headers, fields, columns, fname=fname)
     has_xy = "lonlat" in mapping or ("lon" in mapping and "lat" in mapping)
     if raw.geometry is None and not has_xy:
@@ -281,11 +288,11 @@ def read_agency_table(
             f"{fname}: no longitude/latitude columns found (headers: {', '.join(raw.headers)}); "
             "name them 经度/纬度 or lon/lat, or pass columns={'lon': '<header>', 'lat': '<header>'}"
         )
-    src = _source_crs(source_crs, raw.crs, fname=fname, geometry=raw.geometry)
+    src = source_crs_of(source_crs, raw.crs, fname=fname, geometry=raw.geometry)
     frame = raw.frame
     n = len(frame)
     ids = _ids(frame, mapping, path)
-    rej = _Rejects(
+    rej = RowRejects(
         layer=layer,
         file=fname,
         ids=ids if "id" in mapping else [],
@@ -294,13 +301,13 @@ def read_agency_table(
     )
     explicit_xy = bool(columns) and any(k in (columns or {}) for k in ("lon", "lat", "lonlat"))
     if raw.geometry is not None and not explicit_xy:
-        x, y, xcol, ycol = _xy_from_geometry(raw.geometry, rej)
+        x, y, xcol, ycol = xy_from_geometry(raw.geometry, rej)
     else:
-        x, y, xcol, ycol = _xy_from_columns(frame, mapping, rej)
+        x, y, xcol, ycol = xy_from_columns(frame, mapping, rej)
 
     geographic = src.is_offset or bool(src.pyproj_crs is not None and src.pyproj_crs.is_geographic)
     if geographic:
-        _check_degrees(x, y, xcol, ycol, src, rej)
+        check_degrees(x, y, xcol, ycol, src, rej)
     ok = ~rej.rejected_mask(n) & np.isfinite(x) & np.isfinite(y)
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
@@ -319,7 +326,7 @@ def read_agency_table(
                     src.name,
                 )
     if src.pyproj_crs is not None and not geographic:
-        _check_projected(lon, lat, x, y, xcol, src.name, src.pyproj_crs, rej)
+        check_projected(lon, lat, x, y, xcol, src.name, src.pyproj_crs, rej)
 
     values = _normalise_fields(frame, mapping, layer, rej)
     _check_duplicates(ids, mapping, rej, n)
@@ -382,7 +389,7 @@ def read_districts_file(
     """
     path = Path(path)
     fname = str(path)
-    raw = _read_vector(path, layer_hint=("district", "districts", "辖区", "区划"))
+    raw = read_vector(path, layer_hint=("district", "districts", "辖区", "区划"))
     if raw.geometry is None:
         raise InputFileError(f"{fname}: has no geometry; districts need polygons")
     geom = raw.geometry
@@ -400,7 +407,7 @@ def read_districts_file(
             f"{fname}: holds {', '.join(sorted(types)) or 'no geometries'}; district files "
             "must hold polygons (export the district layer, not its points or lines)"
         )
-    src = _source_crs(source_crs, raw.crs, fname=fname, geometry=geom)
+    src = source_crs_of(source_crs, raw.crs, fname=fname, geometry=geom)
     frame = raw.frame.loc[present].reset_index(drop=True)
     shapes = geom[present].reset_index(drop=True)
 
@@ -422,15 +429,15 @@ def read_districts_file(
             )
         name_col: str | None = name_column
     else:
-        name_col = _find_header(
+        name_col = find_header(
             headers, ("名称", "区名", "街道", "辖区", "区县", "name", "district", "区域", "名字")
         )
-    id_col = _find_header(headers, ("编号", "代码", "区划代码", "adcode", "code", "districtid", "id"))
+    id_col = find_header(headers, ("编号", "代码", "区划代码", "adcode", "code", "districtid", "id"))
     n = len(frame)
     default_ids = [f"{path.stem}/{i + 1}" for i in range(n)]
-    ids = _text(frame[id_col]) if id_col else pd.Series(default_ids)
+    ids = cell_text(frame[id_col]) if id_col else pd.Series(default_ids)
     ids = pd.Series(np.where(ids == "", default_ids, ids), dtype=object)
-    names = _text(frame[name_col]) if name_col else pd.Series(default_ids, dtype=object)
+    names = cell_text(frame[name_col]) if name_col else pd.Series(default_ids, dtype=object)
     out = gpd.GeoDataFrame(
         {
             "district_id": ids.astype(str).to_numpy(),
@@ -445,355 +452,6 @@ def read_districts_file(
     return out
 
 
-def parse_coordinate(value: object) -> float:
-    """Parse one longitude or latitude written the ways agency spreadsheets write them.
-
-    Accepts numbers, ``"118.78"``, ``"118.78°"``, ``"１１８．７８"`` (full-width), ``"118,78"``,
-    ``"E118.78"``, ``"118.78E"``, ``"东经118.78"``, and degrees-minutes-seconds such as
-    ``118°47'30"``, ``118°47′30″E`` or ``118度47分30秒`` (S and W make it negative).
-
-    Parameters
-    ----------
-    value
-        The raw cell.
-
-    Returns
-    -------
-    float
-        Degrees, or NaN when empty or unreadable.
-    """
-    if value is None:
-        return math.nan
-    if isinstance(value, bool):
-        return math.nan
-    if isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
-    text = _nfkc(str(value)).strip()
-    if not text:
-        return math.nan
-    text = (
-        text.replace("′′", '"')
-        .replace("″", '"')
-        .replace("′", "'")
-        .replace("’", "'")
-        .replace("‘", "'")
-        .replace("”", '"')
-        .replace("“", '"')
-        .replace("''", '"')
-        .replace("度", "°")
-        .replace("分", "'")
-        .replace("秒", '"')
-    )
-    sign = 1.0
-    for prefix, s in (("东经", 1.0), ("北纬", 1.0), ("西经", -1.0), ("南纬", -1.0)):
-        if text.startswith(prefix):
-            text, sign = text[len(prefix) :].strip(), s
-    hemi = re.fullmatch(r"([NSEWnsew])?\s*(.*?)\s*([NSEWnsew])?", text)
-    if hemi is not None and (hemi.group(1) or hemi.group(3)) and not (hemi.group(1) and hemi.group(3)):
-        letter = (hemi.group(1) or hemi.group(3)).upper()
-        text = hemi.group(2)
-        if letter in "SW":
-            sign = -1.0
-    if re.fullmatch(r"[+-]?\d+,\d+", text):
-        text = text.replace(",", ".")
-    text = text.rstrip("°").strip()
-    try:
-        return sign * float(text)
-    except ValueError:
-        pass
-    m = re.fullmatch(
-        r"""([+-]?\d+(?:\.\d+)?)\s*°\s*(?:(\d+(?:\.\d+)?)\s*'\s*(?:(\d+(?:\.\d+)?)\s*"?)?)?""",
-        text,
-    )
-    if m is None:
-        return math.nan
-    deg = float(m.group(1))
-    minutes = float(m.group(2)) if m.group(2) else 0.0
-    seconds = float(m.group(3)) if m.group(3) else 0.0
-    if minutes >= 60 or seconds >= 60:
-        return math.nan
-    magnitude = abs(deg) + minutes / 60.0 + seconds / 3600.0
-    return sign * math.copysign(magnitude, -1.0 if deg < 0 or text.startswith("-") else 1.0)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading files into raw frames
-
-
-@dataclass(frozen=True)
-class _Raw:
-    """A file's data rows as raw cells, before any interpretation."""
-
-    frame: pd.DataFrame  # object columns, named by the file's headers
-    headers: list[str]
-    geometry: gpd.GeoSeries | None
-    crs: pyproj.CRS | None
-    row_numbers: NDArray[np.int64]  # 1-based data row of each frame row
-    blank: NDArray[np.bool_]  # rows with no value at all (skipped, not rejected)
-
-
-def _read_any(path: Path, *, fields: Mapping[str, Sequence[str]], columns: Mapping[str, str] | None) -> _Raw:
-    fname = str(path)
-    if not path.exists():
-        raise InputFileError(f"{fname}: file not found; check the path")
-    if path.is_dir():
-        raise InputFileError(f"{fname}: is a folder, not a file; give the file itself")
-    suffix = path.suffix.lower()
-    if suffix in _TABLE_SUFFIXES:
-        rows = _csv_rows(path)
-        return _table_from_rows(rows, fname=fname, fields=fields, columns=columns)
-    if suffix in _EXCEL_SUFFIXES:
-        return _read_xlsx(path, fields=fields, columns=columns)
-    if suffix in _VECTOR_SUFFIXES:
-        return _read_vector(path, layer_hint=())
-    if suffix == ".xls":
-        raise InputFileError(f"{fname}: old Excel .xls format; save it as .xlsx or CSV (UTF-8)")
-    raise InputFileError(
-        f"{fname}: unsupported file type {suffix or '(none)'!r}; use CSV, XLSX, GeoJSON, "
-        "GeoPackage or Shapefile"
-    )
-
-
-def _decode(data: bytes, fname: str) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            pass
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" not in text:
-            if encoding != "utf-8-sig":
-                logger.info("%s: decoded as %s", fname, encoding)
-            return text
-    raise InputFileError(
-        f"{fname}: cannot be decoded as UTF-8 or GBK/GB18030 text (is it a binary file?); "
-        "save it as CSV UTF-8 (Excel: 另存为 → CSV UTF-8)"
-    )
-
-
-def _csv_rows(path: Path) -> list[list[str]]:
-    fname = str(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputFileError(f"{fname}: cannot be read ({exc}); check permissions") from exc
-    text = _decode(data, fname)
-    if not text.strip():
-        raise InputFileError(f"{fname}: is empty; export the table with its header row")
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max((",", "\t", ";", "|"), key=first.count)
-    if first.count(delimiter) == 0:
-        delimiter = ","
-    try:
-        return [list(r) for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
-    except csv.Error as exc:
-        raise InputFileError(f"{fname}: is not a readable CSV table ({exc})") from exc
-
-
-def _read_xlsx(path: Path, *, fields: Mapping[str, Sequence[str]], columns: Mapping[str, str] | None) -> _Raw:
-    fname = str(path)
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for broken files
-        raise InputFileError(
-            f"{fname}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}); "
-            "open it in Excel and save it again as .xlsx"
-        ) from exc
-    best: tuple[int, str] | None = None
-    for name, sheet in sheets.items():
-        rows = _sheet_rows(sheet)
-        if not rows:
-            continue
-        _, score, has_xy = _header_row(rows, fields, columns)
-        key = (score + (100 if has_xy else 0), str(name))
-        if best is None or key[0] > best[0]:
-            best = key
-    if best is None:
-        raise InputFileError(f"{fname}: every sheet is empty; put the table on the first sheet")
-    if len(sheets) > 1:
-        logger.info("%s: using sheet %r of %d", fname, best[1], len(sheets))
-    rows = _sheet_rows(sheets[best[1]])
-    return _table_from_rows(
-        rows,
-        fname=f"{fname} (sheet {best[1]})" if len(sheets) > 1 else fname,
-        fields=fields,
-        columns=columns,
-    )
-
-
-def _sheet_rows(sheet: pd.DataFrame) -> list[list[object]]:
-    rows: list[list[object]] = []
-    for values in sheet.itertuples(index=False, name=None):
-        rows.append(["" if _is_missing(v) else v for v in values])
-    while rows and all(_blank_cell(v) for v in rows[-1]):
-        rows.pop()
-    return rows
-
-
-def _table_from_rows(
-    rows: Sequence[Sequence[object]],
-    *,
-    fname: str,
-    fields: Mapping[str, Sequence[str]],
-    columns: Mapping[str, str] | None,
-) -> _Raw:
-    rows = [list(r) for r in rows]
-    while rows and all(_blank_cell(v) for v in rows[-1]):
-        rows.pop()
-    if not rows:
-        raise InputFileError(f"{fname}: is empty; export the table with its header row")
-    header_idx, _, _ = _header_row(rows, fields, columns)
-    width = max(len(r) for r in rows)
-    header = [str(h).strip() if not _blank_cell(h) else "" for h in rows[header_idx]]
-    header += [""] * (width - len(header))
-    headers = _unique_headers(header)
-    data = [list(r) + [""] * (width - len(r)) for r in rows[header_idx + 1 :]]
-    if not data:
-        raise InputFileError(f"{fname}: has a header but no data rows")
-    frame = pd.DataFrame(data, columns=headers, dtype=object)
-    blank = np.array([all(_blank_cell(v) for v in r) for r in data], dtype=bool)
-    if blank.all():
-        raise InputFileError(f"{fname}: has a header but no data rows")
-    return _Raw(
-        frame=frame,
-        headers=[h for h in headers if not h.startswith("column_")] or headers,
-        geometry=None,
-        crs=None,
-        row_numbers=np.arange(1, len(data) + 1, dtype=np.int64),
-        blank=blank,
-    )
-
-
-def _read_vector(path: Path, *, layer_hint: Sequence[str]) -> _Raw:
-    fname = str(path)
-    if not path.exists():
-        raise InputFileError(f"{fname}: file not found; check the path")
-    try:
-        layers = pyogrio.list_layers(path)
-    except Exception as exc:  # pyogrio raises DataSourceError and friends
-        raise InputFileError(
-            f"{fname}: cannot be opened as a vector file ({exc}); check that it is a complete "
-            "GeoJSON, GeoPackage or Shapefile (with its .shx and .dbf)"
-        ) from exc
-    if len(layers) == 0:
-        raise InputFileError(f"{fname}: holds no layers")
-    names = [str(n) for n in layers[:, 0]]
-    chosen = names[0]
-    if len(names) > 1:
-        hinted = [n for n in names if n.lower() in layer_hint]
-        pointy = [n for n, t in zip(names, layers[:, 1], strict=True) if t and "Point" in str(t)]
-        chosen = (hinted or pointy or names)[0]
-        logger.info("%s: using layer %r of %s", fname, chosen, names)
-    kwargs: dict[str, object] = {}
-    if path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
-        kwargs["encoding"] = "utf-8"
-    try:
-        try:
-            gdf = gpd.read_file(path, layer=chosen, engine="pyogrio", **kwargs)
-        except UnicodeDecodeError:
-            logger.info("%s: attributes are not UTF-8; reading them as GB18030", fname)
-            gdf = gpd.read_file(path, layer=chosen, engine="pyogrio", encoding="gb18030")
-    except Exception as exc:
-        raise InputFileError(f"{fname}: cannot be read ({type(exc).__name__}: {exc})") from exc
-    if len(gdf) == 0:
-        raise InputFileError(f"{fname}: holds no features")
-    geometry: gpd.GeoSeries | None = None
-    crs = None
-    if isinstance(gdf, gpd.GeoDataFrame) and gdf.geometry.name in gdf.columns:
-        geometry = gdf.geometry.reset_index(drop=True)
-        crs = gdf.crs
-        if geometry.isna().all() or geometry.is_empty.all():
-            geometry = None
-        attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    else:
-        attrs = pd.DataFrame(gdf)
-    attrs = attrs.astype(object).reset_index(drop=True)
-    attrs.columns = _unique_headers([str(c) for c in attrs.columns])
-    n = len(attrs)
-    return _Raw(
-        frame=attrs,
-        headers=list(attrs.columns),
-        geometry=geometry,
-        crs=crs,
-        row_numbers=np.arange(1, n + 1, dtype=np.int64),
-        blank=np.zeros(n, dtype=bool),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Headers and columns
-
-
-def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
-
-
-def _key(header: object) -> str:
-    """Normalised header: NFKC, lower case, bracketed units and punctuation removed."""
-    text = _nfkc(str(header)).lower()
-    text = re.sub(r"[(\[{（【].*?[)\]}）】]", "", text)
-    return re.sub(r"[\W_]+", "", text)
-
-
-def _candidates(header: object) -> list[str]:
-    key = _key(header)
-    keys = [key]
-    for suffix in _UNIT_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            keys.append(key[: -len(suffix)])
-    return keys
-
-
-def _rank(header: object, names: Sequence[str]) -> int | None:
-    best: int | None = None
-    for key in _candidates(header):
-        if key in names:
-            r = names.index(key)
-            best = r if best is None else min(best, r)
-    return best
-
-
-def _find_header(headers: Sequence[str], names: Sequence[str]) -> str | None:
-    ranked = [(r, i, h) for i, h in enumerate(headers) if (r := _rank(h, names)) is not None]
-    return min(ranked)[2] if ranked else None
-
-
-def _header_row(
-    rows: Sequence[Sequence[object]],
-    fields: Mapping[str, Sequence[str]],
-    columns: Mapping[str, str] | None,
-) -> tuple[int, int, bool]:
-    """Index of the header row among the first rows, its score, and whether it has coordinates."""
-    explicit = {_nfkc(str(v)).strip() for v in (columns or {}).values()}
-    best = (0, -1, False)
-    for idx, row in enumerate(rows[:_HEADER_SCAN_ROWS]):
-        cells = [c for c in row if isinstance(c, str) and c.strip()]
-        matched = {f for f, names in fields.items() for c in cells if _rank(c, names) is not None}
-        matched |= {f"explicit:{c}" for c in cells if _nfkc(c).strip() in explicit}
-        has_xy = "lonlat" in matched or {"lon", "lat"} <= matched
-        score = len(matched)
-        if score > best[1] or (has_xy and not best[2] and score >= best[1]):
-            best = (idx, score, has_xy)
-    return best
-
-
-def _unique_headers(header: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    seen: dict[str, int] = {}
-    for i, h in enumerate(header):
-        h = h or f"column_{i + 1}"
-        if h in seen:
-            seen[h] += 1
-            h = f"{h}.{seen[h]}"
-        else:
-            seen[h] = 0
-        out.append(h)
-    return out
-
 
 def _map_columns(
     headers: Sequence[str],
@@ -804,9 +462,9 @@ def _map_columns(
 ) -> dict[str, str]:
     """Canonical field -> header in the file."""
     mapping: dict[str, str] = {}
-    by_norm = {_nfkc(h).strip(): h for h in headers}
+    by_norm = {nfkc(h).strip(): h for h in headers}
     for canon, header in (columns or {}).items():
-        found = by_norm.get(_nfkc(str(header)).strip())
+        found = by_norm.get(nfkc(str(header)).strip())
         if found is None:
             raise InputFileError(
                 f"{fname}: column {header!r} given for {canon!r} is not in the file; "
@@ -817,12 +475,12 @@ def _map_columns(
     for canon, names in fields.items():
         if canon in mapping or canon == "lonlat":
             continue
-        found = _find_header([h for h in headers if h not in used], names)
+        found = find_header([h for h in headers if h not in used], names)
         if found is not None:
             mapping[canon] = found
             used.add(found)
     if ("lon" not in mapping or "lat" not in mapping) and "lonlat" not in mapping:
-        found = _find_header([h for h in headers if h not in used], fields["lonlat"])
+        found = find_header([h for h in headers if h not in used], fields["lonlat"])
         if found is not None:
             mapping["lonlat"] = found
             for part in ("lon", "lat"):
@@ -832,238 +490,8 @@ def _map_columns(
 
 
 # ---------------------------------------------------------------------------------------------
-# Coordinates
-
-
-def _source_crs(
-    spec: str | None,
-    file_crs: pyproj.CRS | None,
-    *,
-    fname: str,
-    geometry: gpd.GeoSeries | None = None,
-) -> gcrs.SourceCRS:
-    """The source CRS: the user's statement, else the file's, else WGS84 for plain degrees."""
-    if spec is not None:
-        try:
-            src = gcrs.parse_crs(spec)
-        except CRSError as exc:
-            raise InputFileError(f"{fname}: {exc}") from exc
-        if (
-            file_crs is not None
-            and src.pyproj_crs is not None
-            and not src.pyproj_crs.equals(file_crs, ignore_axis_order=True)
-        ):
-            logger.warning(
-                "%s: source_crs=%s overrides the file's CRS %s",
-                fname,
-                src.name,
-                file_crs.to_string(),
-            )
-        return src
-    if file_crs is None:
-        if geometry is not None:
-            x0, y0, x1, y1 = geometry.total_bounds
-            if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-                raise InputFileError(
-                    f"{fname}: has no CRS (a Shapefile's .prj is missing?) and its coordinates "
-                    "are not degrees; pass source_crs='EPSG:<code>' (e.g. EPSG:4549)"
-                )
-            logger.warning("%s: has no CRS; its coordinates look like degrees: EPSG:4326", fname)
-        return gcrs.parse_crs("EPSG:4326")
-    code = file_crs.to_epsg(min_confidence=70)
-    if code is not None:
-        return gcrs.parse_crs(f"EPSG:{code}")
-    if file_crs.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
-        return gcrs.parse_crs("EPSG:4326")
-    name = file_crs.name or ""
-    if not name or name.lower() == "unknown":
-        raise InputFileError(
-            f"{fname}: its CRS cannot be identified ({file_crs.to_string()[:80]}); "
-            "pass source_crs='EPSG:<code>'"
-        )
-    return gcrs.SourceCRS(name=file_crs.to_string(), pyproj_crs=file_crs)
-
-
-def _xy_from_columns(
-    frame: pd.DataFrame, mapping: Mapping[str, str], rej: _Rejects
-) -> tuple[NDArray[np.float64], NDArray[np.float64], str, str]:
-    n = len(frame)
-    if "lon" in mapping and "lat" in mapping:
-        xcol, ycol = mapping["lon"], mapping["lat"]
-        rx, ry = frame[xcol].to_numpy(), frame[ycol].to_numpy()
-    else:
-        xcol = ycol = mapping["lonlat"]
-        pairs = [_split_pair(v) for v in frame[xcol].to_numpy()]
-        rx = np.array([p[0] for p in pairs], dtype=object)
-        ry = np.array([p[1] for p in pairs], dtype=object)
-    x = _coords(rx)
-    y = _coords(ry)
-    for raw, vals, col, what in ((rx, x, xcol, "longitude"), (ry, y, ycol, "latitude")):
-        missing = np.array([_blank_cell(v) for v in raw], dtype=bool)
-        rej.add(missing, col, f"missing {what}; fill it in or delete the row", [""] * n)
-        unreadable = ~missing & ~np.isfinite(vals)
-        texts = [str(v) for v in raw]
-        rej.add(
-            unreadable,
-            col,
-            _unreadable_reason(what, texts),
-            texts,
-        )
-    return x, y, xcol, ycol
-
-
-def _unreadable_reason(what: str, texts: Sequence[str]) -> Callable[[int], str]:
-    def reason(i: int) -> str:
-        return f"cannot read {what} {texts[i]!r}; write decimal degrees like 118.78 or 118°47'30\""
-
-    return reason
-
-
-def _xy_from_geometry(
-    geometry: gpd.GeoSeries, rej: _Rejects
-) -> tuple[NDArray[np.float64], NDArray[np.float64], str, str]:
-    n = len(geometry)
-    geoms = np.asarray(geometry.array, dtype=object)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    rej.add(missing, "geometry", "feature has no geometry; place it on the map or delete it", [""] * n)
-    types = shapely.get_type_id(geoms)
-    single_multi = (types == 4) & (shapely.get_num_geometries(geoms) == 1)
-    pts = np.where(single_multi, shapely.get_geometry(geoms, 0), geoms)
-    point = shapely.get_type_id(pts) == 0
-    bad_type = ~missing & ~point
-    rej.add(
-        bad_type,
-        "geometry",
-        lambda i: f"geometry is a {getattr(geoms[i], 'geom_type', '?')}, not a point",
-        [str(getattr(g, "geom_type", "")) for g in geoms],
-    )
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
-    good = point & ~missing
-    x[good] = shapely.get_x(pts[good])
-    y[good] = shapely.get_y(pts[good])
-    return x, y, "geometry", "geometry"
-
-
-def _coords(raw: NDArray[np.object_]) -> NDArray[np.float64]:
-    series = pd.Series(raw, dtype=object)
-    fast = np.array(pd.to_numeric(series, errors="coerce"), dtype=np.float64)
-    slow = ~np.isfinite(fast)
-    if slow.any():
-        fast[slow] = [parse_coordinate(v) for v in raw[slow]]
-    return fast
-
-
-def _split_pair(value: object) -> tuple[object, object]:
-    if _blank_cell(value):
-        return "", ""
-    text = _nfkc(str(value)).strip().strip("()[]")
-    parts = re.split(r"\s*[,;]\s*", text) if re.search(r"[,;]", text) else text.split()
-    if len(parts) != 2:
-        return value, value  # unreadable as a pair: both sides fail to parse
-    return parts[0], parts[1]
-
-
-def _in_bbox(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
-    x0, y0, x1, y1 = _CHINA_BBOX
-    return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-
-
-def _check_degrees(
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    xcol: str,
-    ycol: str,
-    src: gcrs.SourceCRS,
-    rej: _Rejects,
-) -> None:
-    finite = np.isfinite(x) & np.isfinite(y)
-    china_area = src.is_offset or src.name == "EPSG:4490"
-    if not china_area and finite.any():
-        near = _in_bbox(x, y) | _in_bbox(y, x)
-        china_area = bool(near[finite].mean() >= 0.5)
-    swapped = finite & (np.abs(y) > 90) & (np.abs(x) <= 90)
-    if china_area:
-        swapped |= finite & (y >= 73) & (y <= 135) & (x >= 18) & (x <= 54)
-    text = [f"{a}, {b}" for a, b in zip(x, y, strict=True)]
-    rej.add(
-        swapped,
-        ycol,
-        f"latitude and longitude look swapped ({xcol} holds a latitude, {ycol} a longitude); "
-        "swap the columns or pass columns=...",
-        text,
-    )
-    rej.add(
-        finite & (np.abs(y) > 90),
-        ycol,
-        "latitude out of range (|latitude| > 90)",
-        [str(v) for v in y],
-    )
-    rej.add(
-        finite & (np.abs(x) > 180),
-        xcol,
-        "longitude out of range (|longitude| > 180)",
-        [str(v) for v in x],
-    )
-
-
-def _check_projected(
-    lon: NDArray[np.float64],
-    lat: NDArray[np.float64],
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    xcol: str,
-    name: str,
-    crs: pyproj.CRS,
-    rej: _Rejects,
-) -> None:
-    area = crs.area_of_use
-    w, s, e, n = area.bounds if area is not None else (-180.0, -90.0, 180.0, 90.0)
-    margin = 2.0
-    inside = (lon >= w - margin) & (lon <= e + margin) & (lat >= s - margin) & (lat <= n + margin)
-    finite_in = np.isfinite(x) & np.isfinite(y)
-    rej.add(
-        finite_in & ~(np.isfinite(lon) & np.isfinite(lat) & inside),
-        xcol,
-        f"x/y fall outside the area of {name}; are the x (easting) and y (northing) columns "
-        f"swapped? (Chinese surveys put northing in X: pass columns={{'lon': ..., 'lat': ...}}) "
-        "or is source_crs wrong?",
-        [f"{a}, {b}" for a, b in zip(x, y, strict=True)],
-    )
-
-
-# ---------------------------------------------------------------------------------------------
 # Attribute values
 
-
-def _is_missing(value: object) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return False
-
-
-def _blank_cell(value: object) -> bool:
-    return _is_missing(value) or (isinstance(value, str) and not value.strip())
-
-
-def _text(series: pd.Series) -> pd.Series:
-    """Cells as stripped text; numbers without a spurious '.0'; missing as ''."""
-
-    def one(v: object) -> str:
-        if _is_missing(v):
-            return ""
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return _nfkc(str(v)).strip()
-
-    return pd.Series([one(v) for v in series.to_numpy()], index=series.index, dtype=object)
-
-
-def _word(value: object) -> str:
-    return re.sub(r"[\s_\-]+", "", _nfkc(str(value)).lower()) if not _is_missing(value) else ""
 
 
 def _ids(frame: pd.DataFrame, mapping: Mapping[str, str], path: Path) -> list[str]:
@@ -1071,7 +499,7 @@ def _ids(frame: pd.DataFrame, mapping: Mapping[str, str], path: Path) -> list[st
     fallback = [f"{path.stem}/{i + 1}" for i in range(n)]
     if "id" not in mapping:
         return fallback
-    text = _text(frame[mapping["id"]])
+    text = cell_text(frame[mapping["id"]])
     return [t or f for t, f in zip(text, fallback, strict=True)]
 
 
@@ -1080,11 +508,11 @@ _NUMBER = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(.*)")
 
 def _quantity(value: object) -> tuple[float, str]:
     """A number and the unit text written after it; NaN when empty or unreadable."""
-    if _is_missing(value) or isinstance(value, bool):
+    if is_missing(value) or isinstance(value, bool):
         return math.nan, ""
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value), ""
-    text = _nfkc(str(value)).strip().lower().replace(",", ".")
+    text = nfkc(str(value)).strip().lower().replace(",", ".")
     m = _NUMBER.fullmatch(text)
     if m is None:
         return math.nan, ""
@@ -1120,14 +548,14 @@ def _numbers(
     *,
     fname: str,
 ) -> NDArray[np.float64]:
-    head_unit = _nfkc(header).lower().replace(" ", "")
+    head_unit = nfkc(header).lower().replace(" ", "")
     head_factor = factor_of(head_unit) or 1.0
     out = np.full(len(series), np.nan)
     unread = 0
     for i, v in enumerate(series.to_numpy()):
         number, unit = _quantity(v)
         if math.isnan(number):
-            unread += not _blank_cell(v)
+            unread += not blank_cell(v)
             continue
         factor = factor_of(unit) if unit else None
         if unit and factor is None:
@@ -1149,12 +577,12 @@ def _numbers(
 def _diameters(series: pd.Series) -> NDArray[np.float64]:
     out = np.full(len(series), np.nan)
     for i, v in enumerate(series.to_numpy()):
-        if _is_missing(v):
+        if is_missing(v):
             continue
         if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
             out[i] = float(v) if v > 0 else math.nan
             continue
-        text = _nfkc(str(v)).strip().lower()
+        text = nfkc(str(v)).strip().lower()
         m = re.match(r"(?:dn|φ|ϕ|ø|Φ)?\s*(\d+(?:\.\d+)?)", text)
         if m:
             out[i] = float(m.group(1))
@@ -1162,7 +590,7 @@ def _diameters(series: pd.Series) -> NDArray[np.float64]:
 
 
 def _hydrant_kind(value: object) -> str:
-    w = _word(value)
+    w = cell_word(value)
     if not w:
         return "unknown"
     if w in ("pillar", "underground", "wall", "pipe", "unknown"):
@@ -1179,7 +607,7 @@ def _hydrant_kind(value: object) -> str:
 
 
 def _blockage_kind(value: object) -> str:
-    w = _word(value)
+    w = cell_word(value)
     if not w:
         return "other"
     for kind, words in _BLOCKAGE_KINDS:
@@ -1189,13 +617,13 @@ def _blockage_kind(value: object) -> str:
 
 
 def _normalise_fields(
-    frame: pd.DataFrame, mapping: Mapping[str, str], layer: str, rej: _Rejects
+    frame: pd.DataFrame, mapping: Mapping[str, str], layer: str, rej: RowRejects
 ) -> dict[str, object]:
     n = len(frame)
     empty_text = pd.Series([""] * n, dtype=object)
 
     def text(canon: str) -> pd.Series:
-        return _text(frame[mapping[canon]]) if canon in mapping else empty_text
+        return cell_text(frame[mapping[canon]]) if canon in mapping else empty_text
 
     values: dict[str, object] = {"name": text("name").to_numpy()}
     if layer in ("hydrants", "blockages"):
@@ -1205,7 +633,7 @@ def _normalise_fields(
             else (_BLOCKAGE_STATUS, _BLOCKAGE_STATUS_HELP, "reported")
         )
         raw = text("status")
-        status = np.array([table.get(_word(v), "") for v in raw], dtype=object)
+        status = np.array([table.get(cell_word(v), "") for v in raw], dtype=object)
         bad = status == ""
         if "status" in mapping:
             rej.add(
@@ -1255,16 +683,16 @@ def _normalise_fields(
 
 
 def _width_cells(series: pd.Series) -> list[object]:
-    return [None if _is_missing(v) else _nfkc(str(v)).strip().lower() for v in series.to_numpy()]
+    return [None if is_missing(v) else nfkc(str(v)).strip().lower() for v in series.to_numpy()]
 
 
 def _datetimes(series: pd.Series, *, fname: str) -> pd.Series:
     def clean(v: object) -> object:
-        if _is_missing(v):
+        if is_missing(v):
             return None
         if not isinstance(v, str):
             return v
-        t = _nfkc(v).strip()
+        t = nfkc(v).strip()
         t = re.sub(r"(\d)\s*[年月]\s*", r"\1-", t)
         t = re.sub(r"(\d)\s*日\s*", r"\1 ", t)
         t = re.sub(r"(\d)\s*[时点]\s*", r"\1:", t)
@@ -1285,7 +713,7 @@ def _datetimes(series: pd.Series, *, fname: str) -> pd.Series:
     return out.reset_index(drop=True)
 
 
-def _check_duplicates(ids: list[str], mapping: Mapping[str, str], rej: _Rejects, n: int) -> None:
+def _check_duplicates(ids: list[str], mapping: Mapping[str, str], rej: RowRejects, n: int) -> None:
     if "id" not in mapping:
         return
     first: dict[str, int] = {}
@@ -1376,63 +804,3 @@ def _build_points(
     frame = pd.DataFrame({c: data[c] for c in order})
     return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon[keep], lat[keep]), crs="EPSG:4326")
 
-
-class _Rejects:
-    """Collects at most one reject per row: the first problem found wins."""
-
-    def __init__(
-        self,
-        *,
-        layer: str,
-        file: str,
-        ids: list[str],
-        blank: NDArray[np.bool_],
-        row_numbers: NDArray[np.int64],
-    ) -> None:
-        self.layer = layer
-        self.file = file
-        self.ids = ids
-        self.blank = blank
-        self.row_numbers = row_numbers
-        self._rows: dict[int, tuple[str | None, str, str | None]] = {}
-
-    def add(
-        self,
-        mask: NDArray[np.bool_],
-        column: str | None,
-        reason: str | Callable[[int], str],
-        values: Sequence[object],
-    ) -> None:
-        for j in np.flatnonzero(mask):
-            i = int(j)
-            if i in self._rows or self.blank[i]:
-                continue
-            text = reason(i) if callable(reason) else reason
-            value = values[i]
-            self._rows[i] = (column, text, None if value is None else str(value))
-
-    def rejected_mask(self, n: int) -> NDArray[np.bool_]:
-        mask = np.zeros(n, dtype=bool)
-        if self._rows:
-            mask[list(self._rows)] = True
-        return mask
-
-    def row_number(self, i: int) -> int:
-        return int(self.row_numbers[i])
-
-    def records(self) -> list[Reject]:
-        out = []
-        for i in sorted(self._rows):
-            column, reason, value = self._rows[i]
-            out.append(
-                Reject(
-                    layer=self.layer,
-                    file=self.file,
-                    row=int(self.row_numbers[i]),
-                    column=column,
-                    feature_id=self.ids[i] if i < len(self.ids) else None,
-                    reason=reason,
-                    value=value,
-                )
-            )
-        return out

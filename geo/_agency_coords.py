@@ -1,0 +1,297 @@
+"""Coordinates of agency tables: parse degrees, find the source CRS, check and reject positions."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from numpy.typing import NDArray
+
+from geo import crs as gcrs
+from geo._tables import blank_cell, nfkc
+from geo.errors import CRSError, InputFileError
+from geo.rejects import RowRejects
+
+logger = logging.getLogger(__name__)
+
+_CHINA_BBOX = (73.0, 18.0, 135.0, 54.0)
+
+
+def parse_coordinate(value: object) -> float:
+    """Parse one longitude or latitude written the ways agency spreadsheets write them.
+
+    Accepts numbers, ``"118.78"``, ``"118.78°"``, ``"１１８．７８"`` (full-width), ``"118,78"``,
+    ``"E118.78"``, ``"118.78E"``, ``"东经118.78"``, and degrees-minutes-seconds such as
+    ``118°47'30"``, ``118°47′30″E`` or ``118度47分30秒`` (S and W make it negative).
+
+    Parameters
+    ----------
+    value
+        The raw cell.
+
+    Returns
+    -------
+    float
+        Degrees, or NaN when empty or unreadable.
+    """
+    if value is None:
+        return math.nan
+    if isinstance(value, bool):
+        return math.nan
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    text = nfkc(str(value)).strip()
+    if not text:
+        return math.nan
+    text = (
+        text.replace("′′", '"')
+        .replace("″", '"')
+        .replace("′", "'")
+        .replace("’", "'")
+        .replace("‘", "'")
+        .replace("”", '"')
+        .replace("“", '"')
+        .replace("''", '"')
+        .replace("度", "°")
+        .replace("分", "'")
+        .replace("秒", '"')
+    )
+    sign = 1.0
+    for prefix, s in (("东经", 1.0), ("北纬", 1.0), ("西经", -1.0), ("南纬", -1.0)):
+        if text.startswith(prefix):
+            text, sign = text[len(prefix) :].strip(), s
+    hemi = re.fullmatch(r"([NSEWnsew])?\s*(.*?)\s*([NSEWnsew])?", text)
+    if hemi is not None and (hemi.group(1) or hemi.group(3)) and not (hemi.group(1) and hemi.group(3)):
+        letter = (hemi.group(1) or hemi.group(3)).upper()
+        text = hemi.group(2)
+        if letter in "SW":
+            sign = -1.0
+    if re.fullmatch(r"[+-]?\d+,\d+", text):
+        text = text.replace(",", ".")
+    text = text.rstrip("°").strip()
+    try:
+        return sign * float(text)
+    except ValueError:
+        pass
+    m = re.fullmatch(
+        r"""([+-]?\d+(?:\.\d+)?)\s*°\s*(?:(\d+(?:\.\d+)?)\s*'\s*(?:(\d+(?:\.\d+)?)\s*"?)?)?""",
+        text,
+    )
+    if m is None:
+        return math.nan
+    deg = float(m.group(1))
+    minutes = float(m.group(2)) if m.group(2) else 0.0
+    seconds = float(m.group(3)) if m.group(3) else 0.0
+    if minutes >= 60 or seconds >= 60:
+        return math.nan
+    magnitude = abs(deg) + minutes / 60.0 + seconds / 3600.0
+    return sign * math.copysign(magnitude, -1.0 if deg < 0 or text.startswith("-") else 1.0)
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Coordinates
+
+
+def source_crs_of(
+    spec: str | None,
+    file_crs: pyproj.CRS | None,
+    *,
+    fname: str,
+    geometry: gpd.GeoSeries | None = None,
+) -> gcrs.SourceCRS:
+    """The source CRS: the user's statement, else the file's, else WGS84 for plain degrees."""
+    if spec is not None:
+        try:
+            src = gcrs.parse_crs(spec)
+        except CRSError as exc:
+            raise InputFileError(f"{fname}: {exc}") from exc
+        if (
+            file_crs is not None
+            and src.pyproj_crs is not None
+            and not src.pyproj_crs.equals(file_crs, ignore_axis_order=True)
+        ):
+            logger.warning(
+                "%s: source_crs=%s overrides the file's CRS %s",
+                fname,
+                src.name,
+                file_crs.to_string(),
+            )
+        return src
+    if file_crs is None:
+        if geometry is not None:
+            x0, y0, x1, y1 = geometry.total_bounds
+            if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+                raise InputFileError(
+                    f"{fname}: has no CRS (a Shapefile's .prj is missing?) and its coordinates "
+                    "are not degrees; pass source_crs='EPSG:<code>' (e.g. EPSG:4549)"
+                )
+            logger.warning("%s: has no CRS; its coordinates look like degrees: EPSG:4326", fname)
+        return gcrs.parse_crs("EPSG:4326")
+    code = file_crs.to_epsg(min_confidence=70)
+    if code is not None:
+        return gcrs.parse_crs(f"EPSG:{code}")
+    if file_crs.equals(pyproj.CRS.from_epsg(4326), ignore_axis_order=True):
+        return gcrs.parse_crs("EPSG:4326")
+    name = file_crs.name or ""
+    if not name or name.lower() == "unknown":
+        raise InputFileError(
+            f"{fname}: its CRS cannot be identified ({file_crs.to_string()[:80]}); "
+            "pass source_crs='EPSG:<code>'"
+        )
+    return gcrs.SourceCRS(name=file_crs.to_string(), pyproj_crs=file_crs)
+
+
+def xy_from_columns(
+    frame: pd.DataFrame, mapping: Mapping[str, str], rej: RowRejects
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str, str]:
+    n = len(frame)
+    if "lon" in mapping and "lat" in mapping:
+        xcol, ycol = mapping["lon"], mapping["lat"]
+        rx, ry = frame[xcol].to_numpy(), frame[ycol].to_numpy()
+    else:
+        xcol = ycol = mapping["lonlat"]
+        pairs = [_split_pair(v) for v in frame[xcol].to_numpy()]
+        rx = np.array([p[0] for p in pairs], dtype=object)
+        ry = np.array([p[1] for p in pairs], dtype=object)
+    x = _coords(rx)
+    y = _coords(ry)
+    for raw, vals, col, what in ((rx, x, xcol, "longitude"), (ry, y, ycol, "latitude")):
+        missing = np.array([blank_cell(v) for v in raw], dtype=bool)
+        rej.add(missing, col, f"missing {what}; fill it in or delete the row", [""] * n)
+        unreadable = ~missing & ~np.isfinite(vals)
+        texts = [str(v) for v in raw]
+        rej.add(
+            unreadable,
+            col,
+            _unreadable_reason(what, texts),
+            texts,
+        )
+    return x, y, xcol, ycol
+
+
+def _unreadable_reason(what: str, texts: Sequence[str]) -> Callable[[int], str]:
+    def reason(i: int) -> str:
+        return f"cannot read {what} {texts[i]!r}; write decimal degrees like 118.78 or 118°47'30\""
+
+    return reason
+
+
+def xy_from_geometry(
+    geometry: gpd.GeoSeries, rej: RowRejects
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str, str]:
+    n = len(geometry)
+    geoms = np.asarray(geometry.array, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    rej.add(missing, "geometry", "feature has no geometry; place it on the map or delete it", [""] * n)
+    types = shapely.get_type_id(geoms)
+    single_multi = (types == 4) & (shapely.get_num_geometries(geoms) == 1)
+    pts = np.where(single_multi, shapely.get_geometry(geoms, 0), geoms)
+    point = shapely.get_type_id(pts) == 0
+    bad_type = ~missing & ~point
+    rej.add(
+        bad_type,
+        "geometry",
+        lambda i: f"geometry is a {getattr(geoms[i], 'geom_type', '?')}, not a point",
+        [str(getattr(g, "geom_type", "")) for g in geoms],
+    )
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    good = point & ~missing
+    x[good] = shapely.get_x(pts[good])
+    y[good] = shapely.get_y(pts[good])
+    return x, y, "geometry", "geometry"
+
+
+def _coords(raw: NDArray[np.object_]) -> NDArray[np.float64]:
+    series = pd.Series(raw, dtype=object)
+    fast = np.array(pd.to_numeric(series, errors="coerce"), dtype=np.float64)
+    slow = ~np.isfinite(fast)
+    if slow.any():
+        fast[slow] = [parse_coordinate(v) for v in raw[slow]]
+    return fast
+
+
+def _split_pair(value: object) -> tuple[object, object]:
+    if blank_cell(value):
+        return "", ""
+    text = nfkc(str(value)).strip().strip("()[]")
+    parts = re.split(r"\s*[,;]\s*", text) if re.search(r"[,;]", text) else text.split()
+    if len(parts) != 2:
+        return value, value  # unreadable as a pair: both sides fail to parse
+    return parts[0], parts[1]
+
+
+def _in_bbox(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.bool_]:
+    x0, y0, x1, y1 = _CHINA_BBOX
+    return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+
+
+def check_degrees(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    xcol: str,
+    ycol: str,
+    src: gcrs.SourceCRS,
+    rej: RowRejects,
+) -> None:
+    finite = np.isfinite(x) & np.isfinite(y)
+    china_area = src.is_offset or src.name == "EPSG:4490"
+    if not china_area and finite.any():
+        near = _in_bbox(x, y) | _in_bbox(y, x)
+        china_area = bool(near[finite].mean() >= 0.5)
+    swapped = finite & (np.abs(y) > 90) & (np.abs(x) <= 90)
+    if china_area:
+        swapped |= finite & (y >= 73) & (y <= 135) & (x >= 18) & (x <= 54)
+    text = [f"{a}, {b}" for a, b in zip(x, y, strict=True)]
+    rej.add(
+        swapped,
+        ycol,
+        f"latitude and longitude look swapped ({xcol} holds a latitude, {ycol} a longitude); "
+        "swap the columns or pass columns=...",
+        text,
+    )
+    rej.add(
+        finite & (np.abs(y) > 90),
+        ycol,
+        "latitude out of range (|latitude| > 90)",
+        [str(v) for v in y],
+    )
+    rej.add(
+        finite & (np.abs(x) > 180),
+        xcol,
+        "longitude out of range (|longitude| > 180)",
+        [str(v) for v in x],
+    )
+
+
+def check_projected(
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    xcol: str,
+    name: str,
+    crs: pyproj.CRS,
+    rej: RowRejects,
+) -> None:
+    area = crs.area_of_use
+    w, s, e, n = area.bounds if area is not None else (-180.0, -90.0, 180.0, 90.0)
+    margin = 2.0
+    inside = (lon >= w - margin) & (lon <= e + margin) & (lat >= s - margin) & (lat <= n + margin)
+    finite_in = np.isfinite(x) & np.isfinite(y)
+    rej.add(
+        finite_in & ~(np.isfinite(lon) & np.isfinite(lat) & inside),
+        xcol,
+        f"x/y fall outside the area of {name}; are the x (easting) and y (northing) columns "
+        f"swapped? (Chinese surveys put northing in X: pass columns={{'lon': ..., 'lat': ...}}) "
+        "or is source_crs wrong?",
+        [f"{a}, {b}" for a, b in zip(x, y, strict=True)],
+    )
