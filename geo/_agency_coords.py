@@ -13,6 +13,7 @@ import pandas as pd
 import pyproj
 import shapely
 from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
 
 from geo import crs as gcrs
 from geo._tables import blank_cell, nfkc
@@ -106,8 +107,12 @@ def source_crs_of(
     *,
     fname: str,
     geometry: gpd.GeoSeries | None = None,
+    option: str = "source_crs",
 ) -> gcrs.SourceCRS:
-    """The source CRS: the user's statement, else the file's, else WGS84 for plain degrees."""
+    """The source CRS: the user's statement, else the file's, else WGS84 for plain degrees.
+
+    ``option`` names the CLI option that states the CRS (``--hydrant-crs``), for the messages.
+    """
     if spec is not None:
         try:
             src = gcrs.parse_crs(spec)
@@ -119,8 +124,9 @@ def source_crs_of(
             and not src.pyproj_crs.equals(file_crs, ignore_axis_order=True)
         ):
             logger.warning(
-                "%s: source_crs=%s overrides the file's CRS %s",
+                "%s: %s %s overrides the file's CRS %s",
                 fname,
+                option,
                 src.name,
                 file_crs.to_string(),
             )
@@ -131,7 +137,7 @@ def source_crs_of(
             if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
                 raise InputFileError(
                     f"{fname}: has no CRS (a Shapefile's .prj is missing?) and its coordinates "
-                    "are not degrees; pass source_crs='EPSG:<code>' (e.g. EPSG:4549)"
+                    f"are not degrees; pass {option} EPSG:<code> (e.g. EPSG:4549)"
                 )
             logger.warning("%s: has no CRS; its coordinates look like degrees: EPSG:4326", fname)
         return gcrs.parse_crs("EPSG:4326")
@@ -144,7 +150,7 @@ def source_crs_of(
     if not name or name.lower() == "unknown":
         raise InputFileError(
             f"{fname}: its CRS cannot be identified ({file_crs.to_string()[:80]}); "
-            "pass source_crs='EPSG:<code>'"
+            f"pass {option} EPSG:<code>"
         )
     return gcrs.SourceCRS(name=file_crs.to_string(), pyproj_crs=file_crs)
 
@@ -254,8 +260,9 @@ def check_degrees(
     rej.add(
         swapped,
         ycol,
-        f"latitude and longitude look swapped ({xcol} holds a latitude, {ycol} a longitude); "
-        "swap the columns or pass columns=...",
+        f"latitude and longitude look swapped ({xcol} holds a latitude, {ycol} a longitude) on "
+        "this row only; correct the row (a whole file read the wrong way round is swapped back "
+        "by itself)",
         text,
     )
     rej.add(
@@ -290,8 +297,202 @@ def check_projected(
     rej.add(
         finite_in & ~(np.isfinite(lon) & np.isfinite(lat) & inside),
         xcol,
-        f"x/y fall outside the area of {name}; are the x (easting) and y (northing) columns "
-        f"swapped? (Chinese surveys put northing in X: pass columns={{'lon': ..., 'lat': ...}}) "
-        "or is source_crs wrong?",
+        f"x/y fall outside the area of {name}; are x (easting) and y (northing) swapped on this "
+        f"row (Chinese surveys put the northing in X), or is {option_name(rej.layer, 'crs')} "
+        "wrong?",
         [f"{a}, {b}" for a, b in zip(x, y, strict=True)],
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Projected metres without a CRS, and files read with their axes the wrong way round
+
+_SINGULAR = {"hydrants": "hydrant", "stations": "station", "blockages": "blockage", "districts": "district"}
+#: CGCS2000 3° Gauss–Krüger eastings with the zone number in front: zone 25 to 45, 8 digits.
+_GK_PREFIXED = (25_000_000.0, 46_000_000.0)
+#: Eastings with a false easting of 500 km and no zone number: 6 digits.
+_PLAIN_EASTING = (100_000.0, 1_000_000.0)
+#: Northings of the northern mid-latitudes (China spans about 1.9 to 5.9 million m): 7 digits.
+_NORTHING = (1_000_000.0, 10_000_000.0)
+
+
+def option_name(layer: str, what: str) -> str:
+    """The CLI option for ``what`` (``crs``, ``columns``) of a layer's file: ``--hydrant-crs``."""
+    return f"--{_SINGULAR.get(layer, layer)}-{what}"
+
+
+def _within(value: float, bounds: tuple[float, float]) -> bool:
+    return bounds[0] <= value < bounds[1]
+
+
+def _guess_projection(
+    mx: float, my: float, study_area: BaseGeometry | None
+) -> tuple[int | None, bool, str]:
+    """EPSG code, whether x/y are swapped, and a description, from the median x and y."""
+    for swapped, e, n in ((False, mx, my), (True, my, mx)):
+        if _within(e, _GK_PREFIXED) and _within(n, _NORTHING):
+            zone = int(e // 1_000_000)
+            return (
+                4513 + zone - 25,
+                swapped,
+                f"CGCS2000 3° Gauss–Krüger zone {zone} (central meridian {3 * zone}°E) with the zone "
+                "number in front of the easting",
+            )
+    for swapped, e, n in ((False, mx, my), (True, my, mx)):
+        if not (_within(e, _PLAIN_EASTING) and _within(n, _NORTHING)):
+            continue
+        plain = "six-digit eastings (false easting 500 km, no zone number)"
+        if study_area is None or study_area.is_empty:
+            return (
+                None,
+                swapped,
+                f"{plain}: a CGCS2000 3° Gauss–Krüger zone, EPSG = 4534 + (CM − 75)/3 with CM the "
+                "multiple of 3° nearest the area's longitude (EPSG:4534–4554), or a UTM zone",
+            )
+        c = study_area.centroid
+        cm = 3 * math.ceil(c.x / 3.0 - 0.5)
+        if 75 <= cm <= 135 and 15 <= c.y <= 55:
+            return (
+                gcrs.cgcs2000_gk_epsg(c.x),
+                swapped,
+                f"{plain} in the CGCS2000 3° Gauss–Krüger zone of the study area (central "
+                f"meridian {cm}°E)",
+            )
+        zone = int((c.x + 180) // 6) % 60 + 1
+        hemi = 32600 if c.y >= 0 else 32700
+        return hemi + zone, swapped, f"{plain} in the study area's UTM zone {zone}"
+    return None, False, ""
+
+
+def stop_if_metres(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    *,
+    fname: str,
+    cols: tuple[str, str],
+    study_area: BaseGeometry | None,
+    option: str,
+) -> None:
+    """Stop a file whose coordinates are projected metres when no CRS was stated or found.
+
+    Raises
+    ------
+    InputFileError
+        Most rows hold values no degree can have (beyond ±180/±90, magnitudes in the
+        thousands). The message suggests the EPSG code (a CGCS2000 3° Gauss–Krüger zone from
+        the eastings' zone number or the study area's longitude, else a UTM zone) and says how
+        many rows then fall inside the study area.
+    """
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return
+    xf, yf = x[finite], y[finite]
+    beyond = (np.abs(xf) > 180) | (np.abs(yf) > 90)
+    if beyond.mean() < 0.5 or float(np.median(np.maximum(np.abs(xf), np.abs(yf)))) < 1000:
+        return
+    xcol, ycol = cols
+    ranges = (
+        f"{xcol} {xf.min():,.0f} to {xf.max():,.0f}"
+        + (f", {ycol} {yf.min():,.0f} to {yf.max():,.0f}" if ycol != xcol else "")
+    )
+    head = (
+        f"{fname}: the coordinates are projected metres, not degrees ({ranges}), and no CRS was "
+        "given"
+    )
+    epsg, swapped, label = _guess_projection(float(np.median(xf)), float(np.median(yf)), study_area)
+    if not label:
+        raise InputFileError(
+            f"{head}; pass {option} EPSG:<code> of the projection they are in (Chinese survey "
+            "data: a CGCS2000 3° Gauss–Krüger zone, EPSG:4513–4554)"
+        )
+    turn = (
+        f"; {xcol} holds the northings and {ycol} the eastings (the surveyors' X and Y): they "
+        "are read the right way round once the CRS is given"
+        if swapped
+        else ""
+    )
+    if epsg is None:
+        raise InputFileError(f"{head}. They look like {label}{turn}. Pass {option} EPSG:<code>")
+    east, north = (yf, xf) if swapped else (xf, yf)
+    lon, lat = gcrs.to_wgs84(east, north, gcrs.parse_crs(f"EPSG:{epsg}"), china_only=False)
+    if study_area is not None:
+        inside = int(shapely.intersects_xy(study_area, lon, lat).sum())
+        check = f"read so, {inside} of {len(xf)} rows fall inside the study area"
+        if inside == 0:
+            check += " (none: check the zone, and that the file is for this area)"
+    else:
+        check = (
+            f"read so, the rows lie around longitude {np.nanmedian(lon):.4f}, latitude "
+            f"{np.nanmedian(lat):.4f}"
+        )
+    raise InputFileError(
+        f"{head}. They read as {label} (EPSG:{epsg}){turn}; {check}. Pass {option} EPSG:{epsg}"
+    )
+
+
+def _plausible(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    src: gcrs.SourceCRS,
+    study_area: BaseGeometry | None,
+) -> NDArray[np.bool_]:
+    """Which positions make sense read as x = easting/longitude, y = northing/latitude."""
+    geographic = src.is_offset or bool(src.pyproj_crs is not None and src.pyproj_crs.is_geographic)
+    if geographic:
+        lon, lat = x, y
+        ok = (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    else:
+        lon, lat = gcrs.to_wgs84(x, y, src, china_only=False)
+        crs = src.pyproj_crs
+        area = crs.area_of_use if crs is not None else None
+        w, s, e, n = area.bounds if area is not None else (-180.0, -90.0, 180.0, 90.0)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        ok &= (lon >= w - 2) & (lon <= e + 2) & (lat >= s - 2) & (lat <= n + 2)
+    if study_area is not None and ok.any():
+        ok[ok] = shapely.intersects_xy(study_area, lon[ok], lat[ok])
+    return np.asarray(ok, dtype=bool)
+
+
+def fix_swapped_axes(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    ok: NDArray[np.bool_],
+    *,
+    src: gcrs.SourceCRS,
+    study_area: BaseGeometry | None,
+    cols: tuple[str, str],
+    option: str,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], str | None]:
+    """Swap x and y of the whole file when that is the only reading that makes sense.
+
+    Only the whole file is swapped, and only when no row makes sense as read (inside the
+    CRS's area and the study area, when given) while at least half of them do swapped; a
+    single swapped row in a good file stays a reject (a typo, not a header mistake).
+
+    Returns
+    -------
+    tuple
+        ``x``, ``y`` (swapped or not) and the warning to record, or ``None``.
+    """
+    if ok.sum() == 0:
+        return x, y, None
+    as_read = _plausible(x[ok], y[ok], src, study_area)
+    turned = _plausible(y[ok], x[ok], src, study_area)
+    if as_read.any() or turned.sum() * 2 < ok.sum():
+        return x, y, None
+    xcol, ycol = cols
+    geographic = src.is_offset or bool(src.pyproj_crs is not None and src.pyproj_crs.is_geographic)
+    what = ("latitudes", "longitudes") if geographic else ("northings", "eastings")
+    where = (
+        f"{xcol} holds the {what[0]} and {ycol} the {what[1]}"
+        if xcol != ycol
+        else f"the pairs in {xcol} are {what[0]} first"
+    )
+    area = " and the study area" if study_area is not None else ""
+    message = (
+        f"{where}: no row makes sense as read, {int(turned.sum())} of {int(ok.sum())} do swapped "
+        f"(inside the area of {src.name}{area}), so all rows were read swapped; if that is "
+        f"wrong, name the columns with {option} x=<header>,y=<header>"
+    )
+    return y.copy(), x.copy(), message
+

@@ -31,7 +31,9 @@ _TABLE_SUFFIXES = {".csv", ".txt", ".tsv"}
 _EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
 _VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp"}
 _HEADER_SCAN_ROWS = 10
-_UNIT_SUFFIXES = ("mpa", "kpa", "bar", "lps", "ls", "m3h", "m³h", "mm", "cm", "m", "米", "毫米")
+_UNIT_SUFFIXES = (
+    "mpa", "kpa", "bar", "psi", "lps", "ls", "lpm", "lmin", "gpm", "m3h", "m³h", "mm", "cm", "m", "米", "毫米"
+)
 
 
 # ---------------------------------------------------------------------------------------------

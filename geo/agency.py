@@ -25,8 +25,8 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -41,15 +41,20 @@ from geo import crs as gcrs
 from geo._agency_coords import (
     check_degrees,
     check_projected,
+    fix_swapped_axes,
+    option_name,
     parse_coordinate,
     source_crs_of,
+    stop_if_metres,
     xy_from_columns,
     xy_from_geometry,
 )
+from geo._quantities import Quantity, parse_diameters, parse_units_spec, read_quantities, units_of
 from geo._tables import (
-    blank_cell,
+    Raw,
     cell_text,
     cell_word,
+    csv_rows,
     find_header,
     is_missing,
     nfkc,
@@ -57,6 +62,7 @@ from geo._tables import (
     read_vector,
 )
 from geo.errors import ConfigError, InputFileError
+from geo.notes import Note, NoteList
 from geo.rejects import Reject, RowRejects
 from geo.units import parse_length_m
 
@@ -64,16 +70,21 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "BLOCKAGE_COLUMNS",
+    "COLUMN_ALIASES",
     "HYDRANT_COLUMNS",
     "STATION_COLUMNS",
     "AgencyRead",
     "Layer",
+    "parse_column_spec",
     "parse_coordinate",
+    "parse_units_spec",
     "read_agency_table",
     "read_districts_file",
+    "read_status_codes",
 ]
 
 Layer = Literal["hydrants", "stations", "blockages"]
+_Floats = NDArray[np.float64]
 
 #: Output columns (besides ``geometry``) of each layer, in order.
 HYDRANT_COLUMNS = (
@@ -120,6 +131,11 @@ _ID = (
     "hydrantid",
     "stationid",
     "blockageid",
+    "facilityid",
+    "assetid",
+    "hydrantno",
+    "hydrantnumber",
+    "hydrantnum",
     "code",
     "no",
     "number",
@@ -128,17 +144,39 @@ _ID = (
 )
 _COMMON: dict[str, tuple[str, ...]] = {
     "id": _ID,
-    "lon": ("经度", "东经", "lon", "lng", "long", "longitude", "x", "x坐标", "坐标x"),
-    "lat": ("纬度", "北纬", "lat", "latitude", "y", "y坐标", "坐标y"),
+    "lon": ("经度", "东经", "lon", "lng", "long", "longitude", "x", "x坐标", "坐标x", "pointx", "xcoord"),
+    "lat": ("纬度", "北纬", "lat", "latitude", "y", "y坐标", "坐标y", "pointy", "ycoord"),
     "lonlat": ("经纬度", "坐标", "经纬度坐标", "lnglat", "lonlat", "coordinates", "coords"),
 }
 _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
     "hydrants": {
         **_COMMON,
         "kind": ("类型", "型式", "形式", "消火栓类型", "type", "kind"),
-        "status": ("状态", "使用状态", "status", "state"),
-        "pressure": ("压力", "水压", "静压", "pressure"),
-        "flow": ("出水量", "流量", "flow", "flowrate"),
+        "status": (
+            "状态",
+            "使用状态",
+            "状况",
+            "完好情况",
+            "完好状态",
+            "运行状态",
+            "status",
+            "state",
+            "condition",
+            "hydrantcondition",
+            "operationalstatus",
+        ),
+        "pressure": (
+            "压力",
+            "水压",
+            "静压",
+            "静水压力",
+            "pressure",
+            "staticpressure",
+            "staticpre",
+            "static",
+            "psi",
+        ),
+        "flow": ("出水量", "流量", "出水流量", "flow", "flowrate", "fireflow", "gpm"),
         "diameter": ("口径", "管径", "dn", "diameter"),
         "name": ("名称", "地址", "位置", "name", "address", "location"),
     },
@@ -169,9 +207,14 @@ _FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 _HYDRANT_STATUS: dict[str, str] = {
-    **dict.fromkeys(["在用", "正常", "完好", "可用", "inservice", "ok", "good", "working"], "in_service"),
     **dict.fromkeys(
-        ["停用", "损坏", "故障", "报废", "不可用", "outofservice", "broken", "outoforder"],
+        ["在用", "正常", "完好", "可用", "良好", "inservice", "ok", "good", "working", "active",
+         "operational", "inuse", "available"],
+        "in_service",
+    ),
+    **dict.fromkeys(
+        ["停用", "损坏", "故障", "报废", "不可用", "待修", "维修中", "outofservice", "broken",
+         "outoforder", "oos", "inactive", "removed", "abandoned", "damaged"],
         "out_of_service",
     ),
     **dict.fromkeys(["水压不足", "压力不足", "低压", "lowpressure"], "low_pressure"),
@@ -217,10 +260,75 @@ class AgencyRead:
         :data:`HYDRANT_COLUMNS`); ``source_row`` is the 1-based data row in the file.
     rejects
         One :class:`geo.rejects.Reject` per row that was not used.
+    notes
+        What was guessed or repaired on the way (a unit read by plausibility, axes swapped back,
+        placeholder ids replaced, status words not recognised), one :class:`geo.notes.Note` each.
     """
 
     points: gpd.GeoDataFrame
     rejects: list[Reject]
+    notes: list[Note] = field(default_factory=list)
+
+
+#: Column names accepted besides the canonical ones (``x=X坐标`` in ``--hydrant-columns``).
+COLUMN_ALIASES = {
+    "x": "lon",
+    "lng": "lon",
+    "longitude": "lon",
+    "easting": "lon",
+    "y": "lat",
+    "latitude": "lat",
+    "northing": "lat",
+    "xy": "lonlat",
+    "lnglat": "lonlat",
+    "coordinates": "lonlat",
+}
+
+
+def parse_column_spec(spec: str | None, *, layer: Layer) -> dict[str, str]:
+    """Parse a column mapping as the CLI takes it: ``id=编号,x=X坐标,y=Y坐标,status=状态``.
+
+    Field names are the canonical ones of the layer (``id``, ``lon``, ``lat``, ``lonlat``,
+    ``name``, ``status`` ...) or an alias (``x``/``lng``/``easting`` for ``lon``, ``y``/
+    ``northing`` for ``lat``); a header may hold any character but ``,`` and ``=``.
+
+    Raises
+    ------
+    ConfigError
+        An item without ``=``, an empty header or an unknown field; the message names the
+        option and the fields the layer knows.
+    """
+    option = option_name(layer, "columns")
+    out: dict[str, str] = {}
+    for item in (spec or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, header = item.partition("=")
+        if not sep or not header.strip():
+            raise ConfigError(
+                f"{option} {spec!r}: item {item.strip()!r} is not FIELD=HEADER; write e.g. "
+                f"{option} id=编号,x=X坐标,y=Y坐标"
+            )
+        out[name.strip()] = header.strip()
+    return _canonical_columns(out, layer=layer, fname=None)
+
+
+def _canonical_columns(
+    columns: Mapping[str, str] | None, *, layer: Layer, fname: str | None, headers: Sequence[str] = ()
+) -> dict[str, str]:
+    fields = _FIELDS[layer]
+    out: dict[str, str] = {}
+    for name, header in (columns or {}).items():
+        canon = COLUMN_ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
+        if canon not in fields:
+            where = f"{fname}: " if fname else ""
+            found = f"; the file's headers: {', '.join(headers)}" if headers else ""
+            raise ConfigError(
+                f"{where}{option_name(layer, 'columns')}: field {name!r} is not known for "
+                f"{layer}; use {', '.join(fields)} (x/y for lon/lat){found}"
+            )
+        out[canon] = header
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,6 +342,8 @@ def read_agency_table(
     source_crs: str | None = None,
     columns: Mapping[str, str] | None = None,
     study_area: BaseGeometry | None = None,
+    units: Mapping[str, str] | None = None,
+    status_codes: Mapping[str, str] | None = None,
 ) -> AgencyRead:
     """Read an agency hydrant, station or blockage file into WGS84 points and rejects.
 
@@ -248,102 +358,70 @@ def read_agency_table(
         The CRS the coordinates are in (see :func:`geo.crs.parse_crs`), for example ``"gcj02"``
         for coordinates copied from AMap. It wins over a vector file's own CRS (which is right
         when the coordinates were pasted from a web map into a file labelled WGS84). Default:
-        the file's CRS for vector files, EPSG:4326 for tables. Coordinates stated as GCJ-02 or
-        BD-09 are un-shifted even near a border where :func:`geo.crs.in_china` is unsure.
+        the file's CRS for vector files, EPSG:4326 for tables; coordinates in metres without
+        a CRS stop the file with a suggested EPSG code. Coordinates stated as GCJ-02 or BD-09
+        are un-shifted even near a border where :func:`geo.crs.in_china` is unsure.
     columns
-        Canonical name to header in the file (``{"lon": "X坐标", "id": "栓号"}``); overrides the
-        automatic recognition for those names.
+        Canonical name (or alias, :data:`COLUMN_ALIASES`) to header in the file
+        (``{"x": "X坐标", "id": "栓号"}``); overrides the automatic recognition for those names.
     study_area
-        A WGS84 polygon; rows outside it are rejected.
+        A WGS84 polygon; rows outside it are rejected, and a file with no row inside stops.
+    units
+        Hydrants: the unit of the flow and pressure columns (``{"flow": "gpm", "pressure":
+        "psi"}``, see :func:`geo._quantities.parse_units_spec`); wins over headers and guesses.
+    status_codes
+        Hydrants: status value in the file to ``in_service`` / ``out_of_service`` /
+        ``low_pressure`` / ``unknown`` (:func:`read_status_codes`); wins over the built-in words.
 
     Returns
     -------
     AgencyRead
-        The good rows as points and the rejects.
+        The good rows as points, the rejects and the notes.
 
     Raises
     ------
     InputFileError
         The file is missing, unreadable, in an unknown encoding or format, empty, has neither
-        geometry nor longitude/latitude columns, or its CRS is unknown.
+        geometry nor longitude/latitude columns, a mapped header is not in it, its CRS is
+        unknown, its coordinates are metres and no CRS was given, or none of its rows lies in
+        the study area.
     ConfigError
-        ``layer`` or a key of ``columns`` is not known.
+        ``layer``, a key of ``columns`` or a unit is not known.
     """
     if layer not in get_args(Layer):
         raise ConfigError(f"unknown layer {layer!r}; use one of {', '.join(get_args(Layer))}")
     path = Path(path)
     fname = str(path)
     fields = _FIELDS[layer]
-    if columns:
-        unknown = sorted(set(columns) - set(fields))
-        if unknown:
-            raise ConfigError(
-                f"columns= names {unknown} are not known for layer {layer!r}; use {', '.join(fields)}"
-            )
+    notes = NoteList(fname, logger)
+    columns = _canonical_columns(columns, layer=layer, fname=fname)
     raw = read_any(path, fields=fields, columns=columns)
-    mapping = _map_columns(raw.headers, fields, columns, fname=fname)
+    mapping = _map_columns(raw.headers, fields, columns, fname=fname, layer=layer)
     has_xy = "lonlat" in mapping or ("lon" in mapping and "lat" in mapping)
     if raw.geometry is None and not has_xy:
+        option = option_name(layer, "columns")
         raise InputFileError(
             f"{fname}: no longitude/latitude columns found (headers: {', '.join(raw.headers)}); "
-            "name them 经度/纬度 or lon/lat, or pass columns={'lon': '<header>', 'lat': '<header>'}"
+            f"name them 经度/纬度 or lon/lat, or map them with {option} x=<header>,y=<header>"
         )
-    src = source_crs_of(source_crs, raw.crs, fname=fname, geometry=raw.geometry)
-    frame = raw.frame
-    n = len(frame)
-    ids = _ids(frame, mapping, path)
+    n = len(raw.frame)
     rej = RowRejects(
         layer=layer,
         file=fname,
-        ids=ids if "id" in mapping else [],
+        ids=_ids(raw.frame, mapping, path) if "id" in mapping else [],
         blank=raw.blank,
         row_numbers=raw.row_numbers,
     )
-    explicit_xy = bool(columns) and any(k in (columns or {}) for k in ("lon", "lat", "lonlat"))
-    if raw.geometry is not None and not explicit_xy:
-        x, y, xcol, ycol = xy_from_geometry(raw.geometry, rej)
-    else:
-        x, y, xcol, ycol = xy_from_columns(frame, mapping, rej)
-
-    geographic = src.is_offset or bool(src.pyproj_crs is not None and src.pyproj_crs.is_geographic)
-    if geographic:
-        check_degrees(x, y, xcol, ycol, src, rej)
-    ok = ~rej.rejected_mask(n) & np.isfinite(x) & np.isfinite(y)
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    if ok.any():
-        lon[ok], lat[ok] = gcrs.to_wgs84(x[ok], y[ok], src, china_only=False)
-        if src.is_offset:
-            outside = ok.copy()
-            outside[ok] = ~gcrs.in_china(lon[ok], lat[ok])
-            if outside.any():
-                logger.warning(
-                    "%s: %d points stated as %s lie outside the coarse China boundary; "
-                    "they were converted anyway because the file was stated to be %s",
-                    fname,
-                    int(outside.sum()),
-                    src.name,
-                    src.name,
-                )
-    if src.pyproj_crs is not None and not geographic:
-        check_projected(lon, lat, x, y, xcol, src.name, src.pyproj_crs, rej)
-
-    values = _normalise_fields(frame, mapping, layer, rej)
-    _check_duplicates(ids, mapping, rej, n)
+    src, lon, lat, x, y = _positions(raw, mapping, columns, source_crs, study_area, rej, notes)
+    good = ~rej.rejected_mask(n)
+    americas = bool(good.any() and np.median(lon[good]) < -30)
+    values = _normalise_fields(
+        raw.frame, mapping, layer, rej, notes, units=units_of(units), codes=status_codes,
+        americas=americas,
+    )
+    ids = _resolve_ids(raw.frame, mapping, path, lon, lat, rej, notes)
     if study_area is not None:
-        good = ~rej.rejected_mask(n)
-        inside = np.zeros(n, dtype=bool)
-        inside[good] = shapely.intersects_xy(study_area, lon[good], lat[good])
-        rej.add(
-            good & ~inside,
-            None,
-            lambda i: (
-                f"outside the study area ({lon[i]:.6f}, {lat[i]:.6f} WGS84); "
-                "check the coordinates or the study area"
-            ),
-            [f"{a}, {b}" for a, b in zip(x, y, strict=True)],
-        )
-
+        _reject_outside(study_area, lon, lat, x, y, rej, src=src)
     keep = ~rej.rejected_mask(n) & ~raw.blank
     points = _build_points(layer, values, ids, keep, lon, lat, raw.row_numbers, fname, src)
     rejects = rej.records()
@@ -356,7 +434,92 @@ def read_agency_table(
         ", ".join(f"{k}={v}" for k, v in mapping.items()),
         len(rejects),
     )
-    return AgencyRead(points=points, rejects=rejects)
+    return AgencyRead(points=points, rejects=rejects, notes=notes.notes)
+
+
+def _positions(
+    raw: Raw,
+    mapping: Mapping[str, str],
+    columns: Mapping[str, str],
+    source_crs: str | None,
+    study_area: BaseGeometry | None,
+    rej: RowRejects,
+    notes: NoteList,
+) -> tuple[gcrs.SourceCRS, _Floats, _Floats, _Floats, _Floats]:
+    """Source CRS, WGS84 lon/lat and the file's x/y of every row (NaN where rejected)."""
+    fname, n, layer = rej.file, len(raw.frame), rej.layer
+    crs_option = option_name(layer, "crs")
+    explicit_xy = any(k in columns for k in ("lon", "lat", "lonlat"))
+    if raw.geometry is not None and not explicit_xy:
+        x, y, xcol, ycol = xy_from_geometry(raw.geometry, rej)
+    else:
+        x, y, xcol, ycol = xy_from_columns(raw.frame, mapping, rej)
+    if source_crs is None and raw.crs is None:
+        stop_if_metres(x, y, fname=fname, cols=(xcol, ycol), study_area=study_area, option=crs_option)
+    src = source_crs_of(source_crs, raw.crs, fname=fname, geometry=raw.geometry, option=crs_option)
+    ok = ~rej.rejected_mask(n) & np.isfinite(x) & np.isfinite(y)
+    x, y, swap_note = fix_swapped_axes(
+        x, y, ok, src=src, study_area=study_area, cols=(xcol, ycol),
+        option=option_name(layer, "columns"),
+    )
+    if swap_note:
+        notes.warn(swap_note, count=int(ok.sum()), column=xcol)
+    geographic = src.is_offset or bool(src.pyproj_crs is not None and src.pyproj_crs.is_geographic)
+    if geographic:
+        check_degrees(x, y, xcol, ycol, src, rej)
+    ok = ~rej.rejected_mask(n) & np.isfinite(x) & np.isfinite(y)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    if ok.any():
+        lon[ok], lat[ok] = gcrs.to_wgs84(x[ok], y[ok], src, china_only=False)
+        if src.is_offset:
+            outside = ok.copy()
+            outside[ok] = ~gcrs.in_china(lon[ok], lat[ok])
+            if outside.any():
+                notes.warn(
+                    f"{int(outside.sum())} points stated as {src.name} lie outside the coarse "
+                    f"China boundary; they were converted anyway because the file was stated to "
+                    f"be {src.name}",
+                    count=int(outside.sum()),
+                )
+    if src.pyproj_crs is not None and not geographic:
+        check_projected(lon, lat, x, y, xcol, src.name, src.pyproj_crs, rej)
+    return src, lon, lat, x, y
+
+
+def _reject_outside(
+    study_area: BaseGeometry,
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    rej: RowRejects,
+    *,
+    src: gcrs.SourceCRS,
+) -> None:
+    """Reject the rows outside the study area; stop the file when none of them is inside."""
+    n = len(lon)
+    good = ~rej.rejected_mask(n) & ~rej.blank
+    inside = np.zeros(n, dtype=bool)
+    inside[good] = shapely.intersects_xy(study_area, lon[good], lat[good])
+    if good.any() and not inside.any():
+        w, s, e, nn = study_area.bounds
+        raise InputFileError(
+            f"{rej.file}: none of its {int(good.sum())} usable rows lies in the study area. Its "
+            f"rows span longitude {np.min(lon[good]):.4f} to {np.max(lon[good]):.4f}, latitude "
+            f"{np.min(lat[good]):.4f} to {np.max(lat[good]):.4f} (WGS84, read as {src.name}); "
+            f"the study area spans longitude {w:.4f} to {e:.4f}, latitude {s:.4f} to {nn:.4f}. "
+            f"Check that the file is for this area and its CRS ({option_name(rej.layer, 'crs')})"
+        )
+    rej.add(
+        good & ~inside,
+        None,
+        lambda i: (
+            f"outside the study area ({lon[i]:.6f}, {lat[i]:.6f} WGS84); "
+            "check the coordinates or the study area"
+        ),
+        [f"{a}, {b}" for a, b in zip(x, y, strict=True)],
+    )
 
 
 def read_districts_file(
@@ -459,6 +622,7 @@ def _map_columns(
     columns: Mapping[str, str] | None,
     *,
     fname: str,
+    layer: str,
 ) -> dict[str, str]:
     """Canonical field -> header in the file."""
     mapping: dict[str, str] = {}
@@ -467,8 +631,8 @@ def _map_columns(
         found = by_norm.get(nfkc(str(header)).strip())
         if found is None:
             raise InputFileError(
-                f"{fname}: column {header!r} given for {canon!r} is not in the file; "
-                f"headers found: {', '.join(headers)}"
+                f"{fname}: {option_name(layer, 'columns')} maps {canon!r} to column {header!r}, "
+                f"which is not in the file; its headers: {', '.join(headers)}"
             )
         mapping[canon] = found
     used = set(mapping.values())
@@ -503,92 +667,6 @@ def _ids(frame: pd.DataFrame, mapping: Mapping[str, str], path: Path) -> list[st
     return [t or f for t, f in zip(text, fallback, strict=True)]
 
 
-_NUMBER = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(.*)")
-
-
-def _quantity(value: object) -> tuple[float, str]:
-    """A number and the unit text written after it; NaN when empty or unreadable."""
-    if is_missing(value) or isinstance(value, bool):
-        return math.nan, ""
-    if isinstance(value, int | float | np.integer | np.floating):
-        return float(value), ""
-    text = nfkc(str(value)).strip().lower().replace(",", ".")
-    m = _NUMBER.fullmatch(text)
-    if m is None:
-        return math.nan, ""
-    return float(m.group(1)), m.group(2).replace(" ", "")
-
-
-def _pressure_factor(unit: str) -> float | None:
-    if "kpa" in unit or "千帕" in unit:
-        return 0.001
-    if "mpa" in unit or "兆帕" in unit:
-        return 1.0
-    if "bar" in unit:
-        return 0.1
-    return None
-
-
-def _flow_factor(unit: str) -> float | None:
-    u = unit.replace("³", "3").replace("^", "")
-    if "m3/h" in u or "m3h" in u or "立方米/小时" in u or "方/小时" in u or "m3/hr" in u:
-        return 1.0 / 3.6
-    if "l/min" in u or "升/分" in u:
-        return 1.0 / 60.0
-    if "l/s" in u or "升/秒" in u or "lps" in u:
-        return 1.0
-    return None
-
-
-def _numbers(
-    series: pd.Series,
-    header: str,
-    factor_of: Callable[[str], float | None],
-    what: str,
-    *,
-    fname: str,
-) -> NDArray[np.float64]:
-    head_unit = nfkc(header).lower().replace(" ", "")
-    head_factor = factor_of(head_unit) or 1.0
-    out = np.full(len(series), np.nan)
-    unread = 0
-    for i, v in enumerate(series.to_numpy()):
-        number, unit = _quantity(v)
-        if math.isnan(number):
-            unread += not blank_cell(v)
-            continue
-        factor = factor_of(unit) if unit else None
-        if unit and factor is None:
-            unread += 1
-            continue
-        value = number * (factor if factor is not None else head_factor)
-        out[i] = value if value >= 0 else math.nan
-    if unread:
-        logger.warning(
-            "%s: %d %s values in column %r could not be read; left empty",
-            fname,
-            unread,
-            what,
-            header,
-        )
-    return out
-
-
-def _diameters(series: pd.Series) -> NDArray[np.float64]:
-    out = np.full(len(series), np.nan)
-    for i, v in enumerate(series.to_numpy()):
-        if is_missing(v):
-            continue
-        if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-            out[i] = float(v) if v > 0 else math.nan
-            continue
-        text = nfkc(str(v)).strip().lower()
-        m = re.match(r"(?:dn|φ|ϕ|ø|Φ)?\s*(\d+(?:\.\d+)?)", text)
-        if m:
-            out[i] = float(m.group(1))
-    return out
-
-
 def _hydrant_kind(value: object) -> str:
     w = cell_word(value)
     if not w:
@@ -617,7 +695,15 @@ def _blockage_kind(value: object) -> str:
 
 
 def _normalise_fields(
-    frame: pd.DataFrame, mapping: Mapping[str, str], layer: str, rej: RowRejects
+    frame: pd.DataFrame,
+    mapping: Mapping[str, str],
+    layer: str,
+    rej: RowRejects,
+    notes: NoteList,
+    *,
+    units: Mapping[str, str],
+    codes: Mapping[str, str] | None,
+    americas: bool,
 ) -> dict[str, object]:
     n = len(frame)
     empty_text = pd.Series([""] * n, dtype=object)
@@ -626,46 +712,37 @@ def _normalise_fields(
         return cell_text(frame[mapping[canon]]) if canon in mapping else empty_text
 
     values: dict[str, object] = {"name": text("name").to_numpy()}
-    if layer in ("hydrants", "blockages"):
-        table, helptext, default = (
-            (_HYDRANT_STATUS, _HYDRANT_STATUS_HELP, "unknown")
-            if layer == "hydrants"
-            else (_BLOCKAGE_STATUS, _BLOCKAGE_STATUS_HELP, "reported")
+    if layer == "hydrants":
+        values["status"] = _hydrant_status(text("status"), mapping.get("status"), codes, notes)
+        values["kind"] = np.array([_hydrant_kind(v) for v in text("kind")], dtype=object)
+        quantities: tuple[tuple[Quantity, str], ...] = (
+            ("pressure", "pressure_mpa"), ("flow", "flow_lps")
         )
+        for canon, column in quantities:
+            values[column] = (
+                read_quantities(
+                    frame[mapping[canon]], header=mapping[canon], quantity=canon, notes=notes,
+                    override=units.get(canon), americas=americas,
+                )
+                if canon in mapping
+                else np.full(n, np.nan)
+            )
+        values["diameter_mm"] = (
+            parse_diameters(frame[mapping["diameter"]]) if "diameter" in mapping else np.full(n, np.nan)
+        )
+    if layer == "blockages":
         raw = text("status")
-        status = np.array([table.get(cell_word(v), "") for v in raw], dtype=object)
+        status = np.array([_BLOCKAGE_STATUS.get(cell_word(v), "") for v in raw], dtype=object)
         bad = status == ""
         if "status" in mapping:
             rej.add(
                 bad,
                 mapping["status"],
-                lambda i: f"unknown status word {raw.iloc[i]!r}; use one of {helptext}",
+                lambda i: f"unknown status word {raw.iloc[i]!r}; use one of {_BLOCKAGE_STATUS_HELP}",
                 list(raw),
             )
-        status[bad] = default
+        status[bad] = "reported"
         values["status"] = status
-    if layer == "hydrants":
-        values["kind"] = np.array([_hydrant_kind(v) for v in text("kind")], dtype=object)
-        values["pressure_mpa"] = (
-            _numbers(
-                frame[mapping["pressure"]],
-                mapping["pressure"],
-                _pressure_factor,
-                "pressure",
-                fname=rej.file,
-            )
-            if "pressure" in mapping
-            else np.full(n, np.nan)
-        )
-        values["flow_lps"] = (
-            _numbers(frame[mapping["flow"]], mapping["flow"], _flow_factor, "flow", fname=rej.file)
-            if "flow" in mapping
-            else np.full(n, np.nan)
-        )
-        values["diameter_mm"] = (
-            _diameters(frame[mapping["diameter"]]) if "diameter" in mapping else np.full(n, np.nan)
-        )
-    if layer == "blockages":
         values["kind"] = np.array([_blockage_kind(v) for v in text("kind")], dtype=object)
         values["reporter"] = text("reporter").to_numpy()
         values["photo"] = text("photo").to_numpy()
@@ -675,18 +752,86 @@ def _normalise_fields(
             else np.full(n, np.nan)
         )
         values["reported_at"] = (
-            _datetimes(frame[mapping["reported_at"]], fname=rej.file)
+            _datetimes(frame[mapping["reported_at"]], notes=notes)
             if "reported_at" in mapping
             else pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]")
         )
     return values
 
 
+def _hydrant_status(
+    raw: pd.Series, column: str | None, codes: Mapping[str, str] | None, notes: NoteList
+) -> NDArray[np.object_]:
+    """Status words (and the user's codes) to statuses; a value not known becomes ``unknown``.
+
+    A row is never lost over its status: values neither the built-in words nor ``codes`` know
+    are kept as ``unknown`` with one warning naming them and the option that maps them.
+    """
+    table = {**_HYDRANT_STATUS, **{cell_word(k): v for k, v in (codes or {}).items()}}
+    words = [cell_word(v) for v in raw]
+    status = np.array([table.get(w, "") for w in words], dtype=object)
+    bad = status == ""
+    if bad.any() and column is not None:
+        counts = pd.Series(np.asarray(raw, dtype=object)[bad]).value_counts()
+        shown = ", ".join(f"{v!r} ({c})" for v, c in counts.head(8).items())
+        more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
+        notes.warn(
+            f"{int(bad.sum())} rows have a {column!r} value that is not a known status: {shown}"
+            f"{more}; kept with status unknown. Map the values with --hydrant-codes FILE (a CSV "
+            f"of code,status with status in_service, out_of_service, low_pressure or unknown, or "
+            f"在用/停用/水压不足/未知); known words: {_HYDRANT_STATUS_HELP}",
+            count=int(bad.sum()),
+            column=column,
+        )
+    status[bad] = "unknown"
+    return status
+
+
+def read_status_codes(path: str | Path) -> dict[str, str]:
+    """Read a status code table: a CSV of ``code,status`` (a header line is allowed).
+
+    The status is ``in_service``, ``out_of_service``, ``low_pressure`` or ``unknown``, or any
+    status word :func:`read_agency_table` knows (在用, 停用, 水压不足, 未知, out of service ...).
+
+    Returns
+    -------
+    dict
+        Code (as written) to status.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or unreadable, a line has no status, or a status is not known.
+    """
+    path = Path(path)
+    fname = str(path)
+    if not path.is_file():
+        raise InputFileError(f"{fname}: status code table not found; check the path")
+    codes: dict[str, str] = {}
+    for i, row in enumerate(csv_rows(path)):
+        cells = [str(c).strip() for c in row]
+        if not any(cells):
+            continue
+        status = _HYDRANT_STATUS.get(cell_word(cells[1])) if len(cells) > 1 else None
+        if status is None or not cells[0]:
+            if i == 0:
+                continue  # a header line (code,status / 代码,状态)
+            raise InputFileError(
+                f"{fname}: line {i + 1} ({','.join(cells)!r}) is not code,status with a known "
+                f"status; use in_service, out_of_service, low_pressure or unknown (or "
+                f"{_HYDRANT_STATUS_HELP})"
+            )
+        codes[cells[0]] = status
+    if not codes:
+        raise InputFileError(f"{fname}: holds no code,status lines")
+    return codes
+
+
 def _width_cells(series: pd.Series) -> list[object]:
     return [None if is_missing(v) else nfkc(str(v)).strip().lower() for v in series.to_numpy()]
 
 
-def _datetimes(series: pd.Series, *, fname: str) -> pd.Series:
+def _datetimes(series: pd.Series, *, notes: NoteList) -> pd.Series:
     def clean(v: object) -> object:
         if is_missing(v):
             return None
@@ -704,39 +849,132 @@ def _datetimes(series: pd.Series, *, fname: str) -> pd.Series:
     out = pd.to_datetime(cleaned, errors="coerce", format="mixed")
     unread = int((out.isna() & cleaned.notna()).sum())
     if unread:
-        logger.warning(
-            "%s: %d report times in column %r could not be read; left empty",
-            fname,
-            unread,
-            series.name,
+        notes.warn(
+            f"{unread} report times in column {series.name!r} could not be read; left empty",
+            count=unread,
+            column=str(series.name),
         )
     return out.reset_index(drop=True)
 
 
-def _check_duplicates(ids: list[str], mapping: Mapping[str, str], rej: RowRejects, n: int) -> None:
+#: Two rows with one id closer than this are one feature recorded twice (a true duplicate).
+SAME_PLACE_M = 5.0
+#: An id used at this many different places or more is a placeholder, not an id.
+PLACEHOLDER_PLACES = 3
+_PLACEHOLDER_WORDS = frozenset(
+    {"na", "n/a", "null", "none", "nil", "nan", "无", "空", "暂无", "未知", "未编号", "unknown", "tbd"}
+)
+
+
+def _is_placeholder(ident: str) -> bool:
+    t = nfkc(ident).strip().lower()
+    return not t or t in _PLACEHOLDER_WORDS or re.fullmatch(r"[0\W_]+", t) is not None
+
+
+def _places(rows: list[int], lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[list[int]]:
+    """Group rows by place: each row joins the first group whose first row is within SAME_PLACE_M."""
+    groups: list[list[int]] = []
+    for i in rows:
+        for g in groups:
+            j = g[0]
+            dx = (lon[i] - lon[j]) * 111_320.0 * math.cos(math.radians(lat[j]))
+            dy = (lat[i] - lat[j]) * 110_574.0
+            if math.hypot(dx, dy) <= SAME_PLACE_M:
+                g.append(i)
+                break
+        else:
+            groups.append([i])
+    return groups
+
+
+def _resolve_ids(
+    frame: pd.DataFrame,
+    mapping: Mapping[str, str],
+    path: Path,
+    lon: NDArray[np.float64],
+    lat: NDArray[np.float64],
+    rej: RowRejects,
+    notes: NoteList,
+) -> list[str]:
+    """Final ids: placeholders and ids reused at another place get ``<stem>/row<N>``.
+
+    A placeholder is a blank, ``0``, ``0-0``, ``-``, ``/``, ``N/A``, ``null``, ``无`` ... or an
+    id used at :data:`PLACEHOLDER_PLACES` or more different places. An id used again at the
+    same place (within :data:`SAME_PLACE_M`) is a true duplicate and rejected; used again at one
+    other place, the later rows keep their data under a generated id. Rows already rejected
+    take no part, so the duplicate of a rejected row is kept under its id.
+    """
+    n = len(frame)
+    ids = _ids(frame, mapping, path)
     if "id" not in mapping:
-        return
-    first: dict[str, int] = {}
+        return ids
+    column = mapping["id"]
+    made = [f"{path.stem}/row{rej.row_number(i)}" for i in range(n)]
+    active = ~rej.rejected_mask(n) & ~rej.blank
+    placeholder = np.array([_is_placeholder(t) for t in cell_text(frame[column])], dtype=bool)
+    by_id: dict[str, list[int]] = {}
+    for i in np.flatnonzero(active & ~placeholder):
+        by_id.setdefault(ids[int(i)], []).append(int(i))
     dup = np.zeros(n, dtype=bool)
     firsts = np.zeros(n, dtype=np.int64)
-    rejected = rej.rejected_mask(n)
-    for i, ident in enumerate(ids):
-        if rejected[i] or rej.blank[i]:
+    reused: list[int] = []
+    for rows in by_id.values():
+        if len(rows) < 2:
             continue
-        if ident in first:
-            dup[i] = True
-            firsts[i] = first[ident]
-        else:
-            first[ident] = i
+        groups = _places(rows, lon, lat)
+        if len(groups) >= PLACEHOLDER_PLACES:
+            placeholder[rows] = True
+            continue
+        for g in groups:
+            dup[g[1:]] = True
+            firsts[g[1:]] = g[0]
+        for g in groups[1:]:
+            reused.extend(g[:1])
+    out = list(ids)
+    swap = (placeholder & active) | np.isin(np.arange(n), reused)
+    for i in np.flatnonzero(swap):
+        out[int(i)] = made[int(i)]
     rej.add(
         dup,
-        mapping["id"],
+        column,
         lambda i: (
-            f"duplicate id {ids[i]!r}: first used on row {rej.row_number(firsts[i])}; "
-            "give each feature its own id"
+            f"duplicate id {ids[i]!r} at the same place as row {rej.row_number(int(firsts[i]))} "
+            f"(within {SAME_PLACE_M:g} m): one feature recorded twice; delete one of the rows"
         ),
         ids,
     )
+    _note_ids(placeholder & active, reused, frame[column], column, path, notes)
+    return out
+
+
+def _note_ids(
+    placeholder: NDArray[np.bool_],
+    reused: list[int],
+    cells: pd.Series,
+    column: str,
+    path: Path,
+    notes: NoteList,
+) -> None:
+    if placeholder.any():
+        values = cell_text(cells)[placeholder].value_counts()
+        shown = ", ".join(f"{v or '(blank)'!r} ({c})" for v, c in values.head(6).items())
+        notes.warn(
+            f"{int(placeholder.sum())} rows have no usable id in column {column!r} (placeholders or "
+            f"one id used at {PLACEHOLDER_PLACES}+ different places: {shown}); kept with ids made "
+            f"from the file and row ({path.stem}/row<N>). Give them their own ids in the file",
+            count=int(placeholder.sum()),
+            column=column,
+        )
+    if reused:
+        text = cell_text(cells)
+        shown = ", ".join(repr(text.iloc[i]) for i in reused[:6])
+        notes.warn(
+            f"{len(reused)} rows reuse an id already given to a feature at another place "
+            f"({shown}); kept with ids made from the file and row ({path.stem}/row<N>). Check "
+            "which of them the id belongs to",
+            count=len(reused),
+            column=column,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
