@@ -18,6 +18,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyogrio
 import pyproj
@@ -116,16 +117,9 @@ def csv_rows(path: Path) -> list[list[str]]:
 
 def _read_xlsx(path: Path, *, fields: Mapping[str, Sequence[str]], columns: Mapping[str, str] | None) -> Raw:
     fname = str(path)
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=object, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for broken files
-        raise InputFileError(
-            f"{fname}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}); "
-            "open it in Excel and save it again as .xlsx"
-        ) from exc
+    sheets = _workbook_rows(path)
     best: tuple[int, str] | None = None
-    for name, sheet in sheets.items():
-        rows = _sheet_rows(sheet)
+    for name, rows in sheets.items():
         if not rows:
             continue
         _, score, has_xy = header_row(rows, fields, columns)
@@ -136,22 +130,43 @@ def _read_xlsx(path: Path, *, fields: Mapping[str, Sequence[str]], columns: Mapp
         raise InputFileError(f"{fname}: every sheet is empty; put the table on the first sheet")
     if len(sheets) > 1:
         logger.info("%s: using sheet %r of %d", fname, best[1], len(sheets))
-    rows = _sheet_rows(sheets[best[1]])
     return _table_from_rows(
-        rows,
+        sheets[best[1]],
         fname=f"{fname} (sheet {best[1]})" if len(sheets) > 1 else fname,
         fields=fields,
         columns=columns,
     )
 
 
-def _sheet_rows(sheet: pd.DataFrame) -> list[list[object]]:
-    rows: list[list[object]] = []
-    for values in sheet.itertuples(index=False, name=None):
-        rows.append(["" if is_missing(v) else v for v in values])
-    while rows and all(blank_cell(v) for v in rows[-1]):
-        rows.pop()
-    return rows
+def _workbook_rows(path: Path) -> dict[str, list[list[object]]]:
+    """Every sheet's cells, with each merged range's value copied into all of its cells.
+
+    Spreadsheets merge header cells (编号 over two rows, 坐标 over 经度/纬度) and group cells
+    (a district over its rows); read cell by cell, all but the top-left cell would be empty.
+    """
+    fname = str(path)
+    try:
+        # not read_only: merged ranges are only known to the full model
+        book = openpyxl.load_workbook(path, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise InputFileError(
+            f"{fname}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc}); "
+            "open it in Excel and save it again as .xlsx"
+        ) from exc
+    sheets: dict[str, list[list[object]]] = {}
+    for ws in book.worksheets:
+        grid: list[list[object]] = [list(r) for r in ws.iter_rows(values_only=True)]
+        for rng in ws.merged_cells.ranges:
+            value = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row <= len(grid) else None
+            for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):
+                for c in range(rng.min_col - 1, min(rng.max_col, len(grid[r]))):
+                    grid[r][c] = value
+        rows = [["" if is_missing(v) else v for v in row] for row in grid]
+        while rows and all(blank_cell(v) for v in rows[-1]):
+            rows.pop()
+        sheets[ws.title] = rows
+    book.close()
+    return sheets
 
 
 def _table_from_rows(
@@ -170,6 +185,15 @@ def _table_from_rows(
     width = max(len(r) for r in rows)
     header = [str(h).strip() if not blank_cell(h) else "" for h in rows[header_idx]]
     header += [""] * (width - len(header))
+    if header_idx > 0:
+        # a header over two rows: a blank sub-header cell takes the name above it, unless the
+        # row above is a title (one value across the table)
+        above = list(rows[header_idx - 1]) + [""] * width
+        if len({str(v).strip() for v in above if not blank_cell(v)}) >= 2:
+            header = [
+                h or ("" if blank_cell(above[i]) else str(above[i]).strip())
+                for i, h in enumerate(header)
+            ]
     headers = unique_headers(header)
     data = [list(r) + [""] * (width - len(r)) for r in rows[header_idx + 1 :]]
     if not data:
