@@ -325,15 +325,24 @@ def _within(value: float, bounds: tuple[float, float]) -> bool:
     return bounds[0] <= value < bounds[1]
 
 
+def _describe(epsg: int) -> str:
+    plain = "six-digit eastings (false easting 500 km, no zone number)"
+    if 4534 <= epsg <= 4554:
+        cm = 75 + 3 * (epsg - 4534)
+        return f"{plain} in the CGCS2000 3° Gauss–Krüger zone with central meridian {cm}°E"
+    zone = epsg % 100
+    return f"{plain} in UTM zone {zone}{'N' if epsg < 32700 else 'S'}"
+
+
 def _guess_projection(
     mx: float, my: float, study_area: BaseGeometry | None
-) -> tuple[int | None, bool, str]:
-    """EPSG code, whether x/y are swapped, and a description, from the median x and y."""
+) -> tuple[list[int], bool, str]:
+    """Candidate EPSG codes (best first), whether x/y are swapped, and a description."""
     for swapped, e, n in ((False, mx, my), (True, my, mx)):
         if _within(e, _GK_PREFIXED) and _within(n, _NORTHING):
             zone = int(e // 1_000_000)
             return (
-                4513 + zone - 25,
+                [4513 + zone - 25],
                 swapped,
                 f"CGCS2000 3° Gauss–Krüger zone {zone} (central meridian {3 * zone}°E) with the zone "
                 "number in front of the easting",
@@ -341,27 +350,25 @@ def _guess_projection(
     for swapped, e, n in ((False, mx, my), (True, my, mx)):
         if not (_within(e, _PLAIN_EASTING) and _within(n, _NORTHING)):
             continue
-        plain = "six-digit eastings (false easting 500 km, no zone number)"
         if study_area is None or study_area.is_empty:
             return (
-                None,
+                [],
                 swapped,
-                f"{plain}: a CGCS2000 3° Gauss–Krüger zone, EPSG = 4534 + (CM − 75)/3 with CM the "
-                "multiple of 3° nearest the area's longitude (EPSG:4534–4554), or a UTM zone",
+                "six-digit eastings (false easting 500 km, no zone number): a CGCS2000 3° "
+                "Gauss–Krüger zone, EPSG = 4534 + (CM − 75)/3 with CM the multiple of 3° nearest "
+                "the area's longitude (EPSG:4534–4554), or a UTM zone",
             )
         c = study_area.centroid
         cm = 3 * math.ceil(c.x / 3.0 - 0.5)
         if 75 <= cm <= 135 and 15 <= c.y <= 55:
-            return (
-                gcrs.cgcs2000_gk_epsg(c.x),
-                swapped,
-                f"{plain} in the CGCS2000 3° Gauss–Krüger zone of the study area (central "
-                f"meridian {cm}°E)",
-            )
+            best = gcrs.cgcs2000_gk_epsg(c.x)
+            near = [best, best - 1, best + 1]  # a city on a zone edge may use the next zone
+            return [z for z in near if 4534 <= z <= 4554], swapped, ""
         zone = int((c.x + 180) // 6) % 60 + 1
-        hemi = 32600 if c.y >= 0 else 32700
-        return hemi + zone, swapped, f"{plain} in the study area's UTM zone {zone}"
-    return None, False, ""
+        base = 32600 if c.y >= 0 else 32700
+        near = [zone, zone - 1, zone + 1]
+        return [base + z for z in near if 1 <= z <= 60], swapped, ""
+    return [], False, ""
 
 
 def stop_if_metres(
@@ -399,8 +406,8 @@ def stop_if_metres(
         f"{fname}: the coordinates are projected metres, not degrees ({ranges}), and no CRS was "
         "given"
     )
-    epsg, swapped, label = _guess_projection(float(np.median(xf)), float(np.median(yf)), study_area)
-    if not label:
+    candidates, swapped, label = _guess_projection(float(np.median(xf)), float(np.median(yf)), study_area)
+    if not candidates and not label:
         raise InputFileError(
             f"{head}; pass {option} EPSG:<code> of the projection they are in (Chinese survey "
             "data: a CGCS2000 3° Gauss–Krüger zone, EPSG:4513–4554)"
@@ -411,12 +418,17 @@ def stop_if_metres(
         if swapped
         else ""
     )
-    if epsg is None:
+    if not candidates:
         raise InputFileError(f"{head}. They look like {label}{turn}. Pass {option} EPSG:<code>")
     east, north = (yf, xf) if swapped else (xf, yf)
-    lon, lat = gcrs.to_wgs84(east, north, gcrs.parse_crs(f"EPSG:{epsg}"), china_only=False)
+    checked: list[tuple[int, int, int, NDArray[np.float64], NDArray[np.float64]]] = []
+    for code in candidates:
+        lon, lat = gcrs.to_wgs84(east, north, gcrs.parse_crs(f"EPSG:{code}"), china_only=False)
+        inside = int(shapely.intersects_xy(study_area, lon, lat).sum()) if study_area is not None else 0
+        checked.append((inside, -len(checked), code, lon, lat))
+    inside, _, epsg, lon, lat = max(checked, key=lambda t: (t[0], t[1]))
+    label = label or _describe(epsg)
     if study_area is not None:
-        inside = int(shapely.intersects_xy(study_area, lon, lat).sum())
         check = f"read so, {inside} of {len(xf)} rows fall inside the study area"
         if inside == 0:
             check += " (none: check the zone, and that the file is for this area)"

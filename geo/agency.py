@@ -23,7 +23,6 @@ source CRS is projected, ``lon``/``lat`` mean the x (easting) and y (northing) c
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from geo._agency_coords import (
     xy_from_columns,
     xy_from_geometry,
 )
+from geo._agency_ids import file_ids, resolve_ids
 from geo._quantities import Quantity, parse_diameters, parse_units_spec, read_quantities, units_of
 from geo._tables import (
     Raw,
@@ -290,13 +290,14 @@ def parse_column_spec(spec: str | None, *, layer: Layer) -> dict[str, str]:
 
     Field names are the canonical ones of the layer (``id``, ``lon``, ``lat``, ``lonlat``,
     ``name``, ``status`` ...) or an alias (``x``/``lng``/``easting`` for ``lon``, ``y``/
-    ``northing`` for ``lat``); a header may hold any character but ``,`` and ``=``.
+    ``northing`` for ``lat``); a header may hold any character but ``,`` and ``=``. The
+    fields are checked against the layer when the file is read (:func:`read_agency_table`),
+    where the message can list the file's headers.
 
     Raises
     ------
     ConfigError
-        An item without ``=``, an empty header or an unknown field; the message names the
-        option and the fields the layer knows.
+        An item without ``=`` or with an empty header; the message names the option.
     """
     option = option_name(layer, "columns")
     out: dict[str, str] = {}
@@ -309,23 +310,23 @@ def parse_column_spec(spec: str | None, *, layer: Layer) -> dict[str, str]:
                 f"{option} {spec!r}: item {item.strip()!r} is not FIELD=HEADER; write e.g. "
                 f"{option} id=编号,x=X坐标,y=Y坐标"
             )
-        out[name.strip()] = header.strip()
-    return _canonical_columns(out, layer=layer, fname=None)
+        name = name.strip().lower()
+        out[COLUMN_ALIASES.get(name, name)] = header.strip()
+    return out
 
 
 def _canonical_columns(
-    columns: Mapping[str, str] | None, *, layer: Layer, fname: str | None, headers: Sequence[str] = ()
+    columns: Mapping[str, str] | None, *, layer: Layer, fname: str, headers: Sequence[str]
 ) -> dict[str, str]:
     fields = _FIELDS[layer]
     out: dict[str, str] = {}
     for name, header in (columns or {}).items():
         canon = COLUMN_ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
         if canon not in fields:
-            where = f"{fname}: " if fname else ""
-            found = f"; the file's headers: {', '.join(headers)}" if headers else ""
             raise ConfigError(
-                f"{where}{option_name(layer, 'columns')}: field {name!r} is not known for "
-                f"{layer}; use {', '.join(fields)} (x/y for lon/lat){found}"
+                f"{fname}: {option_name(layer, 'columns')} names the field {name!r}, which "
+                f"{layer} do not have; use {', '.join(fields)} (x/y for lon/lat). The file's "
+                f"headers: {', '.join(headers)}"
             )
         out[canon] = header
     return out
@@ -394,8 +395,8 @@ def read_agency_table(
     fname = str(path)
     fields = _FIELDS[layer]
     notes = NoteList(fname, logger)
-    columns = _canonical_columns(columns, layer=layer, fname=fname)
     raw = read_any(path, fields=fields, columns=columns)
+    columns = _canonical_columns(columns, layer=layer, fname=fname, headers=raw.headers)
     mapping = _map_columns(raw.headers, fields, columns, fname=fname, layer=layer)
     has_xy = "lonlat" in mapping or ("lon" in mapping and "lat" in mapping)
     if raw.geometry is None and not has_xy:
@@ -408,7 +409,7 @@ def read_agency_table(
     rej = RowRejects(
         layer=layer,
         file=fname,
-        ids=_ids(raw.frame, mapping, path) if "id" in mapping else [],
+        ids=file_ids(raw.frame, mapping, path) if "id" in mapping else [],
         blank=raw.blank,
         row_numbers=raw.row_numbers,
     )
@@ -419,7 +420,7 @@ def read_agency_table(
         raw.frame, mapping, layer, rej, notes, units=units_of(units), codes=status_codes,
         americas=americas,
     )
-    ids = _resolve_ids(raw.frame, mapping, path, lon, lat, rej, notes)
+    ids = resolve_ids(raw.frame, mapping, path, lon, lat, rej, notes)
     if study_area is not None:
         _reject_outside(study_area, lon, lat, x, y, rej, src=src)
     keep = ~rej.rejected_mask(n) & ~raw.blank
@@ -658,15 +659,6 @@ def _map_columns(
 
 
 
-def _ids(frame: pd.DataFrame, mapping: Mapping[str, str], path: Path) -> list[str]:
-    n = len(frame)
-    fallback = [f"{path.stem}/{i + 1}" for i in range(n)]
-    if "id" not in mapping:
-        return fallback
-    text = cell_text(frame[mapping["id"]])
-    return [t or f for t, f in zip(text, fallback, strict=True)]
-
-
 def _hydrant_kind(value: object) -> str:
     w = cell_word(value)
     if not w:
@@ -855,126 +847,6 @@ def _datetimes(series: pd.Series, *, notes: NoteList) -> pd.Series:
             column=str(series.name),
         )
     return out.reset_index(drop=True)
-
-
-#: Two rows with one id closer than this are one feature recorded twice (a true duplicate).
-SAME_PLACE_M = 5.0
-#: An id used at this many different places or more is a placeholder, not an id.
-PLACEHOLDER_PLACES = 3
-_PLACEHOLDER_WORDS = frozenset(
-    {"na", "n/a", "null", "none", "nil", "nan", "无", "空", "暂无", "未知", "未编号", "unknown", "tbd"}
-)
-
-
-def _is_placeholder(ident: str) -> bool:
-    t = nfkc(ident).strip().lower()
-    return not t or t in _PLACEHOLDER_WORDS or re.fullmatch(r"[0\W_]+", t) is not None
-
-
-def _places(rows: list[int], lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[list[int]]:
-    """Group rows by place: each row joins the first group whose first row is within SAME_PLACE_M."""
-    groups: list[list[int]] = []
-    for i in rows:
-        for g in groups:
-            j = g[0]
-            dx = (lon[i] - lon[j]) * 111_320.0 * math.cos(math.radians(lat[j]))
-            dy = (lat[i] - lat[j]) * 110_574.0
-            if math.hypot(dx, dy) <= SAME_PLACE_M:
-                g.append(i)
-                break
-        else:
-            groups.append([i])
-    return groups
-
-
-def _resolve_ids(
-    frame: pd.DataFrame,
-    mapping: Mapping[str, str],
-    path: Path,
-    lon: NDArray[np.float64],
-    lat: NDArray[np.float64],
-    rej: RowRejects,
-    notes: NoteList,
-) -> list[str]:
-    """Final ids: placeholders and ids reused at another place get ``<stem>/row<N>``.
-
-    A placeholder is a blank, ``0``, ``0-0``, ``-``, ``/``, ``N/A``, ``null``, ``无`` ... or an
-    id used at :data:`PLACEHOLDER_PLACES` or more different places. An id used again at the
-    same place (within :data:`SAME_PLACE_M`) is a true duplicate and rejected; used again at one
-    other place, the later rows keep their data under a generated id. Rows already rejected
-    take no part, so the duplicate of a rejected row is kept under its id.
-    """
-    n = len(frame)
-    ids = _ids(frame, mapping, path)
-    if "id" not in mapping:
-        return ids
-    column = mapping["id"]
-    made = [f"{path.stem}/row{rej.row_number(i)}" for i in range(n)]
-    active = ~rej.rejected_mask(n) & ~rej.blank
-    placeholder = np.array([_is_placeholder(t) for t in cell_text(frame[column])], dtype=bool)
-    by_id: dict[str, list[int]] = {}
-    for i in np.flatnonzero(active & ~placeholder):
-        by_id.setdefault(ids[int(i)], []).append(int(i))
-    dup = np.zeros(n, dtype=bool)
-    firsts = np.zeros(n, dtype=np.int64)
-    reused: list[int] = []
-    for rows in by_id.values():
-        if len(rows) < 2:
-            continue
-        groups = _places(rows, lon, lat)
-        if len(groups) >= PLACEHOLDER_PLACES:
-            placeholder[rows] = True
-            continue
-        for g in groups:
-            dup[g[1:]] = True
-            firsts[g[1:]] = g[0]
-        for g in groups[1:]:
-            reused.extend(g[:1])
-    out = list(ids)
-    swap = (placeholder & active) | np.isin(np.arange(n), reused)
-    for i in np.flatnonzero(swap):
-        out[int(i)] = made[int(i)]
-    rej.add(
-        dup,
-        column,
-        lambda i: (
-            f"duplicate id {ids[i]!r} at the same place as row {rej.row_number(int(firsts[i]))} "
-            f"(within {SAME_PLACE_M:g} m): one feature recorded twice; delete one of the rows"
-        ),
-        ids,
-    )
-    _note_ids(placeholder & active, reused, frame[column], column, path, notes)
-    return out
-
-
-def _note_ids(
-    placeholder: NDArray[np.bool_],
-    reused: list[int],
-    cells: pd.Series,
-    column: str,
-    path: Path,
-    notes: NoteList,
-) -> None:
-    if placeholder.any():
-        values = cell_text(cells)[placeholder].value_counts()
-        shown = ", ".join(f"{v or '(blank)'!r} ({c})" for v, c in values.head(6).items())
-        notes.warn(
-            f"{int(placeholder.sum())} rows have no usable id in column {column!r} (placeholders or "
-            f"one id used at {PLACEHOLDER_PLACES}+ different places: {shown}); kept with ids made "
-            f"from the file and row ({path.stem}/row<N>). Give them their own ids in the file",
-            count=int(placeholder.sum()),
-            column=column,
-        )
-    if reused:
-        text = cell_text(cells)
-        shown = ", ".join(repr(text.iloc[i]) for i in reused[:6])
-        notes.warn(
-            f"{len(reused)} rows reuse an id already given to a feature at another place "
-            f"({shown}); kept with ids made from the file and row ({path.stem}/row<N>). Check "
-            "which of them the id belongs to",
-            count=len(reused),
-            column=column,
-        )
 
 
 # ---------------------------------------------------------------------------------------------
