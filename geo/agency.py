@@ -4,8 +4,14 @@ Fire brigades keep their own lists, mostly as spreadsheets with Chinese headers 
 类型 地上/地下, 状态 在用/停用, 压力 MPa, 出水量 L/s, 口径 DN), often in GBK, often with
 coordinates copied from AMap/Tencent (GCJ-02) or Baidu (BD-09) web maps. This module reads them
 into one shape: a point GeoDataFrame in WGS84 with normalised columns, plus a rejects list naming
-every row that was not used, where and why. One bad row never costs the good ones; nothing is
-silently "fixed" (swapped latitude/longitude is reported, not swapped back).
+every row that was not used, where and why, plus notes (:class:`geo.notes.Note`) on what was
+guessed or repaired. One bad row never costs the good ones, and nothing is fixed silently: a
+whole file whose x/y only make sense swapped is read swapped with a warning (a single swapped
+row is a reject), a flow or pressure column without a unit is read in the plausible unit with
+a warning (:mod:`geo._quantities`), an unknown status keeps its row as ``unknown`` with a
+warning, placeholder ids get generated ids with a warning (:mod:`geo._agency_ids`). Metres
+without a CRS and files with no row in the study area stop with the EPSG code to use or the
+bounding boxes (:mod:`geo._agency_coords`).
 
 Formats: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030; UTF-16 with a BOM as Excel writes "Unicode
 text"), XLSX (the sheet whose header matches best), GeoJSON, GeoPackage and Shapefile (a
@@ -13,7 +19,8 @@ Shapefile without ``.cpg`` is tried as UTF-8, then GB18030).
 
 Column headers are recognised case-, space- and punctuation-insensitively, in Chinese and English,
 with units read from the header (``压力(kPa)``, ``流量(m³/h)``) or the cell (``0.35MPa``); an
-explicit ``columns`` mapping (canonical name to header) overrides the recognition. Canonical
+explicit ``columns`` mapping (canonical name or alias to header, as ``--hydrant-columns``
+gives it: :func:`parse_column_spec`) overrides the recognition. Canonical
 names: ``id``, ``lon``, ``lat``, ``lonlat`` (one column holding ``"lon,lat"``), ``name``, and per
 layer ``kind``, ``status``, ``pressure``, ``flow``, ``diameter`` (hydrants) or ``kind``,
 ``status``, ``reported_at``, ``reporter``, ``photo``, ``remaining_width`` (blockages). When the
