@@ -48,9 +48,14 @@ def _is_placeholder(ident: str) -> bool:
 
 
 def _places(rows: list[int], lon: NDArray[np.float64], lat: NDArray[np.float64]) -> list[list[int]]:
-    """Group rows by place: each row joins the first group whose first row is within SAME_PLACE_M."""
+    """Group rows by place: each row joins the first group whose first row is within SAME_PLACE_M.
+
+    Stops at :data:`PLACEHOLDER_PLACES` groups: the id is a placeholder then, whatever the rest.
+    """
     groups: list[list[int]] = []
     for i in rows:
+        if len(groups) >= PLACEHOLDER_PLACES:
+            break
         for g in groups:
             j = g[0]
             dx = (lon[i] - lon[j]) * 111_320.0 * math.cos(math.radians(lat[j]))
@@ -135,7 +140,7 @@ def _note_ids(
         values = cell_text(cells)[placeholder].value_counts()
         shown = ", ".join(f"{v or '(blank)'!r} ({c})" for v, c in values.head(6).items())
         notes.warn(
-            f"{int(placeholder.sum())} rows have no usable id in column {column!r} (placeholders or "
+            f"{int(placeholder.sum())} row(s) without a usable id in column {column!r} (placeholders or "
             f"one id used at {PLACEHOLDER_PLACES}+ different places: {shown}); kept with ids made "
             f"from the file and row ({path.stem}/row<N>). Give them their own ids in the file",
             count=int(placeholder.sum()),
@@ -145,7 +150,7 @@ def _note_ids(
         text = cell_text(cells)
         shown = ", ".join(repr(text.iloc[i]) for i in reused[:6])
         notes.warn(
-            f"{len(reused)} rows reuse an id already given to a feature at another place "
+            f"{len(reused)} row(s) with an id already given to a feature at another place "
             f"({shown}); kept with ids made from the file and row ({path.stem}/row<N>). Check "
             "which of them the id belongs to",
             count=len(reused),

@@ -775,7 +775,7 @@ def _hydrant_status(
         shown = ", ".join(f"{v!r} ({c})" for v, c in counts.head(8).items())
         more = f" and {len(counts) - 8} more" if len(counts) > 8 else ""
         notes.warn(
-            f"{int(bad.sum())} rows have a {column!r} value that is not a known status: {shown}"
+            f"{_rows(int(bad.sum()))} a {column!r} value that is not a known status: {shown}"
             f"{more}; kept with status unknown. Map the values with --hydrant-codes FILE (a CSV "
             f"of code,status with status in_service, out_of_service, low_pressure or unknown, or "
             f"在用/停用/水压不足/未知); known words: {_HYDRANT_STATUS_HELP}",
@@ -784,6 +784,10 @@ def _hydrant_status(
         )
     status[bad] = "unknown"
     return status
+
+
+def _rows(n: int) -> str:
+    return f"{n} row has" if n == 1 else f"{n} rows have"
 
 
 def read_status_codes(path: str | Path) -> dict[str, str]:

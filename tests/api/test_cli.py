@@ -75,7 +75,7 @@ def test_layers_with_agency_file_and_given_crs(tmp_path: Path) -> None:
     }
     assert set(agency["hydrant_id"]) >= {"SH-001", "hydrants_shanghai_survey/row3"}
     said = " ".join(result.output.split())
-    assert "read swapped" in said and "read as kPa" in said and "no usable id" in said
+    assert "read swapped" in said and "read as kPa" in said and "without a usable id" in said
 
 
 def test_metres_without_crs_stop_with_the_epsg_to_use(tmp_path: Path) -> None:

@@ -264,9 +264,9 @@ def test_placeholder_ids_are_kept_with_generated_ids(tmp_path: Path) -> None:
     assert ids[9:] == ["R1", "list/row11", "D1"]
     (dup,) = read.rejects
     assert dup.row == 13 and "same place as row 12" in dup.reason
-    placeholder = next(n for n in read.notes if "no usable id" in n.message)
+    placeholder = next(n for n in read.notes if "without a usable id" in n.message)
     assert placeholder.count == 9 and "'0-0' (2)" in placeholder.message
-    reused = next(n for n in read.notes if "reuse an id" in n.message)
+    reused = next(n for n in read.notes if "an id already given" in n.message)
     assert reused.count == 1 and "'R1'" in reused.message
 
 
@@ -322,4 +322,4 @@ def test_build_layers_collects_the_notes() -> None:
     assert {n["input"] for n in notes} == {str(SURVEY)}
     assert all(set(n) == {"input", "level", "message", "count", "column"} for n in notes)
     messages = " | ".join(str(n["message"]) for n in notes)
-    assert "read swapped" in messages and "read as kPa" in messages and "no usable id" in messages
+    assert "read swapped" in messages and "read as kPa" in messages and "without a usable id" in messages
