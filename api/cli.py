@@ -121,6 +121,15 @@ HydrantCodesOpt = Annotated[Path | None, typer.Option(
 
 def _request(**kwargs: Any) -> LayersRequest:
     """The request of ``layers``/``analyze``; a bad column or unit spec is a ConfigError."""
+    for option, given, file_option in (
+        ("--hydrant-columns", "hydrant_columns", "hydrants"),
+        ("--hydrant-units", "hydrant_units", "hydrants"),
+        ("--hydrant-codes", "hydrant_codes", "hydrants"),
+        ("--station-columns", "station_columns", "stations"),
+        ("--blockage-columns", "blockage_columns", "blockages"),
+    ):
+        if kwargs.get(given) is not None and kwargs.get(file_option) is None:
+            raise ConfigError(f"{option} was given without --{file_option} FILE; give the file too")
     return LayersRequest(
         osm=kwargs["osm"],
         place=kwargs["place"],
@@ -275,6 +284,7 @@ def analyze(
         stations=stations, station_crs=station_crs, districts=districts, crs=crs,
         hydrant_columns=hydrant_columns, station_columns=station_columns,
         blockage_columns=blockage_columns, hydrant_units=hydrant_units, hydrant_codes=hydrant_codes,
+        blockages=blockages,
     ))
     request = replace(request, blockages=blockages, blockage_crs=blockage_crs)
     options = AnalysisOptions(

@@ -109,6 +109,7 @@ def test_agency_file_for_another_city_stops(tmp_path: Path) -> None:
         (["--hydrant-columns", "height=高度"], "names the field 'height'"),
         (["--hydrant-columns", "x=东坐标,y=Y"], "maps 'lon' to column '东坐标'"),
         (["--units", "flow=furlongs"], "unknown flow unit 'furlongs'"),
+        (["--station-columns", "id=站号"], "--station-columns was given without --stations FILE"),
     ],
 )
 def test_bad_column_or_unit_spec_is_one_line_exit_2(tmp_path: Path, args: list[str], words: str) -> None:
