@@ -27,6 +27,7 @@ from api.pipeline import LayersRequest, ReportOptions, load_blockages, run_analy
 from api.settings import Settings
 from api.store import DB_NAME, HydrantState, hydrant_states, open_store
 from api.workspace import hydrants_with_states
+from geo.agency import parse_column_spec, parse_units_spec
 from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
@@ -92,9 +93,43 @@ DistrictsOpt = Annotated[Path | None, typer.Option("--districts", help="district
 CrsOpt = Annotated[str | None, typer.Option("--crs", help="working CRS, e.g. EPSG:4549 (default: UTM)")]
 OutOpt = Annotated[Path, typer.Option("--out", help="output directory")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="log each step")]
+_FIELDS_HELP = "fields: id, x/lon, y/lat, lonlat, name"
+HydrantColumnsOpt = Annotated[str | None, typer.Option(
+    "--hydrant-columns",
+    help=f"headers of the hydrant file: id=编号,x=X坐标,y=Y坐标,status=状态 ({_FIELDS_HELP}, kind, "
+    "status, pressure, flow, diameter)",
+)]
+StationColumnsOpt = Annotated[str | None, typer.Option(
+    "--station-columns", help=f"headers of the station file: id=站号,x=经度,y=纬度 ({_FIELDS_HELP})",
+)]
+BlockageColumnsOpt = Annotated[str | None, typer.Option(
+    "--blockage-columns",
+    help=f"headers of the blockage file: id=编号,x=经度,y=纬度 ({_FIELDS_HELP}, kind, status, "
+    "reported_at, reporter, photo, remaining_width)",
+)]
+HydrantUnitsOpt = Annotated[str | None, typer.Option(
+    "--hydrant-units", "--units",
+    help="units of the hydrant file's columns when the headers do not say: flow=gpm|L/s|L/min|m3/h,"
+    "pressure=psi|MPa|kPa|bar (wins over the guess by plausibility)",
+)]
+HydrantCodesOpt = Annotated[Path | None, typer.Option(
+    "--hydrant-codes",
+    help="CSV code,status mapping the hydrant file's status codes to in_service/out_of_service/"
+    "low_pressure/unknown (or 在用/停用/水压不足/未知)",
+)]
 
 
 def _request(**kwargs: Any) -> LayersRequest:
+    """The request of ``layers``/``analyze``; a bad column or unit spec is a ConfigError."""
+    for option, given, file_option in (
+        ("--hydrant-columns", "hydrant_columns", "hydrants"),
+        ("--hydrant-units", "hydrant_units", "hydrants"),
+        ("--hydrant-codes", "hydrant_codes", "hydrants"),
+        ("--station-columns", "station_columns", "stations"),
+        ("--blockage-columns", "blockage_columns", "blockages"),
+    ):
+        if kwargs.get(given) is not None and kwargs.get(file_option) is None:
+            raise ConfigError(f"{option} was given without --{file_option} FILE; give the file too")
     return LayersRequest(
         osm=kwargs["osm"],
         place=kwargs["place"],
@@ -105,6 +140,11 @@ def _request(**kwargs: Any) -> LayersRequest:
         station_crs=kwargs["station_crs"],
         districts=kwargs["districts"],
         crs=kwargs["crs"],
+        hydrant_columns=parse_column_spec(kwargs.get("hydrant_columns"), layer="hydrants") or None,
+        station_columns=parse_column_spec(kwargs.get("station_columns"), layer="stations") or None,
+        blockage_columns=parse_column_spec(kwargs.get("blockage_columns"), layer="blockages") or None,
+        hydrant_units=parse_units_spec(kwargs.get("hydrant_units")) or None,
+        hydrant_codes=kwargs.get("hydrant_codes"),
     )
 
 
@@ -120,15 +160,21 @@ def layers(
     station_crs: StationCrsOpt = None,
     districts: DistrictsOpt = None,
     crs: CrsOpt = None,
+    hydrant_columns: HydrantColumnsOpt = None,
+    station_columns: StationColumnsOpt = None,
+    hydrant_units: HydrantUnitsOpt = None,
+    hydrant_codes: HydrantCodesOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Build validated layers: DIR/layers.gpkg, DIR/rejects.csv, DIR/summary.json."""
     _setup_logging(verbose)
     settings = Settings()
-    request = _request(
+    request = _guard(lambda: _request(
         osm=osm, place=place, bbox=bbox, hydrants=hydrants, hydrant_crs=hydrant_crs,
         stations=stations, station_crs=station_crs, districts=districts, crs=crs,
-    )
+        hydrant_columns=hydrant_columns, station_columns=station_columns,
+        hydrant_units=hydrant_units, hydrant_codes=hydrant_codes,
+    ))
     summary = _guard(lambda: run_layers(request, out=out, settings=settings))
     _err.print(
         f"layers written to {out}/layers.gpkg: {summary['roads']['edges']} road edges "
@@ -217,6 +263,11 @@ def analyze(
     budget: BudgetOpt = None,
     no_siting: NoSitingOpt = False,
     no_reports: NoReportsOpt = False,
+    hydrant_columns: HydrantColumnsOpt = None,
+    station_columns: StationColumnsOpt = None,
+    blockage_columns: BlockageColumnsOpt = None,
+    hydrant_units: HydrantUnitsOpt = None,
+    hydrant_codes: HydrantCodesOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """The main job: layers, coverage, building water, response, 生命通道, siting, reports.
@@ -228,10 +279,13 @@ def analyze(
         raise typer.BadParameter("--lang must be zh or en")
     _setup_logging(verbose)
     settings = Settings()
-    request = _request(
+    request = _guard(lambda: _request(
         osm=osm, place=place, bbox=bbox, hydrants=hydrants, hydrant_crs=hydrant_crs,
         stations=stations, station_crs=station_crs, districts=districts, crs=crs,
-    )
+        hydrant_columns=hydrant_columns, station_columns=station_columns,
+        blockage_columns=blockage_columns, hydrant_units=hydrant_units, hydrant_codes=hydrant_codes,
+        blockages=blockages,
+    ))
     request = replace(request, blockages=blockages, blockage_crs=blockage_crs)
     options = AnalysisOptions(
         apparatus=apparatus, respect_oneway=respect_oneway, gates_locked=gates_locked,
@@ -417,6 +471,7 @@ def scenario(
         typer.Option("--blockages", help="blocked lanes: blockage reports (CSV/XLSX/GeoJSON/GeoPackage)"),
     ] = None,
     blockage_crs: BlockageCrsOpt = None,
+    blockage_columns: BlockageColumnsOpt = None,
     preset: WhatIfPresetOpt = None,
     apparatus: WhatIfApparatusOpt = None,
     max_rows: Annotated[int, typer.Option("--max-rows", min=0, help="rows per list in the JSON")] = 50,
@@ -432,11 +487,14 @@ def scenario(
 
     def job(step: Callable[[str], None]) -> dict[str, Any]:
         ids = _hydrant_ids(out_of_service, out_of_service_file)
+        columns = parse_column_spec(blockage_columns, layer="blockages") or None
         ws = _load(workspace, preset=preset, apparatus=apparatus, step=step)
         reports = None
         if blockages is not None:
             step("reading blockage reports")
-            reports, rejects = load_blockages(blockages, source_crs=blockage_crs, layers=ws.layers)
+            reports, rejects, _ = load_blockages(
+                blockages, source_crs=blockage_crs, layers=ws.layers, columns=columns
+            )
             if rejects:
                 first = rejects[0]
                 _err.print(f"[yellow]warning:[/] {len(rejects)} row(s) of {blockages} not used "

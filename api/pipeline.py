@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from api.settings import Settings
 from geo.agency import read_agency_table
 from geo.errors import ConfigError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
+from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
 from geo.presets import load_preset
@@ -34,7 +35,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LayersRequest:
-    """Where the data comes from: one of ``osm`` / ``place`` / ``bbox``, plus agency files."""
+    """Where the data comes from: one of ``osm`` / ``place`` / ``bbox``, plus agency files.
+
+    ``*_columns`` map canonical fields to the agency files' headers
+    (:func:`geo.agency.parse_column_spec`), ``hydrant_units`` states the flow/pressure units
+    (:func:`geo.agency.parse_units_spec`) and ``hydrant_codes`` is a CSV of ``code,status``.
+    """
 
     osm: Path | None = None
     place: str | None = None
@@ -47,6 +53,11 @@ class LayersRequest:
     crs: str | None = None
     blockages: Path | None = None
     blockage_crs: str | None = None
+    hydrant_columns: Mapping[str, str] | None = None
+    station_columns: Mapping[str, str] | None = None
+    blockage_columns: Mapping[str, str] | None = None
+    hydrant_units: Mapping[str, str] | None = None
+    hydrant_codes: Path | None = None
 
 
 def load_osm(request: LayersRequest, *, settings: Settings) -> OsmData:
@@ -75,6 +86,10 @@ def load_layers(request: LayersRequest, *, settings: Settings) -> Layers:
         crs=request.crs or settings.crs,
         merge_distance_m=settings.merge_distance_m,
         metres_per_level=settings.metres_per_level,
+        hydrant_columns=request.hydrant_columns,
+        station_columns=request.station_columns,
+        hydrant_units=request.hydrant_units,
+        hydrant_codes=request.hydrant_codes,
     )
     return build_layers(osm, options=options)
 
@@ -99,14 +114,18 @@ class ReportOptions:
     reports: bool = True
 
 
-def load_blockages(path: Path | None, *, source_crs: str | None, layers: Layers) -> tuple[
-    gpd.GeoDataFrame | None, list[Reject]
-]:
-    """Blockage reports from an inspection file, in the working CRS, with their rejects."""
+def load_blockages(
+    path: Path | None,
+    *,
+    source_crs: str | None,
+    layers: Layers,
+    columns: Mapping[str, str] | None = None,
+) -> tuple[gpd.GeoDataFrame | None, list[Reject], list[Note]]:
+    """Blockage reports from an inspection file, in the working CRS, with rejects and notes."""
     if path is None:
-        return None, []
-    read = read_agency_table(path, layer="blockages", source_crs=source_crs)
-    return read.points.to_crs(layers.crs), list(read.rejects)
+        return None, [], []
+    read = read_agency_table(path, layer="blockages", source_crs=source_crs, columns=columns)
+    return read.points.to_crs(layers.crs), list(read.rejects), list(read.notes)
 
 
 def run_analyze(
@@ -127,13 +146,16 @@ def run_analyze(
     report = report or ReportOptions()
     step("reading layers")
     layers = load_layers(request, settings=settings)
-    blockages, blockage_rejects = load_blockages(
-        request.blockages, source_crs=request.blockage_crs, layers=layers
+    blockages, blockage_rejects, blockage_notes = load_blockages(
+        request.blockages, source_crs=request.blockage_crs, layers=layers,
+        columns=request.blockage_columns,
     )
     if blockage_rejects:
         layers = replace(
             layers, rejects=pd.concat([layers.rejects, rejects_frame(blockage_rejects)], ignore_index=True)
         )
+    if blockage_notes:
+        layers = replace(layers, notes=[*layers.notes, *blockage_notes])
     preset = load_preset(preset_name or settings.preset)
     step("network analysis")
     result = analyze(layers, preset=preset, options=options, blockages=blockages)

@@ -3,7 +3,14 @@
 Public names are listed in ``__all__``; each lives in the module named after its concept.
 """
 
-from geo.agency import AgencyRead, read_agency_table, read_districts_file
+from geo.agency import (
+    AgencyRead,
+    parse_column_spec,
+    parse_units_spec,
+    read_agency_table,
+    read_districts_file,
+    read_status_codes,
+)
 from geo.buildings import building_height, building_use, high_rise_class, osm_buildings
 from geo.crs import (
     SourceCRS,
@@ -27,6 +34,7 @@ from geo.errors import (
     NotFoundError,
 )
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
+from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
 from geo.presets import Preset, Rule, credited_flow, load_preset, required_fire_flow
@@ -37,10 +45,11 @@ from geo.schema import SCHEMAS, validate_layer
 __all__ = [
     "SCHEMAS", "AgencyRead", "AnalysisError", "CRSError", "ConfigError", "FireReachError",
     "InputFileError", "LayerOptions", "LayerValidationError", "Layers", "NetworkUnavailableError",
-    "NotFoundError", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
+    "NotFoundError", "Note", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
     "build_layers", "build_roads", "building_height", "building_use", "credited_flow",
     "download_osm", "gcj02_to_wgs84", "high_rise_class", "in_china", "layer_counts",
-    "load_preset", "osm_buildings", "parse_crs", "read_agency_table", "read_districts_file",
-    "read_osm", "rejects_frame", "required_fire_flow", "to_wgs84", "validate_layer",
-    "wgs84_to_bd09", "wgs84_to_gcj02", "working_crs",
+    "load_preset", "osm_buildings", "parse_column_spec", "parse_crs", "parse_units_spec",
+    "read_agency_table", "read_districts_file", "read_osm", "read_status_codes", "rejects_frame",
+    "required_fire_flow", "to_wgs84", "validate_layer", "wgs84_to_bd09", "wgs84_to_gcj02",
+    "working_crs",
 ]

@@ -8,6 +8,7 @@ hydrants, and collects every rejected row in one rejects table.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,13 +19,14 @@ import pyogrio
 import pyproj
 import shapely
 
-from geo.agency import read_agency_table, read_districts_file
+from geo.agency import read_agency_table, read_districts_file, read_status_codes
 from geo.buildings import osm_buildings
 from geo.connectors import osm_connectors
 from geo.crs import working_crs
 from geo.districts import file_districts, osm_districts
 from geo.errors import InputFileError, LayerValidationError
 from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants
+from geo.notes import Note
 from geo.osm import OsmData
 from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
 from geo.roads import build_roads
@@ -58,6 +60,14 @@ class LayerOptions:
         Storey height used when a building has ``building:levels`` but no ``height``.
     study_area_margin_m
         Agency rows farther than this outside the OSM data's extent are rejected.
+    hydrant_columns, station_columns
+        Canonical field to header of the agency files (``{"id": "编号", "lon": "X坐标"}``),
+        as :func:`geo.agency.parse_column_spec` reads ``--hydrant-columns``.
+    hydrant_units
+        Units of the hydrant file's flow and pressure columns (``{"flow": "gpm"}``).
+    hydrant_codes
+        A CSV of ``code,status`` mapping the hydrant file's status values
+        (:func:`geo.agency.read_status_codes`).
     """
 
     hydrants_file: Path | None = None
@@ -70,11 +80,20 @@ class LayerOptions:
     merge_distance_m: float = 10.0
     metres_per_level: float = 3.0
     study_area_margin_m: float = 2000.0
+    hydrant_columns: Mapping[str, str] | None = None
+    station_columns: Mapping[str, str] | None = None
+    hydrant_units: Mapping[str, str] | None = None
+    hydrant_codes: Path | None = None
 
 
 @dataclass(frozen=True)
 class Layers:
-    """Every layer of a workspace, in one projected working CRS."""
+    """Every layer of a workspace, in one projected working CRS.
+
+    ``notes`` are what the readers guessed or repaired in the inputs (:class:`geo.notes.Note`:
+    ``input``, ``level``, ``message``, ``count``, ``column``), for the data-quality section; a
+    workspace read back from its GeoPackage has none.
+    """
 
     crs: pyproj.CRS
     roads: gpd.GeoDataFrame
@@ -89,6 +108,7 @@ class Layers:
     rejects: pd.DataFrame
     source: str
     osm_notes: dict[str, int] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, gpd.GeoDataFrame]:
         """The layers by name, in :data:`LAYER_NAMES` order."""
@@ -105,12 +125,18 @@ def _study_area(osm: OsmData, margin_m: float) -> shapely.Polygon:
 
 
 def _agency_hydrants(
-    path: Path, *, source_crs: str | None, study_area: shapely.Polygon, crs: pyproj.CRS
-) -> tuple[gpd.GeoDataFrame, list[Reject]]:
-    read = read_agency_table(path, layer="hydrants", source_crs=source_crs, study_area=study_area)
+    path: Path, options: LayerOptions, *, study_area: shapely.Polygon, crs: pyproj.CRS
+) -> tuple[gpd.GeoDataFrame, list[Reject], list[Note]]:
+    codes = read_status_codes(options.hydrant_codes) if options.hydrant_codes is not None else None
+    read = read_agency_table(
+        path, layer="hydrants", source_crs=options.hydrant_crs,
+        columns=options.hydrant_columns, study_area=study_area, units=options.hydrant_units,
+        status_codes=codes,
+    )
     pts = read.points.to_crs(crs)
     pts["status_source"] = "agency"
-    return gpd.GeoDataFrame(pts[[*HYDRANT_COLUMNS, "geometry"]], crs=crs), list(read.rejects)
+    hydrants = gpd.GeoDataFrame(pts[[*HYDRANT_COLUMNS, "geometry"]], crs=crs)
+    return hydrants, list(read.rejects), list(read.notes)
 
 
 def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers:
@@ -140,23 +166,25 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
         for r in osm.unusable.itertuples(index=False)
     ]
     study_area = _study_area(osm, options.study_area_margin_m)
+    notes: list[Note] = []
 
     roads, barriers, turnarounds = build_roads(osm, crs=crs)
     hydrants = osm_hydrants(osm, crs=crs)
     if options.hydrants_file is not None:
-        agency, agency_rejects = _agency_hydrants(
-            Path(options.hydrants_file), source_crs=options.hydrant_crs,
-            study_area=study_area, crs=crs,
+        agency, agency_rejects, agency_notes = _agency_hydrants(
+            Path(options.hydrants_file), options, study_area=study_area, crs=crs
         )
         rejects.extend(agency_rejects)
+        notes.extend(agency_notes)
         hydrants = merge_hydrants(hydrants, agency, merge_distance_m=options.merge_distance_m)
     buildings = osm_buildings(osm, crs=crs, metres_per_level=options.metres_per_level)
     if options.stations_file is not None:
         read = read_agency_table(
             Path(options.stations_file), layer="stations", source_crs=options.station_crs,
-            study_area=study_area,
+            columns=options.station_columns, study_area=study_area,
         )
         rejects.extend(read.rejects)
+        notes.extend(read.notes)
         stations = agency_stations(read.points, crs=crs)
     else:
         stations = osm_stations(osm, crs=crs)
@@ -187,6 +215,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
             "way_nodes_outside_file": osm.way_nodes_missing,
             "ways_outside_file": osm.ways_dropped,
         },
+        notes=notes,
     )
     for name, gdf in layers.as_dict().items():
         validate_layer(gdf, name=name)

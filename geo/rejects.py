@@ -6,10 +6,12 @@ on. The CLI writes them to ``rejects.csv``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 REJECT_COLUMNS = ["layer", "file", "row", "column", "feature_id", "reason", "value"]
 
@@ -50,3 +52,64 @@ def rejects_frame(rejects: Iterable[Reject]) -> pd.DataFrame:
     rows = [asdict(r) for r in rejects]
     frame = pd.DataFrame(rows, columns=REJECT_COLUMNS)
     return frame.astype({"row": "Int64"})
+
+
+class RowRejects:
+    """Collects at most one reject per row: the first problem found wins."""
+
+    def __init__(
+        self,
+        *,
+        layer: str,
+        file: str,
+        ids: list[str],
+        blank: NDArray[np.bool_],
+        row_numbers: NDArray[np.int64],
+    ) -> None:
+        self.layer = layer
+        self.file = file
+        self.ids = ids
+        self.blank = blank
+        self.row_numbers = row_numbers
+        self._rows: dict[int, tuple[str | None, str, str | None]] = {}
+
+    def add(
+        self,
+        mask: NDArray[np.bool_],
+        column: str | None,
+        reason: str | Callable[[int], str],
+        values: Sequence[object],
+    ) -> None:
+        for j in np.flatnonzero(mask):
+            i = int(j)
+            if i in self._rows or self.blank[i]:
+                continue
+            text = reason(i) if callable(reason) else reason
+            value = values[i]
+            self._rows[i] = (column, text, None if value is None else str(value))
+
+    def rejected_mask(self, n: int) -> NDArray[np.bool_]:
+        mask = np.zeros(n, dtype=bool)
+        if self._rows:
+            mask[list(self._rows)] = True
+        return mask
+
+    def row_number(self, i: int) -> int:
+        return int(self.row_numbers[i])
+
+    def records(self) -> list[Reject]:
+        out = []
+        for i in sorted(self._rows):
+            column, reason, value = self._rows[i]
+            out.append(
+                Reject(
+                    layer=self.layer,
+                    file=self.file,
+                    row=int(self.row_numbers[i]),
+                    column=column,
+                    feature_id=self.ids[i] if i < len(self.ids) else None,
+                    reason=reason,
+                    value=value,
+                )
+            )
+        return out

@@ -55,20 +55,72 @@ def test_layers_on_tiny_fixture(tmp_path: Path) -> None:
 
 
 def test_layers_with_agency_file_and_given_crs(tmp_path: Path) -> None:
-    out = tmp_path / "hel"
+    # a survey file in EPSG:4549 metres with northing in X, ids and statuses the CLI maps
+    out = tmp_path / "sh"
     result = runner.invoke(app, [
         "layers", "--osm", str(FIXTURES / "tiny_compound.osm"),
-        "--hydrants", str(FIXTURES / "hydrants_nanjing_gcj02.csv"), "--hydrant-crs", "gcj02",
+        "--hydrants", str(FIXTURES / "hydrants_shanghai_survey.csv"), "--hydrant-crs", "EPSG:4549",
+        "--hydrant-columns", "id=栓号牌,status=现状", "--hydrant-codes", str(FIXTURES / "hydrant_codes.csv"),
         "--crs", "EPSG:4549", "--out", str(out),
     ])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["source"]["crs"] == "EPSG:4549"
-    rejects = pd.read_csv(out / "rejects.csv", encoding="utf-8-sig")
-    # Nanjing hydrants are far outside a Shanghai extract: every row is rejected with a reason
-    agency = rejects.loc[rejects["layer"] == "hydrants"]
-    assert len(agency) == 12 and agency["reason"].str.len().min() > 10
-    assert set(agency["file"]) == {str(FIXTURES / "hydrants_nanjing_gcj02.csv")}
+    assert summary["hydrants"]["from_agency"] == 8 and summary["rejects"]["total"] == 0  # none lost
+    hydrants = pyogrio.read_dataframe(out / "layers.gpkg", layer="hydrants")
+    agency = hydrants.loc[hydrants["source"] == "agency"]
+    # codes 1 -> in_service (5 rows), 2 -> low_pressure, 3 -> out_of_service, 9 unmapped -> unknown
+    assert agency["status"].value_counts().to_dict() == {
+        "in_service": 5, "low_pressure": 1, "out_of_service": 1, "unknown": 1
+    }
+    assert set(agency["hydrant_id"]) >= {"SH-001", "hydrants_shanghai_survey/row3"}
+    said = " ".join(result.output.split())
+    assert "read swapped" in said and "read as kPa" in said and "without a usable id" in said
+
+
+def test_metres_without_crs_stop_with_the_epsg_to_use(tmp_path: Path) -> None:
+    result = runner.invoke(app, [
+        "layers", "--osm", str(FIXTURES / "tiny_compound.osm"),
+        "--hydrants", str(FIXTURES / "hydrants_shanghai_survey.csv"), "--out", str(tmp_path / "x"),
+    ])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "projected metres" in said and "--hydrant-crs EPSG:4549" in said
+    assert "8 of 8 rows fall inside the study area" in said
+
+
+def test_agency_file_for_another_city_stops(tmp_path: Path) -> None:
+    # Nanjing hydrants with a Shanghai extract: no row in the area -> exit 2, both boxes named
+    result = runner.invoke(app, [
+        "layers", "--osm", str(FIXTURES / "tiny_compound.osm"),
+        "--hydrants", str(FIXTURES / "hydrants_nanjing_gcj02.csv"), "--hydrant-crs", "gcj02",
+        "--out", str(tmp_path / "x"),
+    ])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "none of its 11 usable rows lies in the study area" in said
+    assert "longitude 118.7" in said and "longitude 121.4" in said
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--hydrant-columns", "id编号"], "--hydrant-columns 'id编号': item 'id编号' is not FIELD=HEADER"),
+        (["--hydrant-columns", "height=高度"], "names the field 'height'"),
+        (["--hydrant-columns", "x=东坐标,y=Y"], "maps 'lon' to column '东坐标'"),
+        (["--units", "flow=furlongs"], "unknown flow unit 'furlongs'"),
+        (["--station-columns", "id=站号"], "--station-columns was given without --stations FILE"),
+    ],
+)
+def test_bad_column_or_unit_spec_is_one_line_exit_2(tmp_path: Path, args: list[str], words: str) -> None:
+    result = runner.invoke(app, [
+        "layers", "--osm", str(FIXTURES / "tiny_compound.osm"),
+        "--hydrants", str(FIXTURES / "hydrants_shanghai_survey.csv"), "--hydrant-crs", "EPSG:4549",
+        *args, "--out", str(tmp_path / "x"),
+    ])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert words in said
 
 
 @pytest.mark.parametrize(
@@ -132,7 +184,7 @@ def test_nanjing_with_gcj02_hydrants(tmp_path: Path) -> None:
     ])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["hydrants"]["total"] == 10 and summary["rejects"]["total"] >= 2
+    assert summary["hydrants"]["total"] == 11 and summary["rejects"]["total"] >= 1
     assert summary["buildings"]["high_rise"] >= 40
     assert 0 < summary["coverage"]["covered_pct"] < 100
     buildings = pyogrio.read_dataframe(out / "layers.gpkg", layer="buildings")

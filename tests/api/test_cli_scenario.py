@@ -111,6 +111,22 @@ def test_scenario_blockage_file_in_metres(tiny_ws: Path, tmp_path: Path) -> None
     }]
 
 
+def test_scenario_blockage_file_with_named_columns(tiny_ws: Path, tmp_path: Path) -> None:
+    # the same gate under headers FireReach does not know, named with --blockage-columns
+    x, y = xy(400, 0)
+    reports = tmp_path / "巡查.csv"
+    reports.write_text(f"单号,东,北,障碍\nG1,{x!r},{y!r},门\n", encoding="utf-8")
+    out = tmp_path / "b.json"
+    _ok(["scenario", str(tiny_ws), "--blockages", str(reports), "--blockage-crs", CRS,
+         "--blockage-columns", "id=单号,x=东,y=北,kind=障碍", "--out", str(out)])
+    gate = json.loads(out.read_text(encoding="utf-8"))["blockages"][0]
+    assert gate["blockage_id"] == "G1" and gate["kind"] == "gate" and gate["road_name"] == "East St"
+    assert "names the field 'floor'" in _fails(
+        ["scenario", str(tiny_ws), "--blockages", str(reports), "--blockage-crs", CRS,
+         "--blockage-columns", "id=单号,x=东,y=北,floor=障碍"]
+    )
+
+
 def test_unknown_hydrants_exit_2_no_traceback(tiny_ws: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "api.cli", "scenario", str(tiny_ws), "--out-of-service", "H1",

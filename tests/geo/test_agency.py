@@ -264,8 +264,7 @@ BAD_ROW_CASES = [
     ("HX,118.7834,95.5,地上,在用,,,", "纬度", "latitude out of range"),
     ("HX,181.2,32.0430,地上,在用,,,", "经度", "longitude out of range"),
     ("HX,32.0430,118.7834,地上,在用,,,", "纬度", "swapped"),
-    ("HX,118.7834,32.0430,地上,待查,,,", "状态", "unknown status word '待查'"),
-    ("H001,118.7834,32.0430,地上,在用,,,", "编号", "duplicate id 'H001': first used on row 1"),
+    ("H001,118.78012,32.0402,地上,在用,,,", "编号", "duplicate id 'H001' at the same place as row 1"),
 ]
 
 
@@ -284,11 +283,13 @@ def test_each_bad_row_gives_one_reject_and_keeps_good_rows(
     assert reason in rej.reason
 
 
-def test_unknown_status_reason_lists_the_accepted_words(tmp_path: Path) -> None:
+def test_unknown_status_is_kept_as_unknown_with_a_warning(tmp_path: Path) -> None:
     bad = "HX,118.7834,32.0430,地上,待查,,,"
-    read = read_agency_table(_csv(tmp_path, [CN_HEADER, bad]), layer="hydrants")
-    assert "use one of" in read.rejects[0].reason and "在用" in read.rejects[0].reason
-    assert read.rejects[0].value == "待查"
+    read = read_agency_table(_csv(tmp_path, [CN_HEADER, *CN_ROWS, bad]), layer="hydrants")
+    assert read.rejects == [] and list(read.points["status"])[-1] == "unknown"
+    (note,) = read.notes
+    assert (note.level, note.count, note.column) == ("warning", 1, "状态")
+    assert "'待查' (1)" in note.message and "--hydrant-codes" in note.message
 
 
 def test_swapped_detected_when_latitude_exceeds_90_anywhere(tmp_path: Path) -> None:
@@ -336,13 +337,14 @@ def test_study_area_is_tested_after_conversion_to_wgs84(tmp_path: Path) -> None:
     lines = ["编号,经度,纬度", f"A,{float(glon):.7f},{float(glat):.7f}"]
     tight = Point(118.7800, 32.0400).buffer(0.0005)  # ~50 m around the WGS84 position
     path = _csv(tmp_path, lines)
-    assert len(read_agency_table(path, layer="hydrants", study_area=tight).rejects) == 1
+    with pytest.raises(InputFileError, match="none of its 1 usable rows lies in the study area"):
+        read_agency_table(path, layer="hydrants", study_area=tight)
     read = read_agency_table(path, layer="hydrants", source_crs="gcj02", study_area=tight)
     assert read.rejects == [] and len(read.points) == 1
 
 
 def test_duplicate_of_a_rejected_row_is_kept(tmp_path: Path) -> None:
-    lines = [CN_HEADER, "H001,118.78,32.04,地上,待查,,,", "H001,118.781,32.041,地上,在用,,,"]
+    lines = [CN_HEADER, "H001,118.78,,地上,在用,,,", "H001,118.78,32.04,地上,在用,,,"]
     read = read_agency_table(_csv(tmp_path, lines), layer="hydrants")
     assert list(read.points["source_row"]) == [2]
     assert [r.row for r in read.rejects] == [1]
@@ -401,7 +403,7 @@ def test_missing_coordinate_columns_lists_headers_and_how_to_map(tmp_path: Path)
     with pytest.raises(InputFileError) as info:
         read_agency_table(path, layer="hydrants")
     message = str(info.value)
-    assert "台账.csv" in message and "东坐标" in message and "columns=" in message
+    assert "台账.csv" in message and "东坐标" in message and "--hydrant-columns x=" in message
 
 
 def test_hydrants_pass_the_layer_schema_once_projected(tmp_path: Path) -> None:
@@ -575,11 +577,10 @@ def test_fixture_nanjing_gcj02(fixtures_dir: Path) -> None:
     with pytest.raises(UnicodeDecodeError):
         path.read_bytes().decode("utf-8")  # really GBK
     read = read_agency_table(path, layer="hydrants", source_crs="gcj02")
-    assert len(read.points) == 10
-    assert [(r.row, r.column, r.feature_id) for r in read.rejects] == [
-        (10, "状态", "XJK-010"),
-        (11, "纬度", "XJK-011"),
-    ]
+    assert len(read.points) == 11  # 12 rows, one swapped on its own row
+    assert [(r.row, r.column, r.feature_id) for r in read.rejects] == [(11, "纬度", "XJK-011")]
+    assert read.points.set_index("hydrant_id").loc["XJK-010", "status"] == "unknown"
+    assert any("'待检修' (1)" in n.message for n in read.notes)
     x, y = _xy(read.points)
     assert np.all((x > 118.76) & (x < 118.79) & (y > 32.03) & (y < 32.055))
     assert set(read.points["status"]) == {
@@ -592,7 +593,7 @@ def test_fixture_helsinki(fixtures_dir: Path) -> None:
     read = read_agency_table(path, layer="hydrants", study_area=box(24.92, 60.16, 24.96, 60.175))
     assert len(read.points) == 7
     assert [(r.row, r.column, r.feature_id) for r in read.rejects] == [(7, "id", "HEL-004")]
-    assert "first used on row 4" in read.rejects[0].reason
+    assert "same place as row 4" in read.rejects[0].reason
     assert set(read.points["status"]) == {"in_service", "out_of_service", "low_pressure"}
     raw = pd.read_csv(path)
     kept = raw.drop(index=6)
