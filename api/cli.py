@@ -61,7 +61,7 @@ def _guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except FireReachError as exc:
-        _err.print(f"[bold red]error:[/] {exc}")
+        _err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)  # one line: paths never broken
         raise typer.Exit(code=2) from None
 
 
