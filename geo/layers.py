@@ -25,6 +25,7 @@ from geo.crs import working_crs
 from geo.districts import file_districts, osm_districts
 from geo.errors import InputFileError, LayerValidationError
 from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants
+from geo.notes import Note
 from geo.osm import OsmData
 from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
 from geo.roads import build_roads
@@ -74,7 +75,11 @@ class LayerOptions:
 
 @dataclass(frozen=True)
 class Layers:
-    """Every layer of a workspace, in one projected working CRS."""
+    """Every layer of a workspace, in one projected working CRS.
+
+    ``notes`` are the readers' remarks about the inputs (:class:`geo.notes.Note`), shown in the
+    data-quality section (:mod:`geo.quality`).
+    """
 
     crs: pyproj.CRS
     roads: gpd.GeoDataFrame
@@ -89,6 +94,7 @@ class Layers:
     rejects: pd.DataFrame
     source: str
     osm_notes: dict[str, int] = field(default_factory=dict)
+    notes: tuple[Note, ...] = ()
 
     def as_dict(self) -> dict[str, gpd.GeoDataFrame]:
         """The layers by name, in :data:`LAYER_NAMES` order."""
