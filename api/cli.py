@@ -21,6 +21,7 @@ import pyogrio
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from api.pipeline import LayersRequest, ReportOptions, load_blockages, run_analyze, run_layers
@@ -31,6 +32,8 @@ from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
 from reports.export import atomic_path, write_geopackage
+from reports.i18n import check_lang, label, value_or_not_computed
+from reports.quality import input_rows, warning_lines
 from routing.analysis import Analysis, AnalysisOptions
 from routing.analysis import analyze as analyze_layers
 from routing.scenario import proposal_document, scenario_impact, siting_problem, solve_siting
@@ -136,6 +139,7 @@ def layers(
         f"{summary['buildings']['total']} buildings ({summary['buildings']['high_rise']} high-rise), "
         f"{summary['rejects']['total']} rejected rows"
     )
+    _print_quality(summary)
 
 
 PresetOpt = Annotated[
@@ -177,20 +181,46 @@ def _run_with_progress(job: Callable[[Callable[[str], None]], T]) -> T:
         return _guard(lambda: job(step))
 
 
-def _print_analysis(summary: dict[str, Any], out: Path) -> None:
+def _print_analysis(summary: dict[str, Any], out: Path, *, lang: str = "en") -> None:
     cov, bld, sta = summary["coverage"], summary["buildings"], summary["stations"]
     blk, sit = summary.get("blockages", {}), summary.get("siting", {})
+
+    def v(value: Any, digits: int = 0, suffix: str = "") -> str:  # None: "not computed", never 0
+        return value_or_not_computed(value, "en", digits=digits, suffix=suffix)
+
     _err.print(
-        f"analysis written to {out}: {cov['covered_pct']}% of {cov['road_km']} km of street within "
-        f"{cov['radius_m']:.0f} m of a hydrant ({cov['uncovered_km']} km uncovered, "
-        f"{cov['underserved_segments']} underserved stretches); "
-        f"{bld['without_hydrant_in_range']} buildings without a hydrant in range, "
-        f"{bld['flow_deficit']} with a fire-flow deficit; "
-        f"{sta['roads_within_limit_pct']}% of streets within {sta['limit_s']:.0f} s of a station; "
-        f"{blk.get('total', 0)} blockage reports ({blk.get('high_rises_cut_off', 0)} high-rises cut "
-        f"off together), {summary.get('lanes', {}).get('critical', 0)} critical lanes; "
-        f"{sit.get('proposed', 0)} new hydrants proposed for CNY {sit.get('cost_cny', 0):,.0f}"
+        f"analysis written to {out}: {v(cov['covered_pct'], 2, '%')} of {cov['road_km']} km of street "
+        f"within {cov['radius_m']:.0f} m of a hydrant ({v(cov['uncovered_km'], 3)} km uncovered, "
+        f"{v(cov['underserved_segments'])} underserved stretches); "
+        f"{v(bld['without_hydrant_in_range'])} buildings without a hydrant in range, "
+        f"{v(bld['flow_deficit'])} with a fire-flow deficit; "
+        f"{v(sta['roads_within_limit_pct'], 2, '%')} of streets within {sta['limit_s']:.0f} s of a "
+        f"station; {blk.get('total', 0)} blockage reports ({v(blk.get('high_rises_cut_off', 0))} "
+        f"high-rises cut off together), {v(summary.get('lanes', {}).get('critical', 0))} critical "
+        f"lanes; {v(sit.get('proposed', 0))} new hydrants proposed for CNY "
+        f"{v(sit.get('cost_cny', 0))}"
     )
+    _print_quality(summary, lang=lang)
+
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def _print_quality(summary: dict[str, Any], *, lang: str = "en") -> None:
+    """The short 数据说明 block on stderr: warnings (red errors, yellow warnings), each input's level."""
+    lg = check_lang(lang if lang in ("zh", "en") else "en")
+    rows = input_rows(summary, lg)
+    warnings = warning_lines(summary, lg)
+    if not rows and not warnings:
+        return
+    _err.print(f"[bold]{label('quality_heading', 'zh')} / {label('quality_heading', 'en')}[/]")
+    for w in warnings:
+        style = _SEVERITY_STYLE.get(w.severity, "")
+        _err.print(f"  [{style}]{label('q_' + w.severity, lg)}:[/] {escape(w.text)}", highlight=False)
+    colon = "：" if lg == "zh" else ": "
+    levels = "; ".join(f"{r['input']}{colon}{r['level']}" for r in rows)
+    if levels:
+        _err.print(f"  {escape(levels)}", highlight=False)
 
 
 @app.command()
@@ -246,7 +276,7 @@ def analyze(
             report=report, progress=step,
         )
     )
-    _print_analysis(summary, out)
+    _print_analysis(summary, out, lang=lang)
 
 
 @app.command()

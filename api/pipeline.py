@@ -23,6 +23,7 @@ from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
 from geo.presets import load_preset
+from geo.quality import layer_quality
 from geo.rejects import Reject, rejects_frame
 from reports.build import build_reports
 from reports.export import write_csv, write_geopackage, write_summary
@@ -86,6 +87,7 @@ def write_layer_outputs(layers: Layers, *, out: Path) -> dict[str, Any]:
     write_csv(layers.rejects, out / "rejects.csv")
     summary: dict[str, Any] = layer_counts(layers)
     summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string(), **layers.osm_notes}
+    summary["quality"] = layer_quality(layers)
     write_summary(summary, out / "summary.json")
     return summary
 

@@ -211,7 +211,8 @@ def warning(code: str, input_name: str, severity: str, message: str,
             "message": message}
 
 
-def _hydrant_warnings(h: dict[str, Any]) -> list[dict[str, Any]]:
+def hydrant_warnings(h: dict[str, Any]) -> list[dict[str, Any]]:
+    """The warnings of a ``hydrants`` entry (no hydrants, none in service, statuses assumed)."""
     held = h["held"]
     n = int(held["total"])
     if n == 0:
@@ -255,7 +256,7 @@ def input_warnings(entries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         out.append(warning("no_roads", "roads", "error",
                            "no drivable roads in the data: nothing can be measured"))
     if "hydrants" in entries:
-        out += _hydrant_warnings(entries["hydrants"])
+        out += hydrant_warnings(entries["hydrants"])
     for layer in ("hydrants", "stations"):
         agency = entries.get(f"agency_{layer}")
         if agency is None:

@@ -29,7 +29,12 @@ from routing.coverage import (
 )
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
-from routing.quality import analysis_quality, has_hydrant_data, with_blockage_quality
+from routing.quality import (
+    analysis_quality,
+    has_hydrant_data,
+    with_blockage_quality,
+    with_hydrant_quality,
+)
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.siting import (
     SitingResult,
@@ -365,6 +370,7 @@ def refresh_water_findings(
     summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
     summary["findings"] = _findings_summary(found)
     summary["pump_connectors"] = _connector_summary(connectors)
+    summary["quality"] = with_hydrant_quality(summary.get("quality"), layers)
     result_layers = {
         **analysis.layers, "buildings_analysis": buildings, "pump_connectors_analysis": connectors,
     }

@@ -16,7 +16,14 @@ from typing import Any
 
 from geo.layers import Layers
 from geo.presets import Preset
-from geo.quality import input_quality, input_warnings, level_of, note_warnings, warning
+from geo.quality import (
+    hydrant_warnings,
+    input_quality,
+    input_warnings,
+    level_of,
+    note_warnings,
+    warning,
+)
 
 #: Display order of the inputs (agency files follow what they feed).
 INPUTS: tuple[str, ...] = (
@@ -170,3 +177,23 @@ def with_blockage_quality(
         ))
     return {**_ordered(out), "warnings": _sorted(warnings)}
 
+
+
+#: Warning codes that follow the hydrants' statuses (made afresh by :func:`with_hydrant_quality`).
+_HYDRANT_CODES = frozenset({"no_hydrants", "no_hydrant_in_service", "statuses_assumed",
+                            "statuses_unknown"})
+
+
+def with_hydrant_quality(quality: dict[str, Any] | None, layers: Layers) -> dict[str, Any]:
+    """``quality`` with its ``hydrants`` entry and status warnings made afresh from ``layers``.
+
+    For live hydrant updates: an inspection turns an assumed status into data.
+    """
+    if not quality:
+        return {}
+    entries = {"hydrants": input_quality(layers)["hydrants"]}
+    _weakens(entries)
+    entries["hydrants"]["notes"] = list(quality.get("hydrants", {}).get("notes", []))
+    warnings = [w for w in quality.get("warnings", []) if w.get("code") not in _HYDRANT_CODES]
+    out = {**{k: v for k, v in quality.items() if k != "warnings"}, **entries}
+    return {**_ordered(out), "warnings": _sorted([*hydrant_warnings(entries["hydrants"]), *warnings])}
