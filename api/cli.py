@@ -185,20 +185,32 @@ def _print_analysis(summary: dict[str, Any], out: Path, *, lang: str = "en") -> 
     cov, bld, sta = summary["coverage"], summary["buildings"], summary["stations"]
     blk, sit = summary.get("blockages", {}), summary.get("siting", {})
 
-    def v(value: Any, digits: int = 0, suffix: str = "") -> str:  # None: "not computed", never 0
-        return value_or_not_computed(value, "en", digits=digits, suffix=suffix)
+    def v(value: Any) -> str:  # None: "not computed", never 0
+        return value_or_not_computed(value, "en")
 
+    if cov["covered_pct"] is None:  # no hydrant data: not computed, never a confident 0 %
+        coverage = f"street coverage not computed on {cov['road_km']} km of street (no hydrant data)"
+    else:
+        coverage = (
+            f"{cov['covered_pct']}% of {cov['road_km']} km of street within {cov['radius_m']:.0f} m "
+            f"of a hydrant ({cov['uncovered_km']} km uncovered, {cov['underserved_segments']} "
+            "underserved stretches)"
+        )
+    response = (
+        "station response not computed (no station)" if sta["roads_within_limit_pct"] is None
+        else f"{sta['roads_within_limit_pct']}% of streets within {sta['limit_s']:.0f} s of a station"
+    )
+    siting = (
+        "hydrant siting not computed" if sit.get("proposed") is None
+        else f"{sit['proposed']} new hydrants proposed for CNY {sit.get('cost_cny', 0):,.0f}"
+    )
     _err.print(
-        f"analysis written to {out}: {v(cov['covered_pct'], 2, '%')} of {cov['road_km']} km of street "
-        f"within {cov['radius_m']:.0f} m of a hydrant ({v(cov['uncovered_km'], 3)} km uncovered, "
-        f"{v(cov['underserved_segments'])} underserved stretches); "
+        f"analysis written to {out}: {coverage}; "
         f"{v(bld['without_hydrant_in_range'])} buildings without a hydrant in range, "
-        f"{v(bld['flow_deficit'])} with a fire-flow deficit; "
-        f"{v(sta['roads_within_limit_pct'], 2, '%')} of streets within {sta['limit_s']:.0f} s of a "
-        f"station; {blk.get('total', 0)} blockage reports ({v(blk.get('high_rises_cut_off', 0))} "
-        f"high-rises cut off together), {v(summary.get('lanes', {}).get('critical', 0))} critical "
-        f"lanes; {v(sit.get('proposed', 0))} new hydrants proposed for CNY "
-        f"{v(sit.get('cost_cny', 0))}"
+        f"{v(bld['flow_deficit'])} with a fire-flow deficit; {response}; "
+        f"{blk.get('total', 0)} blockage reports ({v(blk.get('high_rises_cut_off', 0))} high-rises "
+        f"cut off together), {v(summary.get('lanes', {}).get('critical', 0))} critical lanes; "
+        f"{siting}"
     )
     _print_quality(summary, lang=lang)
 

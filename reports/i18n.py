@@ -351,7 +351,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "q_notes": ("备注", "Notes"),
     "q_severity": ("级别", "Severity"),
     "q_message": ("说明", "Message"),
-    "q_error": ("严重", "error"),
+    "q_error": ("严重警示", "error"),
     "q_warning": ("警示", "warning"),
     "q_info": ("提示", "info"),
     "qi.roads": ("道路", "Roads"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reports.i18n import LABELS, Lang, label
+from routing.quality import INPUTS
 
 #: Column keys of the quality table (labels ``q_<key>``).
 QUALITY_COLUMNS: tuple[str, ...] = ("input", "level", "held", "assumed", "missing", "weakens", "notes")
@@ -60,10 +61,14 @@ def _counts(counts: Mapping[str, Any], lang: Lang) -> str:
 
 
 def input_rows(summary: Mapping[str, Any], lang: Lang = "zh") -> list[dict[str, str]]:
-    """One row per input of ``summary["quality"]``: the :data:`QUALITY_COLUMNS` as text."""
+    """One row per input of ``summary["quality"]`` (in :data:`routing.quality.INPUTS` order):
+    the :data:`QUALITY_COLUMNS` as text."""
     rows = []
     sep = "；" if lang == "zh" else "; "
-    for name, entry in quality_section(summary).items():
+    section = quality_section(summary)
+    order = [*(k for k in INPUTS if k in section), *sorted(k for k in section if k not in INPUTS)]
+    for name in order:
+        entry = section[name]
         if name == "warnings" or not isinstance(entry, Mapping):
             continue
         held = dict(entry.get("held", {}))
