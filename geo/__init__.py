@@ -27,9 +27,11 @@ from geo.errors import (
     NotFoundError,
 )
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
+from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
 from geo.presets import Preset, Rule, credited_flow, load_preset, required_fire_flow
+from geo.quality import input_quality, layer_quality
 from geo.rejects import Reject, rejects_frame
 from geo.roads import build_roads
 from geo.schema import SCHEMAS, validate_layer
@@ -37,10 +39,10 @@ from geo.schema import SCHEMAS, validate_layer
 __all__ = [
     "SCHEMAS", "AgencyRead", "AnalysisError", "CRSError", "ConfigError", "FireReachError",
     "InputFileError", "LayerOptions", "LayerValidationError", "Layers", "NetworkUnavailableError",
-    "NotFoundError", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
+    "NotFoundError", "Note", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
     "build_layers", "build_roads", "building_height", "building_use", "credited_flow",
-    "download_osm", "gcj02_to_wgs84", "high_rise_class", "in_china", "layer_counts",
-    "load_preset", "osm_buildings", "parse_crs", "read_agency_table", "read_districts_file",
-    "read_osm", "rejects_frame", "required_fire_flow", "to_wgs84", "validate_layer",
-    "wgs84_to_bd09", "wgs84_to_gcj02", "working_crs",
+    "download_osm", "gcj02_to_wgs84", "high_rise_class", "in_china", "input_quality",
+    "layer_counts", "layer_quality", "load_preset", "osm_buildings", "parse_crs",
+    "read_agency_table", "read_districts_file", "read_osm", "rejects_frame", "required_fire_flow",
+    "to_wgs84", "validate_layer", "wgs84_to_bd09", "wgs84_to_gcj02", "working_crs",
 ]
