@@ -203,10 +203,7 @@ def analyze(
     hydrant_data = has_hydrant_data(layers)
     connectors, connector_findings = connector_water(layers, graph, snaps, preset, options)
     siting_mode = _siting_mode(options, hydrant_data=hydrant_data)
-    siting = (
-        _siting(graph, coverage, buildings, options, radius)
-        if siting_mode not in ("off", "no_hydrant_data") else None
-    )
+    siting = _siting(graph, coverage, buildings, options, radius) if siting_mode not in _NOT_SITED else None
 
     hyd = hydrants.copy()
     hyd["snap_edge"] = snaps.edge
@@ -224,12 +221,7 @@ def analyze(
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = _connector_summary(connectors)
-    if not hydrant_data:
-        _not_computed_without_hydrants(summary)
-    summary["quality"] = analysis_quality(
-        layers, preset=preset, siting=siting_mode,
-        stations_used=int(response.station_snaps.snapped.sum()) if response is not None else None,
-    )
+    _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
     underserved = with_rule(underserved, radius_rule)
     spacing = with_rule(spacing, spacing_rule)
     buildings["flags"] = _flags(buildings, found)
@@ -805,12 +797,25 @@ _HYDRANT_FIGURES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _not_computed_without_hydrants(summary: dict[str, Any]) -> None:
-    """Set the hydrant figures of ``summary`` to None (not computed) and say why."""
-    for section, keys in _HYDRANT_FIGURES.items():
-        for key in keys:
-            summary.setdefault(section, {})[key] = None
-    summary["coverage"]["basis"] = "no_hydrant_data"
+def _with_quality(
+    summary: dict[str, Any], layers: Layers, preset: Preset, response: ResponseResult | None, *,
+    siting_mode: str,
+) -> None:
+    """Add ``quality`` to ``summary``; without any hydrant in the data, set the hydrant figures
+    to None (not computed) and say why in ``coverage.basis``."""
+    if not has_hydrant_data(layers):
+        for section, keys in _HYDRANT_FIGURES.items():
+            for key in keys:
+                summary.setdefault(section, {})[key] = None
+        summary["coverage"]["basis"] = "no_hydrant_data"
+    summary["quality"] = analysis_quality(
+        layers, preset=preset, siting=siting_mode,
+        stations_used=int(response.station_snaps.snapped.sum()) if response is not None else None,
+    )
+
+
+#: Siting modes in which no siting is run.
+_NOT_SITED = ("off", "no_hydrant_data")
 
 
 def _siting_mode(options: AnalysisOptions, *, hydrant_data: bool) -> str:
