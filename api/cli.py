@@ -21,6 +21,7 @@ import pyogrio
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from api.pipeline import LayersRequest, ReportOptions, load_blockages, run_analyze, run_layers
@@ -32,6 +33,8 @@ from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
 from reports.export import atomic_path, write_geopackage
+from reports.i18n import check_lang, label, value_or_not_computed
+from reports.quality import input_rows, warning_lines
 from routing.analysis import Analysis, AnalysisOptions
 from routing.analysis import analyze as analyze_layers
 from routing.scenario import proposal_document, scenario_impact, siting_problem, solve_siting
@@ -182,6 +185,7 @@ def layers(
         f"{summary['buildings']['total']} buildings ({summary['buildings']['high_rise']} high-rise), "
         f"{summary['rejects']['total']} rejected rows"
     )
+    _print_quality(summary)
 
 
 PresetOpt = Annotated[
@@ -223,20 +227,58 @@ def _run_with_progress(job: Callable[[Callable[[str], None]], T]) -> T:
         return _guard(lambda: job(step))
 
 
-def _print_analysis(summary: dict[str, Any], out: Path) -> None:
+def _print_analysis(summary: dict[str, Any], out: Path, *, lang: str = "en") -> None:
     cov, bld, sta = summary["coverage"], summary["buildings"], summary["stations"]
     blk, sit = summary.get("blockages", {}), summary.get("siting", {})
-    _err.print(
-        f"analysis written to {out}: {cov['covered_pct']}% of {cov['road_km']} km of street within "
-        f"{cov['radius_m']:.0f} m of a hydrant ({cov['uncovered_km']} km uncovered, "
-        f"{cov['underserved_segments']} underserved stretches); "
-        f"{bld['without_hydrant_in_range']} buildings without a hydrant in range, "
-        f"{bld['flow_deficit']} with a fire-flow deficit; "
-        f"{sta['roads_within_limit_pct']}% of streets within {sta['limit_s']:.0f} s of a station; "
-        f"{blk.get('total', 0)} blockage reports ({blk.get('high_rises_cut_off', 0)} high-rises cut "
-        f"off together), {summary.get('lanes', {}).get('critical', 0)} critical lanes; "
-        f"{sit.get('proposed', 0)} new hydrants proposed for CNY {sit.get('cost_cny', 0):,.0f}"
+
+    def v(value: Any) -> str:  # None: "not computed", never 0
+        return value_or_not_computed(value, "en")
+
+    if cov["covered_pct"] is None:  # no hydrant data: not computed, never a confident 0 %
+        coverage = f"street coverage not computed on {cov['road_km']} km of street (no hydrant data)"
+    else:
+        coverage = (
+            f"{cov['covered_pct']}% of {cov['road_km']} km of street within {cov['radius_m']:.0f} m "
+            f"of a hydrant ({cov['uncovered_km']} km uncovered, {cov['underserved_segments']} "
+            "underserved stretches)"
+        )
+    response = (
+        "station response not computed (no station)" if sta["roads_within_limit_pct"] is None
+        else f"{sta['roads_within_limit_pct']}% of streets within {sta['limit_s']:.0f} s of a station"
     )
+    siting = (
+        "hydrant siting not computed" if sit.get("proposed") is None
+        else f"{sit['proposed']} new hydrants proposed for CNY {sit.get('cost_cny', 0):,.0f}"
+    )
+    _err.print(
+        f"analysis written to {out}: {coverage}; "
+        f"{v(bld['without_hydrant_in_range'])} buildings without a hydrant in range, "
+        f"{v(bld['flow_deficit'])} with a fire-flow deficit; {response}; "
+        f"{blk.get('total', 0)} blockage reports ({v(blk.get('high_rises_cut_off', 0))} high-rises "
+        f"cut off together), {v(summary.get('lanes', {}).get('critical', 0))} critical lanes; "
+        f"{siting}"
+    )
+    _print_quality(summary, lang=lang)
+
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
+
+
+def _print_quality(summary: dict[str, Any], *, lang: str = "en") -> None:
+    """The short 数据说明 block on stderr: warnings (red errors, yellow warnings), each input's level."""
+    lg = check_lang(lang if lang in ("zh", "en") else "en")
+    rows = input_rows(summary, lg)
+    warnings = warning_lines(summary, lg)
+    if not rows and not warnings:
+        return
+    _err.print(f"[bold]{label('quality_heading', 'zh')} / {label('quality_heading', 'en')}[/]")
+    for w in warnings:
+        style = _SEVERITY_STYLE.get(w.severity, "")
+        _err.print(f"  [{style}]{label('q_' + w.severity, lg)}:[/] {escape(w.text)}", highlight=False)
+    colon = "：" if lg == "zh" else ": "
+    levels = "; ".join(f"{r['input']}{colon}{r['level']}" for r in rows)
+    if levels:
+        _err.print(f"  {escape(levels)}", highlight=False)
 
 
 @app.command()
@@ -300,7 +342,7 @@ def analyze(
             report=report, progress=step,
         )
     )
-    _print_analysis(summary, out)
+    _print_analysis(summary, out, lang=lang)
 
 
 @app.command()

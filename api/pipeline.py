@@ -24,6 +24,7 @@ from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
 from geo.presets import load_preset
+from geo.quality import layer_quality
 from geo.rejects import Reject, rejects_frame
 from reports.build import build_reports
 from reports.export import write_csv, write_geopackage, write_summary
@@ -101,6 +102,7 @@ def write_layer_outputs(layers: Layers, *, out: Path) -> dict[str, Any]:
     write_csv(layers.rejects, out / "rejects.csv")
     summary: dict[str, Any] = layer_counts(layers)
     summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string(), **layers.osm_notes}
+    summary["quality"] = layer_quality(layers)
     write_summary(summary, out / "summary.json")
     return summary
 
@@ -155,7 +157,7 @@ def run_analyze(
             layers, rejects=pd.concat([layers.rejects, rejects_frame(blockage_rejects)], ignore_index=True)
         )
     if blockage_notes:
-        layers = replace(layers, notes=[*layers.notes, *blockage_notes])
+        layers = replace(layers, notes=(*layers.notes, *blockage_notes))
     preset = load_preset(preset_name or settings.preset)
     step("network analysis")
     result = analyze(layers, preset=preset, options=options, blockages=blockages)

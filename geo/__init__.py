@@ -38,6 +38,7 @@ from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
 from geo.presets import Preset, Rule, credited_flow, load_preset, required_fire_flow
+from geo.quality import input_quality, layer_quality
 from geo.rejects import Reject, rejects_frame
 from geo.roads import build_roads
 from geo.schema import SCHEMAS, validate_layer
@@ -47,9 +48,9 @@ __all__ = [
     "InputFileError", "LayerOptions", "LayerValidationError", "Layers", "NetworkUnavailableError",
     "NotFoundError", "Note", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
     "build_layers", "build_roads", "building_height", "building_use", "credited_flow",
-    "download_osm", "gcj02_to_wgs84", "high_rise_class", "in_china", "layer_counts",
-    "load_preset", "osm_buildings", "parse_column_spec", "parse_crs", "parse_units_spec",
-    "read_agency_table", "read_districts_file", "read_osm", "read_status_codes", "rejects_frame",
-    "required_fire_flow", "to_wgs84", "validate_layer", "wgs84_to_bd09", "wgs84_to_gcj02",
-    "working_crs",
+    "download_osm", "gcj02_to_wgs84", "high_rise_class", "in_china", "input_quality",
+    "layer_counts", "layer_quality", "load_preset", "osm_buildings", "parse_column_spec",
+    "parse_crs", "parse_units_spec", "read_agency_table", "read_districts_file", "read_osm",
+    "read_status_codes", "rejects_frame", "required_fire_flow", "to_wgs84", "validate_layer",
+    "wgs84_to_bd09", "wgs84_to_gcj02", "working_crs",
 ]

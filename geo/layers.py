@@ -108,7 +108,7 @@ class Layers:
     rejects: pd.DataFrame
     source: str
     osm_notes: dict[str, int] = field(default_factory=dict)
-    notes: list[Note] = field(default_factory=list)
+    notes: tuple[Note, ...] = ()
 
     def as_dict(self) -> dict[str, gpd.GeoDataFrame]:
         """The layers by name, in :data:`LAYER_NAMES` order."""
@@ -215,7 +215,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
             "way_nodes_outside_file": osm.way_nodes_missing,
             "ways_outside_file": osm.ways_dropped,
         },
-        notes=notes,
+        notes=tuple(notes),
     )
     for name, gdf in layers.as_dict().items():
         validate_layer(gdf, name=name)

@@ -137,7 +137,7 @@ def build_reports(
         thresholds=options.thresholds,
         lang=lg,
     )
-    log.info("reports in %s: %d districts (%d severe)", out_dir, counts["total"], counts["severe"])
+    log.info("reports in %s: %d districts (%s severe)", out_dir, counts["total"], counts["severe"])
     return {
         "districts": counts,
         "reports": {"districts": DISTRICTS_FILE, "xlsx": XLSX_FILE, "pdf": PDF_FILE},

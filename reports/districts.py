@@ -43,6 +43,11 @@ Water-shortage grade (:class:`GradeThresholds`)
 - **较重 (significant)**: at least 20 % uncovered (same minimum street length), or any high-rise
   with a fire-flow deficit or without a usable hydrant in range.
 - **一般 (general)**: every other district.
+
+Without any hydrant in the data (missing data: OSM in China maps almost none) nothing is graded:
+``grade`` is ``not_computed`` (:data:`NOT_GRADED`) and the grade counts of ``summary.json`` are
+null, with ``districts.not_computed`` the number of districts; coverage and building-water
+columns are NaN.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ from routing.analysis import Analysis
 log = logging.getLogger(__name__)
 
 GRADES: tuple[str, ...] = ("severe", "significant", "general")
+#: The grade of every district when the data holds no hydrant (see :func:`grade_districts`).
+NOT_GRADED = "not_computed"
 OUTSIDE_ID = "outside"
 HYDRANT_STATUSES: tuple[str, ...] = ("in_service", "out_of_service", "low_pressure", "unknown")
 BLOCKAGE_STATUSES: tuple[str, ...] = ("reported", "assigned", "rectified", "verified", "closed")
@@ -165,6 +172,10 @@ class DistrictInputs:
     proposed
         Optional proposed hydrants: a cost column (:data:`COST_COLUMNS`) and a gain column
         (:data:`GAIN_COLUMNS`, street metres newly covered).
+    hydrant_data
+        False when the data holds no hydrant at all (missing data, not proof that none exist):
+        coverage and building-water columns are then NaN and no district is graded
+        (``grade`` ``not_computed``, basis ``no_hydrant_data``).
     """
 
     roads: gpd.GeoDataFrame
@@ -174,6 +185,7 @@ class DistrictInputs:
     response_limit_s: float | None = None
     blockages: gpd.GeoDataFrame | None = None
     proposed: gpd.GeoDataFrame | None = None
+    hydrant_data: bool = True
 
     @classmethod
     def from_analysis(
@@ -195,6 +207,7 @@ class DistrictInputs:
             response_limit_s=float(limit) if analysis.response is not None and limit else None,
             blockages=blockages,
             proposed=proposed,
+            hydrant_data=analysis.summary.get("coverage", {}).get("covered_pct", 0.0) is not None,
         )
 
 
@@ -580,6 +593,11 @@ def aggregate_districts(
     cols["response_within_km"] = within / 1000.0
     cols["response_within_pct"] = within_pct
 
+    if not inputs.hydrant_data:  # no hydrant in the data: nothing measured against hydrants
+        for c in ("covered_km", "uncovered_km", "covered_pct", "uncovered_pct",
+                  "high_rise_flow_deficit", "high_rise_no_water", "class1_no_water"):
+            cols[c] = np.full(n + 1, np.nan)
+
     _blockage_columns(cols, inputs.blockages, polys)
     _proposed_columns(cols, inputs.proposed, polys, street, uncovered)
 
@@ -597,7 +615,7 @@ def aggregate_districts(
     for c in counts:
         if frame[c].notna().all():
             frame[c] = frame[c].round().astype(np.int64)
-    frame = grade_districts(frame, thresholds=thresholds)
+    frame = grade_districts(frame, thresholds=thresholds, hydrant_data=inputs.hydrant_data)
     geometry = np.concatenate([polys, np.array([None], dtype=object)])
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=units.crs), crs=units.crs)
     has_outside = (street[n] > 0.5) or any(
@@ -688,7 +706,9 @@ def _proposed_columns(
 # Grades
 
 
-def grade_districts(table: pd.DataFrame, *, thresholds: GradeThresholds | None = None) -> pd.DataFrame:
+def grade_districts(
+    table: pd.DataFrame, *, thresholds: GradeThresholds | None = None, hydrant_data: bool = True
+) -> pd.DataFrame:
     """Grade each district 严重 / 较重 / 一般 (``severe`` / ``significant`` / ``general``).
 
     Parameters
@@ -698,6 +718,9 @@ def grade_districts(table: pd.DataFrame, *, thresholds: GradeThresholds | None =
         ``high_rise_no_water``.
     thresholds
         The rule (see the module docstring); default :class:`GradeThresholds`.
+    hydrant_data
+        False when the data holds no hydrant: no district is graded (``not_computed``, basis
+        ``no_hydrant_data``), since every street would look uncovered for want of data.
 
     Returns
     -------
@@ -733,6 +756,9 @@ def grade_districts(table: pd.DataFrame, *, thresholds: GradeThresholds | None =
         basis.append(";".join(reasons))
     out["grade"] = grade.astype(object)
     out["grade_basis"] = basis
+    if not hydrant_data:
+        out["grade"] = NOT_GRADED
+        out["grade_basis"] = "no_hydrant_data"
     return out
 
 
@@ -746,6 +772,10 @@ def grade_counts(table: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {"total": len(real)}
     for g in GRADES:
         out[g] = int((real["grade"] == g).sum())
+    if (table["grade"] == NOT_GRADED).any():
+        # not graded (no hydrant data): the grade counts are not computed, never 0
+        out.update({g: None for g in GRADES})
+        out[NOT_GRADED] = len(real)
     units = sorted(set(real["unit"].astype(str)))
     out["unit"] = units[0] if len(units) == 1 else ",".join(units)
     outside = table.loc[table["district_id"] == OUTSIDE_ID]

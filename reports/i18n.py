@@ -8,7 +8,11 @@ so a column another module adds still gets a header.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
+
+import numpy as np
+import pandas as pd
 
 from geo.errors import ConfigError
 
@@ -317,6 +321,154 @@ LABELS: dict[str, tuple[str, str]] = {
     "scale_m": ("{n:g} 米", "{n:g} m"),
     "scale_km": ("{n:g} 公里", "{n:g} km"),
     "north": ("北", "N"),
+    # not computed (a figure the inputs could not give: null in summary.json, never 0)
+    "not_computed": ("不计算", "not computed"),
+    "grade_not_computed": ("未定级（无消火栓数据）", "not graded (no hydrant data)"),
+    "basis_no_hydrant_data": ("无消火栓数据，不计算", "no hydrant data: not computed"),
+    "map_coverage_no_data": (
+        "数据中没有任何消火栓（数据缺失，并非没有消火栓）：覆盖率不计算，图中道路仅示意。",
+        "The data holds no hydrant (missing data, not proof that none exist): coverage is not "
+        "computed; the streets are shown for orientation only.",
+    ),
+    # data quality (数据说明)
+    "sheet_quality": ("数据说明", "Data quality"),
+    "quality_heading": ("数据说明", "Data quality"),
+    "quality_warnings": ("数据警示", "Data warnings"),
+    "quality_intro": (
+        "各项输入数据的完整程度、采用的假定、缺失的内容及受影响的结果。"
+        "完整：缺值不超过5%；部分：5%～90%；假定：90%以上采用默认值；缺失：无数据或90%以上缺值。",
+        "What each input held, what was assumed, what was missing and which results it weakens. "
+        "Complete: at most 5 % of values missing; partial: 5–90 %; assumed: 90 % or more from a "
+        "default; missing: no data, or 90 % or more missing.",
+    ),
+    "quality_none": ("无数据警示。", "No data warnings."),
+    "q_input": ("输入数据", "Input"),
+    "q_level": ("完整程度", "Level"),
+    "q_held": ("数据内容", "Held"),
+    "q_assumed": ("采用假定", "Assumed"),
+    "q_missing": ("缺失", "Missing"),
+    "q_weakens": ("影响的结果", "Weakens"),
+    "q_notes": ("备注", "Notes"),
+    "q_severity": ("级别", "Severity"),
+    "q_message": ("说明", "Message"),
+    "q_error": ("严重警示", "error"),
+    "q_warning": ("警示", "warning"),
+    "q_info": ("提示", "info"),
+    "qi.roads": ("道路", "Roads"),
+    "qi.hydrants": ("消火栓", "Hydrants"),
+    "qi.agency_hydrants": ("单位消火栓清单", "Agency hydrant file"),
+    "qi.buildings": ("建筑", "Buildings"),
+    "qi.stations": ("消防站", "Fire stations"),
+    "qi.agency_stations": ("单位消防站清单", "Agency station file"),
+    "qi.speeds": ("消防车车速", "Truck speeds"),
+    "qi.water_sources": ("其他消防水源", "Other water sources"),
+    "qi.pump_connectors": ("水泵接合器", "Pump connectors"),
+    "qi.districts": ("分区", "Districts"),
+    "qi.blockages": ("占堵上报", "Blockage reports"),
+    "ql.complete": ("完整", "complete"),
+    "ql.partial": ("部分", "partial"),
+    "ql.assumed": ("假定", "assumed"),
+    "ql.missing": ("缺失", "missing"),
+    "qk.edges": ("路段", "edges"),
+    "qk.km": ("公里", "km"),
+    "qk.width_tagged": ("标注宽度", "width tagged"),
+    "qk.width_from_class": ("宽度按道路等级估算", "width estimated from class"),
+    "qk.total": ("总数", "total"),
+    "qk.in_service": ("在用", "in service"),
+    "qk.out_of_service": ("停用", "out of service"),
+    "qk.low_pressure": ("水压不足", "low pressure"),
+    "qk.unknown": ("状态不明", "status unknown"),
+    "qk.status_from_data": ("状态有数据", "status in the data"),
+    "qk.flow_known": ("流量已知", "flow known"),
+    "qk.from_osm": ("来自OSM", "from OSM"),
+    "qk.from_agency": ("来自单位清单", "from the agency file"),
+    "qk.status": ("状态（按在用假定或不明）", "status (assumed in service, or unknown)"),
+    "qk.flow_by_preset": ("流量按规则预设计", "flow credited by the preset"),
+    "qk.height_tagged": ("标注高度", "height tagged"),
+    "qk.height_from_levels": ("高度按层数×层高估算", "height from levels × storey height"),
+    "qk.use_known": ("用途已知", "use known"),
+    "qk.height": ("高度不明", "height unknown"),
+    "qk.used": ("参与计算", "used"),
+    "qk.snapped": ("未接入道路", "not on a passable road"),
+    "qk.classes": ("道路等级", "road classes"),
+    "qk.speeds_kmh": ("车速按规则预设表", "speeds from the preset's table"),
+    "qk.linked": ("已关联建筑", "linked to a building"),
+    "qk.from_file": ("来自用户文件", "from the user file"),
+    "qk.rows_used": ("采用行数", "rows used"),
+    "qk.rows_rejected": ("拒收行数", "rows rejected"),
+    "qr.coverage": ("道路覆盖率", "street coverage"),
+    "qr.building_water": ("建筑消防用水", "building water"),
+    "qr.high_rise_classes": ("高层分类", "high-rise classes"),
+    "qr.high_rise_access": ("高层消防车道与登高场地", "high-rise access"),
+    "qr.response": ("出动响应时间", "station response"),
+    "qr.blockage_ranking": ("占堵影响排名", "blockage ranking"),
+    "qr.grading": ("分区缺水定级", "district grading"),
+    "qr.siting": ("补建选址", "hydrant siting"),
+    "qm.no_roads": (
+        "数据中没有可通行道路：无法计算任何结果。", "No drivable roads in the data: nothing can be measured."
+    ),
+    "qm.no_hydrants": (
+        "研究区域内没有任何消火栓数据（OSM 很少标注消火栓，国内几乎没有）——这是数据缺失，"
+        "并非没有消火栓。道路覆盖率、建筑用水和分区定级均不计算，也不提出补建方案。"
+        "请用 --hydrants 提供单位消火栓清单。",
+        "No hydrants in the study area: the hydrant data is missing (OSM maps few hydrants, "
+        "almost none in China), not proof that none exist. Street coverage, building water and "
+        "district grades are not computed and no hydrants are proposed. Give the agency list "
+        "with --hydrants FILE.",
+    ),
+    "qm.no_hydrant_in_service": (
+        "{count} 个消火栓均非在用状态（状态不明、停用或水压不足）：覆盖只计在用消火栓，"
+        "因此全部道路未覆盖。请检查清单的状态列。",
+        "None of the {count} hydrants is in service (unknown, out of service or low pressure): "
+        "coverage counts in-service hydrants only, so every street is uncovered. Check the "
+        "file's status column.",
+    ),
+    "qm.statuses_assumed": (
+        "{count} 个消火栓的状态数据中没有，按在用假定。",
+        "{count} hydrant statuses are not in the data and were assumed in service.",
+    ),
+    "qm.statuses_unknown": (
+        "{count} 个消火栓状态不明，未计入覆盖。",
+        "{count} hydrants have an unknown status and are not counted for coverage.",
+    ),
+    "qm.no_agency_rows": (
+        "单位清单的 {count} 行全部未能采用（原因见 rejects.csv）。",
+        "None of the {count} rows of the agency file could be used (see rejects.csv).",
+    ),
+    "qm.agency_rows_rejected": (
+        "单位清单有 {count} 行被拒收（原因见 rejects.csv）。",
+        "{count} rows of the agency file were rejected (see rejects.csv).",
+    ),
+    "qm.no_stations": (
+        "没有消防站数据：出动响应时间和占堵影响排名不计算。请用 --stations 提供。",
+        "No fire stations: station response and the blockage ranking are not computed. Give "
+        "--stations FILE.",
+    ),
+    "qm.stations_not_snapped": (
+        "消防站均不在可通行道路附近：出动响应时间不计算。",
+        "No fire station is near a passable road: station response is not computed.",
+    ),
+    "qm.heights_unknown": (
+        "{count} 栋建筑没有高度或层数：其高层分类和室外消防用水量不明。",
+        "{count} buildings have no height or levels: their high-rise class and required fire "
+        "flow are unknown.",
+    ),
+    "qm.siting_not_run": (
+        "未提出补建方案：没有消火栓数据时全部道路都会显示为未覆盖。如需按“现无消火栓”规划，"
+        "请明确指定 --new-hydrants 或 --budget。",
+        "No hydrants proposed: with no hydrant data every street would look uncovered. Ask "
+        "explicitly with --new-hydrants K or --budget CNY to plan as if there were none.",
+    ),
+    "qm.siting_without_hydrants": (
+        "补建方案按“现无任何消火栓”计算（没有消火栓数据），新增覆盖均相对于零覆盖。",
+        "The proposed hydrants assume that no hydrant exists today (no hydrant data): the "
+        "figures added are relative to no coverage at all.",
+    ),
+    "qm.blockages_not_ranked": (
+        "{count} 个占堵上报未排名：没有消防站，无法计算其对出动响应的影响。",
+        "{count} blockage reports are not ranked: without fire stations their impact on "
+        "response cannot be computed.",
+    ),
 }
 
 
@@ -341,6 +493,41 @@ def label(key: str, lang: Lang = "zh", **fields: object) -> str:
         return key
     text = pair[0] if lang == "zh" else pair[1]
     return text.format(**fields) if fields else text
+
+
+def value_or_not_computed(
+    value: object, lang: Lang = "zh", *, digits: int = 1, thousands: bool = True, suffix: str = ""
+) -> str:
+    """A figure as text, or 不计算 / "not computed" when it is None or NaN.
+
+    The one formatter for figures that may not have been computed (null in ``summary.json``,
+    never 0): the console line, the PDF, the map and the XLSX overview use it.
+
+    Parameters
+    ----------
+    value
+        A number (int, float, numpy scalar), None or NaN; anything else is shown as text.
+    lang
+        ``"zh"`` or ``"en"``.
+    digits
+        Decimals of a float.
+    thousands
+        Thousands separators.
+    suffix
+        Appended to a computed value (e.g. ``" %"``), not to "not computed".
+    """
+    if value is None or value is pd.NA:
+        return label("not_computed", lang)
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, int | np.integer):
+        return (f"{int(value):,}" if thousands else str(int(value))) + suffix
+    if isinstance(value, float | np.floating):
+        f = float(value)
+        if not math.isfinite(f):
+            return label("not_computed", lang)
+        return (f"{f:,.{digits}f}" if thousands else f"{f:.{digits}f}") + suffix
+    return str(value)
 
 
 def check_lang(lang: str) -> Lang:

@@ -45,6 +45,8 @@ from folium.utilities import JsCode
 from geo.errors import ConfigError, CRSError, LayerValidationError
 from geo.layers import Layers
 from reports.export import atomic_path
+from reports.i18n import label, value_or_not_computed
+from reports.quality import input_rows, warning_lines
 from routing.analysis import Analysis
 
 log = logging.getLogger(__name__)
@@ -348,6 +350,7 @@ _CSS = """
   max-width: 270px; max-height: 55vh; overflow-y: auto; }
 .fr-legend summary { font-weight: bold; font-size: 13px; cursor: pointer; }
 .fr-legend .fr-sum { color: #444; margin: 2px 0 4px; line-height: 16px; }
+.fr-legend .fr-q { white-space: normal; line-height: 16px; margin: 2px 0; }
 .fr-legend .fr-row { display: flex; align-items: center; white-space: nowrap; }
 .fr-sw { display: inline-block; flex: none; box-sizing: border-box; width: 20px; height: 12px;
   margin-right: 6px; }
@@ -518,6 +521,7 @@ def render_map(
 
     _Legend(
         _legend_html(analysis, text, page_title, drawn=frozenset(handles))
+        + _quality_html(analysis.summary, lang)
     ).add_to(fmap)
     # small screens: the layer list starts folded (an icon), so it does not cover the legend
     small = JsCode(f"window.innerWidth < {_SMALL_SCREEN_PX}")
@@ -1165,6 +1169,29 @@ class _Legend(MacroElement):
         self.body = body
 
 
+_Q_COLOURS = {"error": "#b00020", "warning": "#9a6700", "info": "#444444"}
+
+
+def _quality_html(summary: Mapping[str, Any], lang: Lang) -> str:
+    """数据说明 under the legend: the data warnings and each input's level (open on an error)."""
+    warnings = warning_lines(summary, lang)
+    rows = input_rows(summary, lang)
+    if not warnings and not rows:
+        return ""
+    colon = "：" if lang == "zh" else ": "
+    parts = [
+        f'<div class="fr-q" style="color:{_Q_COLOURS.get(w.severity, "#444")}">'
+        f"■ {html.escape(w.text)}</div>"
+        for w in warnings
+    ]
+    parts += [f'<div class="fr-q">{html.escape(r["input"] + colon + r["level"])}</div>' for r in rows]
+    is_open = " open" if any(w.severity == "error" for w in warnings) else ""
+    return (
+        f'<details class="fr-quality"{is_open}><summary>{html.escape(label("quality_heading", lang))}'
+        f'</summary>{"".join(parts)}</details>'
+    )
+
+
 def _legend_html(
     analysis: Analysis, text: Mapping[str, str], title: str, *, drawn: frozenset[str]
 ) -> str:
@@ -1185,8 +1212,12 @@ def _legend_html(
                '</span>'
 
     cov = analysis.summary.get("coverage", {})
+    lang: Lang = "zh" if text["html_lang"].startswith("zh") else "en"
+    colon = "：" if lang == "zh" else ": "
     lines = []
-    if cov:
+    if cov and cov.get("covered_pct", 0.0) is None:  # no hydrant data: not computed, never 0 %
+        lines.append(f"{label('coverage.covered_pct', lang)}{colon}{value_or_not_computed(None, lang)}")
+    elif cov:
         lines.append(text["sum.coverage"].format(
             pct=f"{cov.get('covered_pct', 0.0):.1f}", radius=f"{cov.get('radius_m', 0):.0f}",
             method=text["sum.network" if cov.get("method") != "straight" else "sum.straight"],
@@ -1200,6 +1231,9 @@ def _legend_html(
         lines.append(text["sum.response"].format(
             pct=f"{st.get('roads_within_limit_pct', 0.0):.1f}", limit=f"{st.get('limit_s', 0):.0f}"
         ))
+    elif "roads_within_limit_pct" in st and st["roads_within_limit_pct"] is None:
+        lines.append(f"{label('stations.roads_within_limit_pct', lang)}{colon}"
+                     f"{value_or_not_computed(None, lang)}")
     keys: list[tuple[str, str, str]] = [  # (layer key, swatch, label)
         ("covered", line(_COLOURS["covered"], 3), text["lg.covered"]),
         ("gaps", line(_COLOURS["gap"], 4), text["lg.gaps"]),

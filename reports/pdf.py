@@ -1,7 +1,10 @@
 """The PDF report: title page, maps, charts and tables for the finance and planning offices.
 
-Layout (A4 portrait): a title page with the area, the date, the key figures, the district grades
-and the grading rule; one page per map (coverage gaps, water-shortage grade by district, hydrants
+Layout (A4 portrait): a title page with the area, the date, a box with the data warnings (no
+hydrants, no stations, statuses assumed ...: :mod:`reports.quality`), the district grades and the
+grading rule, the key figures (不计算 / "not computed" for a figure the inputs could not give)
+and the data-quality section (数据说明: each input's level, assumptions, gaps and the results
+they weaken); one page per map (coverage gaps, water-shortage grade by district, hydrants
 by status, and, when given, blockages and proposed hydrants); the charts (coverage by district,
 budget curve); then the tables (district summary with a total row, the top underserved streets,
 and the top blockages and proposed hydrants when given). Every page footer and every map carries
@@ -60,7 +63,8 @@ from reports.districts import (
     ranked_blockages,
 )
 from reports.export import atomic_path
-from reports.i18n import Lang, check_lang, label
+from reports.i18n import Lang, check_lang, label, value_or_not_computed
+from reports.quality import QUALITY_COLUMNS, coverage_computed, input_rows, warning_lines
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +165,13 @@ def _image(png: bytes, *, max_w: float = FRAME_W, max_h: float = FRAME_H - 30 * 
     w, h = ImageReader(io.BytesIO(png)).getSize()
     scale = min(max_w / w, max_h / h)
     return Image(io.BytesIO(png), width=w * scale, height=h * scale)
+
+
+def _has(summary: Mapping[str, Any], key: str) -> bool:
+    """Whether dotted ``key`` is in ``summary`` (its value may be None: not computed)."""
+    *parents, last = key.split(".")
+    node = _get(summary, ".".join(parents)) if parents else summary
+    return isinstance(node, Mapping) and last in node
 
 
 def _get(summary: Mapping[str, Any], key: str) -> Any:
@@ -266,7 +277,12 @@ def _title_page(
     ))
     story.append(Spacer(1, 10 * mm))
 
+    story += _warning_box(summary, st, lang)
     counts = grade_counts(districts) if len(districts) else {g: 0 for g in GRADES}
+    if counts.get("severe", 0) is None:  # not graded: no hydrant data
+        story += [Paragraph(label("grades_heading", lang, n=counts.get("total", 0)), st.h1),
+                  Paragraph(_esc(label("grade_not_computed", lang)), st.body)]
+        return [*story, *_key_figures(summary, proposed, st, lang)]
     grade_cells = [
         Paragraph(f"{label(g, lang)}<br/><font size=20>{counts[g]}</font>",
                   ParagraphStyle(f"g_{g}", parent=st.body, alignment=1, fontSize=11, leading=24,
@@ -286,14 +302,23 @@ def _title_page(
         "grade_rule_text", lang, severe=thresholds.severe_uncovered_pct,
         significant=thresholds.significant_uncovered_pct, min_km=thresholds.min_street_km,
     )), st.small))
+    return [*story, *_key_figures(summary, proposed, st, lang)]
 
+
+def _key_figures(
+    summary: Mapping[str, Any], proposed: gpd.GeoDataFrame | None, st: _Styles, lang: Lang
+) -> list[Flowable]:
+    """The key figures table, the preset and method, the attribution and the data-quality section."""
+    story: list[Flowable] = []
     rows: list[list[object]] = [[label("item", lang), label("value", lang), label("unit", lang)]]
     for key, unit, digits in _KEY_FIGURES:
-        v = _get(summary, key)
-        if v is None:
+        if not _has(summary, key):
             continue
-        rows.append([label(key, lang), _fmt(float(v), digits) if digits else _fmt(int(v)),
-                     label(unit, lang) if unit else ""])
+        v = _get(summary, key)
+        text = value_or_not_computed(
+            None if v is None else (float(v) if digits else int(v)), lang, digits=digits
+        )
+        rows.append([label(key, lang), text, label(unit, lang) if unit and v is not None else ""])
     if proposed is not None:
         cost_col = find_column(proposed, COST_COLUMNS)
         rows.append([label("proposed.total", lang), _fmt(len(proposed)), ""])
@@ -309,8 +334,50 @@ def _title_page(
         notes.append(f"{label('method', lang)}: {label('method_' + str(method), lang)}, "
                      f"{label('coverage.radius_m', lang)} {_fmt(_get(summary, 'coverage.radius_m'), 0)}")
     story += [Spacer(1, 3 * mm), Paragraph(_esc(" · ".join(notes)), st.small),
-              Paragraph(_esc(label("attribution_note", lang)), st.small), PageBreak()]
-    return story
+              Paragraph(_esc(label("attribution_note", lang)), st.small)]
+    return [*story, *_quality_section(summary, st, lang), PageBreak()]
+
+
+_SEVERITY_COLOURS = {"error": "#b00020", "warning": "#9a6700", "info": "#444444"}
+
+
+def _warning_box(summary: Mapping[str, Any], st: _Styles, lang: Lang) -> list[Flowable]:
+    """The data warnings in a framed box (red frame when one is an error); [] when none."""
+    lines = warning_lines(summary, lang)
+    if not lines:
+        return []
+    parts: list[Flowable] = [Paragraph(f"<b>{_esc(label('quality_warnings', lang))}</b>", st.body)]
+    for w in lines:
+        colour = _SEVERITY_COLOURS.get(w.severity, "#444444")
+        parts.append(Paragraph(
+            f'<font color="{colour}">■ {_esc(label("q_" + w.severity, lang))}：</font>{_esc(w.text)}'
+            if lang == "zh" else
+            f'<font color="{colour}">■ {_esc(label("q_" + w.severity, lang))}:</font> {_esc(w.text)}',
+            st.body,
+        ))
+    error = any(w.severity == "error" for w in lines)
+    box = Table([[parts]], colWidths=[FRAME_W])
+    box.setStyle(TableStyle([
+        ("BOX", (0, 0), (-1, -1), 1.5 if error else 0.8,
+         colors.HexColor(_SEVERITY_COLOURS["error" if error else "warning"])),
+        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#fff4f2" if error else "#fffaf0")),
+        ("LEFTPADDING", (0, 0), (-1, -1), 6), ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    return [box, Spacer(1, 4 * mm)]
+
+
+def _quality_section(summary: Mapping[str, Any], st: _Styles, lang: Lang) -> list[Flowable]:
+    """数据说明: each input's level, what was assumed and missing, and the results it weakens."""
+    rows = input_rows(summary, lang)
+    if not rows:
+        return []
+    keys = [c for c in QUALITY_COLUMNS if c != "notes" or any(r["notes"] for r in rows)]
+    table = [[label(f"q_{k}", lang) for k in keys], *([r[k] for k in keys] for r in rows)]
+    widths = [1.15, 0.85, 2.5, 2.0, 1.3, 1.8, 1.8][: len(keys)]
+    return [Spacer(1, 4 * mm), Paragraph(label("quality_heading", lang), st.h1),
+            Paragraph(_esc(label("quality_intro", lang)), st.small),
+            _table(table, widths=widths, st=st)]
 
 
 def _map_page(heading: str, png: bytes, note: str | None, st: _Styles) -> list[Flowable]:
@@ -349,11 +416,14 @@ def _district_rows(
     rows: list[list[object]] = [header]
 
     def row(r: Mapping[Any, Any], name: str, grade: str) -> list[object]:
+        def nc(value: object, digits: int = 0) -> str:  # NaN: not computed (no hydrant data)
+            return value_or_not_computed(value, lang, digits=digits)
+
         out: list[object] = [
-            name, _fmt(r["street_km"], 2), _fmt(r["uncovered_km"], 2), _fmt(r["covered_pct"], 1),
+            name, _fmt(r["street_km"], 2), nc(r["uncovered_km"], 2), nc(r["covered_pct"], 1),
             f"{_fmt(r['hydrants_in_service'])}/{_fmt(r['hydrants_total'])}",
             f"{_fmt(r['high_rise_class1'])}/{_fmt(r['high_rise_class2'])}",
-            _fmt(r["high_rise_flow_deficit"]), _fmt(r["high_rise_no_water"]),
+            nc(r["high_rise_flow_deficit"]), nc(r["high_rise_no_water"]),
         ]
         if has_resp:
             out.append(_fmt(r["response_within_pct"], 1))
@@ -506,14 +576,16 @@ def write_report_pdf(
         districts=districts, proposed=maps.proposed, thresholds=thresholds, st=st, lang=lg,
     )
     radius = _get(summary, "coverage.radius_m") or 150.0
+    computed = coverage_computed(summary)
     n_maps = 2
     story += _map_page(
         label("map_coverage", lg),
         charts.coverage_map(maps.pieces, hydrants=maps.hydrants, stations=maps.stations,
                             districts=districts, lang=lg),
-        label("map_coverage_note", lg, radius=float(radius)), st,
+        label("map_coverage_note", lg, radius=float(radius)) if computed
+        else label("map_coverage_no_data", lg), st,
     )
-    if len(districts):
+    if len(districts) and computed:
         grade_png = charts.grade_map(districts, maps.roads, lang=lg)
         story += _map_page(label("map_grades", lg), grade_png, None, st)
         n_maps += 1
@@ -532,7 +604,7 @@ def write_report_pdf(
 
     # charts
     chart_parts: list[Flowable] = [Paragraph(label("contents_charts", lg), st.h1)]
-    if len(districts):
+    if len(districts) and computed:
         chart_parts.append(_image(
             charts.coverage_chart(districts, overall_pct=_get(summary, "coverage.covered_pct"), lang=lg),
             max_h=FRAME_H * 0.55,

@@ -1,12 +1,16 @@
 """The XLSX report: one workbook a finance office can read without a map.
 
-Sheets, in order: overview (the ``summary.json`` figures with their keys), districts (one row per
+Sheets, in order: overview (the ``summary.json`` figures with their keys), data quality (数据说明:
+the warnings, then what each input held, assumed and missed and which results it weakens),
+districts (one row per
 district and a total row), underserved streets, buildings short of water, blockage ranking,
 proposed hydrants with cost, budget curve, and findings. Headers are Chinese by default
 (``lang="en"`` for English), the header row is frozen and filtered, numbers carry formats
 (km with 3 decimals, percentages with 2, yuan with thousands separators) and columns are sized to
 their content (a CJK character counts double). An optional table that was not given still gets
-its sheet, with one line saying so, so the workbook always has the same sheets.
+its sheet, with one line saying so, so the workbook always has the same sheets. A figure that
+was not computed (null in ``summary.json``) is written as the text 不计算 / "not computed", never
+as an empty cell or 0.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from reports.districts import (
     ranked_blockages,
 )
 from reports.export import atomic_path
-from reports.i18n import Lang, check_lang, label
+from reports.i18n import Lang, check_lang, label, value_or_not_computed
+from reports.quality import QUALITY_COLUMNS, input_rows, warning_lines
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +123,15 @@ TRANSLATED_VALUES = frozenset(
 )
 
 
+_ABSENT = object()
+
+
 def _get(summary: Mapping[str, Any], key: str) -> Any:
+    """The value at dotted ``key``; :data:`_ABSENT` when the key is not there (None: not computed)."""
     node: Any = summary
     for part in key.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            return None
+            return _ABSENT
         node = node[part]
     return node
 
@@ -231,12 +240,14 @@ def overview_frame(summary: Mapping[str, Any], districts: pd.DataFrame,
     rows: list[tuple[str, object, str, str]] = []
     for key, unit in OVERVIEW_KEYS:
         v = _get(summary, key)
-        if v is not None:
-            rows.append((label(key, lang), v, label(unit, lang) if unit else "", key))
+        if v is not _ABSENT:
+            unit_text = label(unit, lang) if unit and v is not None else ""
+            rows.append((label(key, lang), _or_not_computed(v, lang), unit_text, key))
     counts = grade_counts(districts) if len(districts) else {"total": 0, "severe": 0, "significant": 0,
                                                               "general": 0}
     for g in ("total", "severe", "significant", "general"):
-        rows.append((label(f"districts.{g}", lang), counts[g], label("count", lang), f"districts.{g}"))
+        rows.append((label(f"districts.{g}", lang), _or_not_computed(counts[g], lang), label("count", lang),
+                     f"districts.{g}"))
     if proposed is not None:
         rows.append((label("proposed.total", lang), len(proposed), label("count", lang), "proposed.total"))
         cost = find_column(proposed, COST_COLUMNS)
@@ -244,6 +255,65 @@ def overview_frame(summary: Mapping[str, Any], districts: pd.DataFrame,
             rows.append((label("proposed.cost_yuan", lang), float(proposed[cost].sum()), label("yuan", lang),
                          "proposed.cost_yuan"))
     return pd.DataFrame(rows, columns=["item", "value", "unit", "key"])
+
+
+def _or_not_computed(value: object, lang: Lang) -> object:
+    """``value``, or the text 不计算 / "not computed" when it is None or NaN."""
+    if value is None or (isinstance(value, float | np.floating) and not math.isfinite(float(value))):
+        return value_or_not_computed(None, lang)
+    return value
+
+
+def quality_frames(summary: Mapping[str, Any], *, lang: Lang = "zh") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The data-quality sheet's two tables: the warnings (severity, message) and one row per input."""
+    warnings = pd.DataFrame(
+        [(label(f"q_{w.severity}", lang), w.text) for w in warning_lines(summary, lang)],
+        columns=["q_severity", "q_message"],
+    )
+    inputs = pd.DataFrame(input_rows(summary, lang), columns=list(QUALITY_COLUMNS))
+    return warnings, inputs.rename(columns={c: f"q_{c}" for c in QUALITY_COLUMNS})
+
+
+_SEVERITY_FONTS = {"error": Font(bold=True, color="B00020"), "warning": Font(bold=True, color="9A6700")}
+
+
+def _quality_sheet(ws: Worksheet, summary: Mapping[str, Any], lang: Lang) -> None:
+    """数据说明: a title, the warnings (red errors, amber warnings), the rule, the table of inputs."""
+    _, inputs = quality_frames(summary, lang=lang)
+    ws.append([label("quality_warnings", lang)])
+    ws.cell(row=1, column=1).font = Font(bold=True, size=13)
+    lines = warning_lines(summary, lang)
+    if not lines:
+        ws.append([label("quality_none", lang)])
+    for w in lines:
+        ws.append([label(f"q_{w.severity}", lang), w.text])
+        font = _SEVERITY_FONTS.get(w.severity)
+        if font is not None:
+            ws.cell(row=ws.max_row, column=1).font = font
+            ws.cell(row=ws.max_row, column=2).font = font
+        ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
+        last = len(QUALITY_COLUMNS)
+        ws.merge_cells(start_row=ws.max_row, start_column=2, end_row=ws.max_row, end_column=last)
+        ws.row_dimensions[ws.max_row].height = 15 * max(1, math.ceil(_width(w.text) / 150))
+    ws.append([])
+    ws.append([label("quality_heading", lang)])
+    ws.cell(row=ws.max_row, column=1).font = Font(bold=True, size=13)
+    ws.append([label("quality_intro", lang)])
+    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=len(QUALITY_COLUMNS))
+    ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[ws.max_row].height = 32
+    head = ws.max_row + 1
+    ws.append([label(c, lang) for c in inputs.columns])
+    for cell in ws[head]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = HEADER_FILL
+    for row in inputs.itertuples(index=False):
+        ws.append(list(row))
+        for cell in ws[ws.max_row]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    widths = (16, 10, 40, 34, 24, 34, 40)
+    for j, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = width
 
 
 _NOT_SUMMED = frozenset(
@@ -283,12 +353,12 @@ def district_frame(
         if pd.api.types.is_numeric_dtype(d[c]) and d[c].notna().any():
             total[c] = d[c].sum()
     street = float(total.get("street_km") or 0.0)  # type: ignore[arg-type]
-    if street > 0:
+    if street > 0 and total.get("covered_km") is not None:
         total["covered_pct"] = 100.0 * float(total["covered_km"]) / street  # type: ignore[arg-type]
         total["uncovered_pct"] = 100.0 * float(total["uncovered_km"]) / street  # type: ignore[arg-type]
         if total.get("response_within_km") is not None:
             total["response_within_pct"] = 100.0 * float(total["response_within_km"]) / street  # type: ignore[arg-type]
-        if total.get("proposed_gain_km") is not None:
+        if total.get("proposed_gain_km") is not None and total.get("covered_km") is not None:
             gain = float(total["proposed_gain_km"])  # type: ignore[arg-type]
             total["covered_pct_after"] = 100.0 * (float(total["covered_km"]) + gain) / street  # type: ignore[arg-type]
             cost = total.get("proposed_cost_yuan")
@@ -363,6 +433,8 @@ def write_report_xlsx(
     ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
     ws.merge_cells(start_row=ws.max_row, start_column=2, end_row=ws.max_row, end_column=4)
     ws.row_dimensions[ws.max_row].height = 75
+
+    _quality_sheet(wb.create_sheet(label("sheet_quality", lg)), summary, lg)
 
     ws = wb.create_sheet(label("sheet_districts", lg))
     d = district_frame(districts, lang=lg, thresholds=t)

@@ -17,6 +17,7 @@ from routing.coverage import (
 )
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
+from routing.quality import analysis_quality
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.scenario import (
     SitingProblem,
@@ -59,6 +60,7 @@ __all__ = [
     "TruckOptions",
     "WaterOptions",
     "access_summary",
+    "analysis_quality",
     "analyze",
     "blockage_impact",
     "bounded_pairs",

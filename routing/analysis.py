@@ -29,6 +29,12 @@ from routing.coverage import (
 )
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
+from routing.quality import (
+    analysis_quality,
+    has_hydrant_data,
+    with_blockage_quality,
+    with_hydrant_quality,
+)
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.siting import (
     SitingResult,
@@ -72,7 +78,9 @@ class AnalysisOptions:
         most. When neither is given, question (b): the fewest new hydrants that cover every
         coverable gap.
     siting
-        Run the siting at all (it is the slowest step on large areas).
+        Run the siting at all (it is the slowest step on large areas). Without any hydrant in
+        the data it runs only when asked explicitly (``new_hydrants`` or ``budget_cny``): with
+        no hydrant data every street would look uncovered.
     """
 
     apparatus: str = "pumper"
@@ -141,6 +149,11 @@ def analyze(
     Returns
     -------
     Analysis
+        Its ``summary`` holds ``quality`` (:mod:`routing.quality`). A figure that could not be
+        computed is None: without stations the response figures, and without any hydrant in
+        the data (missing data, not proof that none exist) the coverage, building-water and
+        pump-connector figures; the water findings are then not raised and the siting runs only
+        when asked explicitly. ``response_s`` is NaN without stations (inf: unreachable).
     """
     options = options or AnalysisOptions()
     graph = build_graph(layers.roads, barriers=layers.barriers)
@@ -177,7 +190,7 @@ def analyze(
         areas = first_due_areas(truck, response, n_stations=len(layers.stations))
         areas.insert(0, "station_id", _station_ids(layers, areas["station"].to_numpy()))
     else:
-        buildings["response_s"] = np.inf
+        buildings["response_s"] = np.nan  # not computed (no station), not unreachable
         buildings["first_due_station"] = ""
         areas = gpd.GeoDataFrame({"station_id": [], "area_km2": []}, geometry=[], crs=layers.crs)
 
@@ -187,9 +200,10 @@ def analyze(
         access_edge=buildings["access_edge"].to_numpy(), preset=preset, apparatus=options.apparatus,
     )
 
+    hydrant_data = has_hydrant_data(layers)
     connectors, connector_findings = connector_water(layers, graph, snaps, preset, options)
-
-    siting = _siting(graph, coverage, buildings, options, radius)
+    siting_mode = _siting_mode(options, hydrant_data=hydrant_data)
+    siting = _siting(graph, coverage, buildings, options, radius) if siting_mode not in _NOT_SITED else None
 
     hyd = hydrants.copy()
     hyd["snap_edge"] = snaps.edge
@@ -198,7 +212,7 @@ def analyze(
 
     found = concat_findings(
         [*_findings(layers, preset, buildings, underserved, spacing, response, areas, hyd),
-         access_findings, dead_end_findings, connector_findings]
+         access_findings, dead_end_findings, connector_findings if hydrant_data else pd.DataFrame()]
     )
     summary = _summary(
         preset, coverage, buildings, roads, response, underserved, spacing, found, options, hyd
@@ -207,6 +221,7 @@ def analyze(
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = _connector_summary(connectors)
+    _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
     underserved = with_rule(underserved, radius_rule)
     spacing = with_rule(spacing, spacing_rule)
     buildings["flags"] = _flags(buildings, found)
@@ -303,9 +318,12 @@ def with_ranking(
     summary["blockages"] = _blockage_summary(result, blockages)
     summary["lanes"] = {
         **summary.get("lanes", {}),
-        "critical": int(result.summary["critical_lanes"]) if result is not None else 0,
+        "critical": int(result.summary["critical_lanes"]) if result is not None else None,
     }
     summary["findings"] = _findings_summary(found)
+    summary["quality"] = with_blockage_quality(
+        summary.get("quality"), summary["blockages"], given=blockages is not None
+    )
     return dataclasses.replace(analysis, layers=layers, findings=found, summary=summary)
 
 
@@ -344,6 +362,7 @@ def refresh_water_findings(
     summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
     summary["findings"] = _findings_summary(found)
     summary["pump_connectors"] = _connector_summary(connectors)
+    summary["quality"] = with_hydrant_quality(summary.get("quality"), layers)
     result_layers = {
         **analysis.layers, "buildings_analysis": buildings, "pump_connectors_analysis": connectors,
     }
@@ -414,9 +433,10 @@ def _blockage_frame(blockages: gpd.GeoDataFrame | None, crs: Any) -> gpd.GeoData
 def _blockage_summary(
     result: BlockageResult | None, blockages: gpd.GeoDataFrame | None
 ) -> dict[str, Any]:
-    if result is None:
+    if result is None:  # not ranked (no station): the impact figures are not computed
         n = 0 if blockages is None else len(blockages)
-        return {"total": n, "snapped": 0, "rejected": 0, "high_rises_cut_off": 0, "ranked": False}
+        return {"total": n, "snapped": None, "rejected": None, "high_rises_cut_off": None,
+                "ranked": False}
     out = {k: v for k, v in result.summary.items() if k != "critical_lanes"}
     out["ranked"] = True
     return out
@@ -448,8 +468,8 @@ def _siting(
 def _siting_summary(
     siting: tuple[SitingResult, pd.DataFrame] | None, options: AnalysisOptions
 ) -> dict[str, Any]:
-    if siting is None:
-        return {"proposed": 0, "cost_cny": 0.0, "added_covered_km": 0.0, "question": "none"}
+    if siting is None:  # not run: nothing proposed, and no figure claimed
+        return {"proposed": None, "cost_cny": None, "added_covered_km": None, "question": "none"}
     result = siting[0]
     question = (
         "max_coverage" if options.new_hydrants is not None or options.budget_cny is not None
@@ -606,7 +626,7 @@ def _roads_result(
         roads["response_s"] = response.edge_time_s
         roads["first_due_station"] = _station_ids(layers, response.edge_station)
     else:
-        roads["response_s"] = np.inf
+        roads["response_s"] = np.nan  # not computed (no station), not unreachable
         roads["first_due_station"] = ""
     return roads
 
@@ -670,7 +690,10 @@ def _findings(
     areas: gpd.GeoDataFrame,
     hydrants: gpd.GeoDataFrame,
 ) -> list[pd.DataFrame]:
-    out: list[pd.DataFrame] = [water_findings(preset, buildings, underserved, spacing)]
+    # without any hydrant in the data, "no hydrant in range" is missing data, not a finding
+    out: list[pd.DataFrame] = (
+        [water_findings(preset, buildings, underserved, spacing)] if has_hydrant_data(layers) else []
+    )
     radius = preset.rule("hydrant_radius")
     ids = buildings["building_id"].to_numpy()
     if response is not None:
@@ -726,7 +749,7 @@ def _summary(
             "road_km": round(road_m / 1000.0, 3),
             "covered_km": round(covered / 1000.0, 3),
             "uncovered_km": round((road_m - covered) / 1000.0, 3),
-            "covered_pct": pct(covered, road_m),
+            "covered_pct": pct(covered, road_m) if road_m > 0 else None,
             "hydrants_used": int(coverage.n_hydrants),
             "hydrants_unsnapped": int((hydrants["snap_edge"] < 0).sum()),
             "underserved_segments": len(underserved),
@@ -759,8 +782,47 @@ def _summary(
                 ),
             }
         )
-    else:
+    else:  # not computed: no station
         summary["stations"].update(
-            {"used": 0, "roads_within_limit_pct": 0.0, "buildings_within_limit_pct": 0.0}
+            {"used": None, "roads_within_limit_pct": None, "buildings_within_limit_pct": None}
         )
     return summary
+
+
+#: Figures that claim a measurement against hydrants: None when the data holds no hydrant.
+_HYDRANT_FIGURES: dict[str, tuple[str, ...]] = {
+    "coverage": ("covered_km", "uncovered_km", "covered_pct", "underserved_segments", "spacing_gaps"),
+    "buildings": ("without_hydrant_in_range", "flow_deficit"),
+    "pump_connectors": ("without_hydrant_in_band",),
+}
+
+
+def _with_quality(
+    summary: dict[str, Any], layers: Layers, preset: Preset, response: ResponseResult | None, *,
+    siting_mode: str,
+) -> None:
+    """Add ``quality`` to ``summary``; without any hydrant in the data, set the hydrant figures
+    to None (not computed) and say why in ``coverage.basis``."""
+    if not has_hydrant_data(layers):
+        for section, keys in _HYDRANT_FIGURES.items():
+            for key in keys:
+                summary.setdefault(section, {})[key] = None
+        summary["coverage"]["basis"] = "no_hydrant_data"
+    summary["quality"] = analysis_quality(
+        layers, preset=preset, siting=siting_mode,
+        stations_used=int(response.station_snaps.snapped.sum()) if response is not None else None,
+    )
+
+
+#: Siting modes in which no siting is run.
+_NOT_SITED = ("off", "no_hydrant_data")
+
+
+def _siting_mode(options: AnalysisOptions, *, hydrant_data: bool) -> str:
+    """``run``, ``off``, ``no_hydrant_data`` (not run) or ``without_hydrant_data`` (asked for)."""
+    if not options.siting:
+        return "off"
+    if hydrant_data:
+        return "run"
+    asked = options.new_hydrants is not None or options.budget_cny is not None
+    return "without_hydrant_data" if asked else "no_hydrant_data"

@@ -271,6 +271,7 @@ def building_document(analysis: Analysis, building_id: str) -> dict[str, Any]:
     found = found.loc[(found["feature_id"].astype(str) == building_id)
                       & found["layer"].isin(["buildings", "high_rise_access"])]
     access_edge = int(b["access_edge"])
+    response = float(b["response_s"])
     graph = analysis.graph
     doc: dict[str, Any] = {
         "building_id": building_id,
@@ -294,7 +295,8 @@ def building_document(analysis: Analysis, building_id: str) -> dict[str, Any]:
             "offset_m": json_number(b["access_offset_m"]),
             "reason": str(b["access_reason"]),
             "response_s": json_number(b["response_s"], 1),
-            "reachable": bool(np.isfinite(float(b["response_s"]))),
+            # NaN: not computed (no station), inf: no truck route
+            "reachable": None if np.isnan(response) else bool(np.isfinite(response)),
             "first_due_station": str(b["first_due_station"]) or None,
             "response_limit_s": json_number(analysis.summary.get("stations", {}).get("limit_s")),
         },

@@ -77,6 +77,14 @@ async def test_summary_is_summary_json(client: httpx.AsyncClient, helsinki_works
     for section in ("roads", "hydrants", "buildings", "coverage", "stations", "findings"):
         for key, value in written[section].items():
             assert served[section][key] == pytest.approx(value), (section, key)
+    # the data-quality section is served too, as analyze wrote it
+    for name, entry in written["quality"].items():
+        if name != "warnings":
+            assert served["quality"][name]["level"] == entry["level"], name
+            assert served["quality"][name]["assumed"] == entry["assumed"], name
+    assert [w["code"] for w in served["quality"]["warnings"]] == [
+        w["code"] for w in written["quality"]["warnings"]
+    ]
 
 
 async def test_districts_use_the_report_units(client: httpx.AsyncClient, ws: Workspace) -> None:

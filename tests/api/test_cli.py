@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -48,6 +49,7 @@ def test_layers_on_tiny_fixture(tmp_path: Path) -> None:
     assert summary["hydrants"]["total"] == 2 and summary["hydrants"]["in_service"] == 1
     assert summary["buildings"]["high_rise_class1"] == 1  # 80 m apartments
     assert summary["source"]["crs"] == "EPSG:32651"
+    assert summary["quality"]["hydrants"]["held"]["total"] == 2  # layers-only runs say it too
     layers = dict(pyogrio.list_layers(out / "layers.gpkg"))
     assert {"roads", "barriers", "hydrants", "buildings", "stations", "water_sources"} <= set(layers)
     roads = pyogrio.read_dataframe(out / "layers.gpkg", layer="roads")
@@ -225,3 +227,24 @@ def test_create_key_is_stored_hashed(tmp_path: Path) -> None:
          "--role", "boss", "--name", "x"], capture_output=True, text=True, check=False,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_analyze_without_hydrants_or_stations_says_not_computed(tmp_path: Path) -> None:
+    # OSM as it usually is in China: streets and buildings, no hydrant, no station
+    out = tmp_path / "none"
+    result = runner.invoke(app, [
+        "analyze", "--osm", str(FIXTURES / "tiny_no_hydrants.osm"), "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # rich wraps long lines
+    assert "street coverage not computed" in text and "station response not computed" in text
+    assert "0.0%" not in text and "0% of" not in text
+    assert "数据说明 / Data quality" in text
+    assert "研究区域内没有任何消火栓数据" in text  # the loud warning, in the report language
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["coverage"]["covered_pct"] is None
+    assert summary["stations"]["roads_within_limit_pct"] is None
+    assert summary["quality"]["hydrants"]["level"] == "missing"
+    assert [w["code"] for w in summary["quality"]["warnings"]][:1] == ["no_hydrants"]
+    first = PdfReader(out / "report.pdf").pages[0].extract_text() or ""
+    assert "数据警示" in first and "研究区域内没有任何消火栓数据" in first

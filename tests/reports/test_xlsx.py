@@ -20,7 +20,8 @@ from reports.xlsx import write_report_xlsx
 from tests.reports.test_districts import CRS, _districts, _inputs, helsinki_analysis
 
 ZH_SHEETS = [
-    "总览", "分区汇总", "缺水路段", "缺水建筑", "通道占堵排名", "拟建消火栓", "投资效益曲线", "问题清单",
+    "总览", "数据说明", "分区汇总", "缺水路段", "缺水建筑", "通道占堵排名", "拟建消火栓", "投资效益曲线",
+    "问题清单",
 ]
 
 

@@ -96,9 +96,16 @@ def test_yangpu_gates_locked_scenario() -> None:
     n_ok = normal.layers["roads_analysis"]["truck_passable"].sum()
     n_locked = locked.layers["roads_analysis"]["truck_passable"].sum()
     assert n_locked < n_ok  # locking the campus gates closes compound roads
-    # no hydrants are mapped in the extract: every street is uncovered, and said so
-    assert normal.summary["coverage"]["covered_pct"] == 0
-    assert normal.summary["buildings"]["without_hydrant_in_range"] == len(layers.buildings)
+    # no hydrants are mapped in the extract: the hydrant data is missing, so coverage is not
+    # computed (null, never a confident 0 %), no water finding is raised, nothing is sited
+    s = normal.summary
+    assert len(layers.hydrants) == 0
+    assert s["coverage"]["covered_pct"] is None and s["coverage"]["basis"] == "no_hydrant_data"
+    assert s["buildings"]["without_hydrant_in_range"] is None
+    assert s["siting"]["proposed"] is None
+    assert s["quality"]["hydrants"]["level"] == "missing"
+    assert [w["code"] for w in s["quality"]["warnings"]][:1] == ["no_hydrants"]
+    assert not normal.findings["layer"].isin(["underserved_segments", "spacing_gaps"]).any()
 
 
 @pytest.mark.shared
