@@ -120,16 +120,19 @@ def layers(
     station_crs: StationCrsOpt = None,
     districts: DistrictsOpt = None,
     crs: CrsOpt = None,
+    preset: PresetOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Build validated layers: DIR/layers.gpkg, DIR/rejects.csv, DIR/summary.json."""
+    """Build validated layers: DIR/layers.gpkg, DIR/rejects.csv, DIR/summary.json.
+
+    The preset decides the status of hydrants that state none (key hydrant_status.missing)."""
     _setup_logging(verbose)
     settings = Settings()
     request = _request(
         osm=osm, place=place, bbox=bbox, hydrants=hydrants, hydrant_crs=hydrant_crs,
         stations=stations, station_crs=station_crs, districts=districts, crs=crs,
     )
-    summary = _guard(lambda: run_layers(request, out=out, settings=settings))
+    summary = _guard(lambda: run_layers(request, out=out, settings=settings, preset_name=preset))
     _err.print(
         f"layers written to {out}/layers.gpkg: {summary['roads']['edges']} road edges "
         f"({summary['roads']['km']} km), {summary['hydrants']['total']} hydrants, "

@@ -24,7 +24,7 @@ from geo.connectors import osm_connectors
 from geo.crs import working_crs
 from geo.districts import file_districts, osm_districts
 from geo.errors import InputFileError, LayerValidationError
-from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants
+from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants, resolve_missing_status
 from geo.osm import OsmData
 from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
 from geo.roads import build_roads
@@ -58,6 +58,10 @@ class LayerOptions:
         Storey height used when a building has ``building:levels`` but no ``height``.
     study_area_margin_m
         Agency rows farther than this outside the OSM data's extent are rejected.
+    missing_status
+        Status of a hydrant whose OSM tags or agency row state none (the preset's
+        ``[hydrant_status] missing``, :attr:`geo.presets.Preset.hydrant_status`); such hydrants
+        get ``status_source = "assumed"``.
     """
 
     hydrants_file: Path | None = None
@@ -70,6 +74,7 @@ class LayerOptions:
     merge_distance_m: float = 10.0
     metres_per_level: float = 3.0
     study_area_margin_m: float = 2000.0
+    missing_status: str = "in_service"
 
 
 @dataclass(frozen=True)
@@ -105,11 +110,17 @@ def _study_area(osm: OsmData, margin_m: float) -> shapely.Polygon:
 
 
 def _agency_hydrants(
-    path: Path, *, source_crs: str | None, study_area: shapely.Polygon, crs: pyproj.CRS
+    path: Path, *, source_crs: str | None, study_area: shapely.Polygon, crs: pyproj.CRS,
+    missing_status: str,
 ) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     read = read_agency_table(path, layer="hydrants", source_crs=source_crs, study_area=study_area)
-    pts = read.points.to_crs(crs)
-    pts["status_source"] = "agency"
+    pts = resolve_missing_status(
+        read.points.to_crs(crs), missing_status=missing_status, stated_source="agency"
+    )
+    assumed = int((pts["status_source"] == "assumed").sum())
+    if assumed:
+        log.info("agency hydrants %s: %d of %d without a status, taken as %s (assumed)",
+                 path, assumed, len(pts), missing_status)
     return gpd.GeoDataFrame(pts[[*HYDRANT_COLUMNS, "geometry"]], crs=crs), list(read.rejects)
 
 
@@ -142,11 +153,11 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
     study_area = _study_area(osm, options.study_area_margin_m)
 
     roads, barriers, turnarounds = build_roads(osm, crs=crs)
-    hydrants = osm_hydrants(osm, crs=crs)
+    hydrants = osm_hydrants(osm, crs=crs, missing_status=options.missing_status)
     if options.hydrants_file is not None:
         agency, agency_rejects = _agency_hydrants(
             Path(options.hydrants_file), source_crs=options.hydrant_crs,
-            study_area=study_area, crs=crs,
+            study_area=study_area, crs=crs, missing_status=options.missing_status,
         )
         rejects.extend(agency_rejects)
         hydrants = merge_hydrants(hydrants, agency, merge_distance_m=options.merge_distance_m)
@@ -244,6 +255,21 @@ def read_layers(path: Path) -> Layers:
     return Layers(crs=crs, rejects=rejects, source=str(path), **restored)
 
 
+#: ``status_source`` values and their ``hydrants.*`` count keys in :func:`layer_counts`.
+STATUS_SOURCE_KEYS: dict[str, str] = {
+    "assumed": "status_assumed", "tag": "status_tagged", "agency": "status_from_agency",
+    "inspection": "status_from_inspection",
+}
+
+
+def _status_sources(h: pd.DataFrame) -> dict[str, int]:
+    """Hydrants by where their status came from (assumed by the preset's rule, OSM tag, agency
+    file, inspection); zeros when the layer has no ``status_source``."""
+    source = h["status_source"] if "status_source" in h else pd.Series([], dtype=object)
+    counts = source.astype(str).value_counts()
+    return {key: int(counts.get(value, 0)) for value, key in STATUS_SOURCE_KEYS.items()}
+
+
 def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
     """The layer counts of ``summary.json`` (keys are stable; see the README)."""
     b = layers.buildings
@@ -265,6 +291,7 @@ def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
             "unknown": int(status.get("unknown", 0)),
             "from_agency": int((h["source"] == "agency").sum()),
             "from_osm": int((h["source"] == "osm").sum()),
+            **_status_sources(h),
         },
         "buildings": {
             "total": len(b),
