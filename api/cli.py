@@ -120,8 +120,8 @@ def layers(
     station_crs: StationCrsOpt = None,
     districts: DistrictsOpt = None,
     crs: CrsOpt = None,
-    preset: PresetOpt = None,
     verbose: VerboseOpt = False,
+    preset: PresetOpt = None,
 ) -> None:
     """Build validated layers: DIR/layers.gpkg, DIR/rejects.csv, DIR/summary.json.
 

@@ -73,6 +73,7 @@ def load_layers(
     preset = preset or load_preset(settings.preset)
     osm = load_osm(request, settings=settings)
     options = LayerOptions(
+        missing_status=preset.hydrant_status.missing,
         hydrants_file=request.hydrants,
         hydrant_crs=request.hydrant_crs,
         stations_file=request.stations,
@@ -81,7 +82,6 @@ def load_layers(
         crs=request.crs or settings.crs,
         merge_distance_m=settings.merge_distance_m,
         metres_per_level=settings.metres_per_level,
-        missing_status=preset.hydrant_status.missing,
     )
     return build_layers(osm, options=options)
 

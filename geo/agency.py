@@ -1202,7 +1202,7 @@ def _normalise_fields(
     values: dict[str, object] = {"name": text("name").to_numpy()}
     if layer in ("hydrants", "blockages"):
         table, helptext, default = (
-            (_HYDRANT_STATUS, _HYDRANT_STATUS_HELP, "not_stated")
+            (_HYDRANT_STATUS, _HYDRANT_STATUS_HELP, "unknown")
             if layer == "hydrants"
             else (_BLOCKAGE_STATUS, _BLOCKAGE_STATUS_HELP, "reported")
         )

@@ -71,20 +71,25 @@ def _osm_status(tags: dict[str, str], missing_status: str = "in_service") -> tup
     return missing_status, "assumed"
 
 
-def resolve_missing_status(
-    hydrants: gpd.GeoDataFrame, *, missing_status: str, stated_source: str
-) -> gpd.GeoDataFrame:
-    """A copy of agency hydrants with ``status_source`` set and unstated statuses resolved.
+def resolve_missing_status(hydrants: gpd.GeoDataFrame, *, missing_status: str) -> gpd.GeoDataFrame:
+    """The hydrants (a new frame, index reset) with every unstated status resolved.
 
-    Rows whose status is :data:`STATUS_NOT_STATED` get ``missing_status`` and
-    ``status_source = "assumed"``; the others keep their status with ``stated_source``.
+    Rows whose status is :data:`STATUS_NOT_STATED` (agency rows with a blank or no status)
+    get ``missing_status`` (the preset's ``[hydrant_status] missing``) and
+    ``status_source = "assumed"``; the other rows are kept as they are.
     """
     _check_missing(missing_status)
-    out = hydrants.copy()
+    out = hydrants.reset_index(drop=True)
     status = out["status"].to_numpy(dtype=object)
     absent = status == STATUS_NOT_STATED
-    out["status"] = np.where(absent, missing_status, status).astype(object)
-    out["status_source"] = np.where(absent, "assumed", stated_source).astype(object)
+    if absent.any():
+        out = out.copy()
+        out["status"] = np.where(absent, missing_status, status).astype(object)
+        out["status_source"] = np.where(
+            absent, "assumed", out["status_source"].to_numpy(dtype=object)
+        ).astype(object)
+        log.info("hydrants: %d of %d without a stated status, taken as %s (assumed)",
+                 int(absent.sum()), len(out), missing_status)
     return out
 
 
@@ -202,7 +207,9 @@ def merge_hydrants(
 ) -> gpd.GeoDataFrame:
     """Merge agency and OSM hydrants: within ``merge_distance_m`` they are one hydrant.
 
-    The agency record wins (its status, flow and id) and gains the OSM hydrant's ``osm_id``.
+    The agency record wins (its status, flow and id) and gains the OSM hydrant's ``osm_id``;
+    an agency record that states no status (:data:`STATUS_NOT_STATED`) takes the status an OSM
+    tag gives the same hydrant (``status_source = "tag"``).
     Each OSM hydrant merges into at most one agency record (its nearest), and each agency record
     takes at most one OSM hydrant.
     """
@@ -224,6 +231,11 @@ def merge_hydrants(
     osm_ids = osm_reset["osm_id"].to_numpy()
     agency["osm_id"] = pd.array([pd.NA] * len(agency), dtype="Int64")
     agency.loc[pairs["agency_idx"].to_numpy(), "osm_id"] = osm_ids[pairs["index_right"].to_numpy()]
+    a_idx, o_idx = pairs["agency_idx"].to_numpy(), pairs["index_right"].to_numpy()
+    tagged = osm_reset["status_source"].to_numpy(dtype=object)[o_idx] == "tag"
+    take = tagged & (agency["status"].to_numpy(dtype=object)[a_idx] == STATUS_NOT_STATED)
+    agency.loc[a_idx[take], "status"] = osm_reset["status"].to_numpy(dtype=object)[o_idx[take]]
+    agency.loc[a_idx[take], "status_source"] = "tag"
     keep_osm = np.ones(len(osm_reset), dtype=bool)
     keep_osm[pairs["index_right"].to_numpy()] = False
     merged = pd.concat(

@@ -52,16 +52,16 @@ class LayerOptions:
         Source CRS of those files when the file does not say (``gcj02``, ``bd09``, ``EPSG:n``).
     crs
         Working CRS (projected, metres); ``None`` picks the UTM zone of the data.
+    missing_status
+        Status of a hydrant whose OSM tags or agency row state none (the preset's
+        ``[hydrant_status] missing``, :attr:`geo.presets.Preset.hydrant_status`); such hydrants
+        get ``status_source = "assumed"``.
     merge_distance_m
         Agency and OSM hydrants closer than this are one hydrant (the agency record wins).
     metres_per_level
         Storey height used when a building has ``building:levels`` but no ``height``.
     study_area_margin_m
         Agency rows farther than this outside the OSM data's extent are rejected.
-    missing_status
-        Status of a hydrant whose OSM tags or agency row state none (the preset's
-        ``[hydrant_status] missing``, :attr:`geo.presets.Preset.hydrant_status`); such hydrants
-        get ``status_source = "assumed"``.
     """
 
     hydrants_file: Path | None = None
@@ -71,10 +71,10 @@ class LayerOptions:
     districts_file: Path | None = None
     district_crs: str | None = None
     crs: str | None = None
+    missing_status: str = "in_service"
     merge_distance_m: float = 10.0
     metres_per_level: float = 3.0
     study_area_margin_m: float = 2000.0
-    missing_status: str = "in_service"
 
 
 @dataclass(frozen=True)
@@ -110,17 +110,11 @@ def _study_area(osm: OsmData, margin_m: float) -> shapely.Polygon:
 
 
 def _agency_hydrants(
-    path: Path, *, source_crs: str | None, study_area: shapely.Polygon, crs: pyproj.CRS,
-    missing_status: str,
+    path: Path, *, source_crs: str | None, study_area: shapely.Polygon, crs: pyproj.CRS
 ) -> tuple[gpd.GeoDataFrame, list[Reject]]:
     read = read_agency_table(path, layer="hydrants", source_crs=source_crs, study_area=study_area)
-    pts = resolve_missing_status(
-        read.points.to_crs(crs), missing_status=missing_status, stated_source="agency"
-    )
-    assumed = int((pts["status_source"] == "assumed").sum())
-    if assumed:
-        log.info("agency hydrants %s: %d of %d without a status, taken as %s (assumed)",
-                 path, assumed, len(pts), missing_status)
+    pts = read.points.to_crs(crs)
+    pts["status_source"] = "agency"
     return gpd.GeoDataFrame(pts[[*HYDRANT_COLUMNS, "geometry"]], crs=crs), list(read.rejects)
 
 
@@ -157,7 +151,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
     if options.hydrants_file is not None:
         agency, agency_rejects = _agency_hydrants(
             Path(options.hydrants_file), source_crs=options.hydrant_crs,
-            study_area=study_area, crs=crs, missing_status=options.missing_status,
+            study_area=study_area, crs=crs,
         )
         rejects.extend(agency_rejects)
         hydrants = merge_hydrants(hydrants, agency, merge_distance_m=options.merge_distance_m)
@@ -186,7 +180,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
         roads=roads,
         barriers=barriers,
         turnarounds=turnarounds,
-        hydrants=hydrants.reset_index(drop=True),
+        hydrants=resolve_missing_status(hydrants, missing_status=options.missing_status),
         buildings=buildings,
         stations=stations,
         water_sources=water,

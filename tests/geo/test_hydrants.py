@@ -115,11 +115,25 @@ def test_osm_hydrants_missing_status() -> None:
 def test_resolve_missing_status_keeps_stated_unknown() -> None:
     rows = [("A", 0.0, 0.0, "in_service"), ("B", 50.0, 0.0, STATUS_NOT_STATED),
             ("C", 100.0, 0.0, "unknown")]
-    out = resolve_missing_status(
-        _hydrants(rows, "agency"), missing_status="in_service", stated_source="agency"
-    )
+    out = resolve_missing_status(_hydrants(rows, "agency"), missing_status="in_service")
     assert out["status"].tolist() == ["in_service", "in_service", "unknown"]
     assert out["status_source"].tolist() == ["agency", "assumed", "agency"]
+    with pytest.raises(ConfigError, match="'ok'; expected one of"):
+        resolve_missing_status(_hydrants(rows, "agency"), missing_status="ok")
+
+
+def test_unstated_agency_status_takes_the_osm_tag() -> None:
+    # A (no status) and osm/1 (tagged out of service) are 3 m apart: one hydrant, out of service
+    # by the tag; B (no status) and osm/2 (status assumed) are 4 m apart: B stays not stated
+    osm = _hydrants([("osm/1", 3.0, 0.0, "out_of_service"), ("osm/2", 504.0, 0.0, "in_service")],
+                    "osm")
+    osm["status_source"] = ["tag", "assumed"]
+    agency = _hydrants([("A", 0.0, 0.0, STATUS_NOT_STATED), ("B", 500.0, 0.0, STATUS_NOT_STATED)],
+                       "agency")
+    merged = merge_hydrants(osm, agency).set_index("hydrant_id")
+    assert merged.loc["A", ["status", "status_source"]].tolist() == ["out_of_service", "tag"]
+    assert merged.loc["B", ["status", "status_source"]].tolist() == [STATUS_NOT_STATED, "agency"]
+    assert len(merged) == 2
 
 
 @pytest.mark.parametrize(("raw", "mm"), [("100", 100), ("DN150", 150), ("100 mm", 100), ('4"', 101.6)])
