@@ -168,8 +168,11 @@ def layers(
     hydrant_units: HydrantUnitsOpt = None,
     hydrant_codes: HydrantCodesOpt = None,
     verbose: VerboseOpt = False,
+    preset: PresetOpt = None,
 ) -> None:
-    """Build validated layers: DIR/layers.gpkg, DIR/rejects.csv, DIR/summary.json."""
+    """Build validated layers: DIR/layers.gpkg, DIR/rejects.csv, DIR/summary.json.
+
+    The preset decides the status of hydrants that state none (key hydrant_status.missing)."""
     _setup_logging(verbose)
     settings = Settings()
     request = _guard(lambda: _request(
@@ -178,7 +181,7 @@ def layers(
         hydrant_columns=hydrant_columns, station_columns=station_columns,
         hydrant_units=hydrant_units, hydrant_codes=hydrant_codes,
     ))
-    summary = _guard(lambda: run_layers(request, out=out, settings=settings))
+    summary = _guard(lambda: run_layers(request, out=out, settings=settings, preset_name=preset))
     _err.print(
         f"layers written to {out}/layers.gpkg: {summary['roads']['edges']} road edges "
         f"({summary['roads']['km']} km), {summary['hydrants']['total']} hydrants, "

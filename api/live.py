@@ -307,7 +307,7 @@ def _splice_pieces(
         radius_m=coverage.radius_m, method=coverage.method, length_m=sub.length_m,
         covered_m=coverage.covered_m[rows],
         intervals=(local, coverage.interval_start[take], coverage.interval_end[take]),
-        n_hydrants=coverage.n_hydrants,
+        n_hydrants=coverage.n_hydrants, needs_hydrants=coverage.counted[rows],
     )
     fresh = coverage_pieces(sub, sub_cov)
     keep = ~np.isin(old["edge_id"].to_numpy(), graph.edge_id[rows])
@@ -483,6 +483,7 @@ def recompute_area(
         graph, snaps, radius_m=radius, in_service=in_service & relevant,
         method="straight" if method == "straight" else "network",
         hydrant_points=hydrants.geometry if method == "straight" else None,
+        needs_hydrants=analysis.coverage.needs_hydrants,
     )
     usable = _valid_points(points) if method == "straight" else snaps.snapped
     coverage = splice_coverage(
@@ -503,7 +504,10 @@ def recompute_area(
     )
     spacing_rule = preset.rule("hydrant_spacing")
     spacing = with_rule(
-        spacing_gaps(graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service),
+        spacing_gaps(
+            graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
+            needs_hydrants=coverage.needs_hydrants,
+        ),
         spacing_rule,
     )
 

@@ -23,7 +23,7 @@ from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
-from geo.presets import load_preset
+from geo.presets import Preset, load_preset
 from geo.quality import layer_quality
 from geo.rejects import Reject, rejects_frame
 from reports.build import build_reports
@@ -75,10 +75,17 @@ def load_osm(request: LayersRequest, *, settings: Settings) -> OsmData:
     return read_osm(path)
 
 
-def load_layers(request: LayersRequest, *, settings: Settings) -> Layers:
-    """Build all layers for a request."""
+def load_layers(
+    request: LayersRequest, *, settings: Settings, preset: Preset | None = None
+) -> Layers:
+    """Build all layers for a request.
+
+    ``preset`` (default: the settings' preset) gives the status of hydrants that state none.
+    """
+    preset = preset or load_preset(settings.preset)
     osm = load_osm(request, settings=settings)
     options = LayerOptions(
+        missing_status=preset.hydrant_status.missing,
         hydrants_file=request.hydrants,
         hydrant_crs=request.hydrant_crs,
         stations_file=request.stations,
@@ -146,8 +153,9 @@ def run_analyze(
     """
     step = progress or (lambda _: None)
     report = report or ReportOptions()
+    preset = load_preset(preset_name or settings.preset)
     step("reading layers")
-    layers = load_layers(request, settings=settings)
+    layers = load_layers(request, settings=settings, preset=preset)
     blockages, blockage_rejects, blockage_notes = load_blockages(
         request.blockages, source_crs=request.blockage_crs, layers=layers,
         columns=request.blockage_columns,
@@ -158,7 +166,6 @@ def run_analyze(
         )
     if blockage_notes:
         layers = replace(layers, notes=(*layers.notes, *blockage_notes))
-    preset = load_preset(preset_name or settings.preset)
     step("network analysis")
     result = analyze(layers, preset=preset, options=options, blockages=blockages)
     step("writing GeoPackage")
@@ -205,7 +212,10 @@ def write_analysis_outputs(layers: Layers, result: Analysis, *, out: Path) -> di
     return summary
 
 
-def run_layers(request: LayersRequest, *, out: Path, settings: Settings) -> dict[str, Any]:
-    """The ``firereach layers`` job."""
-    layers = load_layers(request, settings=settings)
+def run_layers(
+    request: LayersRequest, *, out: Path, settings: Settings, preset_name: str | None = None
+) -> dict[str, Any]:
+    """The ``firereach layers`` job (the preset decides the status of hydrants that state none)."""
+    preset = load_preset(preset_name or settings.preset)
+    layers = load_layers(request, settings=settings, preset=preset)
     return write_layer_outputs(layers, out=out)

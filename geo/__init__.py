@@ -37,6 +37,7 @@ from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
+from geo.preset_scope import CoverageRoads, HydrantStatusRule
 from geo.presets import Preset, Rule, credited_flow, load_preset, required_fire_flow
 from geo.quality import input_quality, layer_quality
 from geo.rejects import Reject, rejects_frame
@@ -44,7 +45,8 @@ from geo.roads import build_roads
 from geo.schema import SCHEMAS, validate_layer
 
 __all__ = [
-    "SCHEMAS", "AgencyRead", "AnalysisError", "CRSError", "ConfigError", "FireReachError",
+    "SCHEMAS", "AgencyRead", "AnalysisError", "CRSError", "ConfigError", "CoverageRoads",
+    "FireReachError", "HydrantStatusRule",
     "InputFileError", "LayerOptions", "LayerValidationError", "Layers", "NetworkUnavailableError",
     "NotFoundError", "Note", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
     "build_layers", "build_roads", "building_height", "building_use", "credited_flow",

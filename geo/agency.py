@@ -225,12 +225,14 @@ _HYDRANT_STATUS: dict[str, str] = {
         "out_of_service",
     ),
     **dict.fromkeys(["水压不足", "压力不足", "低压", "lowpressure"], "low_pressure"),
-    **dict.fromkeys(["未知", "unknown", ""], "unknown"),
+    **dict.fromkeys(["未知", "unknown"], "unknown"),
+    # a blank cell states nothing: geo.layers gives it the preset's status (geo.hydrants)
+    "": "not_stated",
 }
 _HYDRANT_STATUS_HELP = (
     "在用/正常/完好/可用/in service/ok (in_service), 停用/损坏/故障/报废/不可用/out of service/"
     "broken (out_of_service), 水压不足/压力不足/低压/low pressure (low_pressure), 未知/unknown "
-    "or empty (unknown)"
+    "(unknown), or empty (the preset's status for hydrants without one)"
 )
 _BLOCKAGE_STATUS: dict[str, str] = {
     **dict.fromkeys(["reported", "待整改", "已上报", "上报", "新上报", ""], "reported"),

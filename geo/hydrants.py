@@ -1,9 +1,12 @@
 """The hydrants layer: OSM hydrants, agency hydrants, and their merge.
 
 Status is normalised to ``in_service``, ``out_of_service``, ``low_pressure`` or ``unknown``.
-OSM rarely states a hydrant's condition: an OSM hydrant is taken as ``in_service`` unless a tag
-says otherwise (``disused:*``, ``operational_status``, ``fire_hydrant:status``); the column
-``status_source`` records whether the status was tagged, given by the agency or assumed.
+OSM rarely states a hydrant's condition: an OSM hydrant without a status tag (``disused:*``,
+``operational_status``, ``fire_hydrant:status`` ...) gets the preset's status for hydrants with
+none (``[hydrant_status] missing``, by default ``in_service``); agency rows with a blank or no
+status column get the same (:func:`resolve_missing_status`). The column ``status_source``
+records whether the status was tagged (``tag``), given by the agency (``agency``) or assumed
+(``assumed``); an explicit ``unknown`` is a stated status, not an assumed one.
 
 An agency hydrant and an OSM hydrant within ``merge_distance_m`` (default 10 m) are one hydrant:
 the agency record wins and keeps the OSM id in ``osm_id``.
@@ -20,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from geo.errors import ConfigError
 from geo.osm import OsmData
 from geo.units import parse_float
 
@@ -38,8 +42,20 @@ _OUT = frozenset({"out_of_service", "broken", "disused", "defect", "defective", 
 _LOW = frozenset({"low_pressure", "restricted", "limited"})
 _OK = frozenset({"ok", "operational", "in_service", "yes", "working", "good"})
 
+#: ``status`` of an agency row whose file states none (blank cell or no status column), until
+#: :func:`resolve_missing_status` gives it the preset's status for hydrants with none.
+STATUS_NOT_STATED = "not_stated"
 
-def _osm_status(tags: dict[str, str]) -> tuple[str, str]:
+
+def _check_missing(missing_status: str) -> None:
+    if missing_status not in STATUSES:
+        raise ConfigError(
+            f"status for hydrants without one is {missing_status!r}; expected one of "
+            f"{', '.join(STATUSES)} (preset [hydrant_status] missing)"
+        )
+
+
+def _osm_status(tags: dict[str, str], missing_status: str = "in_service") -> tuple[str, str]:
     if "disused:emergency" in tags or tags.get("disused") == "yes":
         return "out_of_service", "tag"
     for key in ("operational_status", "fire_hydrant:status", "status", "condition"):
@@ -50,7 +66,31 @@ def _osm_status(tags: dict[str, str]) -> tuple[str, str]:
             return "low_pressure", "tag"
         if value in _OK:
             return "in_service", "tag"
-    return "in_service", "assumed"
+        if value == "unknown":
+            return "unknown", "tag"
+    return missing_status, "assumed"
+
+
+def resolve_missing_status(hydrants: gpd.GeoDataFrame, *, missing_status: str) -> gpd.GeoDataFrame:
+    """The hydrants (a new frame, index reset) with every unstated status resolved.
+
+    Rows whose status is :data:`STATUS_NOT_STATED` (agency rows with a blank or no status)
+    get ``missing_status`` (the preset's ``[hydrant_status] missing``) and
+    ``status_source = "assumed"``; the other rows are kept as they are.
+    """
+    _check_missing(missing_status)
+    out = hydrants.reset_index(drop=True)
+    status = out["status"].to_numpy(dtype=object)
+    absent = status == STATUS_NOT_STATED
+    if absent.any():
+        out = out.copy()
+        out["status"] = np.where(absent, missing_status, status).astype(object)
+        out["status_source"] = np.where(
+            absent, "assumed", out["status_source"].to_numpy(dtype=object)
+        ).astype(object)
+        log.info("hydrants: %d of %d without a stated status, taken as %s (assumed)",
+                 int(absent.sum()), len(out), missing_status)
+    return out
 
 
 def _kind(value: str) -> str:
@@ -112,9 +152,16 @@ def _pressure_mpa(tags: dict[str, str]) -> float:
     return number / 10.0  # OSM's default unit is bar
 
 
-def osm_hydrants(osm: OsmData, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+def osm_hydrants(
+    osm: OsmData, *, crs: pyproj.CRS, missing_status: str = "in_service"
+) -> gpd.GeoDataFrame:
     """Hydrants tagged in OSM (``emergency=fire_hydrant``, legacy ``amenity=fire_hydrant``,
-    and ``disused:emergency=fire_hydrant`` as out of service), in the working CRS."""
+    and ``disused:emergency=fire_hydrant`` as out of service), in the working CRS.
+
+    A hydrant without a status tag gets ``missing_status`` (the preset's
+    ``[hydrant_status] missing``) with ``status_source = "assumed"``.
+    """
+    _check_missing(missing_status)
     pts = osm.points
     mask = pts["tags"].map(
         lambda t: t.get("emergency") == "fire_hydrant"
@@ -124,7 +171,7 @@ def osm_hydrants(osm: OsmData, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     sel = pts.loc[mask.astype(bool)]
     records = []
     for osm_id, tags in zip(sel["osm_id"], sel["tags"], strict=True):
-        status, status_source = _osm_status(tags)
+        status, status_source = _osm_status(tags, missing_status)
         diameter = diameter_mm(tags.get("fire_hydrant:diameter") or tags.get("diameter"))
         records.append(
             {
@@ -146,8 +193,9 @@ def osm_hydrants(osm: OsmData, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     frame = pd.DataFrame(records, columns=HYDRANT_COLUMNS).astype({"osm_id": "Int64"})
     geoms = gpd.GeoSeries(sel["geometry"].to_numpy(), crs="EPSG:4326").to_crs(crs)
     gdf = gpd.GeoDataFrame(frame, geometry=geoms.to_numpy(), crs=crs)
-    log.info("hydrants from OSM: %d (%d status tagged)", len(gdf),
-             int((gdf["status_source"] == "tag").sum()))
+    log.info("hydrants from OSM: %d (%d status tagged, %d assumed %s)", len(gdf),
+             int((gdf["status_source"] == "tag").sum()),
+             int((gdf["status_source"] == "assumed").sum()), missing_status)
     return gdf
 
 
@@ -159,7 +207,9 @@ def merge_hydrants(
 ) -> gpd.GeoDataFrame:
     """Merge agency and OSM hydrants: within ``merge_distance_m`` they are one hydrant.
 
-    The agency record wins (its status, flow and id) and gains the OSM hydrant's ``osm_id``.
+    The agency record wins (its status, flow and id) and gains the OSM hydrant's ``osm_id``;
+    an agency record that states no status (:data:`STATUS_NOT_STATED`) takes the status an OSM
+    tag gives the same hydrant (``status_source = "tag"``).
     Each OSM hydrant merges into at most one agency record (its nearest), and each agency record
     takes at most one OSM hydrant.
     """
@@ -181,6 +231,11 @@ def merge_hydrants(
     osm_ids = osm_reset["osm_id"].to_numpy()
     agency["osm_id"] = pd.array([pd.NA] * len(agency), dtype="Int64")
     agency.loc[pairs["agency_idx"].to_numpy(), "osm_id"] = osm_ids[pairs["index_right"].to_numpy()]
+    a_idx, o_idx = pairs["agency_idx"].to_numpy(), pairs["index_right"].to_numpy()
+    tagged = osm_reset["status_source"].to_numpy(dtype=object)[o_idx] == "tag"
+    take = tagged & (agency["status"].to_numpy(dtype=object)[a_idx] == STATUS_NOT_STATED)
+    agency.loc[a_idx[take], "status"] = osm_reset["status"].to_numpy(dtype=object)[o_idx[take]]
+    agency.loc[a_idx[take], "status_source"] = "tag"
     keep_osm = np.ones(len(osm_reset), dtype=bool)
     keep_osm[pairs["index_right"].to_numpy()] = False
     merged = pd.concat(

@@ -25,7 +25,7 @@ from geo.connectors import osm_connectors
 from geo.crs import working_crs
 from geo.districts import file_districts, osm_districts
 from geo.errors import InputFileError, LayerValidationError
-from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants
+from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants, resolve_missing_status
 from geo.notes import Note
 from geo.osm import OsmData
 from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
@@ -54,6 +54,10 @@ class LayerOptions:
         Source CRS of those files when the file does not say (``gcj02``, ``bd09``, ``EPSG:n``).
     crs
         Working CRS (projected, metres); ``None`` picks the UTM zone of the data.
+    missing_status
+        Status of a hydrant whose OSM tags or agency row state none (the preset's
+        ``[hydrant_status] missing``, :attr:`geo.presets.Preset.hydrant_status`); such hydrants
+        get ``status_source = "assumed"``.
     merge_distance_m
         Agency and OSM hydrants closer than this are one hydrant (the agency record wins).
     metres_per_level
@@ -77,6 +81,7 @@ class LayerOptions:
     districts_file: Path | None = None
     district_crs: str | None = None
     crs: str | None = None
+    missing_status: str = "in_service"
     merge_distance_m: float = 10.0
     metres_per_level: float = 3.0
     study_area_margin_m: float = 2000.0
@@ -169,7 +174,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
     notes: list[Note] = []
 
     roads, barriers, turnarounds = build_roads(osm, crs=crs)
-    hydrants = osm_hydrants(osm, crs=crs)
+    hydrants = osm_hydrants(osm, crs=crs, missing_status=options.missing_status)
     if options.hydrants_file is not None:
         agency, agency_rejects, agency_notes = _agency_hydrants(
             Path(options.hydrants_file), options, study_area=study_area, crs=crs
@@ -203,7 +208,7 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
         roads=roads,
         barriers=barriers,
         turnarounds=turnarounds,
-        hydrants=hydrants.reset_index(drop=True),
+        hydrants=resolve_missing_status(hydrants, missing_status=options.missing_status),
         buildings=buildings,
         stations=stations,
         water_sources=water,
@@ -273,6 +278,21 @@ def read_layers(path: Path) -> Layers:
     return Layers(crs=crs, rejects=rejects, source=str(path), **restored)
 
 
+#: ``status_source`` values and their ``hydrants.*`` count keys in :func:`layer_counts`.
+STATUS_SOURCE_KEYS: dict[str, str] = {
+    "assumed": "status_assumed", "tag": "status_tagged", "agency": "status_from_agency",
+    "inspection": "status_from_inspection",
+}
+
+
+def _status_sources(h: pd.DataFrame) -> dict[str, int]:
+    """Hydrants by where their status came from (assumed by the preset's rule, OSM tag, agency
+    file, inspection); zeros when the layer has no ``status_source``."""
+    source = h["status_source"] if "status_source" in h else pd.Series([], dtype=object)
+    counts = source.astype(str).value_counts()
+    return {key: int(counts.get(value, 0)) for value, key in STATUS_SOURCE_KEYS.items()}
+
+
 def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
     """The layer counts of ``summary.json`` (keys are stable; see the README)."""
     b = layers.buildings
@@ -294,6 +314,7 @@ def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
             "unknown": int(status.get("unknown", 0)),
             "from_agency": int((h["source"] == "agency").sum()),
             "from_osm": int((h["source"] == "osm").sum()),
+            **_status_sources(h),
         },
         "buildings": {
             "total": len(b),

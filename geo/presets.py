@@ -42,6 +42,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from geo.errors import ConfigError, LayerValidationError
+from geo.preset_scope import (
+    DEFAULT_COVERAGE_ROADS,
+    DEFAULT_HYDRANT_STATUS,
+    CoverageRoads,
+    HydrantStatusRule,
+    build_scope_tables,
+    check_scope_tables,
+)
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +185,7 @@ CORE_RULES: tuple[str, ...] = (
 
 _TOP_KEYS = (
     "name", "title_en", "title_zh", "extends", "note",
-    "rules", "apparatus", "speeds", "flow_credit", "fire_flow",
+    "rules", "apparatus", "speeds", "flow_credit", "fire_flow", "hydrant_status", "coverage",
 )
 _APPARATUS_NUMBERS = ("min_width_m", "min_height_m", "turning_radius_m", "turnaround_m")
 _APPARATUS_TEXT = ("clause", "confidence", "note", "title_en", "title_zh")
@@ -468,6 +476,10 @@ class Preset:
         Outdoor fire-flow table.
     files
         The preset files read, the top one first (a user file, then what it extends).
+    hydrant_status
+        What a hydrant with no stated status is taken to be (``[hydrant_status]``).
+    coverage_roads
+        Which roads need hydrants (``[coverage]``).
     """
 
     name: str
@@ -481,6 +493,8 @@ class Preset:
     flow_credit: FlowCreditRule
     fire_flow: FireFlowTable
     files: tuple[str, ...]
+    hydrant_status: HydrantStatusRule = DEFAULT_HYDRANT_STATUS
+    coverage_roads: CoverageRoads = DEFAULT_COVERAGE_ROADS
 
     def rule(self, rule_id: str) -> Rule:
         """Return rule ``rule_id``.
@@ -775,6 +789,7 @@ def _check_doc(doc: Mapping[str, Any], ref: _FileRef) -> None:
             _number(value, where, positive=True)
     _check_flow_credit(_table(doc.get("flow_credit", {}), f"{at}: flow_credit"), at)
     _check_fire_flow(_table(doc.get("fire_flow", {}), f"{at}: fire_flow"), at, ref)
+    check_scope_tables(doc, at)
 
 
 def _check_flow_credit(table: dict[str, Any], at: str) -> None:
@@ -855,6 +870,7 @@ def _build(
     speeds_kmh = {k.removesuffix("_kmh"): float(v) for k, v in speeds.items() if k.endswith("_kmh")}
     flow_credit = _build_flow_credit(doc.get("flow_credit", {}), rules, chain)
     fire_flow = _build_fire_flow(doc.get("fire_flow", {}), chain)
+    hydrant_status, coverage_roads = build_scope_tables(doc)
     return Preset(
         name=doc["name"],
         title_en=doc.get("title_en", doc["name"]),
@@ -867,6 +883,8 @@ def _build(
         flow_credit=flow_credit,
         fire_flow=fire_flow,
         files=files,
+        hydrant_status=hydrant_status,
+        coverage_roads=coverage_roads,
     )
 
 

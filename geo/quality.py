@@ -126,7 +126,10 @@ def _hydrants(layers: Layers) -> dict[str, Any]:
     }
     assumed_counts = {k: v for k, v in (("status", assumed), ("flow_by_preset", no_flow)) if v}
     level = level_of(n, assumed + unknown, assumed=assumed >= unknown)
-    return _entry(level, held, assumed_counts, {"status": unknown} if unknown else {})
+    entry = _entry(level, held, assumed_counts, {"status": unknown} if unknown else {})
+    if assumed:  # what the preset's rule (hydrant_status.missing) made of the unstated statuses
+        entry["assumed_status"] = str(pd.Series(status[source == "assumed"]).mode().iloc[0])
+    return entry
 
 
 def _buildings(layers: Layers) -> dict[str, Any]:
@@ -234,11 +237,13 @@ def hydrant_warnings(h: dict[str, Any]) -> list[dict[str, Any]]:
         ))
     assumed = int(h["assumed"].get("status", 0))
     if assumed and assumed >= MOSTLY * n:
-        out.append(warning(
+        taken_as = str(h.get("assumed_status", "in_service"))
+        out.append({**warning(
             "statuses_assumed", "hydrants", "warning",
-            f"{assumed} of {n} hydrant statuses are not in the data and were assumed in service",
+            f"{assumed} of {n} hydrant statuses are not in the data and were taken as "
+            f"{taken_as.replace('_', ' ')} (preset rule hydrant_status.missing)",
             assumed,
-        ))
+        ), "status": taken_as})
     unknown = int(held["unknown"])
     if unknown and unknown >= UNKNOWN_STATUS_WARN * n and held["in_service"]:
         out.append(warning(

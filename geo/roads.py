@@ -147,6 +147,7 @@ def build_roads(
             "bridge": tags.get("bridge", "no") not in {"no", ""},
             "tunnel": tags.get("tunnel", "no") not in {"no", ""},
             "emergency": tags.get("emergency", ""),
+            "motorroad": tags.get("motorroad", "").lower() in _YES,
         }
         xy = np.column_stack([lons, lats])
         node_ids = list(ids)
@@ -163,7 +164,7 @@ def build_roads(
 
     columns = [
         "u", "v", "way_id", "highway", "name", "oneway", "lanes", "width_m", "width_source",
-        "maxheight_m", "access", "service", "surface", "bridge", "tunnel", "emergency",
+        "maxheight_m", "access", "service", "surface", "bridge", "tunnel", "emergency", "motorroad",
     ]
     frame = pd.DataFrame(rows, columns=columns)
     if coords:

@@ -45,6 +45,7 @@ ROADS = _cols(
     ("bridge", "bool", "", "on a bridge"),
     ("tunnel", "bool", "", "in a tunnel"),
     ("emergency", "str", "", "OSM emergency=* on the way (yes/designated marks a fire lane), ''"),
+    ("motorroad", "bool", "", "OSM motorroad=yes: an access-controlled road (expressway)"),
     ("length_m", "float", "m", "edge length in the working CRS"),
 )
 

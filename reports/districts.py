@@ -22,7 +22,8 @@ Measures
 Lines are split at district boundaries by exact intersection and measured by length (a street
 that runs along a shared boundary is shared equally, never counted twice); points are counted by
 containment (a point on a shared boundary counts once); buildings by a point on their footprint.
-Per district: street km, uncovered km and coverage % (from the coverage pieces), hydrants by
+Per district: street km, uncovered km and coverage % (from the coverage pieces; streets are the
+roads that need hydrants, motorways left out by the preset's ``[coverage]``), hydrants by
 status, high-rises by GB 50016 class, high-rises with a fire-flow deficit and without a usable
 hydrant in range, high-rises with non-compliant access (``compliant_access`` of
 :mod:`routing.access`, when the analysis has it), response compliance (% of street length whose
@@ -156,15 +157,17 @@ class DistrictInputs:
     Attributes
     ----------
     roads
-        ``roads_analysis``: street edges with ``uncovered_m`` and ``response_s``.
+        ``roads_analysis``: street edges with ``uncovered_m`` and ``response_s`` (and
+        ``needs_hydrants``: roads without it, motorways by default, are left out of the street
+        and coverage lengths; every road counts when the column is absent).
     hydrants
         Hydrant points with ``status``.
     buildings
         ``buildings_analysis``: ``high_rise_class``, ``hydrants_in_range``, ``flow_deficit_lps``
         and, when the access analysis ran, ``compliant_access`` (False counts as non-compliant).
     pieces
-        ``coverage_pieces`` (``covered`` flag per piece): exact uncovered lengths. Without it the
-        uncovered share of each edge is spread evenly along the edge.
+        ``coverage_pieces`` (``covered`` and ``needs_hydrants`` flags per piece): exact uncovered
+        lengths. Without it the uncovered share of each edge is spread evenly along the edge.
     response_limit_s
         Station response limit; ``None`` when there was no station (compliance is then NaN).
     blockages
@@ -506,6 +509,14 @@ def _line_sums(
     return np.append(out, max(outside, 0.0))
 
 
+def _needs_hydrants(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """1.0 per row of a roads or pieces table that needs hydrants (column ``needs_hydrants``,
+    :func:`routing.coverage.roads_needing_hydrants`), 0.0 otherwise; all 1.0 without it."""
+    if "needs_hydrants" not in frame.columns:
+        return np.ones(len(frame))
+    return frame["needs_hydrants"].to_numpy(dtype=bool).astype(np.float64)
+
+
 def aggregate_districts(
     units: gpd.GeoDataFrame,
     inputs: DistrictInputs,
@@ -536,17 +547,19 @@ def aggregate_districts(
     road_lines = _geoms(roads)
     if inputs.pieces is not None and len(inputs.pieces):
         piece_lines = _geoms(inputs.pieces)
-        street = _line_sums(piece_lines, polys, np.ones(len(piece_lines)))
+        needs = _needs_hydrants(inputs.pieces)
+        street = _line_sums(piece_lines, polys, needs)
         uncovered = _line_sums(
-            piece_lines, polys, (~inputs.pieces["covered"].to_numpy(dtype=bool)).astype(np.float64)
+            piece_lines, polys, needs * ~inputs.pieces["covered"].to_numpy(dtype=bool)
         )
     else:
-        street = _line_sums(road_lines, polys, np.ones(len(road_lines)))
+        needs = _needs_hydrants(roads)
+        street = _line_sums(road_lines, polys, needs)
         own = shapely.length(road_lines)
         frac = np.divide(
             roads["uncovered_m"].to_numpy(dtype=np.float64), own, out=np.zeros(len(own)), where=own > 0
         ) if len(road_lines) else np.zeros(0)
-        uncovered = _line_sums(road_lines, polys, frac)
+        uncovered = _line_sums(road_lines, polys, frac * needs)
     if inputs.response_limit_s is not None and len(road_lines):
         ok = (roads["response_s"].to_numpy(dtype=np.float64) <= inputs.response_limit_s).astype(np.float64)
         road_total = _line_sums(road_lines, polys, np.ones(len(road_lines)))

@@ -382,7 +382,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "qk.flow_known": ("流量已知", "flow known"),
     "qk.from_osm": ("来自OSM", "from OSM"),
     "qk.from_agency": ("来自单位清单", "from the agency file"),
-    "qk.status": ("状态（按在用假定或不明）", "status (assumed in service, or unknown)"),
+    "qk.status": ("状态（按预设假定或不明）", "status (assumed by the preset, or unknown)"),
     "qk.flow_by_preset": ("流量按规则预设计", "flow credited by the preset"),
     "qk.height_tagged": ("标注高度", "height tagged"),
     "qk.height_from_levels": ("高度按层数×层高估算", "height from levels × storey height"),
@@ -424,8 +424,9 @@ LABELS: dict[str, tuple[str, str]] = {
         "file's status column.",
     ),
     "qm.statuses_assumed": (
-        "{count} 个消火栓的状态数据中没有，按在用假定。",
-        "{count} hydrant statuses are not in the data and were assumed in service.",
+        "{count} 个消火栓的状态数据中没有，按“{status}”假定（预设规则 hydrant_status.missing）。",
+        "{count} hydrant statuses are not in the data and were taken as {status} (preset rule "
+        "hydrant_status.missing).",
     ),
     "qm.statuses_unknown": (
         "{count} 个消火栓状态不明，未计入覆盖。",

@@ -43,7 +43,8 @@ def warning_lines(summary: Mapping[str, Any], lang: Lang = "zh") -> list[Warning
         key = f"qm.{code}"
         count = w.get("count")
         if key in LABELS:
-            text = label(key, lang, count=count if count is not None else "")
+            status = label(str(w.get("status", "in_service")), lang)
+            text = label(key, lang, count=count if count is not None else "", status=status)
         else:
             text = str(w.get("message", code))
         out.append(WarningLine(severity=str(w.get("severity", "warning")), text=text))

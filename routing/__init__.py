@@ -13,6 +13,7 @@ from routing.coverage import (
     coverage_pieces,
     hydrant_coverage,
     multi_source_distance,
+    roads_needing_hydrants,
     underserved_segments,
 )
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
@@ -83,6 +84,7 @@ __all__ = [
     "multi_source_distance",
     "point_times",
     "proposal_document",
+    "roads_needing_hydrants",
     "scenario_impact",
     "site_hydrants",
     "siting_candidates",

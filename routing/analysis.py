@@ -24,7 +24,9 @@ from routing.blockages import BlockageResult, blockage_impact
 from routing.coverage import (
     CoverageResult,
     coverage_pieces,
+    excluded_classes,
     hydrant_coverage,
+    roads_needing_hydrants,
     underserved_segments,
 )
 from routing.findings import concat_findings, findings
@@ -165,15 +167,17 @@ def analyze(
 
     radius_rule = preset.rule("hydrant_radius")
     radius = radius_rule.value("value_m")
+    needs = roads_needing_hydrants(layers.roads, preset=preset)
     coverage = hydrant_coverage(
         graph, snaps, radius_m=radius, in_service=in_service, method=options.coverage_method,
-        hydrant_points=hydrants.geometry,
+        hydrant_points=hydrants.geometry, needs_hydrants=needs,
     )
     pieces = coverage_pieces(graph, coverage)
     underserved = underserved_segments(pieces, buildings=layers.buildings)
     spacing_rule = preset.rule("hydrant_spacing")
     spacing = spacing_gaps(
-        graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service
+        graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
+        needs_hydrants=needs,
     )
 
     buildings, pairs = _building_water(layers, graph, truck, snaps, preset, options)
@@ -620,6 +624,7 @@ def _roads_result(
     roads["uncovered_m"] = coverage.uncovered_m
     length = roads["length_m"].to_numpy()
     roads["covered_pct"] = np.where(length > 0, 100.0 * coverage.covered_m / length, 0.0)
+    roads["needs_hydrants"] = coverage.counted
     roads["truck_passable"] = truck.edge_passable
     roads["truck_blocked_by"] = truck.edge_reason.astype(str)
     if response is not None:
@@ -751,6 +756,8 @@ def _summary(
             "uncovered_km": round((road_m - covered) / 1000.0, 3),
             "covered_pct": pct(covered, road_m) if road_m > 0 else None,
             "hydrants_used": int(coverage.n_hydrants),
+            "excluded_km": round(float(roads["length_m"].to_numpy()[~coverage.counted].sum()) / 1000.0, 3),
+            "excluded_classes": excluded_classes(roads, coverage.counted),
             "hydrants_unsnapped": int((hydrants["snap_edge"] < 0).sum()),
             "underserved_segments": len(underserved),
             "spacing_gaps": len(spacing),
@@ -767,6 +774,7 @@ def _summary(
             "apparatus": options.apparatus,
             "respect_oneway": options.respect_oneway,
             "gates_locked": options.gates_locked,
+            "missing_status": preset.hydrant_status.missing,
         },
         "findings": _findings_summary(found),
     }

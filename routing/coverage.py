@@ -14,6 +14,12 @@ is ``min(d_u + x, d_v + L - x, min_h o_h + |x - t_h|)`` and the covered set of `
 of ``[0, R - d_u]``, ``[L - (R - d_v), L]`` and ``[t_h - (R - o_h), t_h + (R - o_h)]`` clipped to
 ``[0, L]``. Edges without a hydrant are handled in closed form; only edges with hydrants need an
 interval merge.
+
+Not every road needs hydrants: access-controlled roads (the preset's ``[coverage]`` table, by
+default motorways, their links and ``motorroad=yes``) carry hoses like any street but are left out
+of the coverage length, the underserved stretches and siting. :func:`roads_needing_hydrants` gives
+that mask once; :func:`hydrant_coverage` keeps it in :attr:`CoverageResult.needs_hydrants`, from
+where the pieces, the siting and the live updates read it.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geo.errors import ConfigError, CRSError
+from geo.presets import Preset
 from routing.graph import StreetGraph
 from routing.snap import SnapResult, _as_geometry_array, line_substrings
 
@@ -55,7 +62,8 @@ class CoverageResult:
     covered_m, uncovered_m
         Covered and uncovered length of each edge (aligned with the roads rows).
     road_m, total_covered_m
-        Total street length and total covered length.
+        Length of the streets that need hydrants and its covered part (every edge when
+        ``needs_hydrants`` is None).
     n_hydrants
         Number of hydrants that took part (snapped and in service).
     node_distance_m
@@ -65,6 +73,9 @@ class CoverageResult:
         (Properties) the covered intervals, merged, sorted by edge then start: roads row and
         metres from the edge's ``u`` end. Built on first access (for the network method, from
         the reach into each edge from its end nodes and the edges' own hydrants).
+    needs_hydrants
+        Bool per edge: the streets that need hydrants (:func:`roads_needing_hydrants`); the
+        others are still covered by hoses but not counted. None: every edge counts.
     """
 
     radius_m: float
@@ -76,6 +87,7 @@ class CoverageResult:
     n_hydrants: int
     node_distance_m: np.ndarray | None = field(default=None, repr=False)
     _interval_data: _IntervalData | None = field(default=None, repr=False)
+    needs_hydrants: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def from_intervals(
@@ -88,6 +100,7 @@ class CoverageResult:
         intervals: tuple[np.ndarray, np.ndarray, np.ndarray],
         n_hydrants: int,
         node_distance_m: np.ndarray | None = None,
+        needs_hydrants: np.ndarray | None = None,
     ) -> CoverageResult:
         """A result from explicit per-edge covered metres and merged covered intervals
         (``edge``, ``start``, ``end``, sorted by edge then start)."""
@@ -97,11 +110,18 @@ class CoverageResult:
             length=length_m, a=np.zeros(n), b=np.zeros(n), busy=np.ones(n, dtype=bool),
             edge=edge, start=start, end=end,
         )
+        counted = _counted(needs_hydrants, n)
         return cls(
             radius_m=radius_m, method=method, covered_m=covered_m, uncovered_m=length_m - covered_m,
-            road_m=float(length_m.sum()), total_covered_m=float(covered_m.sum()),
+            road_m=float(length_m[counted].sum()), total_covered_m=float(covered_m[counted].sum()),
             n_hydrants=n_hydrants, node_distance_m=node_distance_m, _interval_data=data,
+            needs_hydrants=needs_hydrants,
         )
+
+    @property
+    def counted(self) -> np.ndarray:
+        """Bool per edge: the edges that count (``needs_hydrants``, or every edge)."""
+        return _counted(self.needs_hydrants, len(self.covered_m))
 
     @property
     def covered_share(self) -> float:
@@ -198,6 +218,50 @@ def _merge_intervals(
     begins = np.flatnonzero(new)
     finishes = np.append(begins[1:] - 1, n - 1)
     return e[begins], s[begins], reach[finishes]
+
+
+def _counted(needs_hydrants: np.ndarray | None, n: int) -> np.ndarray:
+    if needs_hydrants is None:
+        return np.ones(n, dtype=bool)
+    mask = np.asarray(needs_hydrants)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise ConfigError(
+            f"needs_hydrants must be a boolean mask with one value per edge ({n}); got dtype "
+            f"{mask.dtype}, shape {mask.shape}"
+        )
+    return mask
+
+
+def roads_needing_hydrants(roads: pd.DataFrame, *, preset: Preset) -> np.ndarray:
+    """Which roads need hydrants: every edge except the preset's access-controlled roads.
+
+    Parameters
+    ----------
+    roads
+        The roads layer (:data:`geo.schema.ROADS`: ``highway`` and ``motorroad``; a layer
+        without ``motorroad`` is read as untagged).
+    preset
+        Its ``coverage_roads`` (``[coverage]``): the ``highway`` classes left out and whether
+        roads tagged ``motorroad=yes`` are left out too.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool per row of ``roads``: True where the road needs hydrants.
+    """
+    rule = preset.coverage_roads
+    highway = roads["highway"].fillna("").astype(str).to_numpy(dtype=object)
+    excluded = np.isin(highway, list(rule.exclude_highway))
+    if rule.exclude_motorroad and "motorroad" in roads.columns:
+        excluded |= roads["motorroad"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return np.asarray(~excluded, dtype=bool)
+
+
+def excluded_classes(roads: pd.DataFrame, needs_hydrants: np.ndarray) -> list[str]:
+    """The sorted ``highway`` classes of the roads that do not need hydrants (a trunk left out
+    for ``motorroad=yes`` is listed as ``trunk``)."""
+    highway = roads["highway"].fillna("").astype(str).to_numpy(dtype=object)
+    return sorted({str(h) for h in highway[~needs_hydrants]})
 
 
 def _service_mask(in_service: np.ndarray | None, n: int) -> np.ndarray:
@@ -346,6 +410,7 @@ def hydrant_coverage(
     in_service: np.ndarray | None = None,
     method: Literal["network", "straight"] = "network",
     hydrant_points: object | None = None,
+    needs_hydrants: np.ndarray | None = None,
 ) -> CoverageResult:
     """Which metres of every street lie within the protection radius of a hydrant.
 
@@ -367,6 +432,9 @@ def hydrant_coverage(
     hydrant_points
         Straight-line method: the hydrants' own locations (aligned with ``hydrant_snaps``); by
         default the snapped points are used, and unsnapped hydrants take no part.
+    needs_hydrants
+        Bool per edge (:func:`roads_needing_hydrants`): the streets counted in ``road_m`` and
+        ``total_covered_m``; the others are covered like any edge but not counted. None: all.
 
     Returns
     -------
@@ -412,17 +480,19 @@ def hydrant_coverage(
             edge=e, start=s, end=t,
         )
 
-    road_m = float(graph.length_m.sum())
+    counted = _counted(needs_hydrants, graph.n_edges)
+    road_m = float(graph.length_m[counted].sum())
     result = CoverageResult(
         radius_m=float(radius_m),
         method=method,
         covered_m=covered,
         uncovered_m=graph.length_m - covered,
         road_m=road_m,
-        total_covered_m=float(covered.sum()),
+        total_covered_m=float(covered[counted].sum()),
         n_hydrants=len(h),
         node_distance_m=node_distance,
         _interval_data=data,
+        needs_hydrants=needs_hydrants,
     )
     log.info(
         "hydrant coverage (%s, R=%g m): %d hydrants cover %.1f of %.1f km (%.1f %%)",
@@ -445,8 +515,9 @@ def coverage_pieces(graph: StreetGraph, result: CoverageResult) -> gpd.GeoDataFr
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``edge_id, way_id, name, highway, start_m, end_m, length_m, covered`` and the
-        piece geometry, sorted by edge then ``start_m``; in the graph's CRS.
+        Columns ``edge_id, way_id, name, highway, start_m, end_m, length_m, covered,
+        needs_hydrants`` (the edge's :attr:`CoverageResult.needs_hydrants`) and the piece
+        geometry, sorted by edge then ``start_m``; in the graph's CRS.
     """
     L = graph.length_m
     ce, cs, ct = result.interval_edge, result.interval_start, result.interval_end
@@ -480,6 +551,7 @@ def coverage_pieces(graph: StreetGraph, result: CoverageResult) -> gpd.GeoDataFr
             "end_m": end,
             "length_m": end - start,
             "covered": covered,
+            "needs_hydrants": result.counted[edge],
         }
     )
     pieces = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=graph.crs), crs=graph.crs)
@@ -537,7 +609,8 @@ def underserved_segments(
     Parameters
     ----------
     pieces
-        Output of :func:`coverage_pieces`.
+        Output of :func:`coverage_pieces`; pieces of roads that do not need hydrants
+        (``needs_hydrants`` False) are left out.
     buildings
         Optional buildings layer (:data:`geo.schema.BUILDINGS`, column ``high_rise_class``) in
         the same CRS; buildings within ``frontage_m`` of a stretch front it.
@@ -555,7 +628,10 @@ def underserved_segments(
     """
     if not frontage_m >= 0:
         raise ConfigError(f"frontage_m must be >= 0, got {frontage_m}")
-    unc = pieces.loc[~pieces["covered"].to_numpy(dtype=bool)]
+    uncovered = ~pieces["covered"].to_numpy(dtype=bool)
+    if "needs_hydrants" in pieces.columns:
+        uncovered &= pieces["needs_hydrants"].to_numpy(dtype=bool)
+    unc = pieces.loc[uncovered]
     if len(unc) == 0:
         return gpd.GeoDataFrame(
             {c: pd.Series(dtype=object) for c in _UNDERSERVED_COLUMNS},
@@ -650,5 +726,5 @@ def splice_coverage(
     return CoverageResult.from_intervals(
         radius_m=old.radius_m, method=old.method, length_m=graph.length_m, covered_m=covered,
         intervals=(e[order], s[order], t[order]), n_hydrants=n_hydrants,
-        node_distance_m=node_distance,
+        node_distance_m=node_distance, needs_hydrants=old.needs_hydrants,
     )

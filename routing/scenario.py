@@ -149,12 +149,12 @@ def _coverage_change(
         after = hydrant_coverage(
             analysis.graph, analysis.hydrant_snaps, radius_m=base.radius_m,
             in_service=in_service & ~taken, method=options.coverage_method,
-            hydrant_points=layers.hydrants.geometry,
+            hydrant_points=layers.hydrants.geometry, needs_hydrants=base.needs_hydrants,
         )
         after_m = after.covered_m
     lost = base.covered_m - after_m
-    losing = np.flatnonzero(lost > 1e-6)
-    after_km = float(after_m.sum()) / 1000.0
+    losing = np.flatnonzero((lost > 1e-6) & base.counted)
+    after_km = float(after_m[base.counted].sum()) / 1000.0
     doc.update({
         "covered_km_after": round(after_km, 3),
         "change_km": round(after_km - before_km, 3),

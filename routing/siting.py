@@ -23,6 +23,9 @@ Four steps, each a function that takes the previous step's output:
    guarantee and the gap to the LP-relaxation bound; :func:`budget_curve` shows what each yuan
    buys.
 
+Only roads that need hydrants (:attr:`routing.coverage.CoverageResult.needs_hydrants`; not
+motorways by default) carry candidates and street demand; the hose still runs along any road.
+
 Coverage rule. For a candidate on edge ``c`` at position ``t_c`` with offset ``o_c`` and a demand
 segment ``[a, b]`` on edge ``e`` (length ``L``) with offset ``o_d`` (0 for street segments, the
 footprint-to-road distance for buildings), let ``r = R - o_d``, ``D_u`` and ``D_v`` the hose-lay
@@ -408,7 +411,8 @@ def _edge_rows(graph: StreetGraph, edge_ids: pd.Series, name: str) -> np.ndarray
 def _uncovered_pieces(
     graph: StreetGraph, coverage: CoverageResult
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Uncovered pieces (edge, start, end), sorted by edge then start: the gaps between intervals."""
+    """Uncovered pieces (edge, start, end), sorted by edge then start: the gaps between intervals,
+    on the roads that need hydrants (:attr:`CoverageResult.needs_hydrants`) only."""
     L = graph.length_m
     ce, cs, ct = coverage.interval_edge, coverage.interval_start, coverage.interval_end
     same = np.zeros(len(ce), dtype=bool)
@@ -421,7 +425,7 @@ def _uncovered_pieces(
     e = np.concatenate([ce, np.arange(graph.n_edges)])
     s = np.concatenate([prev_end, last_end])
     t = np.concatenate([cs, L])
-    keep = t - s > _MIN_PIECE_M
+    keep = (t - s > _MIN_PIECE_M) & coverage.counted[e]
     e, s, t = e[keep], s[keep], t[keep]
     order = np.lexsort((s, e))
     return e[order].astype(np.int64), s[order], t[order]
@@ -617,6 +621,7 @@ def siting_candidates(
         if len(rows):
             edge_of = buildings["access_edge"].to_numpy(dtype=np.float64)[rows].astype(np.int64)
             deficit_edges = np.unique(edge_of)
+            deficit_edges = deficit_edges[coverage.counted[deficit_edges]]
         keep = ~np.isin(e, deficit_edges)
         e = np.concatenate([e[keep], deficit_edges])
         s = np.concatenate([s[keep], np.zeros(len(deficit_edges))])

@@ -11,6 +11,10 @@ bounds them on one side, and whether they are served is a coverage question
 last hydrant round to its first. A street that forks (three or more of its edges meeting at a
 node), or whose two carriageways are mapped separately, gives several lines that are analysed
 separately; hydrants on one carriageway do not count for the other.
+
+Roads that do not need hydrants (``needs_hydrants``, :func:`routing.coverage.roads_needing_hydrants`:
+motorways by default) are left out: no gap is measured along them and hydrants snapped to them
+do not bound a gap.
 """
 
 from __future__ import annotations
@@ -23,7 +27,13 @@ import pandas as pd
 import shapely
 
 from geo.errors import ConfigError
-from routing.coverage import _service_mask, lists_by_group, merge_streets, street_keys
+from routing.coverage import (
+    _counted,
+    _service_mask,
+    lists_by_group,
+    merge_streets,
+    street_keys,
+)
 from routing.graph import StreetGraph
 from routing.snap import SnapResult, line_substrings
 
@@ -75,6 +85,7 @@ def spacing_gaps(
     *,
     max_spacing_m: float = 120.0,
     in_service: np.ndarray | None = None,
+    needs_hydrants: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Stretches of street between consecutive hydrants longer than the maximum spacing.
 
@@ -88,6 +99,9 @@ def spacing_gaps(
         Maximum spacing along a street (GB 50974 7.2.5: 120 m).
     in_service
         Optional bool per hydrant: only these hydrants count.
+    needs_hydrants
+        Optional bool per edge: only these streets are measured (the others, and hydrants
+        snapped to them, take no part).
 
     Returns
     -------
@@ -100,6 +114,8 @@ def spacing_gaps(
     if not max_spacing_m > 0:
         raise ConfigError(f"max_spacing_m must be > 0, got {max_spacing_m}")
     active = _service_mask(in_service, len(hydrant_snaps)) & hydrant_snaps.snapped
+    counted = _counted(needs_hydrants, graph.n_edges)
+    active[active] = counted[hydrant_snaps.edge[active]]
     roads = graph.roads
     names = roads["name"].fillna("").astype(str).to_numpy(dtype=object)
     way_of_edge = roads["way_id"].to_numpy(dtype=np.int64)
@@ -108,7 +124,7 @@ def spacing_gaps(
 
     h = np.flatnonzero(active)
     used = np.unique(street[hydrant_snaps.edge[h]])
-    in_used = np.isin(street, used)
+    in_used = np.isin(street, used) & counted
     empty = gpd.GeoDataFrame(
         {c: pd.Series(dtype=object) for c in _COLUMNS},
         geometry=gpd.GeoSeries([], crs=graph.crs),

@@ -160,7 +160,7 @@ window.FR_VALUES = {
     reported: "已上报", assigned: "已派单", rectified: "已整改", verified: "已复核", closed: "已销号",
     rejected: "驳回", duplicate: "重复"
   },
-  status_source: { tagged: "OSM 标注", agency: "单位台账", assumed: "推定", inspection: "巡检" },
+  status_source: { tag: "OSM 标注", agency: "单位台账", assumed: "推定", inspection: "巡检" },
   kind: {
     pillar: "地上式", underground: "地下式", wall: "墙壁式", pipe: "管道式", unknown: "未知",
     parked_vehicle: "车辆占用", gate: "门禁/道闸", structure: "违章建筑", goods: "堆物", stall: "摊点",

@@ -369,7 +369,8 @@ def test_values_and_units(tmp_path: Path) -> None:
     pts = read.points
     assert read.rejects == []
     assert list(pts["kind"]) == ["pillar", "underground", "underground", "unknown"]
-    assert list(pts["status"]) == ["in_service", "out_of_service", "low_pressure", "unknown"]
+    # D's status cell is blank: not stated (geo.layers gives it the preset's status, assumed)
+    assert list(pts["status"]) == ["in_service", "out_of_service", "low_pressure", "not_stated"]
     assert list(pts["pressure_mpa"][:2]) == pytest.approx([0.3, 0.25])
     assert list(pts["flow_lps"][:2]) == pytest.approx([10.0, 12.0])
     assert list(pts["diameter_mm"][:2]) == [100.0, 150.0]

@@ -6,10 +6,22 @@ import math
 
 import geopandas as gpd
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 
-from geo.hydrants import HYDRANT_COLUMNS, _osm_status, diameter_mm, merge_hydrants
+from geo.errors import ConfigError
+from geo.hydrants import (
+    HYDRANT_COLUMNS,
+    STATUS_NOT_STATED,
+    _osm_status,
+    diameter_mm,
+    merge_hydrants,
+    osm_hydrants,
+    resolve_missing_status,
+)
+from geo.osm import read_osm
+from tests.conftest import FIXTURES
 
 CRS = "EPSG:32651"
 
@@ -74,10 +86,54 @@ def test_no_agency_file_keeps_osm() -> None:
         ({"disused:emergency": "fire_hydrant"}, ("out_of_service", "tag")),
         ({"fire_hydrant:status": "low_pressure"}, ("low_pressure", "tag")),
         ({"operational_status": "ok"}, ("in_service", "tag")),
+        ({"operational_status": "unknown"}, ("unknown", "tag")),
     ],
 )
 def test_osm_status(tags: dict[str, str], status: tuple[str, str]) -> None:
     assert _osm_status(tags) == status
+
+
+def test_osm_status_without_tag_follows_the_rule() -> None:
+    # the preset's status for hydrants without one; an explicit tag still wins
+    assert _osm_status({}, "unknown") == ("unknown", "assumed")
+    assert _osm_status({"operational_status": "ok"}, "unknown") == ("in_service", "tag")
+
+
+def test_osm_hydrants_missing_status() -> None:
+    osm = read_osm(FIXTURES / "tiny_compound.osm")
+    crs = pyproj.CRS("EPSG:32651")
+    # node 6: no status tag; node 42: disused:emergency=fire_hydrant
+    default = osm_hydrants(osm, crs=crs).set_index("hydrant_id")
+    assert default.loc["osm/6", ["status", "status_source"]].tolist() == ["in_service", "assumed"]
+    strict = osm_hydrants(osm, crs=crs, missing_status="unknown").set_index("hydrant_id")
+    assert strict.loc["osm/6", ["status", "status_source"]].tolist() == ["unknown", "assumed"]
+    assert strict.loc["osm/42", ["status", "status_source"]].tolist() == ["out_of_service", "tag"]
+    with pytest.raises(ConfigError, match="'working'; expected one of in_service"):
+        osm_hydrants(osm, crs=crs, missing_status="working")
+
+
+def test_resolve_missing_status_keeps_stated_unknown() -> None:
+    rows = [("A", 0.0, 0.0, "in_service"), ("B", 50.0, 0.0, STATUS_NOT_STATED),
+            ("C", 100.0, 0.0, "unknown")]
+    out = resolve_missing_status(_hydrants(rows, "agency"), missing_status="in_service")
+    assert out["status"].tolist() == ["in_service", "in_service", "unknown"]
+    assert out["status_source"].tolist() == ["agency", "assumed", "agency"]
+    with pytest.raises(ConfigError, match="'ok'; expected one of"):
+        resolve_missing_status(_hydrants(rows, "agency"), missing_status="ok")
+
+
+def test_unstated_agency_status_takes_the_osm_tag() -> None:
+    # A (no status) and osm/1 (tagged out of service) are 3 m apart: one hydrant, out of service
+    # by the tag; B (no status) and osm/2 (status assumed) are 4 m apart: B stays not stated
+    osm = _hydrants([("osm/1", 3.0, 0.0, "out_of_service"), ("osm/2", 504.0, 0.0, "in_service")],
+                    "osm")
+    osm["status_source"] = ["tag", "assumed"]
+    agency = _hydrants([("A", 0.0, 0.0, STATUS_NOT_STATED), ("B", 500.0, 0.0, STATUS_NOT_STATED)],
+                       "agency")
+    merged = merge_hydrants(osm, agency).set_index("hydrant_id")
+    assert merged.loc["A", ["status", "status_source"]].tolist() == ["out_of_service", "tag"]
+    assert merged.loc["B", ["status", "status_source"]].tolist() == [STATUS_NOT_STATED, "agency"]
+    assert len(merged) == 2
 
 
 @pytest.mark.parametrize(("raw", "mm"), [("100", 100), ("DN150", 150), ("100 mm", 100), ('4"', 101.6)])

@@ -713,3 +713,49 @@ unknown = "all"
     with pytest.raises(ConfigError, match=message) as info:
         load_preset(path)
     assert "t.csv" in str(info.value)
+
+
+# ------------------------------------------------------------------------------ status and roads
+
+
+@pytest.mark.parametrize("name", ["cn-gb", "us", "de"])
+def test_builtin_status_rule_and_coverage_roads(name: str, presets: dict[str, Preset]) -> None:
+    p = presets[name]
+    assert p.hydrant_status.missing == "in_service" and p.hydrant_status.reason
+    assert p.coverage_roads.exclude_highway == ("motorway", "motorway_link")
+    assert p.coverage_roads.exclude_motorroad is True and p.coverage_roads.reason
+
+
+def test_user_status_rule_and_coverage_roads(tmp_path: Path) -> None:
+    user = _write(tmp_path / "strict.toml", """
+extends = "cn-gb"
+name = "strict"
+[hydrant_status]
+missing = "unknown"
+reason = "count only hydrants with a recorded status"
+[coverage]
+exclude_highway = []
+""")
+    p = load_preset(user)
+    assert p.hydrant_status.missing == "unknown"
+    assert p.hydrant_status.reason == "count only hydrants with a recorded status"
+    assert p.coverage_roads.exclude_highway == ()
+    assert p.coverage_roads.exclude_motorroad is True  # kept from cn-gb
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('[hydrant_status]\nmissing = "broken"', r"hydrant_status\.missing is 'broken'; expected one of"),
+        ('[hydrant_status]\nmissing = 1', r"hydrant_status\.missing is 1"),
+        ('[hydrant_status]\ndefault = "in_service"', r"hydrant_status\.default: unknown key"),
+        ('[coverage]\nexclude_motorroad = "yes"', r"coverage\.exclude_motorroad is 'yes'; expected true"),
+        ('[coverage]\nexclude_highway = "motorway"', r"coverage\.exclude_highway must be a list"),
+        ('[coverage]\nreason = 3', r"coverage\.reason must be text"),
+        ('hydrant_status = "in_service"', r"hydrant_status must be a table"),
+    ],
+)
+def test_bad_status_rule_or_coverage_roads(tmp_path: Path, text: str, match: str) -> None:
+    user = _write(tmp_path / "bad.toml", f'extends = "cn-gb"\nname = "bad"\n{text}\n')
+    with pytest.raises(ConfigError, match=match):
+        load_preset(user)

@@ -83,12 +83,14 @@ def roads_frame(nodes: Nodes, edges: Sequence[E | tuple[int, int]]) -> gpd.GeoDa
                 "bridge": False,
                 "tunnel": False,
                 "emergency": "",
+                "motorroad": False,
                 "length_m": line.length,
                 **e.extra,
             }
         )
     frame = pd.DataFrame(rows, columns=[c.name for c in ROADS]).astype(
-        {"edge_id": "int64", "u": "int64", "v": "int64", "way_id": "int64", "oneway": bool}
+        {"edge_id": "int64", "u": "int64", "v": "int64", "way_id": "int64", "oneway": bool,
+         "motorroad": bool}
     )
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=CRS), crs=CRS)
 

@@ -324,7 +324,7 @@ def test_coverage_pieces_single_edge() -> None:
     p = coverage_pieces(g, r)
     assert list(p.columns) == [
         "edge_id", "way_id", "name", "highway", "start_m", "end_m", "length_m", "covered",
-        "geometry",
+        "needs_hydrants", "geometry",
     ]
     assert p["covered"].tolist() == [False, True, False]
     np.testing.assert_allclose(p["start_m"], [0.0, 50.0, 350.0])

@@ -28,7 +28,7 @@ def make_roads(edges: list[tuple[int, int, list[tuple[float, float]]]], **attrs:
             "way_id": np.arange(n) + 100, "highway": "residential", "name": "",
             "oneway": False, "lanes": np.nan, "width_m": 6.0, "width_source": "estimated",
             "maxheight_m": np.nan, "access": "", "service": "", "surface": "", "bridge": False,
-            "tunnel": False, "emergency": "", "length_m": [g.length for g in geoms],
+            "tunnel": False, "emergency": "", "motorroad": False, "length_m": [g.length for g in geoms],
         }
     )
     for key, value in attrs.items():
