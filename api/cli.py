@@ -216,7 +216,7 @@ def _run_with_progress(job: Callable[[Callable[[str], None]], T]) -> T:
     where the time went (all on stderr)."""
     times = _StepTimes()
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}[/]"), TimeElapsedColumn())
-    with Progress(*columns, console=_err, transient=True) as bar:
+    with Progress(*columns, console=_err, transient=True, disable=not _err.is_terminal) as bar:
         task = bar.add_task("starting", total=None)
 
         def step(name: str) -> None:
