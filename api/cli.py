@@ -3,7 +3,9 @@
 
 Every command is a thin wrapper: it reads settings, calls the library functions that the API calls
 too, and writes outputs. A :class:`geo.errors.FireReachError` ends the command with one clear
-message on stderr and exit code 2, never a traceback.
+message on stderr and exit code 2, never a traceback; so does an ``--out`` that cannot be written,
+before any work. The answer of a command (the result line, the scenario or the chosen sites) goes
+to stdout; progress, timings, warnings and logs go to stderr.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from __future__ import annotations
 import importlib.resources
 import json
 import logging
+import re
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -22,6 +26,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from api.pipeline import LayersRequest, ReportOptions, load_blockages, run_analyze, run_layers
@@ -32,7 +37,7 @@ from geo.agency import parse_column_spec, parse_units_spec
 from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
-from reports.export import atomic_path, write_geopackage
+from reports.export import atomic_path, check_out_dir, check_out_file, write_geopackage
 from reports.i18n import check_lang, label, value_or_not_computed
 from reports.quality import input_rows, warning_lines
 from routing.analysis import Analysis, AnalysisOptions
@@ -46,7 +51,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True)
+_out = Console(soft_wrap=True)  # the answer: stdout, lines never wrapped
 T = TypeVar("T")
 
 
@@ -181,8 +187,9 @@ def layers(
         hydrant_columns=hydrant_columns, station_columns=station_columns,
         hydrant_units=hydrant_units, hydrant_codes=hydrant_codes,
     ))
+    _guard(lambda: check_out_dir(out))
     summary = _guard(lambda: run_layers(request, out=out, settings=settings, preset_name=preset))
-    _err.print(
+    _out.print(
         f"layers written to {out}/layers.gpkg: {summary['roads']['edges']} road edges "
         f"({summary['roads']['km']} km), {summary['hydrants']['total']} hydrants, "
         f"{summary['buildings']['total']} buildings ({summary['buildings']['high_rise']} high-rise), "
@@ -219,15 +226,64 @@ NoSitingOpt = Annotated[bool, typer.Option("--no-siting", help="skip hydrant sit
 NoReportsOpt = Annotated[bool, typer.Option("--no-reports", help="skip XLSX/PDF/map")]
 
 
+@dataclass
+class _StepTimes:
+    """Wall time of each step named by a job's ``step(name)`` calls; ``group: sub-step`` names
+    add up to their group."""
+
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    _current: str | None = None
+    _since: float = 0.0
+
+    def start(self, name: str | None) -> tuple[str, float] | None:
+        """Start step ``name`` (None: stop); return the step just finished and its seconds."""
+        now = time.perf_counter()
+        done = None
+        if self._current is not None:
+            done = (self._current, now - self._since)
+            self.steps.append(done)
+        self._current, self._since = name, now
+        return done
+
+    def line(self) -> str:
+        """``time: reading 3.1 s · analysis 10.2 s (siting 6.0 s) · ... · total 23.7 s``: each
+        group's seconds, with its sub-steps that took a second or more (the three longest)."""
+        groups: dict[str, float] = {}
+        subs: dict[str, list[tuple[str, float]]] = {}
+        for name, seconds in self.steps:
+            group, _, sub = re.sub(r"\s*\(.*\)$", "", name).partition(": ")
+            groups[group] = groups.get(group, 0.0) + seconds
+            if sub:
+                subs.setdefault(group, []).append((sub, seconds))
+        parts = []
+        for group, seconds in groups.items():
+            slow = sorted((s for s in subs.get(group, []) if s[1] >= 1.0), key=lambda s: -s[1])[:3]
+            detail = f" ({', '.join(f'{n} {t:.1f} s' for n, t in slow)})" if slow else ""
+            parts.append(f"{group} {seconds:.1f} s{detail}")
+        total = sum(seconds for _, seconds in self.steps)
+        return "time: " + " · ".join([*parts, f"total {total:.1f} s"])
+
+
 def _run_with_progress(job: Callable[[Callable[[str], None]], T]) -> T:
-    """Run ``job(step)`` under a rich spinner that shows the current step (stderr only)."""
-    with _err.status("starting") as status:
+    """Run ``job(step)`` showing each step with its elapsed seconds, and end with one line saying
+    where the time went (all on stderr)."""
+    times = _StepTimes()
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}[/]"), TimeElapsedColumn())
+    with Progress(*columns, console=_err, transient=True, disable=not _err.is_terminal) as bar:
+        task = bar.add_task("starting", total=None)
 
         def step(name: str) -> None:
-            status.update(f"[bold]{name}[/]…")
-            _err.log(f"{name}")
+            done = times.start(name)
+            if done is not None:
+                _err.print(f"  {done[0]}: {done[1]:.1f} s")
+            bar.reset(task, description=name)
 
-        return _guard(lambda: job(step))
+        result = _guard(lambda: job(step))
+        done = times.start(None)
+        if done is not None:
+            _err.print(f"  {done[0]}: {done[1]:.1f} s")
+    _err.print(times.line())
+    return result
 
 
 def _print_analysis(summary: dict[str, Any], out: Path, *, lang: str = "en") -> None:
@@ -253,7 +309,7 @@ def _print_analysis(summary: dict[str, Any], out: Path, *, lang: str = "en") -> 
         "hydrant siting not computed" if sit.get("proposed") is None
         else f"{sit['proposed']} new hydrants proposed for CNY {sit.get('cost_cny', 0):,.0f}"
     )
-    _err.print(
+    _out.print(
         f"analysis written to {out}: {coverage}; "
         f"{v(bld['without_hydrant_in_range'])} buildings without a hydrant in range, "
         f"{v(bld['flow_deficit'])} with a fire-flow deficit; {response}; "
@@ -339,6 +395,7 @@ def analyze(
         siting=not no_siting,
     )
     report = ReportOptions(lang=lang, reports=not no_reports)
+    _guard(lambda: check_out_dir(out))
     summary = _run_with_progress(
         lambda step: run_analyze(
             request, out=out, settings=settings, options=options, preset_name=preset,
@@ -359,6 +416,7 @@ def demo(
     fixtures = Path(__file__).resolve().parents[1] / "data" / "fixtures"
     sample = fixtures / "blockages_helsinki.csv"
     request = LayersRequest(osm=default_osm_path(), blockages=sample if sample.exists() else None)
+    _guard(lambda: check_out_dir(out))
     summary = _run_with_progress(
         lambda step: run_analyze(
             request, out=out, settings=settings, options=AnalysisOptions(), progress=step,
@@ -417,7 +475,7 @@ def _load(
     the what-ifs do not read it, and it is the slowest step on large areas."""
     settings = Settings()
     gpkg = workspace if workspace.suffix.lower() == ".gpkg" else workspace / "layers.gpkg"
-    step("reading layers")
+    step("reading")
     layers = read_layers(gpkg)
     states = _stored_states(gpkg.parent)
     if states:
@@ -428,8 +486,9 @@ def _load(
     options = AnalysisOptions(
         apparatus=apparatus or settings.apparatus, snap_distance_m=settings.snap_distance_m, siting=False
     )
-    step("analysing")
-    analysis = analyze_layers(layers, preset=chosen, options=options)
+    analysis = analyze_layers(
+        layers, preset=chosen, options=options, progress=lambda name: step(f"analysis: {name}")
+    )
     return _Loaded(layers=layers, preset=chosen, options=options, analysis=analysis)
 
 
@@ -469,26 +528,26 @@ def _print_scenario(doc: dict[str, Any], out: Path | None) -> None:
     cov, water, resp = doc["coverage"], doc["water"], doc["response"]
     reports = doc["blockages"]
     already = cov["hydrants_already_out"]
-    _err.print(
+    _out.print(
         f"[bold]scenario[/]: {cov['hydrants_taken_out']} hydrant(s) taken out of service"
         + (f" ({len(already)} already out: {', '.join(already[:5])})" if already else "")
         + f", {len(reports)} blockage report(s)"
     )
-    _err.print(
+    _out.print(
         f"  coverage: {cov['covered_km_before']:.3f} → {cov['covered_km_after']:.3f} km of "
         f"{cov['road_km']:.3f} km of street within {cov['radius_m']:.0f} m of a hydrant "
         f"({cov['covered_pct_before']}% → {cov['covered_pct_after']}%, {cov['change_km']:+.3f} km on "
         f"{cov['edges_losing_coverage']} edge(s))"
     )
-    _err.print(
+    _out.print(
         f"  water: {water['buildings_losing_water']} building(s) lose every hydrant in range "
         f"({water['high_rises_losing_water']} high-rise), {water['buildings_new_flow_deficit']} get a "
         f"fire-flow deficit, {water['buildings_affected']} affected"
     )
     if "note" in resp:
-        _err.print(f"  response: {resp['note']}")
+        _out.print(f"  response: {resp['note']}")
     elif reports:
-        _err.print(
+        _out.print(
             f"  response: {resp['reports_blocking']} report(s) block a lane, "
             f"{resp['reports_narrowing']} narrow one, {resp['reports_rejected']} rejected; "
             f"{resp['buildings_cut_off']} building(s) cut off ({resp['high_rises_cut_off']} high-rise), "
@@ -496,7 +555,7 @@ def _print_scenario(doc: dict[str, Any], out: Path | None) -> None:
             f"{resp['buildings_past_limit']} no longer within {resp['limit_s']:.0f} s"
         )
     if out is not None:
-        _err.print(f"  written to {out}")
+        _out.print(f"  written to {out}")
 
 
 @app.command()
@@ -529,6 +588,8 @@ def scenario(
     --out writes the same JSON as POST /analysis/scenario.
     """
     _setup_logging(verbose)
+    if out is not None:
+        _guard(lambda: check_out_file(out))
 
     def job(step: Callable[[str], None]) -> dict[str, Any]:
         ids = _hydrant_ids(out_of_service, out_of_service_file)
@@ -544,7 +605,7 @@ def scenario(
                 first = rejects[0]
                 _err.print(f"[yellow]warning:[/] {len(rejects)} row(s) of {blockages} not used "
                            f"(row {first.row}: {first.reason})")
-        step("computing the scenario")
+        step("scenario")
         return scenario_impact(
             ws.layers, ws.analysis, preset=ws.preset, options=ws.options, out_of_service=ids,
             blockages=reports if reports is not None else (), max_rows=max_rows,
@@ -568,7 +629,7 @@ def _write_sites(result: SitingResult, doc: dict[str, Any], out: Path) -> None:
 
 
 def _print_sites(doc: dict[str, Any], out: Path | None) -> None:
-    _err.print(
+    _out.print(
         f"[bold]siting[/] ({doc['method']}, {doc['status']}): {doc['n_hydrants']} new hydrant(s) "
         f"for CNY {doc['cost_cny'] or 0:,.0f}; covered street {doc['covered_km_before']:.3f} → "
         f"{doc['covered_km_after']:.3f} km ({doc['covered_pct_before']}% → {doc['covered_pct_after']}%), "
@@ -581,11 +642,11 @@ def _print_sites(doc: dict[str, Any], out: Path | None) -> None:
                 str(s.get("order", "")), str(s.get("name") or "—"), f"{s['lon']:.6f}", f"{s['lat']:.6f}",
                 f"{s.get('marginal_m') or 0:.0f}", f"{s.get('cost_cny') or 0:,.0f}",
             )
-        _err.print(table)
+        _out.print(table)
         if len(doc["sites"]) > 20:
-            _err.print(f"  … and {len(doc['sites']) - 20} more")
+            _out.print(f"  … and {len(doc['sites']) - 20} more")
     if out is not None:
-        _err.print(f"  written to {out}")
+        _out.print(f"  written to {out}")
 
 
 @app.command()
@@ -621,6 +682,8 @@ def site(
             raise ConfigError("give --k N (new hydrants) or --budget CNY, or both")
         if out is not None and out.suffix.lower() not in _SITE_SUFFIXES:
             raise ConfigError(f"--out {out}: use a .gpkg, .geojson or .json file")
+        if out is not None:
+            check_out_file(out)
         for m in _METHODS:
             if method == m:
                 return m
@@ -630,9 +693,9 @@ def site(
 
     def job(step: Callable[[str], None]) -> tuple[SitingResult, dict[str, Any]]:
         ws = _load(workspace, preset=preset, apparatus=apparatus, step=step)
-        step("finding candidate sites")
+        step("siting: candidate sites")
         problem = siting_problem(ws.analysis, preset=ws.preset, spacing_m=spacing)
-        step("choosing sites")
+        step("siting: choosing sites")
         result = solve_siting(problem, k=k, budget_cny=budget, cost=CostModel(hydrant_cny=hydrant_cny),
                               method=solver, time_limit_s=time_limit)
         return result, proposal_document(result, problem=problem, analysis=ws.analysis)
@@ -659,6 +722,8 @@ def serve(
     from api.live import open_workspace
 
     _setup_logging(verbose)
+    for name in ("api.workspace", "api.live"):  # the start-up steps, with counts and seconds
+        logging.getLogger(name).setLevel(logging.INFO)
     settings = Settings() if workspace is None else Settings(workspace=workspace)
     ws = _guard(lambda: open_workspace(settings))
     uvicorn.run(create_app(settings, workspace=ws), host=host, port=port, log_level="info")

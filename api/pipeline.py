@@ -27,7 +27,7 @@ from geo.presets import Preset, load_preset
 from geo.quality import layer_quality
 from geo.rejects import Reject, rejects_frame
 from reports.build import build_reports
-from reports.export import write_csv, write_geopackage, write_summary
+from reports.export import check_out_dir, write_csv, write_geopackage, write_summary
 from reports.map import write_map_html
 from routing.analysis import Analysis, AnalysisOptions, analyze
 
@@ -149,12 +149,16 @@ def run_analyze(
 ) -> dict[str, Any]:
     """The ``firereach analyze`` job: layers, network analysis, reports, map and summary.
 
-    ``progress`` (the CLI's display) is told the name of each step as it starts.
+    ``progress`` (the CLI's display) is told the name of each step as it starts: ``reading``,
+    ``analysis: <sub-step>`` (of :func:`routing.analysis.analyze`), ``GeoPackage``, ``reports``.
+    ``out`` is checked first (:func:`reports.export.check_out_dir`): a bad folder stops the job
+    before any reading.
     """
+    check_out_dir(out)
     step = progress or (lambda _: None)
     report = report or ReportOptions()
     preset = load_preset(preset_name or settings.preset)
-    step("reading layers")
+    step("reading")
     layers = load_layers(request, settings=settings, preset=preset)
     blockages, blockage_rejects, blockage_notes = load_blockages(
         request.blockages, source_crs=request.blockage_crs, layers=layers,
@@ -166,12 +170,14 @@ def run_analyze(
         )
     if blockage_notes:
         layers = replace(layers, notes=(*layers.notes, *blockage_notes))
-    step("network analysis")
-    result = analyze(layers, preset=preset, options=options, blockages=blockages)
-    step("writing GeoPackage")
+    result = analyze(
+        layers, preset=preset, options=options, blockages=blockages,
+        progress=lambda name: step(f"analysis: {name}"),
+    )
+    step("GeoPackage")
     summary = write_analysis_outputs(layers, result, out=out)
     if report.reports:
-        step("writing reports (XLSX, PDF, map)")
+        step("reports")
         summary = write_reports(layers, result, out=out, report=report)
     return summary
 
@@ -215,7 +221,9 @@ def write_analysis_outputs(layers: Layers, result: Analysis, *, out: Path) -> di
 def run_layers(
     request: LayersRequest, *, out: Path, settings: Settings, preset_name: str | None = None
 ) -> dict[str, Any]:
-    """The ``firereach layers`` job (the preset decides the status of hydrants that state none)."""
+    """The ``firereach layers`` job (``out`` checked first, before any reading; the preset
+    decides the status of hydrants that state none)."""
+    check_out_dir(out)
     preset = load_preset(preset_name or settings.preset)
     layers = load_layers(request, settings=settings, preset=preset)
     return write_layer_outputs(layers, out=out)

@@ -17,6 +17,7 @@ import dataclasses
 import gc
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,7 +235,12 @@ def load_workspace(
         Active ledger items, ranked together with the workspace's own blockage reports.
     """
     path = Path(settings.workspace)
+    clock = _StartupClock()
     layers = read_layers(path / "layers.gpkg")
+    clock.done(
+        f"read {path / 'layers.gpkg'}: {len(layers.roads)} road edges, {len(layers.hydrants)} "
+        f"hydrants, {len(layers.buildings)} buildings, {len(layers.stations)} stations"
+    )
     if hydrant_states:
         hydrants, rows, unknown = hydrants_with_states(layers.hydrants, hydrant_states)
         if unknown:
@@ -245,16 +251,42 @@ def load_workspace(
     preset = load_preset(settings.preset)
     options = AnalysisOptions(apparatus=settings.apparatus, snap_distance_m=settings.snap_distance_m)
     reports = _stored_reports(path)
-    analysis = analyze(
-        layers, preset=preset, options=options,
-        blockages=served_reports(reports, ledger, layers.crs),
-    )
+    blockages = served_reports(reports, ledger, layers.crs)
+    clock.done(f"blockage reports: {0 if blockages is None else len(blockages)}")
+    analysis = analyze(layers, preset=preset, options=options, blockages=blockages, progress=clock.step)
+    clock.step(None)
+    collections = wgs84_collections(layers, analysis)
+    clock.done(f"map collections: {len(collections)}")
     ws = Workspace(
         path=path, layers=layers, preset=preset, options=options, analysis=analysis,
-        collections=wgs84_collections(layers, analysis), reports=reports,
+        collections=collections, reports=reports,
     )
     # the workspace lives as long as the process: keep its objects out of full GC passes
     gc.collect()
     gc.freeze()
-    log.info("workspace %s loaded: %d collections", path, len(ws.collections))
+    log.info("workspace %s loaded: %d collections, %d findings in %.1f s", path, len(ws.collections),
+             len(analysis.findings), clock.total())
     return ws
+
+
+class _StartupClock:
+    """INFO lines for the start-up steps, each with its seconds."""
+
+    def __init__(self) -> None:
+        self.t0 = self.since = time.perf_counter()
+        self.current: str | None = None
+
+    def done(self, what: str) -> None:
+        """Log ``what`` (a finished step with its counts) and the seconds since the last line."""
+        now = time.perf_counter()
+        log.info("start-up: %s (%.1f s)", what, now - self.since)
+        self.since = now
+
+    def step(self, name: str | None) -> None:
+        """A progress callback: log the analysis step that just ended (None: the last one)."""
+        if self.current is not None:
+            self.done(f"analysis: {self.current}")
+        self.current = name
+
+    def total(self) -> float:
+        return time.perf_counter() - self.t0

@@ -7,6 +7,7 @@ into ``out_dir`` and returns the ``districts`` section for ``summary.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.layers import Layers, layer_counts
+from reports.district_report import one_district
 from reports.districts import (
     DistrictInputs,
     DistrictOptions,
@@ -50,6 +52,20 @@ def _with_district(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -> gpd.GeoD
     return out
 
 
+def _maps_in(maps: MapInputs, units: gpd.GeoDataFrame, name: str) -> MapInputs:
+    """The map layers cut to the report unit ``name`` (features placed by :func:`district_of`)."""
+
+    def cut(frame: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+        if frame is None:
+            return None
+        return frame.loc[(district_of(frame, units) == name).to_numpy()]
+
+    return dataclasses.replace(
+        maps, **{f.name: cut(getattr(maps, f.name)) for f in dataclasses.fields(maps)
+                 if isinstance(getattr(maps, f.name), gpd.GeoDataFrame)}
+    )
+
+
 def build_reports(
     layers: Layers,
     analysis: Analysis,
@@ -61,6 +77,7 @@ def build_reports(
     budget_curve: pd.DataFrame | None = None,
     area_name: str | None = None,
     options: DistrictOptions | None = None,
+    district: str | None = None,
 ) -> dict[str, Any]:
     """Write the district summary, the XLSX and the PDF report of an analysed workspace.
 
@@ -84,6 +101,11 @@ def build_reports(
         Name on the title page (default: the OSM file's name).
     options
         Report units and grading rule (default :class:`reports.districts.DistrictOptions`).
+    district
+        Report on this one unit only (its name or ``district_id``): units and grades are those
+        of the whole area, every table, map and figure is the unit's own
+        (:func:`reports.district_report.one_district`). Raises
+        :class:`geo.errors.NotFoundError` naming the valid units when there is no such unit.
 
     Returns
     -------
@@ -102,22 +124,41 @@ def build_reports(
         points=(inputs.hydrants, inputs.buildings, blockages, proposed), options=options,
     )
     districts = aggregate_districts(units, inputs, thresholds=options.thresholds)
-    write_geopackage({"district_summary": districts}, out_dir / DISTRICTS_FILE)
 
     summary: dict[str, Any] = layer_counts(layers)
     summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string()}
     for section, values in analysis.summary.items():
         summary.setdefault(section, {}).update(values)
-    counts = grade_counts(districts)
-    summary["districts"] = counts
 
     underserved = _with_district(analysis.layers["underserved_segments"], units)
     buildings = _with_district(inputs.buildings, units)
     blockages_d = _with_district(blockages, units) if blockages is not None else None
     proposed_d = _with_district(proposed, units) if proposed is not None else None
+    findings = analysis.findings
+    maps = MapInputs(
+        roads=analysis.layers["roads_analysis"], pieces=analysis.layers["coverage_pieces"],
+        hydrants=analysis.layers["hydrants_analysis"], stations=layers.stations,
+        blockages=blockages_d, proposed=proposed_d,
+    )
+    if district is not None:
+        one = one_district(
+            district, summary=summary, districts=districts,
+            tables={"underserved": underserved, "buildings": buildings, "blockages": blockages_d,
+                    "proposed": proposed_d},
+            spacing_districts=district_of(analysis.layers["spacing_gaps"], units).to_numpy(),
+            findings=findings, budget_curve=budget_curve,
+        )
+        summary, districts, findings = one.summary, one.districts, one.findings
+        underserved, buildings, budget_curve = one.underserved, one.buildings, one.budget_curve
+        blockages_d, proposed_d = one.blockages, one.proposed
+        maps = _maps_in(maps, units, one.name)
+        area_name = f"{area_name or _area_name(layers)} · {one.name}"
+    write_geopackage({"district_summary": districts}, out_dir / DISTRICTS_FILE)
+    counts = grade_counts(districts)
+    summary["districts"] = counts
     write_report_xlsx(
         out_dir / XLSX_FILE, summary=summary, districts=districts, underserved=underserved,
-        buildings=buildings, findings=analysis.findings, blockages=blockages_d, proposed=proposed_d,
+        buildings=buildings, findings=findings, blockages=blockages_d, proposed=proposed_d,
         budget_curve=budget_curve, thresholds=options.thresholds, lang=lg,
     )
     write_report_pdf(
@@ -127,11 +168,7 @@ def build_reports(
         generated_at=datetime.now().astimezone(),
         summary=summary,
         districts=districts,
-        maps=MapInputs(
-            roads=analysis.layers["roads_analysis"], pieces=analysis.layers["coverage_pieces"],
-            hydrants=analysis.layers["hydrants_analysis"], stations=layers.stations,
-            blockages=blockages_d, proposed=proposed_d,
-        ),
+        maps=maps,
         underserved=underserved,
         budget_curve=budget_curve,
         thresholds=options.thresholds,

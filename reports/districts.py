@@ -43,7 +43,11 @@ Water-shortage grade (:class:`GradeThresholds`)
   high-rise without a usable hydrant in range (5–150 m hose-lay, GB 50974 6.1.5).
 - **较重 (significant)**: at least 20 % uncovered (same minimum street length), or any high-rise
   with a fire-flow deficit or without a usable hydrant in range.
-- **一般 (general)**: every other district.
+- **一般 (general)**: every other district (a district with less street, or none, is graded on
+  its buildings only).
+
+The reports print :meth:`GradeThresholds.describe`, written from the same fields that
+:func:`grade_districts` reads.
 
 Without any hydrant in the data (missing data: OSM in China maps almost none) nothing is graded:
 ``grade`` is ``not_computed`` (:data:`NOT_GRADED`) and the grade counts of ``summary.json`` are
@@ -126,6 +130,35 @@ class GradeThresholds:
     min_street_km: float = 0.5
     class1_without_water_is_severe: bool = True
     high_rise_water_is_significant: bool = True
+
+    def describe(self, lang: str = "zh") -> str:
+        """The rule in words (``"zh"`` or ``"en"``), as the reports print it: every threshold and
+        switch that :func:`grade_districts` applies, and nothing else."""
+        zh = lang != "en"
+        km, sev = f"{self.min_street_km:g}", f"{self.severe_uncovered_pct:g}"
+        sig = f"{self.significant_uncovered_pct:g}"
+        if zh:
+            severe = [f"道路不少于 {km} km 且道路未覆盖率≥{sev}%"]
+            significant = [f"道路不少于 {km} km 且未覆盖率≥{sig}%"]
+            if self.class1_without_water_is_severe:
+                severe.append("有一类高层在计数范围内无可用消火栓")
+            if self.high_rise_water_is_significant:
+                significant.append("有高层建筑室外消防流量不足或计数范围内无可用消火栓")
+            return (
+                f"严重：{'，或'.join(severe)}；较重：{'，或'.join(significant)}；"
+                f"一般：其余分区（道路少于 {km} km 或无道路的分区只按建筑分级）。"
+            )
+        severe = [f"at least {km} km of streets with at least {sev}% of the street length uncovered"]
+        significant = [f"at least {km} km of streets with at least {sig}% uncovered"]
+        if self.class1_without_water_is_severe:
+            severe.append("a class 1 high-rise without a usable hydrant in range")
+        if self.high_rise_water_is_significant:
+            significant.append("a high-rise with a fire-flow deficit or without a usable hydrant in range")
+        return (
+            f"Severe: {', or '.join(severe)}. Significant: {', or '.join(significant)}. "
+            f"General: every other district (a district with less than {km} km of streets, or none, "
+            "is graded on its buildings only)."
+        )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,84 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from geo.errors import ConfigError
+
 log = logging.getLogger(__name__)
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists."""
+    current = path.absolute()
+    while not current.exists() and current != current.parent:
+        current = current.parent
+    return current
+
+
+def _probe_folder(folder: Path, *, option: str, target: Path) -> None:
+    """Create ``folder`` (with its parents) and write and remove a small file in it."""
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{option} {target}: {existing} is a file, so the folder {folder} cannot be created there; "
+            "give a path under a folder"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".firereach-write-test-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"{option} {target}: cannot write in {folder} ({reason}); give a folder you can write to"
+        ) from None
+
+
+def check_out_dir(path: Path, *, option: str = "--out") -> Path:
+    """Make sure ``path`` is (or can become) a writable folder, before any work is done.
+
+    Creates the folder (and its parents) as the job would, and writes and removes a small file in it.
+
+    Parameters
+    ----------
+    path
+        The output folder.
+    option
+        How the user gave it (for the message).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ConfigError
+        ``path`` is a file, a parent is a file, or the folder cannot be created or written to.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option} {path}: this is a file, and a folder is needed; give a folder path")
+    _probe_folder(path, option=option, target=path)
+    return path
+
+
+def check_out_file(path: Path, *, option: str = "--out") -> Path:
+    """Make sure the file ``path`` can be written, before any work is done.
+
+    Creates its folder (as the job would) and writes and removes a small file there; an existing
+    file at ``path`` is left as it is (it is replaced only when the new one is complete).
+
+    Raises
+    ------
+    ConfigError
+        ``path`` is a folder, a parent is a file, or its folder cannot be created or written to.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{option} {path}: this is a folder, and a file is needed; give a file path")
+    _probe_folder(path.parent, option=option, target=path)
+    return path
 
 
 @contextmanager

@@ -128,16 +128,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "basis_uncovered_significant": ("未覆盖率≥{significant:.0f}%", "uncovered ≥ {significant:.0f}%"),
     "basis_high_rise_water": ("高层流量不足或无水源", "high-rise with a flow deficit or no hydrant"),
     "basis_none": ("未达较重标准", "below the significant thresholds"),
-    "grade_rule_text": (
-        "严重：道路未覆盖率≥{severe:.0f}%（道路不少于{min_km:g} km 时），"
-        "或有一类高层在计数范围内无可用消火栓；"
-        "较重：未覆盖率≥{significant:.0f}%，或有高层建筑室外消防流量不足或无可用消火栓；"
-        "一般：其余分区。",
-        "Severe: at least {severe:.0f}% of the street length uncovered (districts with at least "
-        "{min_km:g} km of streets), or a class 1 high-rise without a usable hydrant in range. "
-        "Significant: at least {significant:.0f}% uncovered, or a high-rise with a fire-flow deficit "
-        "or without a usable hydrant. General: every other district.",
-    ),
     "unit_osm": ("行政区划（OSM）", "administrative (OSM)"),
     "unit_file": ("用户提供区划", "user file"),
     "unit_grid": ("{cell:g} 米方格", "{cell:g} m grid"),

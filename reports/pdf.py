@@ -298,10 +298,7 @@ def _title_page(
     ]))
     story += [Paragraph(label("grades_heading", lang, n=counts.get("total", 0)),
                         st.h1), grades, Spacer(1, 2 * mm)]
-    story.append(Paragraph(_esc(label(
-        "grade_rule_text", lang, severe=thresholds.severe_uncovered_pct,
-        significant=thresholds.significant_uncovered_pct, min_km=thresholds.min_street_km,
-    )), st.small))
+    story.append(Paragraph(_esc(thresholds.describe(lang)), st.small))
     return [*story, *_key_figures(summary, proposed, st, lang)]
 
 

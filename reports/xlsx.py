@@ -426,9 +426,7 @@ def write_report_xlsx(
     prop_plain = _plain(proposed) if proposed is not None else None
     _write_sheet(ws, overview_frame(summary, districts, prop_plain, lang=lg), lang=lg)
     ws.append([])
-    ws.append([label("grading_rule", lg), label(
-        "grade_rule_text", lg, severe=t.severe_uncovered_pct, significant=t.significant_uncovered_pct,
-        min_km=t.min_street_km)])
+    ws.append([label("grading_rule", lg), t.describe(lg)])
     ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
     ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
     ws.merge_cells(start_row=ws.max_row, start_column=2, end_row=ws.max_row, end_column=4)

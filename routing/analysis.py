@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,7 +41,6 @@ from routing.quality import (
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.siting import (
     SitingResult,
-    budget_curve,
     cover_all,
     coverage_matrix,
     demand_segments,
@@ -132,6 +132,7 @@ def analyze(
     preset: Preset,
     options: AnalysisOptions | None = None,
     blockages: gpd.GeoDataFrame | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Run the network analysis of a workspace.
 
@@ -147,6 +148,10 @@ def analyze(
     blockages
         Blockage reports (:func:`geo.agency.read_agency_table` with ``layer="blockages"``), in
         the working CRS or any CRS; ranked by impact with the critical lanes.
+    progress
+        Told the name of each step as it starts (``street graph``, ``hydrant coverage``,
+        ``building water``, ``station response``, ``high-rise access``, ``siting``, ``findings``,
+        ``blockage ranking``): the CLI shows them with their time.
 
     Returns
     -------
@@ -158,6 +163,8 @@ def analyze(
         when asked explicitly. ``response_s`` is NaN without stations (inf: unreachable).
     """
     options = options or AnalysisOptions()
+    note = progress or _quiet
+    note("street graph")
     graph = build_graph(layers.roads, barriers=layers.barriers)
     truck = truck_graph(graph, options=truck_options(preset, options))
     hydrants = layers.hydrants
@@ -168,6 +175,7 @@ def analyze(
     radius_rule = preset.rule("hydrant_radius")
     radius = radius_rule.value("value_m")
     needs = roads_needing_hydrants(layers.roads, preset=preset)
+    note("hydrant coverage")
     coverage = hydrant_coverage(
         graph, snaps, radius_m=radius, in_service=in_service, method=options.coverage_method,
         hydrant_points=hydrants.geometry, needs_hydrants=needs,
@@ -180,7 +188,9 @@ def analyze(
         needs_hydrants=needs,
     )
 
+    note("building water")
     buildings, pairs = _building_water(layers, graph, truck, snaps, preset, options)
+    note("station response")
     response = _response(layers, truck, preset, options)
     roads = _roads_result(layers, truck, coverage, response)
     if response is not None:
@@ -198,6 +208,7 @@ def analyze(
         buildings["first_due_station"] = ""
         areas = gpd.GeoDataFrame({"station_id": [], "area_km2": []}, geometry=[], crs=layers.crs)
 
+    note("high-rise access")
     high_rises, access_findings = high_rise_access(truck, buildings, preset=preset)
     dead_ends, dead_end_findings = dead_end_lanes(
         truck, turnarounds=layers.turnarounds, buildings=buildings,
@@ -207,7 +218,10 @@ def analyze(
     hydrant_data = has_hydrant_data(layers)
     connectors, connector_findings = connector_water(layers, graph, snaps, preset, options)
     siting_mode = _siting_mode(options, hydrant_data=hydrant_data)
+    if siting_mode not in _NOT_SITED:
+        note("siting")
     siting = _siting(graph, coverage, buildings, options, radius) if siting_mode not in _NOT_SITED else None
+    note("findings")
 
     hyd = hydrants.copy()
     hyd["snap_edge"] = snaps.edge
@@ -249,7 +263,12 @@ def analyze(
         graph=graph, truck=truck, hydrant_snaps=snaps, coverage=coverage, response=response,
         layers=result_layers, findings=found, summary=summary,
     )
+    note("blockage ranking")
     return rank_blockages(analysis, blockages, preset=preset)
+
+
+def _quiet(_: str) -> None:
+    """No progress display."""
 
 
 #: Result layers :func:`rank_blockages` writes (placed before the siting layers).
@@ -453,7 +472,12 @@ def _siting(
     options: AnalysisOptions,
     radius_m: float,
 ) -> tuple[SitingResult, pd.DataFrame] | None:
-    """Siting question (a) or (b), plus the greedy budget curve; None when switched off."""
+    """Siting question (a) or (b) and its budget curve; None when switched off.
+
+    The curve is the proposal itself, one row per proposed hydrant in its build ``order`` (each
+    next one adds the most weight per yuan among the proposed ones not yet built), so the curve's
+    first K rows are the proposal's first K hydrants and its last row the whole proposal.
+    """
     if not options.siting:
         return None
     candidates = siting_candidates(graph, coverage, buildings=buildings)
@@ -465,8 +489,7 @@ def _siting(
         )
     else:
         result = cover_all(candidates, demand, matrix)
-    curve = budget_curve(candidates, demand, matrix, max_hydrants=max(result.n_hydrants, 1))
-    return result, curve
+    return result, result.budget_curve
 
 
 def _siting_summary(

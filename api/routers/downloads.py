@@ -2,7 +2,9 @@
 
 ``?district=NAME`` keeps the features that intersect one report unit of
 :func:`reports.districts.district_summary` (an administrative district, else a grid square such
-as ``B2``; see ``/analysis/districts``). The GeoPackage is in the workspace's working CRS (metres,
+as ``B2``; see ``/analysis/districts``), on every download: the reports are then that unit's
+own (its figures, tables and maps); an unknown name answers 404 with the valid names. The
+GeoPackage is in the workspace's working CRS (metres,
 as ``firereach analyze`` writes it); CSV files are UTF-8 with BOM (Excel shows Chinese text) with
 the geometry as WGS84 WKT (points also as ``lon``/``lat``).
 """
@@ -208,18 +210,22 @@ def layers_gpkg(ws: WorkspaceDep, request: Request, district: DistrictQuery = No
     "/report.xlsx", summary="Finance workbook (XLSX)", response_class=FileResponse,
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
 )
-def report_xlsx(ws: WorkspaceDep, request: Request) -> FileResponse:
-    """``report.xlsx`` of the workspace folder, else made from the served analysis."""
-    return FileResponse(_report(ws, request, "report.xlsx"), media_type=XLSX, filename="report.xlsx")
+def report_xlsx(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
+    """``report.xlsx`` of the workspace folder, else made from the served analysis; with
+    ``district``, the report of that one unit."""
+    path = _report(ws, request, "report.xlsx", district)
+    return FileResponse(path, media_type=XLSX, filename=path.name)
 
 
 @router.get(
     "/report.pdf", summary="Report (PDF)", response_class=FileResponse,
     responses={200: {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
 )
-def report_pdf(ws: WorkspaceDep, request: Request) -> FileResponse:
-    """``report.pdf`` of the workspace folder, else made from the served analysis."""
-    return FileResponse(_report(ws, request, "report.pdf"), media_type=PDF, filename="report.pdf")
+def report_pdf(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
+    """``report.pdf`` of the workspace folder, else made from the served analysis; with
+    ``district``, the report of that one unit."""
+    path = _report(ws, request, "report.pdf", district)
+    return FileResponse(path, media_type=PDF, filename=path.name)
 
 
 @router.get(
@@ -258,11 +264,13 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
 
 
-def _report(ws: Workspace, request: Request, filename: str) -> Path:
+def _report(ws: Workspace, request: Request, filename: str, district: str | None = None) -> Path:
     with ws.lock:
         layers, analysis, version, folder = ws.layers, ws.analysis, ogc.workspace_version(ws), ws.path
+    if district is not None:
+        district_polygon(_units(ws, request), district)  # 404 naming the valid units
     existing = Path(folder) / filename
-    if existing.is_file():
+    if district is None and existing.is_file():
         return existing
     try:
         from reports.build import build_reports
@@ -272,12 +280,22 @@ def _report(ws: Workspace, request: Request, filename: str) -> Path:
             "run firereach analyze with reports"
         ) from None
 
+    def named(name: str) -> str:  # one file name per district, as the GeoPackage and the CSV
+        return name if district is None else f"{Path(name).stem}-{_safe(district)}{Path(name).suffix}"
+
     def build(folder: Path) -> Path:
-        out = folder / "reports"
-        build_reports(layers, analysis, out_dir=out)
+        out = folder / ("reports" if district is None else f"reports-{_safe(district)}")
+        build_reports(
+            layers, analysis, out_dir=out, district=district,
+            blockages=analysis.layers.get("blockages_ranked"),
+            proposed=analysis.layers.get("proposed_hydrants"),
+            budget_curve=analysis.layers.get("budget_curve"),
+        )
+        for made in ("report.xlsx", "report.pdf"):
+            (out / made).replace(out / named(made))
         return out
 
-    path = _files(request).get("reports", analysis, version, build) / filename
+    path = _files(request).get(f"reports:{district}", analysis, version, build) / named(filename)
     if not path.is_file():
         raise NotFoundError(f"{filename} could not be made from the served analysis")
     return path

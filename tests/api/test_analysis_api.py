@@ -22,6 +22,7 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
+from pypdf import PdfReader
 
 from api.app import create_app
 from api.auth import create_key
@@ -324,6 +325,36 @@ async def test_district_filter(client: httpx.AsyncClient, ws: Workspace, tmp_pat
     unknown = await client.get("/downloads/hydrants.csv", params={"district": "Atlantis"})
     assert unknown.status_code == 404 and unit["name"] in unknown.json()["error"]
     assert (await client.get("/downloads/rejects.csv", params={"district": unit["name"]})).status_code == 400
+
+
+async def test_every_download_honours_district(client: httpx.AsyncClient, ws: Workspace) -> None:
+    """report.pdf, report.xlsx, layers.gpkg and {layer}.csv: an unknown district is a 404 naming it
+    and the valid ones; a known one gives that unit's own report, not the city's."""
+    districts = (await client.get("/analysis/districts")).json()["districts"]
+    unit = max(districts, key=lambda d: d["street_km"])
+    for path in ("report.pdf", "report.xlsx", "layers.gpkg", "hydrants.csv", "findings.csv"):
+        r = await client.get(f"/downloads/{path}", params={"district": "nope"})
+        assert r.status_code == 404, path
+        assert r.headers["content-type"].startswith("application/json")
+        error = r.json()["error"]
+        assert "'nope'" in error and unit["name"] in error, path
+    xlsx = await client.get("/downloads/report.xlsx", params={"district": unit["name"]})
+    assert xlsx.status_code == 200 and f"report-{unit['name']}.xlsx" in xlsx.headers["content-disposition"]
+    sheet = pd.read_excel(io.BytesIO(xlsx.content), sheet_name="分区汇总")
+    assert sheet["名称"].tolist()[:-1] == [unit["name"]]  # the unit, then the total row
+    overview = pd.read_excel(io.BytesIO(xlsx.content), sheet_name="总览")
+    figures = dict(zip(overview.iloc[:, 3], overview.iloc[:, 1], strict=False))
+    assert float(figures["coverage.road_km"]) == pytest.approx(unit["street_km"], abs=1e-3)
+    assert float(figures["coverage.road_km"]) < ws.analysis.summary["coverage"]["road_km"]
+    assert int(figures["hydrants.total"]) == unit["hydrants_total"] < len(ws.layers.hydrants)
+    whole = await client.get("/downloads/report.xlsx")
+    city = pd.read_excel(io.BytesIO(whole.content), sheet_name="分区汇总")
+    assert len(city) > len(sheet)
+    pdf = await client.get("/downloads/report.pdf", params={"district": unit["name"]})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.content != (await client.get("/downloads/report.pdf")).content
+    first = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text() or ""
+    assert f"· {unit['name']}" in first  # the title page names the unit
 
 
 async def test_csv_of_a_layer(client: httpx.AsyncClient, ws: Workspace) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,10 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.pipeline import LayersRequest, run_analyze, run_layers
+from api.settings import Settings
+from geo.errors import ConfigError
+from routing.analysis import AnalysisOptions
 from tests.conftest import FIXTURES, shared_file
 
 runner = CliRunner()
@@ -145,6 +150,26 @@ def test_bad_input_exit_code_2_no_traceback(tmp_path: Path, args: list[str], mes
     assert message in proc.stderr.replace("\n", "")
 
 
+@pytest.mark.parametrize("command", [["layers", "--osm", "missing.osm"], ["analyze", "--osm", "missing.osm"],
+                                     ["demo"]])
+def test_out_checked_before_any_work(tmp_path: Path, command: list[str]) -> None:
+    """A file where a folder is needed, or a parent that is a file or cannot be created: exit 2
+    with one line on stderr, before any reading (the missing OSM file is never reached)."""
+    blocker = tmp_path / "plain"
+    blocker.write_text("x", encoding="utf-8")
+    cases = [(blocker, "this is a file, and a folder is needed"),
+             (blocker / "out", "is a file, so the folder")]
+    if Path("/proc/self").is_dir():  # a parent that cannot be created, even by root
+        cases.append((Path("/proc/firereach-test/out"), "cannot write in"))
+    for out, message in cases:
+        result = runner.invoke(app, [*command, "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert message in result.stderr and f"--out {out}" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    assert blocker.read_text(encoding="utf-8") == "x"
+
+
 def test_analyze_writes_every_key(tmp_path: Path, helsinki_pbf: Path) -> None:
     out = tmp_path / "a"
     result = runner.invoke(app, [
@@ -152,6 +177,16 @@ def test_analyze_writes_every_key(tmp_path: Path, helsinki_pbf: Path) -> None:
         "--out", str(out),
     ])
     assert result.exit_code == 0, result.output
+    # the answer on stdout; each step, its seconds and where the time went on stderr
+    assert "analysis written to" in result.stdout and "time:" not in result.stdout
+    assert "analysis written to" not in result.stderr
+    for step in ("reading:", "analysis: street graph:", "analysis: hydrant coverage:",
+                 "analysis: building water:", "analysis: siting:", "GeoPackage:", "reports:"):
+        assert step in result.stderr, step
+    timing = [line for line in result.stderr.splitlines() if line.startswith("time: ")]
+    assert len(timing) == 1
+    assert re.fullmatch(r"time: reading \d+\.\d s · analysis \d+\.\d s( \(.*\))? · GeoPackage "
+                        r"\d+\.\d s · reports \d+\.\d s · total \d+\.\d s", timing[0]), timing[0]
     for name in ("layers.gpkg", "summary.json", "findings.csv", "rejects.csv", "report.xlsx",
                  "report.pdf", "districts.gpkg", "map.html"):
         assert (out / name).stat().st_size > 0, name
@@ -248,3 +283,15 @@ def test_analyze_without_hydrants_or_stations_says_not_computed(tmp_path: Path) 
     assert [w["code"] for w in summary["quality"]["warnings"]][:1] == ["no_hydrants"]
     first = PdfReader(out / "report.pdf").pages[0].extract_text() or ""
     assert "数据警示" in first and "研究区域内没有任何消火栓数据" in first
+
+
+def test_jobs_check_out_before_reading(tmp_path: Path) -> None:
+    """run_analyze and run_layers stop on a bad ``out`` before they look at the (missing) OSM file."""
+    plain = tmp_path / "plain"
+    plain.write_text("x", encoding="utf-8")
+    request = LayersRequest(osm=tmp_path / "missing.osm")
+    settings = Settings(_env_file=None)
+    with pytest.raises(ConfigError, match="a folder is needed"):
+        run_layers(request, out=plain, settings=settings)
+    with pytest.raises(ConfigError, match="a folder is needed"):
+        run_analyze(request, out=plain, settings=settings, options=AnalysisOptions())

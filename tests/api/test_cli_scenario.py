@@ -208,6 +208,40 @@ def test_site_bad_input(tiny_ws: Path, tmp_path: Path) -> None:
     _fails(["site", str(tiny_ws), "--k", "0"])
 
 
+def test_answers_on_stdout_logs_on_stderr(tiny_ws: Path) -> None:
+    """``firereach scenario ... > answer.txt`` keeps the answer: it is on stdout, while the steps
+    and their timing line are on stderr."""
+    result = runner.invoke(app, ["scenario", str(tiny_ws), "--out-of-service", "H2"])
+    assert result.exit_code == 0, result.output
+    assert "0.550 → 0.250 km" in result.stdout and "scenario" in result.stdout
+    assert "0.550" not in result.stderr
+    assert "time: reading" in result.stderr and "analysis: hydrant coverage" in result.stderr
+    assert "time:" not in result.stdout and "reading" not in result.stdout
+    result = runner.invoke(app, ["site", str(tiny_ws), "--k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "2 new hydrant(s)" in result.stdout and "2 new hydrant(s)" not in result.stderr
+    assert "siting: choosing sites" in result.stderr and "time: " in result.stderr
+    assert "time:" not in result.stdout
+
+
+@pytest.mark.parametrize("command", [["scenario", "--out-of-service", "H2"], ["site", "--k", "1"]])
+def test_out_file_checked_before_any_work(tiny_ws: Path, tmp_path: Path, command: list[str]) -> None:
+    """A folder where a file is needed, or a parent that is a file: exit 2 with one line, before
+    the workspace is even read (a missing workspace would otherwise be the error)."""
+    folder = tmp_path / "answer.json"
+    folder.mkdir()
+    blocker = tmp_path / "plain"
+    blocker.write_text("x", encoding="utf-8")
+    missing = tmp_path / "no-such-workspace"
+    for out, message in ((folder, "this is a folder, and a file is needed"),
+                         (blocker / "answer.json", "is a file, so the folder")):
+        result = runner.invoke(app, [command[0], str(missing), *command[1:], "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr and str(out) in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+        assert "reading" not in result.stderr
+
+
 # --- the CLI and the API agree on the Helsinki workspace -------------------------------------------
 
 

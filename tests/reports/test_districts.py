@@ -234,6 +234,51 @@ def test_grade_rule(
     assert grade_districts(table)["grade"].iloc[0] == grade
 
 
+def _cells(rows: list[tuple[float, float, int, int]]) -> pd.DataFrame:
+    """Hand-made report units: (street km, uncovered %, class 1 high-rises without water, high-rises
+    with a flow deficit); NaN % where a cell has no street."""
+    return pd.DataFrame({
+        "street_km": [r[0] for r in rows], "uncovered_pct": [r[1] for r in rows],
+        "class1_no_water": [r[2] for r in rows], "high_rise_flow_deficit": [r[3] for r in rows],
+        "high_rise_no_water": [0] * len(rows),
+    })
+
+
+def test_printed_rule_is_the_graded_rule() -> None:
+    """describe() names every threshold grade_districts applies, and grading follows the words."""
+    t = GradeThresholds()
+    zh, en = t.describe("zh"), t.describe("en")
+    assert zh == ("严重：道路不少于 0.5 km 且道路未覆盖率≥50%，或有一类高层在计数范围内无可用消火栓；"
+                  "较重：道路不少于 0.5 km 且未覆盖率≥20%，"
+                  "或有高层建筑室外消防流量不足或计数范围内无可用消火栓；"
+                  "一般：其余分区（道路少于 0.5 km 或无道路的分区只按建筑分级）。")
+    assert en.startswith(
+        "Severe: at least 0.5 km of streets with at least 50% of the street length uncovered")
+    assert "at least 0.5 km of streets with at least 20% uncovered" in en
+    table = _cells([
+        (0.0, np.nan, 0, 0),  # no street, no high-rise: general (graded on buildings only)
+        (0.0, np.nan, 0, 1),  # no street, a high-rise short of flow: significant
+        (0.0, np.nan, 1, 0),  # no street, a class 1 high-rise without water: severe
+        (0.49, 100.0, 0, 0),  # below the minimum street length: coverage not graded -> general
+        (0.5, 20.0, 0, 0),  # exactly the minimum length and exactly 20 %: significant
+        (0.5, 19.99, 0, 0),  # just below 20 %: general
+        (1.0, 50.0, 0, 0),  # exactly 50 %: severe
+        (1.0, 0.0, 0, 0),  # nothing uncovered: general
+    ])
+    assert grade_districts(table)["grade"].tolist() == [
+        "general", "significant", "severe", "general", "significant", "general", "severe", "general"]
+    # switches off: their clauses leave the text and the grading together
+    off = GradeThresholds(severe_uncovered_pct=60.0, significant_uncovered_pct=25.0, min_street_km=2.0,
+                          class1_without_water_is_severe=False, high_rise_water_is_significant=False)
+    assert off.describe("zh") == ("严重：道路不少于 2 km 且道路未覆盖率≥60%；"
+                                  "较重：道路不少于 2 km 且未覆盖率≥25%；"
+                                  "一般：其余分区（道路少于 2 km 或无道路的分区只按建筑分级）。")
+    assert "high-rise" not in off.describe("en") and "60%" in off.describe("en")
+    graded = grade_districts(_cells([(0.0, np.nan, 1, 1), (2.0, 25.0, 0, 0), (1.9, 100.0, 0, 0),
+                                     (2.0, 60.0, 0, 0)]), thresholds=off)
+    assert graded["grade"].tolist() == ["general", "significant", "general", "severe"]
+
+
 def test_grade_thresholds_are_configurable() -> None:
     table = pd.DataFrame({
         "street_km": [1.0], "uncovered_pct": [30.0], "class1_no_water": [1],

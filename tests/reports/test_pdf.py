@@ -19,13 +19,14 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from reports import charts
 from reports.build import build_reports
-from reports.districts import aggregate_districts, report_units
+from reports.districts import GradeThresholds, aggregate_districts, report_units
 from reports.i18n import LABELS, all_label_text
 from reports.pdf import MapInputs, write_report_pdf
 from tests.reports.test_districts import CRS, _districts, _inputs, helsinki_analysis
 
 FONTS = Path(charts.__file__).parent / "fonts"
 ATTRIBUTION = "© OpenStreetMap contributors"
+RULE = GradeThresholds(severe_uncovered_pct=60.0, min_street_km=0.75, high_rise_water_is_significant=False)
 
 
 def _optional(analysis: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.DataFrame]:
@@ -154,11 +155,13 @@ def test_english_report_without_optional_tables(tmp_path: Path) -> None:
         underserved=gpd.GeoDataFrame({"rank": [1], "name": [""], "length_m": [500.0], "n_buildings": [0],
                                       "n_high_rises": [0]},
                                      geometry=[shapely.LineString([(1500, 500), (2000, 500)])], crs=CRS),
-        lang="en",
+        thresholds=RULE, lang="en",
     )
     reader = PdfReader(path)
     text = "\n".join(p.extract_text() or "" for p in reader.pages)
     assert "Water report" in text and "Paper town" in text and "2024-05-01 09:30" in text
+    # the printed grading rule is the thresholds' own description
+    assert " ".join(RULE.describe("en").split()) in " ".join(text.split())
     assert "District summary" in text and "(unnamed)" in text
     assert "Budget and coverage: not provided" in text
     assert "Fire-lane blockages" not in text  # no blockages given: no map, no table

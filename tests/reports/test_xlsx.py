@@ -14,7 +14,13 @@ import shapely
 
 from geo.errors import ConfigError
 from geo.layers import layer_counts
-from reports.districts import DistrictInputs, aggregate_districts, district_summary, report_units
+from reports.districts import (
+    DistrictInputs,
+    GradeThresholds,
+    aggregate_districts,
+    district_summary,
+    report_units,
+)
 from reports.i18n import label
 from reports.xlsx import write_report_xlsx
 from tests.reports.test_districts import CRS, _districts, _inputs, helsinki_analysis
@@ -181,6 +187,9 @@ def test_optional_tables_and_english(tmp_path: Path) -> None:
     assert sheet["Name"].tolist() == ["区a", "区b", "Outside the districts", "Total"]
     assert sheet["Water-shortage grade"].iloc[:-1].tolist() == ["severe", "significant", "general"]
     assert sheet["Hydrants"].iloc[-1] == 4
+    rows = wb["Overview"].iter_rows(values_only=True)
+    rule = [row for row in rows if row[0] == "Water-shortage grading rule"]
+    assert len(rule) == 1 and rule[0][1] == GradeThresholds().describe("en")  # printed = the code's rule
     overview = pd.read_excel(path, sheet_name="Overview")
     cost = overview.loc[overview["summary.json key"] == "proposed.cost_yuan", "Value"].iloc[0]
     assert cost == pytest.approx(110_000.0)

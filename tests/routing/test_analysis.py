@@ -193,3 +193,42 @@ def test_flags_when_no_building_has_a_finding() -> None:
     found = pd.DataFrame({"layer": ["buildings", "buildings", "roads"], "feature_id": ["osm/w1"] * 3,
                           "rule_id": ["b", "a", "c"]})
     assert _flags(buildings, found).tolist() == ["a;b", ""]
+
+
+def test_budget_curve_is_the_proposal_on_paper() -> None:
+    """The 600 m street of test_siting.py with one hydrant at 0 m (radius 150 m): 450 m uncovered,
+    counted in 50 m demand segments wholly within reach. Covering all of it takes two new hydrants;
+    the cover MIP picks the sites at 475 m (id 6: segments 350..600, 5 x 50 = 250 m) and 225 m
+    (id 1: 150..350, 4 x 50 = 200 m). A greedy over every site would start at 275 m (id 2) instead:
+    another plan. The curve must be the proposal, built in order of gain per yuan: 250 m, then 200 m."""
+    from routing.analysis import _siting
+    from tests.routing.test_siting import R, street_600
+
+    graph, cov = street_600()
+    siting = _siting(graph, cov, None, AnalysisOptions(), R)  # type: ignore[arg-type]
+    assert siting is not None
+    result, curve = siting
+    assert result.chosen["candidate_id"].tolist() == [6, 1] == curve["candidate_id"].tolist()
+    assert result.chosen["order"].tolist() == [1, 2] == curve["order"].tolist()
+    assert curve["marginal_m"].tolist() == pytest.approx([250.0, 200.0])
+    assert curve["cumulative_m"].tolist() == pytest.approx([250.0, 450.0])  # 250 + 200
+    assert curve["cumulative_cost_cny"].tolist() == [15_000, 30_000]  # CNY 15,000 a hydrant
+    assert curve["cny_per_m"].tolist() == pytest.approx([60.0, 75.0])  # 15,000 / 250, 15,000 / 200
+
+
+@pytest.mark.parametrize("options", [AnalysisOptions(), AnalysisOptions(new_hydrants=12)],
+                         ids=["cover_all", "k12"])
+def test_budget_curve_is_the_proposal(helsinki, options: AnalysisOptions) -> None:  # type: ignore[no-untyped-def]
+    """One plan: the curve's rows are the proposed hydrants, same ids in the same build order, each
+    adding no more per yuan than the one before (greedy order over a submodular gain)."""
+    result = analyze(helsinki, preset=CN, options=options)
+    proposed, curve = result.layers["proposed_hydrants"], result.layers["budget_curve"]
+    assert len(curve) == result.summary["siting"]["proposed"] == len(proposed) > 1
+    assert curve["candidate_id"].tolist() == proposed["candidate_id"].tolist()
+    assert curve["order"].tolist() == proposed["order"].tolist() == list(range(1, len(curve) + 1))
+    per_yuan = (curve["marginal_weight"] / curve["cost_cny"]).to_numpy()
+    assert (np.diff(per_yuan) <= 1e-9).all()
+    np.testing.assert_allclose(curve["cumulative_m"], np.cumsum(curve["marginal_m"]))
+    np.testing.assert_allclose(curve["cumulative_cost_cny"], np.cumsum(proposed["cost_cny"]))
+    assert curve["cumulative_m"].iloc[-1] / 1000 == pytest.approx(
+        result.summary["siting"]["added_covered_km"], abs=1e-3)
