@@ -136,8 +136,11 @@ def test_pdf_pages_render_and_are_not_blank(
     for i, img in enumerate(pages, start=1):
         grey = img.mean(axis=2)
         assert grey.std() > 8, f"page {i} looks blank"
-    # page 2 is the coverage map: uncovered streets are red
-    red = (pages[1][..., 0] > 180) & (pages[1][..., 1] < 90) & (pages[1][..., 2] < 90)
+    # the coverage map (the first page after the title page and its data-quality table): uncovered
+    # streets are red
+    texts = [p.extract_text() or "" for p in PdfReader(out / "report.pdf").pages]
+    at = next(i for i, t in enumerate(texts) if "消火栓保护范围缺口" in t)
+    red = (pages[at][..., 0] > 180) & (pages[at][..., 1] < 90) & (pages[at][..., 2] < 90)
     assert red.sum() > 100
 
 
