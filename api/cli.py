@@ -309,14 +309,18 @@ def _print_analysis(summary: dict[str, Any], out: Path, *, lang: str = "en") -> 
         "hydrant siting not computed" if sit.get("proposed") is None
         else f"{sit['proposed']} new hydrants proposed for CNY {sit.get('cost_cny', 0):,.0f}"
     )
-    _out.print(
-        f"analysis written to {out}: {coverage}; "
-        f"{v(bld['without_hydrant_in_range'])} buildings without a hydrant in range, "
-        f"{v(bld['flow_deficit'])} with a fire-flow deficit; {response}; "
-        f"{blk.get('total', 0)} blockage reports ({v(blk.get('high_rises_cut_off', 0))} high-rises "
-        f"cut off together), {v(summary.get('lanes', {}).get('critical', 0))} critical lanes; "
-        f"{siting}"
+    water = (
+        "building water not computed (no hydrant data)" if bld["without_hydrant_in_range"] is None
+        else f"{bld['without_hydrant_in_range']} buildings without a hydrant in range, "
+        f"{v(bld['flow_deficit'])} with a fire-flow deficit"
     )
+    lanes = (
+        f"{blk.get('total', 0)} blockage reports, impact not ranked (no station)"
+        if blk.get("high_rises_cut_off", 0) is None
+        else f"{blk.get('total', 0)} blockage reports ({blk.get('high_rises_cut_off', 0)} high-rises "
+        f"cut off together), {v(summary.get('lanes', {}).get('critical', 0))} critical lanes"
+    )
+    _out.print(f"analysis written to {out}: {coverage}; {water}; {response}; {lanes}; {siting}")
     _print_quality(summary, lang=lang)
 
 
