@@ -37,6 +37,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import missing
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, ViewportSize
 
@@ -57,10 +59,13 @@ LOCAL_SCHEMES = frozenset({"file", "data", "blob", "about"})
 
 
 def chromium_or_skip() -> Path:
-    """Path of Debian's Chromium, or skip the test (and say how to install it)."""
-    pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+    """Path of Debian's Chromium, or skip the test and say how to install it (fail under CI)."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing("playwright not installed (pip install playwright)")
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} not found: run `bash scripts/ensure-chromium.sh` as root")
+        missing(f"{CHROMIUM} not found: run `bash scripts/ensure-chromium.sh` as root")
     return CHROMIUM
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib.resources
+import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -17,11 +18,22 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 FIXTURES = REPO / "data" / "fixtures"
 
 
+def missing(reason: str) -> NoReturn:
+    """Something a test needs is not there: skip on a user's machine, fail under CI.
+
+    CI (``CI=true``) installs Chromium and poppler and has ``../shared`` beside the clone, so a
+    test that would skip there is a broken set-up, not an optional extra: it must fail loudly.
+    """
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (under CI this is an error, not a skip)")
+    pytest.skip(reason)
+
+
 def shared_file(relative: str) -> Path:
-    """Path of a file in ../shared/data, or skip the test cleanly when it is absent."""
+    """Path of a file in ../shared/data, or skip the test cleanly when it is absent (fail under CI)."""
     path = SHARED_DATA / relative
     if not path.exists():
-        pytest.skip(f"../shared/data/{relative} not present (only CI and developer machines have it)")
+        missing(f"../shared/data/{relative} not present (only CI and developer machines have it)")
     return path
 
 

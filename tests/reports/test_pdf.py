@@ -22,6 +22,7 @@ from reports.build import build_reports
 from reports.districts import GradeThresholds, aggregate_districts, report_units
 from reports.i18n import LABELS, all_label_text
 from reports.pdf import MapInputs, write_report_pdf
+from tests.conftest import missing
 from tests.reports.test_districts import CRS, _districts, _inputs, helsinki_analysis
 
 FONTS = Path(charts.__file__).parent / "fonts"
@@ -65,7 +66,7 @@ def helsinki_reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, di
 
 def _pages_png(pdf: Path, tmp: Path, dpi: int = 40) -> list[np.ndarray]:
     if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (Debian poppler-utils) not installed")
+        missing("pdftoppm (Debian poppler-utils) not installed: run `bash scripts/ensure-chromium.sh`")
     subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(pdf), str(tmp / "page")], check=True)
     return [np.asarray(Image.open(p).convert("RGB")) for p in sorted(tmp.glob("page-*.png"))]
 
