@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from geo._features import osm_point_features
 from geo.osm import OsmData
 from geo.units import parse_float
 
@@ -114,21 +115,26 @@ def _pressure_mpa(tags: dict[str, str]) -> float:
 
 def osm_hydrants(osm: OsmData, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     """Hydrants tagged in OSM (``emergency=fire_hydrant``, legacy ``amenity=fire_hydrant``,
-    and ``disused:emergency=fire_hydrant`` as out of service), in the working CRS."""
-    pts = osm.points
-    mask = pts["tags"].map(
+    and ``disused:emergency=fire_hydrant`` as out of service), in the working CRS.
+
+    Nodes keep ids ``osm/<id>``. Hydrants drawn as a closed way or an area stand at a point on
+    their surface, as an open way at its midpoint; their ids are ``osm/w<id>`` (``osm/r<id>``).
+    """
+    sel = osm_point_features(
+        osm,
         lambda t: t.get("emergency") == "fire_hydrant"
         or t.get("amenity") == "fire_hydrant"
-        or t.get("disused:emergency") == "fire_hydrant"
+        or t.get("disused:emergency") == "fire_hydrant",
+        crs=crs,
     )
-    sel = pts.loc[mask.astype(bool)]
     records = []
-    for osm_id, tags in zip(sel["osm_id"], sel["tags"], strict=True):
+    for osm_type, osm_id, tags in zip(sel["osm_type"], sel["osm_id"], sel["tags"], strict=True):
         status, status_source = _osm_status(tags)
         diameter = diameter_mm(tags.get("fire_hydrant:diameter") or tags.get("diameter"))
+        prefix = "" if osm_type == "n" else str(osm_type)
         records.append(
             {
-                "hydrant_id": f"osm/{int(osm_id)}",
+                "hydrant_id": f"osm/{prefix}{int(osm_id)}",
                 "kind": _kind(tags.get("fire_hydrant:type", "")),
                 "status": status,
                 "status_source": status_source,
@@ -144,8 +150,7 @@ def osm_hydrants(osm: OsmData, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
             }
         )
     frame = pd.DataFrame(records, columns=HYDRANT_COLUMNS).astype({"osm_id": "Int64"})
-    geoms = gpd.GeoSeries(sel["geometry"].to_numpy(), crs="EPSG:4326").to_crs(crs)
-    gdf = gpd.GeoDataFrame(frame, geometry=geoms.to_numpy(), crs=crs)
+    gdf = gpd.GeoDataFrame(frame, geometry=sel.geometry.to_numpy(), crs=crs)
     log.info("hydrants from OSM: %d (%d status tagged)", len(gdf),
              int((gdf["status_source"] == "tag").sum()))
     return gdf
