@@ -301,7 +301,9 @@ def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
         },
         "stations": {
             "total": len(layers.stations),
-            "merged_duplicates": int(layers.osm_notes.get("station_duplicates_merged", 0)),
+            # only when known: a workspace read back from a GeoPackage has no OSM notes
+            **({"merged_duplicates": int(layers.osm_notes["station_duplicates_merged"])}
+               if "station_duplicates_merged" in layers.osm_notes else {}),
         },
         "water_sources": {"total": len(layers.water_sources)},
         "pump_connectors": {"total": len(layers.pump_connectors)},
