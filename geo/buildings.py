@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyproj
+import shapely
 
 from geo.errors import ConfigError, LayerValidationError
 from geo.presets import Preset
@@ -415,7 +416,9 @@ def classify_buildings(
     raw
         Columns ``building`` (required), ``footprint_m2`` (required) and the OSM tags
         ``height``, ``building:levels``, ``amenity``, ``shop``, ``office``, ``tourism`` when
-        present (absent tags count as missing).
+        present (absent tags count as missing); optionally ``part_height_m`` and
+        ``part_levels``, the tallest ``building:part`` inside the outline (see
+        :func:`_with_parts`).
     metres_per_level, thresholds
         See :func:`building_height` and :func:`high_rise_class`.
 
@@ -438,6 +441,11 @@ def classify_buildings(
         raw["building:levels"] if "building:levels" in raw.columns else missing,
         metres_per_level=metres_per_level,
     )
+    if "part_height_m" in raw.columns:
+        height = _with_parts(
+            height, raw["part_height_m"],
+            raw["part_levels"] if "part_levels" in raw.columns else missing,
+        )
     use = building_use(raw["building"], tag("amenity"), tag("shop"), tag("office"), tag("tourism"))
     classes = high_rise_class(
         height["height_m"], use, height["levels"], raw["building"],
@@ -455,6 +463,86 @@ def classify_buildings(
         },
         index=raw.index,
     )
+
+
+def _with_parts(
+    height: pd.DataFrame, part_height_m: pd.Series, part_levels: pd.Series
+) -> pd.DataFrame:
+    """Heights raised to the tallest ``building:part`` inside each outline.
+
+    A building's height is the larger of its own and its tallest part's; where the part wins
+    (or the outline has no height) ``height_source`` is ``'building:part'``. ``levels`` is the
+    larger of the outline's and the parts' ``building:levels``.
+    """
+    n = len(height)
+    own = height["height_m"].to_numpy(dtype=float)
+    part = _floats(part_height_m, n=n, what="part_height_m")
+    taller = np.isfinite(part) & ~(own >= part)
+    part_lv = _floats(part_levels, n=n, what="part_levels")
+    return pd.DataFrame(
+        {
+            "height_m": np.where(taller, part, own),
+            "height_source": np.where(
+                taller, "building:part", height["height_source"].to_numpy(dtype=object)
+            ).astype(object),
+            "levels": np.fmax(height["levels"].to_numpy(dtype=float), part_lv),
+        },
+        index=height.index,
+    )
+
+
+def _tag_values(areas: pd.DataFrame, key: str) -> pd.Series:
+    """One tag as lower-case stripped text per area ('' when absent)."""
+    if len(areas) == 0:
+        return pd.Series([], dtype=object)
+    return areas["tags"].map(lambda t: str(t.get(key, "")).strip().lower())
+
+
+def _part_heights(
+    outlines: gpd.GeoSeries, parts: pd.DataFrame, *, crs: pyproj.CRS, metres_per_level: float
+) -> tuple[pd.DataFrame, npt.NDArray[np.bool_]]:
+    """The tallest ``building:part`` whose representative point lies in each outline.
+
+    Parameters
+    ----------
+    outlines
+        Building footprints in ``crs``.
+    parts
+        Raw ``building:part`` areas (``tags``, WGS84 ``geometry``).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, numpy.ndarray)
+        Per outline (``outlines``' index): ``part_height_m`` and ``part_levels`` (NaN without
+        parts); and per part whether it lies in any outline.
+    """
+    empty = pd.DataFrame(
+        {"part_height_m": np.nan, "part_levels": np.nan}, index=outlines.index, dtype=float
+    )
+    if len(parts) == 0:
+        return empty, np.zeros(0, dtype=bool)
+    tags = list(parts["tags"])
+    heights = building_height(
+        pd.Series([t.get("height") for t in tags], dtype=object),
+        pd.Series([t.get("building:levels") for t in tags], dtype=object),
+        metres_per_level=metres_per_level,
+    )
+    geoms = gpd.GeoSeries(parts["geometry"].to_numpy(), crs="EPSG:4326").to_crs(crs)
+    points = shapely.point_on_surface(geoms.to_numpy())
+    part_idx, outline_idx = shapely.STRtree(outlines.to_numpy()).query(points, predicate="within")
+    matched = np.zeros(len(parts), dtype=bool)
+    matched[part_idx] = True
+    per_pair = pd.DataFrame({
+        "outline": outline_idx,
+        "part_height_m": heights["height_m"].to_numpy(dtype=float)[part_idx],
+        "part_levels": heights["levels"].to_numpy(dtype=float)[part_idx],
+    })
+    tallest = per_pair.groupby("outline").max()
+    out = empty.copy()
+    rows = tallest.index.to_numpy()
+    out.iloc[rows, 0] = tallest["part_height_m"].to_numpy()
+    out.iloc[rows, 1] = tallest["part_levels"].to_numpy()
+    return out, matched
 
 
 class OsmAreas(Protocol):
@@ -475,11 +563,37 @@ def osm_buildings(
 ) -> gpd.GeoDataFrame:
     """The buildings layer (:data:`geo.schema.BUILDINGS`) from OSM building areas.
 
+    See :func:`osm_buildings_and_parts`; this returns the layer only.
+    """
+    layer, _ = osm_buildings_and_parts(
+        osm, crs=crs, metres_per_level=metres_per_level, thresholds=thresholds
+    )
+    return layer
+
+
+def osm_buildings_and_parts(
+    osm: OsmAreas,
+    *,
+    crs: pyproj.CRS,
+    metres_per_level: float = 3.0,
+    thresholds: HighRiseThresholds = GB50016_THRESHOLDS,
+) -> tuple[gpd.GeoDataFrame, int]:
+    """The buildings layer from OSM building outlines and ``building:part`` areas.
+
+    A building's height is the tallest of its own (``height``, else ``building:levels`` ×
+    ``metres_per_level``) and that of the ``building:part`` areas whose representative point
+    lies inside its outline (``height_source`` ``'building:part'`` when a part decides); its
+    ``levels`` likewise. ``min_height`` and ``building:min_level`` are not read (a part's top
+    is what makes a building high-rise). A part that lies in no outline (its outline is a
+    relation that failed to assemble, or was never drawn) becomes a building of its own, so it
+    is not lost; each such part counts separately.
+
     Parameters
     ----------
     osm
         Raw OSM data (:func:`geo.osm.read_osm`); its ``areas`` with a ``building`` tag are used,
-        except values in :data:`NOT_BUILDINGS` (construction, ruins ...).
+        except values in :data:`NOT_BUILDINGS` (construction, ruins ...), and those with a
+        ``building:part`` tag (same exclusions, and ``no``).
     crs
         Projected working CRS (metres).
     metres_per_level, thresholds
@@ -487,17 +601,33 @@ def osm_buildings(
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        Columns :data:`BUILDING_COLUMNS` and the footprint polygons, in ``crs``.
+    tuple of (geopandas.GeoDataFrame, int)
+        The layer (columns :data:`BUILDING_COLUMNS` and the footprint polygons, in ``crs``) and
+        the number of parts that lay in no outline and became buildings of their own.
     """
     areas = osm.areas
-    if len(areas):
-        building = areas["tags"].map(lambda t: str(t.get("building", "")).strip().lower())
-        keep = (building != "") & ~building.isin(list(NOT_BUILDINGS))
-        areas = areas.loc[keep.to_numpy()].reset_index(drop=True)
+    building = _tag_values(areas, "building")
+    part = _tag_values(areas, "building:part")
+    is_outline = (building != "") & ~building.isin(list(NOT_BUILDINGS))
+    is_part = ~is_outline & (part != "") & ~part.isin(list(NOT_BUILDINGS))
+    parts = areas.loc[is_part.to_numpy()].reset_index(drop=True) if len(areas) else areas
+    areas = areas.loc[is_outline.to_numpy()].reset_index(drop=True) if len(areas) else areas
     geoms = gpd.GeoSeries(areas["geometry"].to_numpy() if len(areas) else [], crs="EPSG:4326")
-    geoms = geoms.to_crs(crs)
-    frame = gpd.GeoDataFrame(geometry=geoms, crs=crs)
+    part_max, matched = _part_heights(
+        geoms.to_crs(crs), parts, crs=crs, metres_per_level=metres_per_level
+    )
+    lone = parts.loc[~matched]
+    if len(lone):
+        lone_tags = [{**t, "building": t["building:part"]} for t in lone["tags"]]
+        lone = lone.assign(tags=pd.Series(lone_tags, index=lone.index, dtype=object))
+        areas = pd.concat([areas, lone], ignore_index=True)
+        part_max = pd.concat(
+            [part_max, pd.DataFrame({"part_height_m": np.full(len(lone), np.nan),
+                                     "part_levels": np.full(len(lone), np.nan)})],
+            ignore_index=True,
+        )
+        geoms = gpd.GeoSeries(areas["geometry"].to_numpy(), crs="EPSG:4326")
+    frame = gpd.GeoDataFrame(geometry=geoms.to_crs(crs), crs=crs)
     require_projected(frame, name="buildings")
     tags: list[dict[str, Any]] = list(areas["tags"]) if len(areas) else []
     keys = ("building", "height", "building:levels", "amenity", "shop", "office", "tourism")
@@ -505,6 +635,8 @@ def osm_buildings(
         {key: [t.get(key) for t in tags] for key in keys}, index=frame.index, dtype=object
     )
     raw["footprint_m2"] = frame.geometry.area.to_numpy()
+    raw["part_height_m"] = part_max["part_height_m"].to_numpy(dtype=float)
+    raw["part_levels"] = part_max["part_levels"].to_numpy(dtype=float)
     derived = classify_buildings(raw, metres_per_level=metres_per_level, thresholds=thresholds)
     out = pd.DataFrame(
         {
@@ -518,8 +650,10 @@ def osm_buildings(
     )
     out = out.join(derived)[BUILDING_COLUMNS]
     log.info(
-        "buildings from OSM: %d (%d high-rise, %d of unknown height)",
+        "buildings from OSM: %d (%d high-rise, %d of unknown height, %d heights from "
+        "building:part, %d stand-alone parts)",
         len(out), int(out["high_rise_class"].isin(["class1", "class2"]).sum()),
         int((out["height_source"] == "unknown").sum()),
+        int((out["height_source"] == "building:part").sum()), len(lone),
     )
-    return gpd.GeoDataFrame(out, geometry=frame.geometry, crs=crs)
+    return gpd.GeoDataFrame(out, geometry=frame.geometry, crs=crs), len(lone)

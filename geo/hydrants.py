@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from geo._features import osm_point_features
 from geo.errors import ConfigError
 from geo.osm import OsmData
 from geo.units import parse_float
@@ -159,23 +160,26 @@ def osm_hydrants(
     and ``disused:emergency=fire_hydrant`` as out of service), in the working CRS.
 
     A hydrant without a status tag gets ``missing_status`` (the preset's
-    ``[hydrant_status] missing``) with ``status_source = "assumed"``.
+    ``[hydrant_status] missing``) with ``status_source = "assumed"``. Nodes keep ids
+    ``osm/<id>``. Hydrants drawn as a closed way or an area stand at a point on their surface, as
+    an open way at its midpoint; their ids are ``osm/w<id>`` (``osm/r<id>``).
     """
     _check_missing(missing_status)
-    pts = osm.points
-    mask = pts["tags"].map(
+    sel = osm_point_features(
+        osm,
         lambda t: t.get("emergency") == "fire_hydrant"
         or t.get("amenity") == "fire_hydrant"
-        or t.get("disused:emergency") == "fire_hydrant"
+        or t.get("disused:emergency") == "fire_hydrant",
+        crs=crs,
     )
-    sel = pts.loc[mask.astype(bool)]
     records = []
-    for osm_id, tags in zip(sel["osm_id"], sel["tags"], strict=True):
+    for osm_type, osm_id, tags in zip(sel["osm_type"], sel["osm_id"], sel["tags"], strict=True):
         status, status_source = _osm_status(tags, missing_status)
         diameter = diameter_mm(tags.get("fire_hydrant:diameter") or tags.get("diameter"))
+        prefix = "" if osm_type == "n" else str(osm_type)
         records.append(
             {
-                "hydrant_id": f"osm/{int(osm_id)}",
+                "hydrant_id": f"osm/{prefix}{int(osm_id)}",
                 "kind": _kind(tags.get("fire_hydrant:type", "")),
                 "status": status,
                 "status_source": status_source,
@@ -191,8 +195,7 @@ def osm_hydrants(
             }
         )
     frame = pd.DataFrame(records, columns=HYDRANT_COLUMNS).astype({"osm_id": "Int64"})
-    geoms = gpd.GeoSeries(sel["geometry"].to_numpy(), crs="EPSG:4326").to_crs(crs)
-    gdf = gpd.GeoDataFrame(frame, geometry=geoms.to_numpy(), crs=crs)
+    gdf = gpd.GeoDataFrame(frame, geometry=sel.geometry.to_numpy(), crs=crs)
     log.info("hydrants from OSM: %d (%d status tagged, %d assumed %s)", len(gdf),
              int((gdf["status_source"] == "tag").sum()),
              int((gdf["status_source"] == "assumed").sum()), missing_status)

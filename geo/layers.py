@@ -20,7 +20,7 @@ import pyproj
 import shapely
 
 from geo.agency import read_agency_table, read_districts_file, read_status_codes
-from geo.buildings import osm_buildings
+from geo.buildings import osm_buildings_and_parts
 from geo.connectors import osm_connectors
 from geo.crs import working_crs
 from geo.districts import file_districts, osm_districts
@@ -31,7 +31,7 @@ from geo.osm import OsmData
 from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
 from geo.roads import build_roads
 from geo.schema import SCHEMAS, validate_layer
-from geo.stations import agency_stations, osm_stations
+from geo.stations import agency_stations, merge_duplicate_stations, osm_stations
 from geo.water import osm_water_sources
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,24 @@ def _agency_hydrants(
     return hydrants, list(read.rejects), list(read.notes)
 
 
+def _osm_tagging_notes(*, stations_merged: int, lone_parts: int) -> tuple[Note, ...]:
+    """Data-quality notes on how OSM features were tagged."""
+    notes: list[Note] = []
+    if lone_parts:
+        notes.append(Note(
+            input="buildings", level="warning", count=lone_parts,
+            message=f"{lone_parts} building:part area(s) lie in no building outline and were "
+            "taken as buildings of their own",
+        ))
+    if stations_merged:
+        notes.append(Note(
+            input="stations", level="info", count=stations_merged,
+            message=f"{stations_merged} fire station(s) mapped twice in OSM (a node and an area, "
+            "or two nodes, within 100 m; 250 m with the same name) were merged into one",
+        ))
+    return tuple(notes)
+
+
 def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers:
     """Build every layer from OSM data plus the agency files named in ``options``.
 
@@ -182,7 +200,9 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
         rejects.extend(agency_rejects)
         notes.extend(agency_notes)
         hydrants = merge_hydrants(hydrants, agency, merge_distance_m=options.merge_distance_m)
-    buildings = osm_buildings(osm, crs=crs, metres_per_level=options.metres_per_level)
+    buildings, lone_parts = osm_buildings_and_parts(
+        osm, crs=crs, metres_per_level=options.metres_per_level
+    )
     if options.stations_file is not None:
         read = read_agency_table(
             Path(options.stations_file), layer="stations", source_crs=options.station_crs,
@@ -191,8 +211,9 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
         rejects.extend(read.rejects)
         notes.extend(read.notes)
         stations = agency_stations(read.points, crs=crs)
+        stations_merged = 0
     else:
-        stations = osm_stations(osm, crs=crs)
+        stations, stations_merged = merge_duplicate_stations(osm_stations(osm, crs=crs))
     water = osm_water_sources(osm, crs=crs)
     connectors = osm_connectors(osm, crs=crs, buildings=buildings)
     if options.districts_file is not None:
@@ -219,8 +240,10 @@ def build_layers(osm: OsmData, *, options: LayerOptions | None = None) -> Layers
         osm_notes={
             "way_nodes_outside_file": osm.way_nodes_missing,
             "ways_outside_file": osm.ways_dropped,
+            "station_duplicates_merged": stations_merged,
+            "building_parts_without_outline": lone_parts,
         },
-        notes=tuple(notes),
+        notes=(*notes, *_osm_tagging_notes(stations_merged=stations_merged, lone_parts=lone_parts)),
     )
     for name, gdf in layers.as_dict().items():
         validate_layer(gdf, name=name)
@@ -323,7 +346,12 @@ def layer_counts(layers: Layers) -> dict[str, dict[str, float | int]]:
             "high_rise_class2": int(hr.get("class2", 0)),
             "height_unknown": int((b["height_source"] == "unknown").sum()),
         },
-        "stations": {"total": len(layers.stations)},
+        "stations": {
+            "total": len(layers.stations),
+            # only when known: a workspace read back from a GeoPackage has no OSM notes
+            **({"merged_duplicates": int(layers.osm_notes["station_duplicates_merged"])}
+               if "station_duplicates_merged" in layers.osm_notes else {}),
+        },
         "water_sources": {"total": len(layers.water_sources)},
         "pump_connectors": {"total": len(layers.pump_connectors)},
         "districts": {"total": len(layers.districts)},

@@ -54,11 +54,20 @@ _POINT_KEYS: dict[str, frozenset[str] | None] = {
     "disused:emergency": frozenset({"fire_hydrant"}),
 }
 
-#: Area tags worth keeping.
+#: Point tags also read from open ways (a hydrant or water source drawn as a line): the way's
+#: midpoint stands for it. Barriers are not: a fence drawn as a way is not a point obstacle.
+_WAY_POINT_KEYS: dict[str, frozenset[str] | None] = {
+    "emergency": frozenset({"fire_hydrant", "water_tank", "suction_point", "fire_water_pond"}),
+    "amenity": frozenset({"fire_hydrant"}),
+    "disused:emergency": frozenset({"fire_hydrant"}),
+}
+
+#: Area tags worth keeping (``building:part`` for the heights of tall parts).
 _AREA_KEYS: dict[str, frozenset[str] | None] = {
     "building": None,
-    "amenity": frozenset({"fire_station"}),
-    "emergency": frozenset({"water_tank", "fire_water_pond", "suction_point"}),
+    "building:part": None,
+    "amenity": frozenset({"fire_station", "fire_hydrant"}),
+    "emergency": frozenset({"water_tank", "fire_water_pond", "suction_point", "fire_hydrant"}),
     "boundary": frozenset({"administrative"}),
 }
 
@@ -76,7 +85,9 @@ class OsmData:
         ``way_id``, ``part``, ``tags`` (dict), ``node_ids`` (list of int), ``lon`` and ``lat``
         (lists of float), ``fire_lane`` (bool: tagged emergency access).
     points
-        Tagged nodes of interest: ``osm_type`` ('n'), ``osm_id``, ``tags``, ``geometry`` (Point).
+        Tagged nodes of interest: ``osm_type`` ('n'), ``osm_id``, ``tags``, ``geometry`` (Point);
+        also open ways carrying a point tag (a hydrant or water source drawn as a line), as
+        ``osm_type`` 'w' at the way's midpoint along its length. Closed ways come as areas.
     areas
         Assembled areas of interest (buildings, stations, water, districts): ``osm_type``
         ('w' or 'r'), ``osm_id``, ``tags``, ``geometry`` (MultiPolygon).
@@ -206,6 +217,13 @@ def read_osm(path: str | Path) -> OsmData:
                         "reason": "building cut by the extract boundary (nodes outside the file): "
                         "no complete footprint; use a larger extract",
                     })
+                if _keep(tags, _WAY_POINT_KEYS) and not obj.is_closed():
+                    mid = _way_midpoint(obj)
+                    if mid is not None:
+                        points.append(
+                            {"osm_type": "w", "osm_id": obj.id, "tags": tags,
+                             "lon": mid[0], "lat": mid[1]}
+                        )
                 if not is_drivable(tags):
                     continue
                 parts, n_missing = _way_parts(obj)
@@ -298,3 +316,14 @@ def _way_parts(way: osmium.osm.Way) -> tuple[list[tuple[list[int], list[float], 
     if len(ids) >= 2:
         parts.append((ids, lons, lats))
     return parts, missing
+
+
+def _way_midpoint(way: osmium.osm.Way) -> tuple[float, float] | None:
+    """The point halfway along an open way (in degrees; its known nodes), None if < 1 node."""
+    coords = [(n.location.lon, n.location.lat) for n in way.nodes if n.location.valid()]
+    if not coords:
+        return None
+    if len(coords) == 1:
+        return coords[0]
+    mid = shapely.line_interpolate_point(shapely.LineString(coords), 0.5, normalized=True)
+    return float(shapely.get_x(mid)), float(shapely.get_y(mid))

@@ -77,9 +77,10 @@ BUILDINGS = _cols(
     ("building_id", "str", "", "'osm/w<way id>' or 'osm/r<relation id>'"),
     ("name", "str", "", "name (Chinese names kept), '' if none"),
     ("building", "str", "", "OSM building=* value"),
-    ("levels", "float", "floors", "building:levels, NaN if unknown"),
+    ("levels", "float", "floors", "building:levels (most of outline and parts), NaN if unknown"),
     ("height_m", "float", "m", "height, NaN if unknown"),
-    ("height_source", "str", "", "'height' tag, 'levels' (levels x metres per level) or 'unknown'"),
+    ("height_source", "str", "", "'height' tag, 'levels' (levels x metres per level), "
+     "'building:part' (tallest part inside the outline) or 'unknown'"),
     ("use", "str", "", "residential, public, industrial or unknown"),
     ("high_rise_class", "str", "", "GB 50016 5.1.1: not_high_rise, class2, class1 or unknown"),
     ("class_basis", "str", "", "why that class (threshold and use)"),
