@@ -105,7 +105,7 @@ def load_layers(
 def write_layer_outputs(layers: Layers, *, out: Path) -> dict[str, Any]:
     """Write ``layers.gpkg``, ``rejects.csv`` and the layer sections of ``summary.json``."""
     out.mkdir(parents=True, exist_ok=True)
-    write_geopackage({**layers.as_dict(), "rejects": layers.rejects}, out / "layers.gpkg")
+    write_geopackage(layers.tables(), out / "layers.gpkg")
     write_csv(layers.rejects, out / "rejects.csv")
     summary: dict[str, Any] = layer_counts(layers)
     summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string(), **layers.osm_notes}
@@ -205,7 +205,7 @@ def write_analysis_outputs(layers: Layers, result: Analysis, *, out: Path) -> di
     """Write layers and analysis results (one GeoPackage), rejects, findings and the summary."""
     out.mkdir(parents=True, exist_ok=True)
     tables: dict[str, Any] = {
-        **layers.as_dict(), "rejects": layers.rejects, **result.layers, "findings": result.findings,
+        **layers.tables(), **result.layers, "findings": result.findings,
     }
     write_geopackage(tables, out / "layers.gpkg")
     write_csv(layers.rejects, out / "rejects.csv")

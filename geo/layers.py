@@ -26,7 +26,7 @@ from geo.crs import working_crs
 from geo.districts import file_districts, osm_districts
 from geo.errors import InputFileError, LayerValidationError
 from geo.hydrants import HYDRANT_COLUMNS, merge_hydrants, osm_hydrants, resolve_missing_status
-from geo.notes import Note
+from geo.notes import Note, NoteLevel
 from geo.osm import OsmData
 from geo.rejects import REJECT_COLUMNS, Reject, rejects_frame
 from geo.roads import build_roads
@@ -97,7 +97,7 @@ class Layers:
 
     ``notes`` are what the readers guessed or repaired in the inputs (:class:`geo.notes.Note`:
     ``input``, ``level``, ``message``, ``count``, ``column``), for the data-quality section; a
-    workspace read back from its GeoPackage has none.
+    workspace read back from its GeoPackage has them from its ``notes`` table.
     """
 
     crs: pyproj.CRS
@@ -118,6 +118,41 @@ class Layers:
     def as_dict(self) -> dict[str, gpd.GeoDataFrame]:
         """The layers by name, in :data:`LAYER_NAMES` order."""
         return {name: getattr(self, name) for name in LAYER_NAMES}
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Everything a workspace GeoPackage stores of the inputs: the layers, ``rejects`` and
+        ``notes`` (:func:`notes_frame`), read back whole by :func:`read_layers`."""
+        return {**self.as_dict(), "rejects": self.rejects, "notes": notes_frame(self)}
+
+
+#: Columns of the ``notes`` table: a reader's note (``kind`` ``note``) or a count of how OSM was
+#: tagged (``kind`` ``osm``: ``input`` the key of :attr:`Layers.osm_notes`, ``count`` its value).
+NOTE_COLUMNS = ("kind", "input", "level", "message", "count", "column")
+
+
+def notes_frame(layers: Layers) -> pd.DataFrame:
+    """The readers' notes and the OSM tagging counts of ``layers`` as one table."""
+    rows = [("note", n.input, n.level, n.message, n.count, n.column) for n in layers.notes]
+    rows += [("osm", k, "info", "", int(v), None) for k, v in layers.osm_notes.items()]
+    frame = pd.DataFrame(rows, columns=list(NOTE_COLUMNS))
+    frame["count"] = frame["count"].astype("Int64")
+    return frame.astype({c: object for c in ("kind", "input", "level", "message", "column")})
+
+
+def _notes_from(frame: pd.DataFrame) -> tuple[tuple[Note, ...], dict[str, int]]:
+    """The notes and OSM counts of a ``notes`` table (:func:`notes_frame`)."""
+    notes: list[Note] = []
+    osm: dict[str, int] = {}
+    for r in frame.to_dict("records"):
+        count = None if pd.isna(r["count"]) else int(r["count"])
+        if r["kind"] == "osm" and count is not None:
+            osm[str(r["input"])] = count
+        elif r["kind"] == "note":
+            column = r["column"]
+            column = None if column is None or pd.isna(column) or column == "" else str(column)
+            level: NoteLevel = "warning" if r["level"] == "warning" else "info"
+            notes.append(Note(str(r["input"]), level, str(r["message"]), count, column))
+    return tuple(notes), osm
 
 
 def _study_area(osm: OsmData, margin_m: float) -> shapely.Polygon:
@@ -296,9 +331,14 @@ def read_layers(path: Path) -> Layers:
     rejects = pd.DataFrame(columns=REJECT_COLUMNS)
     if "rejects" in present:
         rejects = pyogrio.read_dataframe(path, layer="rejects", read_geometry=False)
+    notes: tuple[Note, ...] = ()
+    osm_notes: dict[str, int] = {}
+    if "notes" in present:  # workspaces written before the notes table have none
+        notes, osm_notes = _notes_from(pyogrio.read_dataframe(path, layer="notes", read_geometry=False))
     log.info("workspace %s: %d road edges, %d hydrants, %d buildings",
              path, len(restored["roads"]), len(restored["hydrants"]), len(restored["buildings"]))
-    return Layers(crs=crs, rejects=rejects, source=str(path), **restored)
+    return Layers(crs=crs, rejects=rejects, source=str(path), osm_notes=osm_notes, notes=notes,
+                  **restored)
 
 
 #: ``status_source`` values and their ``hydrants.*`` count keys in :func:`layer_counts`.

@@ -106,7 +106,7 @@ def _tables(ws: Workspace) -> dict[str, pd.DataFrame]:
     """Every layer and result table in the working CRS (as ``firereach analyze`` writes them)."""
     with ws.lock:
         layers, analysis = ws.layers, ws.analysis
-    return {**layers.as_dict(), "rejects": layers.rejects, **analysis.layers, "findings": analysis.findings}
+    return {**layers.tables(), **analysis.layers, "findings": analysis.findings}
 
 
 def _units(ws: Workspace, request: Request) -> gpd.GeoDataFrame:

@@ -19,12 +19,13 @@ from tests.conftest import FIXTURES
 
 def test_roundtrip_keeps_schema_and_results(tmp_path: Path, helsinki_pbf: Path) -> None:
     layers = build_layers(read_osm(helsinki_pbf))
-    path = write_geopackage({**layers.as_dict(), "rejects": layers.rejects}, tmp_path / "w.gpkg")
+    path = write_geopackage(layers.tables(), tmp_path / "w.gpkg")
     back = read_layers(path)
     built = layer_counts(layers)
-    # what OSM's tagging needed (merged stations) is known only right after reading OSM
-    assert built["stations"].pop("merged_duplicates") == 0
+    # what OSM's tagging needed (merged stations) and the readers' notes come back too
+    assert built["stations"]["merged_duplicates"] == 0
     assert layer_counts(back) == built
+    assert back.notes == layers.notes and back.osm_notes == layers.osm_notes
     for name in LAYER_NAMES:
         a, b = getattr(layers, name), getattr(back, name)
         assert {c.name for c in SCHEMAS[name]} <= set(b.columns)
@@ -113,7 +114,7 @@ def test_preset_missing_unknown_counts_nothing(tmp_path: Path) -> None:
     cov = analyze(layers, preset=preset).summary["coverage"]
     assert cov["covered_km"] == 0.0 and cov["covered_pct"] == 0.0 and cov["hydrants_used"] == 0
     # the workspace read back keeps the statuses as written (the rule is not applied again)
-    path = write_geopackage({**layers.as_dict(), "rejects": layers.rejects}, tmp_path / "w.gpkg")
+    path = write_geopackage(layers.tables(), tmp_path / "w.gpkg")
     back = read_layers(path).hydrants
     assert back["status"].tolist() == layers.hydrants["status"].tolist()
     assert back["status_source"].tolist() == layers.hydrants["status_source"].tolist()
