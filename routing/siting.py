@@ -1044,9 +1044,17 @@ def _lazy_greedy(
     Gains are the summed ``weight`` of the row's columns not yet covered. Ties go to the lower
     row. Stops after ``k`` picks, when no row gains, or (with a budget) when nothing fits.
     Returns the picks and their gains.
+
+    A popped row's gain is recomputed only when a pick since its last evaluation covered one of
+    its columns (``stale``, marked through the columns of each pick), not after every pick: an
+    unchanged gain would come back with the same key and be popped again, so the picks are
+    those of plain CELF, with work growing with the matrix instead of picks × rows.
     """
     indptr, indices = A.indptr, A.indices
     w = weight.astype(np.float64, copy=True)
+    by_column = sp.csc_array(A)
+    col_ptr, col_rows = by_column.indptr, by_column.indices
+    stale = np.zeros(A.shape[0], dtype=bool)
 
     def gain(i: int) -> float:
         return float(np.sum(w[indices[indptr[i] : indptr[i + 1]]]))
@@ -1061,17 +1069,23 @@ def _lazy_greedy(
     picks: list[int] = []
     gains: list[float] = []
     while heap and len(picks) < k:
-        _, i, stamp, g = heapq.heappop(heap)
+        _, i, _, g = heapq.heappop(heap)
         if budget is not None and cost is not None and spent + cost[i] > budget + 1e-9:
             continue  # the budget left only shrinks: it never fits again
-        if stamp != len(picks):
+        if stale[i]:
+            stale[i] = False
             g = gain(i)
             if g > 0:
                 heapq.heappush(heap, (-g / per[i], i, len(picks), g))
             continue
         picks.append(i)
         gains.append(g)
-        w[indices[indptr[i] : indptr[i + 1]]] = 0.0
+        cols = indices[indptr[i] : indptr[i + 1]]
+        changed = cols[w[cols] != 0.0]
+        if len(changed):
+            touched = [col_rows[col_ptr[j] : col_ptr[j + 1]] for j in changed.tolist()]
+            stale[np.concatenate(touched)] = True
+        w[cols] = 0.0
         if cost is not None:
             spent += float(cost[i])
     return picks, gains
