@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import shapely
-from scipy.optimize import OptimizeResult
+from scipy.optimize import LinearConstraint, OptimizeResult
 
 import routing.siting as siting_module
 from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError
@@ -648,3 +648,34 @@ def test_lazy_greedy_equals_recomputing_every_stale_gain(seed: int) -> None:
         kw = {"cost": per, "budget": float(rng.integers(1, 30))}
     got = siting_module._lazy_greedy(A, weight, rows=rows, per=per, k=k, **kw)  # type: ignore[arg-type]
     assert got == _celf_restamp_all(A, weight, rows=rows, per=per, k=k, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("block_nnz", [1, 7, 10**6])
+@pytest.mark.parametrize("seed", range(8))
+def test_cover_lp_bound_by_blocks_equals_one_lp(
+    seed: int, block_nnz: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Random covers made of several independent blocks (rows and columns shuffled so that the
+    # blocks interleave), solved in batches of 1 entry (every block alone), 7 entries, or all
+    # at once: the sum of the blocks' LP optima equals the LP of the whole, as one HiGHS run
+    # (the former bound) gives it.
+    rng = np.random.default_rng(seed)
+    blocks = [rng.random((int(rng.integers(1, 8)), int(rng.integers(1, 8)))) < 0.5
+              for _ in range(int(rng.integers(1, 6)))]
+    blocks = [b | (np.arange(b.shape[0])[:, None] == rng.integers(0, b.shape[0], b.shape[1]))
+              for b in blocks]  # every column coverable
+    dense = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)), bool)
+    r = q = 0
+    for b in blocks:
+        dense[r : r + b.shape[0], q : q + b.shape[1]] = b
+        r, q = r + b.shape[0], q + b.shape[1]
+    dense = dense[rng.permutation(dense.shape[0])][:, rng.permutation(dense.shape[1])]
+    A = sp.csr_array(dense)
+    c = rng.integers(1, 5, size=A.shape[0]).astype(np.float64)
+    options = SolverOptions()
+    whole = siting_module._lp_bound(
+        c, [LinearConstraint(A.T.astype(np.float64).tocsr(), 1.0, np.inf)], options, "test"
+    )
+    monkeypatch.setattr(siting_module, "_LP_BLOCK_NNZ", block_nnz)
+    got = siting_module._cover_lp_bound(c, A, options, "test")
+    assert whole is not None and got == pytest.approx(whole, rel=1e-9, abs=1e-9)
