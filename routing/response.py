@@ -234,13 +234,18 @@ def first_due_areas(
     cell_idx, node_idx = tree.query(cells, predicate="contains")
     owner = np.full(len(cells), -1, dtype=np.int64)
     owner[cell_idx] = response.node_station[reach][node_idx]
+    # cells grouped by station in one sort (kept in their order within a station), not one
+    # scan of all cells per station
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(n_stations + 1))
+    nodes = np.bincount(response.node_station[reach], minlength=n_stations)
     rows = []
     for s in range(n_stations):
-        mine = cells[owner == s]
+        mine = cells[order[bounds[s] : bounds[s + 1]]]
         if len(mine) == 0:
             continue
         area = shapely.intersection(shapely.union_all(mine), hull)
         rows.append({"station": s, "area_km2": shapely.area(area) / 1e6,
-                     "nodes": int((response.node_station == s).sum()), "geometry": area})
+                     "nodes": int(nodes[s]), "geometry": area})
     return gpd.GeoDataFrame(rows, columns=["station", "area_km2", "nodes", "geometry"],
                             geometry="geometry", crs=graph.crs)

@@ -54,6 +54,7 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError
 from geo.presets import Preset
@@ -1044,9 +1045,17 @@ def _lazy_greedy(
     Gains are the summed ``weight`` of the row's columns not yet covered. Ties go to the lower
     row. Stops after ``k`` picks, when no row gains, or (with a budget) when nothing fits.
     Returns the picks and their gains.
+
+    A popped row's gain is recomputed only when a pick since its last evaluation covered one of
+    its columns (``stale``, marked through the columns of each pick), not after every pick: an
+    unchanged gain would come back with the same key and be popped again, so the picks are
+    those of plain CELF, with work growing with the matrix instead of picks × rows.
     """
     indptr, indices = A.indptr, A.indices
     w = weight.astype(np.float64, copy=True)
+    by_column = sp.csc_array(A)
+    col_ptr, col_rows = by_column.indptr, by_column.indices
+    stale = np.zeros(A.shape[0], dtype=bool)
 
     def gain(i: int) -> float:
         return float(np.sum(w[indices[indptr[i] : indptr[i + 1]]]))
@@ -1061,17 +1070,23 @@ def _lazy_greedy(
     picks: list[int] = []
     gains: list[float] = []
     while heap and len(picks) < k:
-        _, i, stamp, g = heapq.heappop(heap)
+        _, i, _, g = heapq.heappop(heap)
         if budget is not None and cost is not None and spent + cost[i] > budget + 1e-9:
             continue  # the budget left only shrinks: it never fits again
-        if stamp != len(picks):
+        if stale[i]:
+            stale[i] = False
             g = gain(i)
             if g > 0:
                 heapq.heappush(heap, (-g / per[i], i, len(picks), g))
             continue
         picks.append(i)
         gains.append(g)
-        w[indices[indptr[i] : indptr[i + 1]]] = 0.0
+        cols = indices[indptr[i] : indptr[i + 1]]
+        changed = cols[w[cols] != 0.0]
+        if len(changed):
+            touched = [col_rows[col_ptr[j] : col_ptr[j + 1]] for j in changed.tolist()]
+            stale[np.concatenate(touched)] = True
+        w[cols] = 0.0
         if cost is not None:
             spent += float(cost[i])
     return picks, gains
@@ -1156,6 +1171,54 @@ def _lp_bound(
     if status != "optimal":
         return None
     return float(c @ x)
+
+
+#: Nonzeros of the constraint matrix per HiGHS run of the cover LP bound: whole independent
+#: blocks are gathered up to about this size (a block larger than it is solved alone).
+_LP_BLOCK_NNZ = 20_000
+
+
+def _cover_lp_bound(
+    c: np.ndarray, A: sp.csr_array, options: SolverOptions, what: str
+) -> float | None:
+    """The LP bound of the cover ``A x >= 1`` (rows: candidates, columns: demand), by blocks.
+
+    Candidates and demand columns that share no entry, directly or through others, form
+    independent blocks (connected components of the bipartite graph of ``A``): the LP optimum
+    is the sum of the blocks' optima. Blocks are solved in batches of about
+    :data:`_LP_BLOCK_NNZ` entries, so that the simplex, whose time grows faster than the size
+    of the problem, runs on city-independent sizes. None unless every batch is optimal.
+    """
+    if not options.lp_bound:
+        return None
+    n = A.shape[0]
+    graph = sp.bmat([[None, A], [A.T, None]], format="csr")
+    _, label = connected_components(graph, directed=False)
+    cand_label, col_label = label[:n], label[n:]
+    # batches of consecutive labels, cut where the running entry count passes a multiple of
+    # the batch size
+    nnz_by_label = np.bincount(col_label[A.indices], minlength=int(label.max()) + 1)
+    batch_of_label = (np.cumsum(nnz_by_label) - nnz_by_label) // _LP_BLOCK_NNZ
+    cand_batch, col_batch = batch_of_label[cand_label], batch_of_label[col_label]
+    cand_order = np.argsort(cand_batch, kind="stable")
+    col_order = np.argsort(col_batch, kind="stable")
+    n_batches = int(batch_of_label.max()) + 1
+    cand_bounds = np.searchsorted(cand_batch[cand_order], np.arange(n_batches + 1))
+    col_bounds = np.searchsorted(col_batch[col_order], np.arange(n_batches + 1))
+    total = 0.0
+    for b in range(n_batches):
+        rows = cand_order[cand_bounds[b] : cand_bounds[b + 1]]
+        cols = col_order[col_bounds[b] : col_bounds[b + 1]]
+        if len(cols) == 0:
+            continue  # candidates covering nothing: 0 in the optimum
+        block = A[rows][:, cols]
+        cons = [LinearConstraint(block.T.astype(np.float64).tocsr(), 1.0, np.inf)]
+        x, status, _ = _solve_milp(c[rows], cons, np.zeros(len(rows)), options,
+                                   f"{what} (LP relaxation, block {b + 1} of {n_batches})")
+        if status != "optimal":
+            return None
+        total += float(c[rows] @ x)
+    return total
 
 
 def _rel_gap(bound: float | None, objective: float) -> float | None:
@@ -1536,7 +1599,7 @@ def cover_all(
         status = "optimal"
         lp = 0.0 if options.lp_bound else None
     else:
-        lp = _lp_bound(np.ones(n) if objective == "count" else c_unit, cons, options, what)
+        lp = _cover_lp_bound(np.ones(n) if objective == "count" else c_unit, A, options, what)
         if chosen_method == "mip":
             rank = np.arange(n) / max(n, 1)
             secondary = rank if objective == "count" else np.ones(n) + 1e-3 * rank

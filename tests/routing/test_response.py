@@ -174,3 +174,52 @@ def test_matches_networkx_reference(case: tuple[gpd.GeoDataFrame, list[tuple[flo
                 assert res.node_station[k] == paths[node][0][1]
         else:
             assert np.isinf(res.node_time_s[k]) and res.node_station[k] == -1
+
+
+def _first_due_areas_by_scan(
+    truck: object, response: object, n_stations: int
+) -> list[tuple[int, float, int, bytes]]:
+    """The former first_due_areas loop: one scan of all cells per station (O(stations x cells))."""
+    graph = truck.graph  # type: ignore[attr-defined]
+    node_station = response.node_station  # type: ignore[attr-defined]
+    reach = node_station >= 0
+    pts = np.asarray(shapely.points(graph.node_xy[reach]), dtype=object)
+    hull = shapely.convex_hull(shapely.multipoints(graph.node_xy))
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=hull))
+    cell_idx, node_idx = shapely.STRtree(pts).query(cells, predicate="contains")
+    owner = np.full(len(cells), -1, dtype=np.int64)
+    owner[cell_idx] = node_station[reach][node_idx]
+    rows = []
+    for s in range(n_stations):
+        mine = cells[owner == s]
+        if len(mine):
+            area = shapely.intersection(shapely.union_all(mine), hull)
+            rows.append((s, shapely.area(area) / 1e6, int((node_station == s).sum()),
+                         shapely.to_wkb(area)))
+    return rows
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_first_due_areas_equal_the_per_station_scan(seed: int) -> None:
+    # Random 12 x 12 grids with some streets removed and 1-9 stations (some unreachable, some
+    # sharing a node): the grouped cells give the very same areas, node counts and polygons.
+    rng = np.random.default_rng(seed)
+    nid = lambda i, j: i * 12 + j  # noqa: E731
+    edges = []
+    for i in range(12):
+        for j in range(12):
+            x, y = i * 100.0, j * 100.0
+            if j < 11 and rng.random() < 0.85:
+                edges.append((nid(i, j), nid(i, j + 1), [(x, y), (x, y + 100)]))
+            if i < 11 and rng.random() < 0.85:
+                edges.append((nid(i, j), nid(i + 1, j), [(x, y), (x + 100, y)]))
+    truck = truck_graph(build_graph(make_roads(edges)), options=FAST)
+    n = int(rng.integers(1, 10))
+    xy = rng.uniform(-50, 1150, size=(n, 2))
+    xy[0] = xy[-1]  # two stations on the same spot
+    stations = gpd.GeoSeries(shapely.points(xy), crs=CRS)
+    res = station_response(truck, stations, turnout_s=60)
+    areas = first_due_areas(truck, res, n_stations=n)
+    got = [(int(s), float(a), int(k), shapely.to_wkb(g)) for s, a, k, g in zip(
+        areas["station"], areas["area_km2"], areas["nodes"], areas.geometry, strict=True)]
+    assert got == _first_due_areas_by_scan(truck, res, n)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import shapely
-from scipy.optimize import OptimizeResult
+from scipy.optimize import LinearConstraint, OptimizeResult
 
 import routing.siting as siting_module
 from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError
@@ -586,3 +586,96 @@ def test_solver_status_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(siting_module, "milp", timeout)
     with pytest.raises(AnalysisError, match="time_limit_s"):
         cover_all(cand, dem, m, method="mip", options=SolverOptions(lp_bound=False))
+
+
+def _celf_restamp_all(
+    A: sp.csr_array, weight: np.ndarray, *, rows: np.ndarray, per: np.ndarray, k: int,
+    cost: np.ndarray | None = None, budget: float | None = None,
+) -> tuple[list[int], list[float]]:
+    """The former lazy greedy: every gain popped after any later pick is recomputed."""
+    import heapq
+
+    indptr, indices = A.indptr, A.indices
+    w = weight.astype(np.float64, copy=True)
+
+    def gain(i: int) -> float:
+        return float(np.sum(w[indices[indptr[i] : indptr[i + 1]]]))
+
+    spent = 0.0
+    heap = []
+    for i in rows.tolist():
+        g = gain(i)
+        if g > 0 and (budget is None or cost is None or cost[i] <= budget + 1e-9):
+            heap.append((-g / per[i], i, 0, g))
+    heapq.heapify(heap)
+    picks: list[int] = []
+    gains: list[float] = []
+    while heap and len(picks) < k:
+        _, i, stamp, g = heapq.heappop(heap)
+        if budget is not None and cost is not None and spent + cost[i] > budget + 1e-9:
+            continue
+        if stamp != len(picks):
+            g = gain(i)
+            if g > 0:
+                heapq.heappush(heap, (-g / per[i], i, len(picks), g))
+            continue
+        picks.append(i)
+        gains.append(g)
+        w[indices[indptr[i] : indptr[i + 1]]] = 0.0
+        if cost is not None:
+            spent += float(cost[i])
+    return picks, gains
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lazy_greedy_equals_recomputing_every_stale_gain(seed: int) -> None:
+    # Random sparse instances with many ties (small integer weights and costs, copies of the
+    # same rows as in a tiled city), some zero weights, a subset of rows, with and without a
+    # budget: recomputing only the gains a pick touched gives the same picks and gains.
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(1, 60)), int(rng.integers(1, 80))
+    dense = rng.random((n, m)) < rng.uniform(0.02, 0.3)
+    if seed % 3 == 0:  # duplicated blocks: equal gains everywhere
+        dense = np.vstack([dense, dense])
+        n = 2 * n
+    A = sp.csr_array(dense)
+    weight = rng.integers(0, 4, size=m).astype(np.float64)
+    per = rng.integers(1, 4, size=n).astype(np.float64)
+    rows = np.sort(rng.choice(n, size=int(rng.integers(1, n + 1)), replace=False))
+    k = int(rng.integers(1, n + 2))
+    kw: dict[str, object] = {}
+    if seed % 2:
+        kw = {"cost": per, "budget": float(rng.integers(1, 30))}
+    got = siting_module._lazy_greedy(A, weight, rows=rows, per=per, k=k, **kw)  # type: ignore[arg-type]
+    assert got == _celf_restamp_all(A, weight, rows=rows, per=per, k=k, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("block_nnz", [1, 7, 10**6])
+@pytest.mark.parametrize("seed", range(8))
+def test_cover_lp_bound_by_blocks_equals_one_lp(
+    seed: int, block_nnz: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Random covers made of several independent blocks (rows and columns shuffled so that the
+    # blocks interleave), solved in batches of 1 entry (every block alone), 7 entries, or all
+    # at once: the sum of the blocks' LP optima equals the LP of the whole, as one HiGHS run
+    # (the former bound) gives it.
+    rng = np.random.default_rng(seed)
+    blocks = [rng.random((int(rng.integers(1, 8)), int(rng.integers(1, 8)))) < 0.5
+              for _ in range(int(rng.integers(1, 6)))]
+    blocks = [b | (np.arange(b.shape[0])[:, None] == rng.integers(0, b.shape[0], b.shape[1]))
+              for b in blocks]  # every column coverable
+    dense = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)), bool)
+    r = q = 0
+    for b in blocks:
+        dense[r : r + b.shape[0], q : q + b.shape[1]] = b
+        r, q = r + b.shape[0], q + b.shape[1]
+    dense = dense[rng.permutation(dense.shape[0])][:, rng.permutation(dense.shape[1])]
+    A = sp.csr_array(dense)
+    c = rng.integers(1, 5, size=A.shape[0]).astype(np.float64)
+    options = SolverOptions()
+    whole = siting_module._lp_bound(
+        c, [LinearConstraint(A.T.astype(np.float64).tocsr(), 1.0, np.inf)], options, "test"
+    )
+    monkeypatch.setattr(siting_module, "_LP_BLOCK_NNZ", block_nnz)
+    got = siting_module._cover_lp_bound(c, A, options, "test")
+    assert whole is not None and got == pytest.approx(whole, rel=1e-9, abs=1e-9)
