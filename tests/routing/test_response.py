@@ -156,8 +156,13 @@ def test_matches_networkx_reference(case: tuple[gpd.GeoDataFrame, list[tuple[flo
     for s, (x, y) in enumerate(station_xy):
         p = shapely.Point(x, y)
         dists = [p.distance(g) for g in roads.geometry]
-        best = min(range(len(roads)), key=lambda k: (dists[k], k))
-        row = roads.iloc[best]
+        nearest = min(dists)
+        tied = [k for k in range(len(roads)) if dists[k] <= nearest + 1e-9]
+        # streets equally near (one drawn twice, once one-way): any is right; take the one
+        # station_response took, after checking it is among them
+        chosen = int(res.station_snaps.edge[s])
+        assert chosen in tied
+        row = roads.iloc[chosen]
         frac = row.geometry.project(p) / row.length_m
         t = row.length_m / speed[row.highway]
         add(("s", s), row.v, turnout + (1 - frac) * t)
