@@ -16,6 +16,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.layers import Layers, layer_counts
+from reports.budget import OutputBudget
 from reports.districts import (
     DistrictInputs,
     DistrictOptions,
@@ -61,6 +62,7 @@ def build_reports(
     budget_curve: pd.DataFrame | None = None,
     area_name: str | None = None,
     options: DistrictOptions | None = None,
+    budget: OutputBudget | None = None,
 ) -> dict[str, Any]:
     """Write the district summary, the XLSX and the PDF report of an analysed workspace.
 
@@ -84,6 +86,9 @@ def build_reports(
         Name on the title page (default: the OSM file's name).
     options
         Report units and grading rule (default :class:`reports.districts.DistrictOptions`).
+    budget
+        Rows per XLSX sheet and district rows in the PDF (default
+        :class:`reports.budget.OutputBudget`); longer tables keep their worst rows.
 
     Returns
     -------
@@ -93,6 +98,7 @@ def build_reports(
     """
     lg = check_lang(lang)
     options = options or DistrictOptions()
+    budget = budget or OutputBudget()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -118,7 +124,7 @@ def build_reports(
     write_report_xlsx(
         out_dir / XLSX_FILE, summary=summary, districts=districts, underserved=underserved,
         buildings=buildings, findings=analysis.findings, blockages=blockages_d, proposed=proposed_d,
-        budget_curve=budget_curve, thresholds=options.thresholds, lang=lg,
+        budget_curve=budget_curve, thresholds=options.thresholds, lang=lg, max_rows=budget.xlsx_max_rows,
     )
     write_report_pdf(
         out_dir / PDF_FILE,
@@ -136,6 +142,7 @@ def build_reports(
         budget_curve=budget_curve,
         thresholds=options.thresholds,
         lang=lg,
+        max_district_rows=budget.pdf_max_district_rows,
     )
     log.info("reports in %s: %d districts (%s severe)", out_dir, counts["total"], counts["severe"])
     return {
