@@ -28,8 +28,6 @@ XLSX_MAX_ROWS = 50_000
 """Data rows per XLSX sheet (Excel's own limit is 1,048,576); above it worst first."""
 PDF_MAX_DISTRICT_ROWS = 60
 """District rows in the PDF table (worst graded first); the rest are in the XLSX."""
-PDF_MAP_LINES = 50_000
-"""Above this many line segments a PDF map draws them as one compound path (raster anyway)."""
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,8 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, PathPatch
-from matplotlib.path import Path as MplPath
+from matplotlib.patches import Patch
 
-from reports.budget import PDF_MAP_LINES
 from reports.districts import COST_COLUMNS, GRADES, OUTSIDE_ID, find_column
 from reports.i18n import Lang, label
 
@@ -123,16 +121,8 @@ def _line_segments(geoms: npt.NDArray[np.object_]) -> list[npt.NDArray[np.float6
 
 
 def _draw_lines(ax: Axes, geoms: npt.NDArray[np.object_], *, color: str, width: float, z: float = 1) -> None:
-    """Lines of one colour; a city's worth (over :data:`reports.budget.PDF_MAP_LINES`) as one
-    compound path, which the raster backend draws in one call instead of one per line."""
     segs = _line_segments(geoms)
-    if len(segs) > PDF_MAP_LINES:
-        verts = np.concatenate(segs)
-        codes = np.full(len(verts), MplPath.LINETO, dtype=MplPath.code_type)
-        codes[np.cumsum([0, *(len(sg) for sg in segs[:-1])])] = MplPath.MOVETO
-        ax.add_patch(PathPatch(MplPath(verts, codes), facecolor="none", edgecolor=color, linewidth=width,
-                               zorder=z, capstyle="round", joinstyle="round"))
-    elif segs:
+    if segs:
         ax.add_collection(LineCollection(segs, colors=color, linewidths=width, zorder=z,
                                          capstyle="round"))
 

@@ -81,7 +81,8 @@ def test_map_over_budget_draws_the_worst_and_says_what_it_left_out(
     )
     assert ranks == list(range(1, min(100, len(gaps)) + 1))  # the worst ranked stretches
     zh = render_map(layers, analysis=analysis, budget=budget)
-    assert json.dumps("大城市精简显示")[1:-1] in zh and json.dumps("未画出")[1:-1] in zh  # as folium escapes it
+    # folium writes the legend as a JSON string, non-ASCII escaped
+    assert json.dumps("大城市精简显示")[1:-1] in zh and json.dumps("未画出")[1:-1] in zh
 
 
 def test_capped_xlsx_sheets_and_pdf_table_say_what_they_left_out(
