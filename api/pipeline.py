@@ -15,6 +15,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
 from api.settings import Settings
 from geo.agency import read_agency_table
@@ -196,6 +197,7 @@ def write_reports(
     write_map_html(
         out / "map.html", layers=layers, analysis=result, blockages=blockages, proposed=proposed,
         lang="en" if report.lang == "en" else "zh", title=report.area_name,
+        districts=pyogrio.read_dataframe(out / built["reports"]["districts"]),
     )
     write_summary({"districts": built["districts"]}, out / "summary.json", update=True)
     return dict(json.loads((out / "summary.json").read_text(encoding="utf-8")))

@@ -1,5 +1,6 @@
 """reports: district summaries and grading, XLSX / PDF / GeoPackage / CSV exports, the offline map."""
 
+from reports.budget import OutputBudget
 from reports.build import build_reports
 from reports.districts import DistrictOptions, GradeThresholds, district_summary
 from reports.export import (
@@ -15,8 +16,8 @@ from reports.pdf import MapInputs, write_report_pdf
 from reports.xlsx import write_report_xlsx
 
 __all__ = [
-    "DistrictOptions", "GradeThresholds", "MapInputs", "atomic_path", "build_reports", "check_out_dir",
-    "check_out_file",
+    "DistrictOptions", "GradeThresholds", "MapInputs", "OutputBudget", "atomic_path", "build_reports",
+    "check_out_dir", "check_out_file",
     "district_summary", "render_map", "write_csv", "write_geopackage", "write_map_html",
     "write_report_pdf", "write_report_xlsx", "write_summary",
 ]

@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.layers import Layers, layer_counts
+from reports.budget import OutputBudget
 from reports.district_report import one_district
 from reports.districts import (
     DistrictInputs,
@@ -78,6 +79,7 @@ def build_reports(
     area_name: str | None = None,
     options: DistrictOptions | None = None,
     district: str | None = None,
+    budget: OutputBudget | None = None,
 ) -> dict[str, Any]:
     """Write the district summary, the XLSX and the PDF report of an analysed workspace.
 
@@ -106,6 +108,9 @@ def build_reports(
         of the whole area, every table, map and figure is the unit's own
         (:func:`reports.district_report.one_district`). Raises
         :class:`geo.errors.NotFoundError` naming the valid units when there is no such unit.
+    budget
+        Rows per XLSX sheet and district rows in the PDF (default
+        :class:`reports.budget.OutputBudget`); longer tables keep their worst rows.
 
     Returns
     -------
@@ -115,6 +120,7 @@ def build_reports(
     """
     lg = check_lang(lang)
     options = options or DistrictOptions()
+    budget = budget or OutputBudget()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -159,7 +165,7 @@ def build_reports(
     write_report_xlsx(
         out_dir / XLSX_FILE, summary=summary, districts=districts, underserved=underserved,
         buildings=buildings, findings=findings, blockages=blockages_d, proposed=proposed_d,
-        budget_curve=budget_curve, thresholds=options.thresholds, lang=lg,
+        budget_curve=budget_curve, thresholds=options.thresholds, lang=lg, max_rows=budget.xlsx_max_rows,
     )
     write_report_pdf(
         out_dir / PDF_FILE,
@@ -173,6 +179,7 @@ def build_reports(
         budget_curve=budget_curve,
         thresholds=options.thresholds,
         lang=lg,
+        max_district_rows=budget.pdf_max_district_rows,
     )
     log.info("reports in %s: %d districts (%s severe)", out_dir, counts["total"], counts["severe"])
     return {

@@ -6,10 +6,12 @@ complete, so an interrupted run never leaves a half-written file where a good on
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,9 @@ import pyogrio
 from geo.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+#: Arrow I/O (``pyogrio.write_dataframe(..., use_arrow=True)``) where pyarrow is installed.
+ARROW_IO = importlib.util.find_spec("pyarrow") is not None
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -134,13 +139,22 @@ def _gpkg_ready(frame: pd.DataFrame) -> pd.DataFrame:
 def write_geopackage(layers: Mapping[str, pd.DataFrame], path: Path) -> Path:
     """Write every layer to one GeoPackage (one table per layer), atomically.
 
-    GeoDataFrames become feature tables; plain DataFrames (findings, pairs) attribute tables.
+    GeoDataFrames become feature tables with a spatial index; plain DataFrames (findings, pairs)
+    attribute tables. Each layer is written in one transaction, through Arrow when pyarrow is
+    installed (:data:`ARROW_IO`; pyogrio writes a layer in one transaction either way).
     """
+    t0 = time.perf_counter()
     with atomic_path(path) as tmp:
         for name, frame in layers.items():
-            pyogrio.write_dataframe(_gpkg_ready(frame), tmp, layer=name, driver="GPKG")
-    log.info("wrote %s: %d layers", path, len(layers))
+            spatial = isinstance(frame, gpd.GeoDataFrame)
+            pyogrio.write_dataframe(
+                _gpkg_ready(frame), tmp, layer=name, driver="GPKG", use_arrow=ARROW_IO,
+                layer_options={"SPATIAL_INDEX": "YES" if spatial else "NO"},
+            )
+    log.info("wrote %s: %d layers, %d rows in %.1f s (arrow=%s)", path, len(layers),
+             sum(len(f) for f in layers.values()), time.perf_counter() - t0, ARROW_IO)
     return path
+
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:

@@ -40,6 +40,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "data_source": ("数据来源", "Data source"),
     "grading_rule": ("缺水等级划分规则", "Water-shortage grading rule"),
     "not_provided": ("未提供", "not provided"),
+    "rows_left_out": (
+        "本表按严重程度排序，仅列出前 {shown:,} 行，另有 {left:,} 行未列出；完整表见 {where}。",
+        "Sorted worst first: the first {shown:,} rows are listed, {left:,} more are left out; "
+        "the full table is in {where}.",
+    ),
     "total": ("合计", "Total"),
     "km": ("公里", "km"),
     "pct": ("%", "%"),

@@ -28,7 +28,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +44,7 @@ from folium.utilities import JsCode
 
 from geo.errors import ConfigError, CRSError, LayerValidationError
 from geo.layers import Layers
+from reports.budget import OutputBudget
 from reports.export import atomic_path
 from reports.i18n import label, value_or_not_computed
 from reports.quality import input_rows, warning_lines
@@ -220,6 +221,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "lg.tier3": "占用点 排名 > 50",
         "lg.proposed": "拟建消火栓（数字为顺序）",
         "badge.station": "站",
+        "cut.head": "大城市精简显示：以下要素未全部画出（按严重程度优先）",
+        "cut.item": "{name}：未画出 {n:,} 个",
+        "cut.where": "完整数据见 layers.gpkg（GIS 软件打开）和在线地图（firereach serve）。",
     },
     "en": {
         "html_lang": "en",
@@ -334,10 +338,18 @@ _TEXT: dict[str, dict[str, str]] = {
         "lg.tier3": "Blockage rank > 50",
         "lg.proposed": "Proposed hydrant (number = order)",
         "badge.station": "FS",
+        "cut.head": "City-size map: not every feature is drawn (worst first)",
+        "cut.item": "{name}: {n:,} not drawn",
+        "cut.where": "Full detail: layers.gpkg (open in a GIS) and the served map (firereach serve).",
     },
 }
 
 _CSS = """
+.fr-cut {
+    background: #fff8e1; border: 1px solid #f0c36d; padding: 4px 6px; margin-bottom: 4px;
+    font-size: 12px; max-width: 320px;
+}
+.fr-cut ul { margin: 2px 0 2px 16px; padding: 0; }
 .leaflet-container { background: %(background)s;
   font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
     "Helvetica Neue", Arial, sans-serif; }
@@ -407,6 +419,30 @@ class _Detail:
     aliases: tuple[str, ...]
 
 
+@dataclass
+class _Cut:
+    """The map's budget and what it left out: features not drawn per layer name."""
+
+    budget: OutputBudget
+    left: dict[str, int] = field(default_factory=dict)
+
+    def take(self, gdf: gpd.GeoDataFrame, limit: int, name: str) -> tuple[gpd.GeoDataFrame, bool]:
+        """The first ``limit`` rows (the caller sorts worst first) and whether any were left out."""
+        if len(gdf) <= limit:
+            return gdf, False
+        self.left[name] = self.left.get(name, 0) + len(gdf) - limit
+        return gdf.iloc[:limit].reset_index(drop=True), True
+
+    def drop(self, n: int, name: str) -> None:
+        """A whole layer of ``n`` features left out."""
+        if n:
+            self.left[name] = self.left.get(name, 0) + n
+
+    def tol(self, base: float, reduced: bool) -> float:
+        """Simplification of a layer: coarser when it was cut to its budget."""
+        return max(base, self.budget.map_reduced_simplify_m) if reduced else base
+
+
 def write_map_html(
     path: Path | str,
     *,
@@ -417,6 +453,8 @@ def write_map_html(
     lang: Lang = "zh",
     tiles_url: str | None = None,
     title: str | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    budget: OutputBudget | None = None,
 ) -> Path:
     """Write the interactive map ``map.html``: one self-contained page that works offline.
 
@@ -448,6 +486,15 @@ def write_map_html(
         data, for networks that reach a tile server. Without it the page loads nothing.
     title
         Page and legend title; a default title in ``lang`` otherwise.
+    districts
+        Optional district summary (:func:`reports.districts.aggregate_districts`): the districts
+        with their grades, shown at first only on a map cut to its budget.
+    budget
+        Features per layer (default :class:`reports.budget.OutputBudget`). A layer within it is
+        drawn whole; a larger one worst first up to it (gaps by rank, blockages by rank, proposed
+        hydrants by order, buildings by deficit, hydrants out of service and low pressure only,
+        streets major and long first), simplified more coarsely, and the legend says how many
+        features each layer left out and that ``layers.gpkg`` and the served map hold them all.
 
     Returns
     -------
@@ -466,7 +513,7 @@ def write_map_html(
     target = Path(path)
     page = render_map(
         layers, analysis=analysis, blockages=blockages, proposed=proposed, lang=lang,
-        tiles_url=tiles_url, title=title,
+        tiles_url=tiles_url, title=title, districts=districts, budget=budget,
     )
     with atomic_path(target) as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -484,6 +531,8 @@ def render_map(
     lang: Lang = "zh",
     tiles_url: str | None = None,
     title: str | None = None,
+    districts: gpd.GeoDataFrame | None = None,
+    budget: OutputBudget | None = None,
 ) -> str:
     """The HTML text of the map that :func:`write_map_html` writes (same parameters)."""
     if lang not in _TEXT:
@@ -503,24 +552,31 @@ def render_map(
         ).add_to(fmap)
 
     handles: dict[str, folium.GeoJson] = {}
+    cut = _Cut(budget or OutputBudget())
     builders: list[Callable[[], dict[str, folium.GeoJson]]] = [
         lambda: _station_areas(layers, analysis, text),
-        lambda: _basemap(layers, text),
-        lambda: _buildings(analysis, text),
-        lambda: _streets(analysis, text),
+        lambda: _basemap(layers, text, cut),
+        lambda: _buildings(analysis, text, cut),
+        lambda: _streets(analysis, text, cut),
     ]
     if blockages is not None:  # under the hydrants: a blockage often sits on one
-        builders.append(lambda: _blockages(blockages, layers, text))
-    builders += [lambda: _hydrants(analysis, text), lambda: _stations(layers, text)]
+        builders.append(lambda: _blockages(blockages, layers, text, cut))
+    builders += [lambda: _hydrants(analysis, text, cut), lambda: _stations(layers, text)]
     if proposed is not None:
-        builders.append(lambda: _proposed(proposed, layers, text))
+        builders.append(lambda: _proposed(proposed, layers, text, cut))
     for build in builders:
         for key, layer in build().items():
             layer.add_to(fmap)
             handles[key] = layer
 
+    if districts is not None and len(districts):  # first: under everything else
+        grades = _district_grades(districts, layers, text, show=bool(cut.left))
+        for key, layer in grades.items():
+            layer.add_to(fmap)
+            handles[key] = layer
     _Legend(
-        _legend_html(analysis, text, page_title, drawn=frozenset(handles))
+        _cut_html(cut, text)
+        + _legend_html(analysis, text, page_title, drawn=frozenset(handles))
         + _quality_html(analysis.summary, lang)
     ).add_to(fmap)
     # small screens: the layer list starts folded (an icon), so it does not cover the legend
@@ -763,22 +819,42 @@ def _count_name(name: str, n: int) -> str:
 # --- layers ------------------------------------------------------------------------------------
 
 
-def _basemap(layers: Layers, text: Mapping[str, str]) -> dict[str, folium.GeoJson]:
-    """The workspace's own building footprints and streets, drawn under everything else."""
+def _major_first(roads: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Streets ordered for a cut basemap: major classes first, then the longest."""
+    rank = _column(roads, "highway", "").astype(str).str.removesuffix("_link").map(_MAJOR).fillna(len(_MAJOR))
+    length = roads.geometry.length.to_numpy()
+    order = np.lexsort((-length, rank.to_numpy(dtype=float)))
+    return roads.iloc[order].reset_index(drop=True)
+
+
+_MAJOR = {c: i for i, c in enumerate(("motorway", "trunk", "primary", "secondary", "tertiary"))}
+
+
+def _basemap(layers: Layers, text: Mapping[str, str], cut: _Cut) -> dict[str, folium.GeoJson]:
+    """The workspace's own building footprints and streets, drawn under everything else.
+
+    Over the budget: the largest footprints and the major, longest streets.
+    """
     out: dict[str, folium.GeoJson] = {}
     buildings = _usable(layers.buildings)
+    if len(buildings) > cut.budget.map_max_polygons:
+        buildings = buildings.iloc[np.argsort(-buildings.geometry.area.to_numpy(), kind="stable")]
+    buildings, b_cut = cut.take(buildings, cut.budget.map_max_polygons, text["buildings"])
     if len(buildings):
         out["buildings"] = _geojson(
-            _collection(buildings, {}, tolerance_m=_SIMPLIFY_M),
+            _collection(buildings, {}, tolerance_m=cut.tol(_SIMPLIFY_M, b_cut)),
             name=html.escape(text["buildings"]), pane="base", tooltip=False,
             style={"color": _COLOURS["building_edge"], "weight": 0.6,
                    "fillColor": _COLOURS["building"], "fillOpacity": 1.0},
             options={"class_name": "fr-building"},
         )
     roads = _usable(layers.roads)
+    if len(roads) > cut.budget.map_max_lines:
+        roads = _major_first(roads)
+    roads, r_cut = cut.take(roads, cut.budget.map_max_lines, text["streets"])
     if len(roads):
         out["streets"] = _geojson(
-            _collection(roads, {}, tolerance_m=_SIMPLIFY_M),
+            _collection(roads, {}, tolerance_m=cut.tol(_SIMPLIFY_M, r_cut)),
             name=html.escape(text["streets"]), pane="base", tooltip=False,
             style={"color": _COLOURS["street_edge"], "weight": 6, "opacity": 1.0,
                    "lineCap": "round", "lineJoin": "round"},
@@ -787,12 +863,19 @@ def _basemap(layers: Layers, text: Mapping[str, str]) -> dict[str, folium.GeoJso
     return out
 
 
-def _streets(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.GeoJson]:
-    """Covered streets in green; the gaps (uncovered pieces, as ranked stretches) in red."""
+def _streets(analysis: Analysis, text: Mapping[str, str], cut: _Cut) -> dict[str, folium.GeoJson]:
+    """Covered streets in green; the gaps (uncovered pieces, as ranked stretches) in red.
+
+    Over the budget: covered streets are left out (the basemap shows the streets) and the gaps
+    are the worst ranked ones.
+    """
     out: dict[str, folium.GeoJson] = {}
     radius = f"{analysis.coverage.radius_m:.0f}"
     pieces = _usable(analysis.layers["coverage_pieces"])
     covered = pieces.loc[pieces["covered"].to_numpy(dtype=bool)].reset_index(drop=True)
+    if len(covered) > cut.budget.map_max_lines:
+        cut.drop(len(covered), text["covered"].format(radius=radius))
+        covered = covered.iloc[:0]
     if len(covered):
         out["covered"] = _geojson(
             _collection(covered, {"tip": _street_names(covered, text)}, tolerance_m=_SIMPLIFY_M),
@@ -801,7 +884,10 @@ def _streets(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.Ge
             options={"class_name": "fr-covered"},
         )
     gaps = _usable(analysis.layers.get("underserved_segments", gpd.GeoDataFrame()))
+    n_gaps = len(gaps)
     if len(gaps):
+        gaps = gaps.sort_values("rank", kind="stable").reset_index(drop=True)
+        gaps, g_cut = cut.take(gaps, cut.budget.map_max_lines, text["gaps"])
         street = _street_names(gaps, text)
         length = _num(gaps["length_m"])
         props: dict[str, Sequence[object]] = {
@@ -817,6 +903,10 @@ def _streets(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.Ge
                          ("n_buildings", "n_buildings"), ("n_high_rises", "n_high_rises"))
     else:  # no ranked stretches: the uncovered pieces themselves
         gaps = pieces.loc[~pieces["covered"].to_numpy(dtype=bool)].reset_index(drop=True)
+        n_gaps = len(gaps)
+        if len(gaps) > cut.budget.map_max_lines:
+            gaps = gaps.iloc[np.argsort(-gaps["length_m"].to_numpy(dtype=float), kind="stable")]
+        gaps, g_cut = cut.take(gaps, cut.budget.map_max_lines, text["gaps"])
         street = _street_names(gaps, text)
         length = _num(gaps["length_m"])
         props = {
@@ -828,8 +918,8 @@ def _streets(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.Ge
         detail = _detail(text, ("street", "street"), ("length", "length"))
     if len(gaps):
         out["gaps"] = _geojson(
-            _collection(gaps, props, tolerance_m=_SIMPLIFY_M),
-            name=_count_name(text["gaps"], len(gaps)), pane="streets", detail=detail,
+            _collection(gaps, props, tolerance_m=cut.tol(_SIMPLIFY_M, g_cut)),
+            name=_count_name(text["gaps"], n_gaps), pane="streets", detail=detail,
             style={"color": _COLOURS["gap"], "weight": 4, "opacity": 1.0},
             options={"class_name": "fr-gap"},
         )
@@ -858,8 +948,20 @@ def _building_props(b: pd.DataFrame, text: Mapping[str, str]) -> dict[str, Seque
     }
 
 
-def _buildings(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.GeoJson]:
-    """High-rises by class, and (hidden at first) buildings short of outdoor fire flow."""
+def _worst_buildings(b: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Buildings with problems first: largest fire-flow deficit, no hydrant in range, slowest."""
+    deficit = np.nan_to_num(_column(b, "flow_deficit_lps", np.nan).to_numpy(dtype=float))
+    dry = (_column(b, "hydrants_in_range", 1).to_numpy(dtype=float) == 0).astype(float)
+    slow = np.nan_to_num(_column(b, "response_s", np.nan).to_numpy(dtype=float), nan=np.inf)
+    order = np.lexsort((-slow, -dry, -deficit))
+    return b.iloc[order].reset_index(drop=True)
+
+
+def _buildings(analysis: Analysis, text: Mapping[str, str], cut: _Cut) -> dict[str, folium.GeoJson]:
+    """High-rises by class, and (hidden at first) buildings short of outdoor fire flow.
+
+    Over the budget: the ones with problems first (largest deficit, no hydrant in range, slowest).
+    """
     out: dict[str, folium.GeoJson] = {}
     b = _usable(analysis.layers["buildings_analysis"])
     detail = _detail(
@@ -870,10 +972,14 @@ def _buildings(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.
     )
     deficit = b.loc[np.nan_to_num(b["flow_deficit_lps"].to_numpy(dtype=float)) > 0]
     deficit = deficit.reset_index(drop=True)
+    n_deficit = len(deficit)
+    if n_deficit > cut.budget.map_max_polygons:
+        deficit = _worst_buildings(deficit)
+    deficit, d_cut = cut.take(deficit, cut.budget.map_max_polygons, text["deficit"])
     if len(deficit):
         out["deficit"] = _geojson(
-            _collection(deficit, _building_props(deficit, text), tolerance_m=_SIMPLIFY_M),
-            name=_count_name(text["deficit"], len(deficit)), pane="buildings", detail=detail,
+            _collection(deficit, _building_props(deficit, text), tolerance_m=cut.tol(_SIMPLIFY_M, d_cut)),
+            name=_count_name(text["deficit"], n_deficit), pane="buildings", detail=detail,
             show=False,
             style={"color": _COLOURS["deficit"], "weight": 2, "fillColor": _COLOURS["deficit"],
                    "fillOpacity": 0.25},
@@ -883,9 +989,13 @@ def _buildings(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.
         sel = b.loc[b["high_rise_class"].to_numpy() == cls].reset_index(drop=True)
         if len(sel) == 0:
             continue
+        n_sel = len(sel)
+        if n_sel > cut.budget.map_max_polygons:
+            sel = _worst_buildings(sel)
+        sel, s_cut = cut.take(sel, cut.budget.map_max_polygons, text[cls])
         out[cls] = _geojson(
-            _collection(sel, _building_props(sel, text), tolerance_m=_SIMPLIFY_M),
-            name=_count_name(text[cls], len(sel)), pane="buildings", detail=detail,
+            _collection(sel, _building_props(sel, text), tolerance_m=cut.tol(_SIMPLIFY_M, s_cut)),
+            name=_count_name(text[cls], n_sel), pane="buildings", detail=detail,
             style={"color": _COLOURS[cls], "weight": 1.5, "fillColor": _COLOURS[cls],
                    "fillOpacity": 0.6},
             options={"class_name": f"fr-{cls}"},
@@ -893,10 +1003,15 @@ def _buildings(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.
     return out
 
 
-def _hydrants(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.GeoJson]:
-    """One overlay per hydrant status, circle markers coloured by status."""
+def _hydrants(analysis: Analysis, text: Mapping[str, str], cut: _Cut) -> dict[str, folium.GeoJson]:
+    """One overlay per hydrant status, circle markers coloured by status.
+
+    Over the budget (all statuses together): only the hydrants that need attention, out of
+    service and low pressure, each up to the budget.
+    """
     out: dict[str, folium.GeoJson] = {}
     h = _usable(analysis.layers["hydrants_analysis"])
+    all_drawn = len(h) <= cut.budget.map_max_points
     detail = _detail(
         text, ("id", "id"), ("status", "status"), ("kind", "kind"), ("diameter", "diameter"),
         ("flow", "flow"), ("pressure", "pressure"), ("name", "name"), ("source", "source"),
@@ -907,6 +1022,11 @@ def _hydrants(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.G
         sel = h.loc[status == st].reset_index(drop=True)
         if len(sel) == 0:
             continue
+        n_sel = len(sel)
+        if not all_drawn and st in ("in_service", "unknown"):
+            cut.drop(n_sel, text[f"hydrants.{st}"])
+            continue
+        sel, _ = cut.take(sel, cut.budget.map_max_points, text[f"hydrants.{st}"])
         ident = _txt(sel["hydrant_id"])
         label = text[f"status.{st}"]
         snapped = _column(sel, "snap_edge", 0).to_numpy(dtype=float) >= 0
@@ -925,7 +1045,7 @@ def _hydrants(analysis: Analysis, text: Mapping[str, str]) -> dict[str, folium.G
         cls = f"fr-hydrant fr-hydrant-{st.replace('_', '-')}"
         out[f"hydrants.{st}"] = _geojson(
             _collection(sel, props, tolerance_m=0.0),
-            name=_count_name(text[f"hydrants.{st}"], len(sel)), pane="points", detail=detail,
+            name=_count_name(text[f"hydrants.{st}"], n_sel), pane="points", detail=detail,
             style={**_HYDRANT_STYLE[st], "fillOpacity": 1.0, "opacity": 1.0},
             marker=folium.CircleMarker(radius=6, class_name=cls),
         )
@@ -986,6 +1106,48 @@ def _station_areas(
             name=_count_name(text["areas"], len(a)), pane="areas", style=style, tooltip=False,
             detail=_detail(text, ("station", "station"), ("id", "id"), ("area", "area")),
             options={"class_name": "fr-area"},
+        )
+    }
+
+
+_GRADE_COLOURS = {"severe": "#d7301f", "significant": "#f28e2b", "general": "#8cbf5f"}
+
+
+def _district_grades(
+    districts: gpd.GeoDataFrame, layers: Layers, text: Mapping[str, str], *, show: bool
+) -> dict[str, folium.GeoJson]:
+    """Districts filled by their water-shortage grade (shown at first on a cut map only)."""
+    if districts.crs is None:
+        raise CRSError("districts has no CRS: set one (gdf.set_crs(...)) before drawing it on the map")
+    d = _usable(districts.to_crs(layers.crs))
+    if len(d) == 0:
+        return {}
+    lang: Lang = "zh" if text["html_lang"].startswith("zh") else "en"
+    grade = _column(d, "grade", "").astype(str).tolist()
+    names = _txt(_column(d, "name"))
+    grade_text = [html.escape(label(g, lang)) if g in _GRADE_COLOURS else "—" for g in grade]
+    props: dict[str, Sequence[object]] = {
+        "tip": [f"{n}: {g}" for n, g in zip(names, grade_text, strict=True)],
+        "name": names,
+        "grade": grade_text,
+        "street_km": _num(_column(d, "street_km"), 1),
+        "uncovered_pct": _num(_column(d, "uncovered_pct"), 1),
+    }
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        colour = _GRADE_COLOURS.get(grade[int(feature["id"])], "#9e9e9e")
+        return {"color": colour, "weight": 1.5, "fillColor": colour, "fillOpacity": 0.25}
+
+    detail = _Detail(
+        fields=("name", "grade", "street_km", "uncovered_pct"),
+        aliases=(text["f.name"], label("grade", lang), label("street_km", lang),
+                 label("uncovered_pct", lang)),
+    )
+    return {
+        "districts": _geojson(
+            _collection(d, props, tolerance_m=_SIMPLIFY_AREA_M),
+            name=_count_name(label("grade", lang), len(d)), pane="areas", style=style,
+            detail=detail, show=show, options={"class_name": "fr-district"},
         )
     }
 
@@ -1058,7 +1220,7 @@ _PROPOSED_FIELDS: tuple[_Optional, ...] = (
 
 
 def _blockages(
-    blockages: gpd.GeoDataFrame, layers: Layers, text: Mapping[str, str]
+    blockages: gpd.GeoDataFrame, layers: Layers, text: Mapping[str, str], cut: _Cut
 ) -> dict[str, folium.GeoJson]:
     """Ranked blockages as circle markers, darker and larger the higher their rank.
 
@@ -1073,7 +1235,10 @@ def _blockages(
                  len(rank_all) - len(b), len(rank_all))
     if len(b) == 0:
         return {}
-    b = b.sort_values("_rank", ascending=False, kind="stable").reset_index(drop=True)
+    n_ranked = len(b)
+    b = b.sort_values("_rank", kind="stable").reset_index(drop=True)
+    b, _ = cut.take(b, cut.budget.map_max_points, text["blockages"])  # the worst ranks
+    b = b.iloc[::-1].reset_index(drop=True)
     rank = b["_rank"].to_numpy(dtype=float)  # worst drawn last, on top
     tier = np.searchsorted(np.array([t[0] for t in _BLOCKAGE_TIERS]), rank, side="left")
     kind = _label(_column(b, "kind", "other").fillna("other"), text, "kind")
@@ -1096,7 +1261,7 @@ def _blockages(
 
     return {
         "blockages": _geojson(
-            _collection(b, props, tolerance_m=0.0), name=_count_name(text["blockages"], len(b)),
+            _collection(b, props, tolerance_m=0.0), name=_count_name(text["blockages"], n_ranked),
             pane="points", style=style, detail=_detail(text, ("rank", "rank"), *fields),
             marker=folium.CircleMarker(radius=5, class_name="fr-blockage"),
         )
@@ -1113,15 +1278,18 @@ _PROPOSED_ICON = JsCode(
 
 
 def _proposed(
-    proposed: gpd.GeoDataFrame, layers: Layers, text: Mapping[str, str]
+    proposed: gpd.GeoDataFrame, layers: Layers, text: Mapping[str, str], cut: _Cut
 ) -> dict[str, folium.GeoJson]:
     """Proposed hydrants as numbered badges (the number is the building order)."""
     p = _points_in(proposed, layers, what="proposed hydrants", column="order")
     if len(p) == 0:
         return {}
+    n_proposed = len(p)
     p = p.assign(_order=pd.to_numeric(p["order"], errors="coerce")).sort_values(
-        "_order", ascending=False, na_position="first", kind="stable"
-    ).reset_index(drop=True)  # first to build drawn last, on top
+        "_order", na_position="last", kind="stable"
+    ).reset_index(drop=True)
+    p, _ = cut.take(p, cut.budget.map_max_points, text["proposed"])  # the first to build
+    p = p.iloc[::-1].reset_index(drop=True)  # first to build drawn last, on top
     order = _num(p["_order"])
     extra, fields = _optional(p, text, _PROPOSED_FIELDS)
     props: dict[str, Sequence[object]] = {
@@ -1132,7 +1300,7 @@ def _proposed(
     }
     return {
         "proposed": _geojson(
-            _collection(p, props, tolerance_m=0.0), name=_count_name(text["proposed"], len(p)),
+            _collection(p, props, tolerance_m=0.0), name=_count_name(text["proposed"], n_proposed),
             pane="points", style={}, detail=_detail(text, ("order", "order"), *fields),
             options={"point_to_layer": _PROPOSED_ICON},
         )
@@ -1170,6 +1338,19 @@ class _Legend(MacroElement):
 
 
 _Q_COLOURS = {"error": "#b00020", "warning": "#9a6700", "info": "#444444"}
+
+
+def _cut_html(cut: _Cut, text: Mapping[str, str]) -> str:
+    """A note above the legend, always visible: what the budget left out and where it all is."""
+    if not cut.left:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(text['cut.item'].format(name=name, n=n))}</li>" for name, n in cut.left.items()
+    )
+    return (
+        f'<div class="fr-cut"><b>{html.escape(text["cut.head"])}</b><ul>{items}</ul>'
+        f'{html.escape(text["cut.where"])}</div>'
+    )
 
 
 def _quality_html(summary: Mapping[str, Any], lang: Lang) -> str:

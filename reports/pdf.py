@@ -50,6 +50,7 @@ from reportlab.platypus import (
 )
 
 from reports import charts
+from reports.budget import PDF_MAX_DISTRICT_ROWS
 from reports.districts import (
     COST_COLUMNS,
     GAIN_COLUMNS,
@@ -386,10 +387,24 @@ def _map_page(heading: str, png: bytes, note: str | None, st: _Styles) -> list[F
     return [KeepTogether(parts), PageBreak()]
 
 
+_GRADE_ORDER = {"severe": 0, "significant": 1, "general": 2}
+
+
+def _worst_districts(districts: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` worst districts (grade, then uncovered km), in their own order; all when fewer."""
+    if len(districts) <= n:
+        return districts
+    grade = districts["grade"].astype(str).map(_GRADE_ORDER).fillna(len(_GRADE_ORDER)).to_numpy()
+    uncovered = np.nan_to_num(districts["uncovered_km"].to_numpy(dtype=float))
+    keep = np.sort(np.lexsort((-uncovered, grade))[:n])
+    return districts.iloc[keep]
+
+
 def _district_rows(
-    districts: pd.DataFrame, lang: Lang
+    districts: pd.DataFrame, lang: Lang, *, all_districts: pd.DataFrame | None = None
 ) -> tuple[list[list[object]], list[float], list[int], int]:
-    """Rows (header first, total last), column widths, right-aligned columns, grade column."""
+    """Rows (header first, total last: of ``all_districts`` when given), column widths,
+    right-aligned columns, grade column."""
     d = districts.copy()
     d.loc[d["district_id"] == OUTSIDE_ID, "name"] = label("outside_name", lang)
     has_resp = d["response_within_pct"].notna().any()
@@ -433,7 +448,7 @@ def _district_rows(
 
     for r in d.to_dict("records"):
         rows.append(row(r, str(r["name"]), label(str(r["grade"]), lang)))
-    tot = _totals(d)
+    tot = _totals(d if all_districts is None else all_districts)
     rows.append(row(tot, label("total", lang), ""))
     right = list(range(1, len(header) - 1))
     return rows, widths, right, len(header) - 1
@@ -535,8 +550,12 @@ def write_report_pdf(
     budget_curve: pd.DataFrame | None = None,
     thresholds: GradeThresholds | None = None,
     lang: str = "zh",
+    max_district_rows: int = PDF_MAX_DISTRICT_ROWS,
 ) -> Path:
     """Write the PDF report atomically.
+
+    The report stays readable whatever the city: maps are PNG images, the tables hold the worst
+    rows only (:data:`TOP_ROWS`, ``max_district_rows``) and say where the rest is.
 
     Parameters
     ----------
@@ -559,6 +578,10 @@ def write_report_pdf(
         The grading rule printed on the title page (default :class:`GradeThresholds`).
     lang
         ``"zh"`` (default) or ``"en"``.
+    max_district_rows
+        District rows in the table (default :data:`reports.budget.PDF_MAX_DISTRICT_ROWS`): more
+        districts keep the worst graded (then most uncovered km), the total row stays the total
+        of all, and a note says how many were left out (all are in the XLSX).
 
     Returns
     -------
@@ -620,16 +643,21 @@ def write_report_pdf(
 
     # tables
     if len(districts):
-        rows, widths, right, grade_col = _district_rows(districts, lg)
+        shown = _worst_districts(districts, max_district_rows)
+        rows, widths, right, grade_col = _district_rows(shown, lg, all_districts=districts)
         extra = []
-        for i, g in enumerate(districts["grade"].astype(str), start=1):
+        for i, g in enumerate(shown["grade"].astype(str), start=1):
             if g in charts.GRADE_COLOURS:
                 colour = colors.HexColor(charts.GRADE_COLOURS[g])
                 extra.append(("BACKGROUND", (grade_col, i), (grade_col, i), colour))
         story += [Paragraph(label("table_districts", lg), st.h1),
                   _table(rows, widths=widths, st=st, right=right, extra=extra, total_row=True),
-                  Spacer(1, 1.5 * mm), Paragraph(_esc(label("pdf_table_note", lg)), st.small),
-                  Spacer(1, 5 * mm)]
+                  Spacer(1, 1.5 * mm), Paragraph(_esc(label("pdf_table_note", lg)), st.small)]
+        if len(shown) < len(districts):
+            story.append(Paragraph(_esc(label(
+                "rows_left_out", lg, shown=len(shown), left=len(districts) - len(shown),
+                where="report.xlsx, districts.gpkg")), st.small))
+        story.append(Spacer(1, 5 * mm))
     if underserved is not None and len(underserved):
         story += [Paragraph(label("table_underserved", lg, n=TOP_ROWS), st.h1),
                   _table(_underserved_rows(underserved, lg, TOP_ROWS), widths=[0.6, 3, 1.4, 1.1, 1.1, 1.1],

@@ -29,6 +29,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.budget import XLSX_MAX_ROWS, capped
 from reports.districts import (
     COST_COLUMNS,
     DISTRICT_COLUMNS,
@@ -209,6 +210,24 @@ def _write_sheet(
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(n - (1 if total_last else 0), 0) + 1}"
 
 
+def _write_capped(
+    ws: Worksheet, frame: pd.DataFrame, *, lang: Lang, max_rows: int, where: str
+) -> None:
+    """A table sorted worst first, cut to ``max_rows`` rows with a line saying what was left out."""
+    shown, left = capped(frame, max_rows)
+    _write_sheet(ws, shown, lang=lang)
+    if left:
+        ws.append([])
+        ws.append([label("rows_left_out", lang, shown=len(shown), left=left, where=where)])
+        ws.cell(row=ws.max_row, column=1).font = Font(bold=True, color="9A6700")
+        log.info("%s: %d of %d rows written (the worst first), %d left out", ws.title, len(shown),
+                 len(frame), left)
+
+
+_SEVERITY_ORDER = {"shall": 0, "should": 1}
+_GPKG = "layers.gpkg"
+
+
 def _not_provided(ws: Worksheet, lang: Lang) -> None:
     ws.append([label("not_provided", lang)])
     ws.column_dimensions["A"].width = 30
@@ -386,6 +405,7 @@ def write_report_xlsx(
     budget_curve: pd.DataFrame | None = None,
     thresholds: GradeThresholds | None = None,
     lang: str = "zh",
+    max_rows: int = XLSX_MAX_ROWS,
 ) -> Path:
     """Write the XLSX report atomically.
 
@@ -412,6 +432,11 @@ def write_report_xlsx(
         The grading rule, written under the overview (default :class:`GradeThresholds`).
     lang
         ``"zh"`` (default) or ``"en"``.
+    max_rows
+        Data rows per sheet (default :data:`reports.budget.XLSX_MAX_ROWS`, well under Excel's
+        1,048,576): longer tables (underserved streets, buildings, blockages, proposed hydrants,
+        findings) keep their worst rows and say below the table how many were left out and that
+        ``layers.gpkg`` (and ``findings.csv``) hold them all.
 
     Returns
     -------
@@ -441,7 +466,8 @@ def write_report_xlsx(
     ws = wb.create_sheet(label("sheet_underserved", lg))
     u = _plain(underserved)
     u = u.sort_values("rank") if "rank" in u else u
-    _write_sheet(ws, u[[c for c in UNDERSERVED_COLUMNS if c in u.columns]], lang=lg)
+    _write_capped(ws, u[[c for c in UNDERSERVED_COLUMNS if c in u.columns]], lang=lg, max_rows=max_rows,
+                  where=f"{_GPKG} (underserved_segments)")
 
     ws = wb.create_sheet(label("sheet_buildings", lg))
     b = _plain(buildings)
@@ -450,7 +476,8 @@ def write_report_xlsx(
     b = b.loc[short].copy()
     b["_high"] = b["high_rise_class"].map({"class1": 0, "class2": 1}).fillna(2)
     b = b.sort_values(["_high", "flow_deficit_lps"], ascending=[True, False], na_position="last")
-    _write_sheet(ws, b[[c for c in BUILDING_COLUMNS if c in b.columns]], lang=lg)
+    _write_capped(ws, b[[c for c in BUILDING_COLUMNS if c in b.columns]], lang=lg, max_rows=max_rows,
+                  where=f"{_GPKG} (buildings_analysis)")
 
     ws = wb.create_sheet(label("sheet_blockages", lg))
     if blockages is None:
@@ -459,7 +486,8 @@ def write_report_xlsx(
         bl = ranked_blockages(_plain(blockages))
         if "rank" not in bl:
             bl.insert(0, "rank", np.arange(1, len(bl) + 1))
-        _write_sheet(ws, _ordered(bl, BLOCKAGE_FIRST), lang=lg)
+        _write_capped(ws, _ordered(bl, BLOCKAGE_FIRST), lang=lg, max_rows=max_rows,
+                      where=f"{_GPKG} (blockages_ranked)")
 
     ws = wb.create_sheet(label("sheet_proposed", lg))
     if prop_plain is None:
@@ -468,7 +496,8 @@ def write_report_xlsx(
         p = ordered_proposals(prop_plain)
         if "rank" not in p and "order" not in p:
             p.insert(0, "rank", np.arange(1, len(p) + 1))
-        _write_sheet(ws, _ordered(p, PROPOSED_FIRST), lang=lg)
+        _write_capped(ws, _ordered(p, PROPOSED_FIRST), lang=lg, max_rows=max_rows,
+                      where=f"{_GPKG} (proposed_hydrants)")
 
     ws = wb.create_sheet(label("sheet_budget", lg))
     if budget_curve is None:
@@ -478,7 +507,10 @@ def write_report_xlsx(
 
     ws = wb.create_sheet(label("sheet_findings", lg))
     f = _plain(findings)
-    _write_sheet(ws, f[[c for c in FINDING_COLUMNS if c in f.columns]], lang=lg)
+    if len(f) > max_rows and "severity" in f:  # shall (violations) before should (warnings)
+        f = f.iloc[np.argsort(f["severity"].map(_SEVERITY_ORDER).fillna(2).to_numpy(), kind="stable")]
+    _write_capped(ws, f[[c for c in FINDING_COLUMNS if c in f.columns]], lang=lg, max_rows=max_rows,
+                  where=f"findings.csv, {_GPKG} (findings)")
 
     with atomic_path(Path(path)) as tmp:
         wb.save(tmp)
