@@ -129,8 +129,6 @@ class TransitionIn(BaseModel):
             raise ValueError("assigning needs the assignee (责任单位)")
         if self.to == "duplicate" and self.duplicate_of is None:
             raise ValueError("marking a duplicate needs duplicate_of")
-        if self.to in ("rejected", "reported") and not self.note:
-            raise ValueError(f"going to {self.to!r} (reject / reopen) needs a note with the reason")
         return self
 
 
