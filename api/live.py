@@ -105,9 +105,9 @@ from routing.coverage import (
     hydrant_coverage,
     multi_source_distance,
     splice_coverage,
-    underserved_segments,
 )
 from routing.graph import StreetGraph
+from routing.live import splice_underserved
 from routing.snap import SnapResult
 from routing.spacing import spacing_gaps
 from routing.water import AccessPoints, WaterOptions, building_water
@@ -500,7 +500,11 @@ def recompute_area(
     if len(edge_rows):
         pieces, _ = _splice_pieces(graph, pieces, coverage, edge_rows)
     underserved = with_rule(
-        underserved_segments(pieces, buildings=layers.buildings), preset.rule("hydrant_radius")
+        splice_underserved(
+            analysis.layers["underserved_segments"], pieces, graph.edge_id[edge_rows],
+            buildings=layers.buildings,
+        ),
+        preset.rule("hydrant_radius"),
     )
     spacing_rule = preset.rule("hydrant_spacing")
     spacing = with_rule(
