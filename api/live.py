@@ -107,9 +107,8 @@ from routing.coverage import (
     splice_coverage,
 )
 from routing.graph import StreetGraph
-from routing.live import splice_underserved
+from routing.live import edge_subgraph, splice_spacing, splice_underserved
 from routing.snap import SnapResult
-from routing.spacing import spacing_gaps
 from routing.water import AccessPoints, WaterOptions, building_water
 
 log = logging.getLogger(__name__)
@@ -279,16 +278,6 @@ def affected_buildings(
 # splicing
 
 
-def _subgraph(graph: StreetGraph, rows: np.ndarray) -> StreetGraph:
-    """The edges ``rows`` of ``graph`` as a graph of their own (for per-edge outputs only)."""
-    return dataclasses.replace(
-        graph,
-        u_idx=graph.u_idx[rows], v_idx=graph.v_idx[rows], length_m=graph.length_m[rows],
-        edge_id=graph.edge_id[rows], geometry=graph.geometry[rows],
-        roads=graph.roads.iloc[rows], tree=shapely.STRtree(graph.geometry[rows]),
-    )
-
-
 def _sort_pieces(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     order = np.lexsort((pieces["start_m"].to_numpy(), pieces["edge_id"].to_numpy()))
     return pieces.iloc[order].reset_index(drop=True)
@@ -298,7 +287,7 @@ def _splice_pieces(
     graph: StreetGraph, old: gpd.GeoDataFrame, coverage: CoverageResult, rows: np.ndarray
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Coverage pieces with those of the edges ``rows`` rebuilt; also the rebuilt pieces alone."""
-    sub = _subgraph(graph, rows)
+    sub = edge_subgraph(graph, rows)
     in_rows = np.zeros(graph.n_edges, dtype=bool)
     in_rows[rows] = True
     take = in_rows[coverage.interval_edge]
@@ -508,8 +497,9 @@ def recompute_area(
     )
     spacing_rule = preset.rule("hydrant_spacing")
     spacing = with_rule(
-        spacing_gaps(
-            graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
+        splice_spacing(
+            analysis.layers["spacing_gaps"], graph, snaps, moved,
+            max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
             needs_hydrants=coverage.needs_hydrants,
         ),
         spacing_rule,

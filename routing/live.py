@@ -9,11 +9,13 @@ on the new state, row for row. Each function shares its formula with the full ru
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from routing.coverage import (
     _UNDERSERVED_COLUMNS,
@@ -22,8 +24,22 @@ from routing.coverage import (
     street_keys,
     uncovered_stretches,
 )
+from routing.graph import StreetGraph
+from routing.snap import SnapResult
+from routing.spacing import _COLUMNS as _SPACING_COLUMNS
+from routing.spacing import spacing_gaps
 
 log = logging.getLogger(__name__)
+
+
+def edge_subgraph(graph: StreetGraph, rows: np.ndarray) -> StreetGraph:
+    """The edges ``rows`` (sorted) of ``graph`` as a graph of their own (per-edge outputs only)."""
+    return dataclasses.replace(
+        graph,
+        u_idx=graph.u_idx[rows], v_idx=graph.v_idx[rows], length_m=graph.length_m[rows],
+        edge_id=graph.edge_id[rows], geometry=graph.geometry[rows],
+        roads=graph.roads.iloc[rows], tree=shapely.STRtree(graph.geometry[rows]),
+    )
 
 
 def _street_rows(pieces: gpd.GeoDataFrame, keys: set[str]) -> np.ndarray:
@@ -131,3 +147,66 @@ def splice_underserved(
     key = np.empty(len(tie), dtype=np.int64)
     key[tie] = np.arange(len(tie))
     return rank_stretches(frame, key)
+
+
+def splice_spacing(
+    gaps: gpd.GeoDataFrame,
+    graph: StreetGraph,
+    hydrant_snaps: SnapResult,
+    changed: np.ndarray,
+    *,
+    max_spacing_m: float = 120.0,
+    in_service: np.ndarray | None = None,
+    needs_hydrants: np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
+    """Spacing gaps after the hydrants ``changed`` changed status, recomputed street by street.
+
+    Parameters
+    ----------
+    gaps
+        The current layer (:func:`routing.spacing.spacing_gaps` before the change; extra columns
+        such as the rule's are dropped).
+    graph, hydrant_snaps, max_spacing_m, in_service, needs_hydrants
+        As for :func:`routing.spacing.spacing_gaps`, describing the new state.
+    changed
+        Rows of ``hydrant_snaps`` whose status changed.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Equal, row for row, to ``spacing_gaps(graph, hydrant_snaps, ...)`` on the new state: gaps
+        are measured along each street (same name, or same way when unnamed) on its own, so only
+        the streets of the changed hydrants are measured again.
+    """
+    old = gaps[[*_SPACING_COLUMNS, "geometry"]]
+    changed = np.asarray(changed, dtype=np.int64)
+    edges = hydrant_snaps.edge[changed]
+    edges = np.unique(edges[edges >= 0])
+    if len(edges) == 0:
+        return old.reset_index(drop=True)
+    roads = graph.roads
+    keys = set(street_keys(roads["name"].iloc[edges], roads["way_id"].iloc[edges]).tolist())
+    rows = _street_rows(roads, keys)
+    local = np.full(graph.n_edges, -1, dtype=np.int64)
+    local[rows] = np.arange(len(rows))
+    # Every hydrant keeps its index; those off the streets measured again take no part.
+    h_edge = np.where(hydrant_snaps.snapped, local[np.maximum(hydrant_snaps.edge, 0)], -1)
+    sub_snaps = dataclasses.replace(hydrant_snaps, edge=h_edge)
+    fresh = spacing_gaps(
+        edge_subgraph(graph, rows), sub_snaps, max_spacing_m=max_spacing_m,
+        in_service=in_service,
+        needs_hydrants=None if needs_hydrants is None else np.asarray(needs_hydrants)[rows],
+    )
+    if len(old):
+        from_edge = hydrant_snaps.edge[old["from_hydrant"].to_numpy(dtype=np.int64)]
+        old = old.iloc[np.flatnonzero(local[from_edge] < 0)]
+    log.info("spacing: %d street(s) measured again, %d gap(s) kept", len(keys), len(old))
+    if len(old) == 0:
+        return fresh
+    if len(fresh) == 0:
+        return old.reset_index(drop=True)
+    frame = pd.concat([old, fresh], ignore_index=True)
+    order = np.lexsort((frame["from_hydrant"].to_numpy(dtype=np.int64),
+                        -frame["gap_m"].to_numpy(dtype=float)))
+    out = frame.iloc[order].reset_index(drop=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=graph.crs)

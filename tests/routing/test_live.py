@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,7 +13,8 @@ from hypothesis import strategies as st
 
 from routing.coverage import coverage_pieces, hydrant_coverage, underserved_segments
 from routing.graph import build_graph
-from routing.live import splice_underserved
+from routing.live import splice_spacing, splice_underserved
+from routing.spacing import spacing_gaps
 from tests.routing._graphs import CRS, grid_roads, point, snaps
 
 
@@ -33,7 +36,8 @@ def _assert_same(got: gpd.GeoDataFrame, want: gpd.GeoDataFrame) -> None:
     assert [list(w) for w in got["way_ids"]] == [list(w) for w in want["way_ids"]]
     assert got["n_buildings"].tolist() == want["n_buildings"].tolist()
     assert got["n_high_rises"].tolist() == want["n_high_rises"].tolist()
-    np.testing.assert_allclose(got["length_m"], want["length_m"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(got["length_m"].to_numpy(dtype=float),
+                               want["length_m"].to_numpy(dtype=float), rtol=0, atol=1e-9)
     for g, w in zip(got.geometry, want.geometry, strict=True):
         assert shapely.equals_exact(g, w, tolerance=1e-9)
 
@@ -73,3 +77,43 @@ def test_splice_underserved_equals_full_run(seed: int, n_off: int, bends: bool) 
     _assert_same(forward, full_after)
     back = splice_underserved(full_after, before, changed, buildings=buildings)
     _assert_same(back, full_before)
+
+
+def _assert_same_gaps(got: gpd.GeoDataFrame, want: gpd.GeoDataFrame) -> None:
+    for col in ("name", "from_hydrant", "to_hydrant"):
+        assert got[col].tolist() == want[col].tolist()
+    assert [list(w) for w in got["way_ids"]] == [list(w) for w in want["way_ids"]]
+    np.testing.assert_allclose(got["gap_m"].to_numpy(dtype=float),
+                               want["gap_m"].to_numpy(dtype=float), rtol=0, atol=1e-9)
+    for g, w in zip(got.geometry, want.geometry, strict=True):
+        assert shapely.equals_exact(g, w, tolerance=1e-9)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_off=st.integers(1, 6))
+def test_splice_spacing_equals_full_run(seed: int, n_off: int) -> None:
+    # A 6×6 grid with a quarter of the streets unnamed, 40 hydrants (a few unsnapped), a random
+    # fifth of the edges not needing hydrants; spacing 120 m. n_off hydrants change status
+    # (taken out, or put back), the splice equals a full run both ways.
+    rng = np.random.default_rng(seed)
+    roads = grid_roads(6, 6, seed=seed, drop=0.1)
+    unnamed = rng.random(len(roads)) < 0.25
+    roads.loc[unnamed, "name"] = ""
+    g = build_graph(roads)
+    n = 40
+    edges = rng.choice(g.n_edges, n)
+    s = snaps(edges, rng.uniform(0, 1, n) * g.length_m[edges], rng.uniform(0, 20, n))
+    s = dataclasses.replace(s, edge=np.where(rng.random(n) < 0.1, -1, s.edge))
+    needs = rng.random(g.n_edges) >= 0.2
+    before = rng.random(n) < 0.8
+    changed = rng.choice(n, n_off, replace=False)
+    after = before.copy()
+    after[changed] = ~after[changed]
+    full_before = spacing_gaps(g, s, max_spacing_m=120.0, in_service=before, needs_hydrants=needs)
+    full_after = spacing_gaps(g, s, max_spacing_m=120.0, in_service=after, needs_hydrants=needs)
+    forward = splice_spacing(full_before, g, s, changed, max_spacing_m=120.0, in_service=after,
+                             needs_hydrants=needs)
+    _assert_same_gaps(forward, full_after)
+    back = splice_spacing(full_after, g, s, changed, max_spacing_m=120.0, in_service=before,
+                          needs_hydrants=needs)
+    _assert_same_gaps(back, full_before)
