@@ -67,6 +67,22 @@ def _stretch_keys(frame: pd.DataFrame) -> np.ndarray:
     return street_keys(pd.Series(frame["name"].to_numpy(dtype=object)), first_way)
 
 
+def _on_streets(frame: pd.DataFrame, keys: set[str]) -> np.ndarray:
+    """Which stretches of an underserved layer lie on the streets ``keys``.
+
+    Only the unnamed stretches' ways are looked at (a named stretch's key is its name).
+    """
+    names = pd.Series(frame["name"].to_numpy(dtype=object))
+    distinct = pd.Series(pd.unique(names), dtype=object)
+    stripped = distinct.fillna("").astype(str).str.strip()
+    named = {k[5:] for k in keys if k.startswith("name/")}
+    hit = names.isin(distinct[stripped.isin(named).to_numpy()]).to_numpy().copy()
+    unnamed = np.flatnonzero(names.isin(distinct[(stripped == "").to_numpy()]).to_numpy())
+    if len(unnamed):
+        hit[unnamed] = np.isin(_stretch_keys(frame.iloc[unnamed]), list(keys))
+    return hit
+
+
 def _first_uncovered(pieces: gpd.GeoDataFrame, keys: np.ndarray) -> np.ndarray:
     """Position in ``pieces`` of the first uncovered piece of each street key in ``keys``."""
     rows = _street_rows(pieces, set(keys.tolist()))
@@ -112,7 +128,7 @@ def splice_underserved(
     keys = set(street_keys(changed["name"], changed["way_id"]).tolist())
     old = underserved[[*_UNDERSERVED_COLUMNS, "geometry"]]
     if len(old):
-        old = old.iloc[np.flatnonzero(~np.isin(_stretch_keys(old), list(keys)))]
+        old = old.iloc[np.flatnonzero(~_on_streets(old, keys))]
     rows = _street_rows(pieces, keys)
     found = uncovered_stretches(pieces.iloc[rows], buildings=buildings, frontage_m=frontage_m)
     if found is None:
