@@ -18,12 +18,15 @@ functions of :mod:`routing.coverage` and :mod:`routing.water`:
 
 The covered metres, intervals, node distances, coverage pieces (on a subgraph of the affected
 edges) and building water are spliced into copies of the analysis, which are swapped in under the
-workspace lock. Underserved stretches and spacing gaps are ranked over the whole network, so they
-are re-derived from the spliced pieces (vectorised, cheap), and so are the findings that follow
-hydrant status, the buildings' ``flags`` and the pump connectors
-(:func:`routing.analysis.refresh_water_findings`). The siting proposal (the slow step) is not
-recomputed with the update: ``summary['live']['stale']`` says so until :class:`SitingRefresh`
-recomputes it in the background (every ``siting_refresh_s`` seconds while it is stale).
+workspace lock. Underserved stretches and spacing gaps are merged street by street, so only the
+streets through the affected edges (stretches) or of the changed hydrants (gaps) are recomputed
+and spliced in, then re-ranked by one sort (:func:`routing.live.splice_underserved`,
+:func:`routing.live.splice_spacing`); the affected buildings' water findings and ``flags`` are
+derived again and spliced in full-run order, and the street findings and pump connectors
+re-derived (:func:`routing.analysis.refresh_water_findings` with ``buildings_changed``). The
+siting proposal (the slow step) is not recomputed with the update: ``summary['live']['stale']``
+says so until :class:`SitingRefresh` recomputes it in the background (every ``siting_refresh_s``
+seconds while it is stale).
 
 The blockage ledger drives the blockage ranking: after every ledger write :func:`ledger_write`
 ranks the workspace's own reports and the ledger's active items afresh
