@@ -18,12 +18,15 @@ functions of :mod:`routing.coverage` and :mod:`routing.water`:
 
 The covered metres, intervals, node distances, coverage pieces (on a subgraph of the affected
 edges) and building water are spliced into copies of the analysis, which are swapped in under the
-workspace lock. Underserved stretches and spacing gaps are ranked over the whole network, so they
-are re-derived from the spliced pieces (vectorised, cheap), and so are the findings that follow
-hydrant status, the buildings' ``flags`` and the pump connectors
-(:func:`routing.analysis.refresh_water_findings`). The siting proposal (the slow step) is not
-recomputed with the update: ``summary['live']['stale']`` says so until :class:`SitingRefresh`
-recomputes it in the background (every ``siting_refresh_s`` seconds while it is stale).
+workspace lock. Underserved stretches and spacing gaps are merged street by street, so only the
+streets through the affected edges (stretches) or of the changed hydrants (gaps) are recomputed
+and spliced in, then re-ranked by one sort (:func:`routing.live.splice_underserved`,
+:func:`routing.live.splice_spacing`); the affected buildings' water findings and ``flags`` are
+derived again and spliced in full-run order, and the street findings and pump connectors
+re-derived (:func:`routing.analysis.refresh_water_findings` with ``buildings_changed``). The
+siting proposal (the slow step) is not recomputed with the update: ``summary['live']['stale']``
+says so until :class:`SitingRefresh` recomputes it in the background (every ``siting_refresh_s``
+seconds while it is stale).
 
 The blockage ledger drives the blockage ranking: after every ledger write :func:`ledger_write`
 ranks the workspace's own reports and the ledger's active items afresh
@@ -105,11 +108,10 @@ from routing.coverage import (
     hydrant_coverage,
     multi_source_distance,
     splice_coverage,
-    underserved_segments,
 )
 from routing.graph import StreetGraph
+from routing.live import edge_subgraph, splice_spacing, splice_underserved
 from routing.snap import SnapResult
-from routing.spacing import spacing_gaps
 from routing.water import AccessPoints, WaterOptions, building_water
 
 log = logging.getLogger(__name__)
@@ -279,16 +281,6 @@ def affected_buildings(
 # splicing
 
 
-def _subgraph(graph: StreetGraph, rows: np.ndarray) -> StreetGraph:
-    """The edges ``rows`` of ``graph`` as a graph of their own (for per-edge outputs only)."""
-    return dataclasses.replace(
-        graph,
-        u_idx=graph.u_idx[rows], v_idx=graph.v_idx[rows], length_m=graph.length_m[rows],
-        edge_id=graph.edge_id[rows], geometry=graph.geometry[rows],
-        roads=graph.roads.iloc[rows], tree=shapely.STRtree(graph.geometry[rows]),
-    )
-
-
 def _sort_pieces(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     order = np.lexsort((pieces["start_m"].to_numpy(), pieces["edge_id"].to_numpy()))
     return pieces.iloc[order].reset_index(drop=True)
@@ -298,7 +290,7 @@ def _splice_pieces(
     graph: StreetGraph, old: gpd.GeoDataFrame, coverage: CoverageResult, rows: np.ndarray
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Coverage pieces with those of the edges ``rows`` rebuilt; also the rebuilt pieces alone."""
-    sub = _subgraph(graph, rows)
+    sub = edge_subgraph(graph, rows)
     in_rows = np.zeros(graph.n_edges, dtype=bool)
     in_rows[rows] = True
     take = in_rows[coverage.interval_edge]
@@ -500,12 +492,17 @@ def recompute_area(
     if len(edge_rows):
         pieces, _ = _splice_pieces(graph, pieces, coverage, edge_rows)
     underserved = with_rule(
-        underserved_segments(pieces, buildings=layers.buildings), preset.rule("hydrant_radius")
+        splice_underserved(
+            analysis.layers["underserved_segments"], pieces, graph.edge_id[edge_rows],
+            buildings=layers.buildings,
+        ),
+        preset.rule("hydrant_radius"),
     )
     spacing_rule = preset.rule("hydrant_spacing")
     spacing = with_rule(
-        spacing_gaps(
-            graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
+        splice_spacing(
+            analysis.layers["spacing_gaps"], graph, snaps, moved,
+            max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
             needs_hydrants=coverage.needs_hydrants,
         ),
         spacing_rule,
@@ -533,7 +530,7 @@ def recompute_area(
     )
     new_analysis = refresh_water_findings(
         dataclasses.replace(analysis, coverage=coverage, layers=result_layers, summary=summary),
-        new_layers, preset=preset, options=options,
+        new_layers, preset=preset, options=options, buildings_changed=b_rows,
     )
     update = AreaUpdate(
         hydrants=changed, status_changed=moved, edges=edge_rows, buildings=b_rows,

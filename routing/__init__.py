@@ -18,6 +18,7 @@ from routing.coverage import (
 )
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
+from routing.live import splice_spacing, splice_underserved
 from routing.quality import analysis_quality
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.scenario import (
@@ -93,6 +94,8 @@ __all__ = [
     "snap_points",
     "solve_siting",
     "spacing_gaps",
+    "splice_spacing",
+    "splice_underserved",
     "station_response",
     "truck_graph",
     "truck_options",

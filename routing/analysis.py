@@ -351,7 +351,12 @@ def with_ranking(
 
 
 def refresh_water_findings(
-    analysis: Analysis, layers: Layers, *, preset: Preset, options: AnalysisOptions
+    analysis: Analysis,
+    layers: Layers,
+    *,
+    preset: Preset,
+    options: AnalysisOptions,
+    buildings_changed: np.ndarray | None = None,
 ) -> Analysis:
     """The analysis with everything derived from hydrant status that is cheap re-derived.
 
@@ -361,19 +366,32 @@ def refresh_water_findings(
     hydrants recomputed (:func:`connector_water`), the buildings' ``flags`` and the ``findings``
     and ``pump_connectors`` summary figures follow. The findings keep the order of a full run.
     The siting proposal is not recomputed (the slow step).
+
+    With ``buildings_changed`` (rows of ``buildings_analysis`` whose water changed; no other
+    building's did), the buildings' water findings and flags are derived again for those rows
+    only and spliced in the order of a full run.
     """
     buildings = analysis.layers["buildings_analysis"].copy()
-    water = water_findings(
-        preset, buildings, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"]
+    old = analysis.findings
+    in_water = _water_rows(old, preset)
+    streets = _street_water_findings(
+        preset, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"]
     )
+    index = pd.Index(buildings["building_id"].astype(str).to_numpy(dtype=object))
+    rules = _building_water_rules(preset)
+    if buildings_changed is None or not index.is_unique or len(set(rules)) < len(rules):
+        buildings_changed = None
+        water = concat_findings([*building_water_findings(preset, buildings), *streets])
+    else:
+        water = concat_findings([
+            *_splice_building_findings(old.loc[in_water], preset, buildings, buildings_changed,
+                                       index=index),
+            *streets,
+        ])
     connectors, connector_found = connector_water(
         layers, analysis.graph, analysis.hydrant_snaps, preset, options
     )
-    old = analysis.findings
     if len(old):
-        water_keys = _water_keys(preset)
-        keys = zip(old["layer"].astype(str), old["rule_id"].astype(str), strict=True)
-        in_water = np.array([k in water_keys or k[0] in _WATER_LAYERS for k in keys], dtype=bool)
         is_connector = (old["layer"] == "pump_connectors").to_numpy()
         is_blockage = (old["layer"] == "blockages").to_numpy()
         middle = old.loc[~in_water & ~is_connector & ~is_blockage]
@@ -381,7 +399,15 @@ def refresh_water_findings(
     else:
         middle = tail = old
     found = concat_findings([water, middle, connector_found, tail]).reset_index(drop=True)
-    buildings["flags"] = _flags(buildings, found)
+    if buildings_changed is None:
+        buildings["flags"] = _flags(buildings, found)
+    else:
+        rows = np.asarray(buildings_changed, dtype=np.int64)
+        ids = index[rows]
+        mine = found.loc[found["feature_id"].isin(ids) & (found["layer"] == "buildings")]
+        flags = buildings["flags"].to_numpy(dtype=object).copy()
+        flags[rows] = _flags(buildings.iloc[rows], mine).to_numpy(dtype=object)
+        buildings["flags"] = pd.Series(flags, index=buildings.index, dtype=object)
     summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
     summary["findings"] = _findings_summary(found)
     summary["pump_connectors"] = _connector_summary(connectors)
@@ -413,6 +439,45 @@ def refresh_siting(analysis: Analysis, *, options: AnalysisOptions) -> Analysis:
 
 #: Layers whose findings all come from :func:`water_findings`.
 _WATER_LAYERS = frozenset({"underserved_segments", "spacing_gaps"})
+
+
+def _water_rows(found: pd.DataFrame, preset: Preset) -> np.ndarray:
+    """Which rows of ``found`` come from :func:`water_findings`."""
+    if len(found) == 0:
+        return np.zeros(0, dtype=bool)
+    layer = found["layer"].astype(str)
+    rule = found["rule_id"].astype(str)
+    water_rules = [r for lay, r in _water_keys(preset) if lay == "buildings"]
+    return ((layer.isin(list(_WATER_LAYERS)))
+            | ((layer == "buildings") & rule.isin(water_rules))).to_numpy(dtype=bool)
+
+
+def _splice_building_findings(
+    old: pd.DataFrame, preset: Preset, buildings: pd.DataFrame, rows: np.ndarray,
+    *, index: pd.Index,
+) -> list[pd.DataFrame]:
+    """The buildings' water findings, one frame per rule, with those of ``rows`` derived again.
+
+    ``old`` holds the current water findings; ``index`` the buildings' ids (unique), whose order
+    is the order of a full run within each rule.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    fresh = building_water_findings(preset, buildings.iloc[rows])
+    is_building = (old["layer"] == "buildings").to_numpy()
+    changed = old["feature_id"].isin(index[rows]).to_numpy()
+    out: list[pd.DataFrame] = []
+    for frame, rule_id in zip(fresh, _building_water_rules(preset), strict=True):
+        kept = old.loc[is_building & ~changed & (old["rule_id"] == rule_id).to_numpy()]
+        both = concat_findings([kept, frame])
+        order = np.argsort(index.get_indexer(pd.Index(both["feature_id"])), kind="stable")
+        out.append(both.iloc[order].reset_index(drop=True))
+    return out
+
+
+def _building_water_rules(preset: Preset) -> list[str]:
+    """Rule ids of :func:`building_water_findings`' frames, in its order."""
+    names = ("hydrant_count_band", "hydrants_firefighting_side", "hydrant_credit")
+    return [preset.rule(n).id for n in names if n in preset.rules]
 
 
 def _water_keys(preset: Preset) -> set[tuple[str, str]]:
@@ -667,8 +732,16 @@ def water_findings(
 ) -> pd.DataFrame:
     """The findings that follow hydrant status: buildings without a hydrant in the counting
     band, high-rises with too few, fire-flow deficits, underserved streets, spacing gaps."""
+    return concat_findings(
+        [*building_water_findings(preset, buildings), *_street_water_findings(
+            preset, underserved, spacing
+        )]
+    )
+
+
+def building_water_findings(preset: Preset, buildings: pd.DataFrame) -> list[pd.DataFrame]:
+    """The buildings' part of :func:`water_findings`: one frame per rule, in building order."""
     out: list[pd.DataFrame] = []
-    radius = preset.rule("hydrant_radius")
     band = preset.rule("hydrant_count_band")
     ids = buildings["building_id"].to_numpy()
     n_in = buildings["hydrants_in_range"].to_numpy()
@@ -690,6 +763,14 @@ def water_findings(
         "buildings", ids, np.nan_to_num(deficit) > 0, credit_rule, values=deficit,
         limit=0.0, message="outdoor fire flow short by {value:.1f} L/s (Table 3.3.2 unverified)",
     ))
+    return out
+
+
+def _street_water_findings(
+    preset: Preset, underserved: pd.DataFrame, spacing: pd.DataFrame
+) -> list[pd.DataFrame]:
+    out: list[pd.DataFrame] = []
+    radius = preset.rule("hydrant_radius")
     seg_ids = [f"underserved/{r}" for r in underserved["rank"]] if len(underserved) else []
     out.append(findings(
         "underserved_segments", seg_ids, np.ones(len(underserved), dtype=bool), radius,
@@ -705,7 +786,7 @@ def water_findings(
         limit=spacing_rule.value("value_m"),
         message="hydrants {value:.0f} m apart along the street (limit {limit:.0f} m)",
     ))
-    return concat_findings(out)
+    return out
 
 
 def _findings(

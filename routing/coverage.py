@@ -598,6 +598,95 @@ def merge_streets(lines: np.ndarray, street: np.ndarray) -> tuple[np.ndarray, np
 _UNDERSERVED_COLUMNS = ["rank", "name", "way_ids", "length_m", "n_buildings", "n_high_rises"]
 
 
+def _empty_underserved(crs: object) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {c: pd.Series(dtype=object) for c in _UNDERSERVED_COLUMNS},
+        geometry=gpd.GeoSeries([], crs=crs),
+        crs=crs,
+    )
+
+
+def uncovered_stretches(
+    pieces: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    frontage_m: float = 30.0,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray] | None:
+    """The unranked stretches of :func:`underserved_segments`, in the order its ranking breaks ties.
+
+    Returns
+    -------
+    frame, street, first_piece
+        The stretches (``rank`` column 0) in merge order (street by street, streets in the order
+        of their first uncovered piece in ``pieces``), the street code of each, and for each
+        street code the position in ``pieces`` of its first uncovered piece; None when nothing
+        is uncovered.
+    """
+    uncovered = ~pieces["covered"].to_numpy(dtype=bool)
+    if "needs_hydrants" in pieces.columns:
+        uncovered &= pieces["needs_hydrants"].to_numpy(dtype=bool)
+    positions = np.flatnonzero(uncovered)
+    unc = pieces.iloc[positions]
+    if len(unc) == 0:
+        return None
+    keys = street_keys(unc["name"], unc["way_id"])
+    codes, _ = pd.factorize(pd.Series(keys))
+    first_piece = positions[np.unique(codes, return_index=True)[1]]
+    geoms = np.asarray(unc.geometry.array)
+    parts, street = merge_streets(geoms, codes)
+
+    # Which stretch each piece belongs to: the stretch of its street through its midpoint.
+    mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
+    piece_i, part_i = shapely.STRtree(parts).query(mid, predicate="dwithin", distance=1e-6)
+    same = street[part_i] == codes[piece_i]
+    piece_i, part_i = piece_i[same], part_i[same]
+    way_ids = lists_by_group(
+        part_i, unc["way_id"].to_numpy(dtype=np.int64)[piece_i], len(parts)
+    )
+    name_of_street = (
+        pd.Series(unc["name"].fillna("").astype(str).to_numpy()).groupby(codes).first()
+    )
+
+    n_buildings = np.zeros(len(parts), dtype=np.int64)
+    n_high = np.zeros(len(parts), dtype=np.int64)
+    if buildings is not None and len(buildings):
+        if buildings.crs != pieces.crs:
+            raise CRSError(
+                f"buildings ({buildings.crs}) and coverage pieces ({pieces.crs}) are in "
+                "different CRSs; build all layers with one working CRS"
+            )
+        if "high_rise_class" not in buildings.columns:
+            raise ConfigError("buildings need a 'high_rise_class' column (geo.schema.BUILDINGS)")
+        # the layer's cached spatial index: built once, shared by every live update
+        s_i, b_i = buildings.sindex.query(parts, predicate="dwithin", distance=frontage_m)
+        high = np.isin(buildings["high_rise_class"].to_numpy(dtype=object), HIGH_RISE_CLASSES)
+        n_buildings = np.bincount(s_i, minlength=len(parts))
+        n_high = np.bincount(s_i, weights=high[b_i], minlength=len(parts)).astype(np.int64)
+
+    frame = pd.DataFrame(
+        {
+            "rank": np.zeros(len(parts), dtype=np.int64),
+            "name": name_of_street.to_numpy(dtype=object)[street],
+            "way_ids": way_ids,
+            "length_m": shapely.length(parts),
+            "n_buildings": n_buildings,
+            "n_high_rises": n_high,
+        }
+    )
+    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(parts, crs=pieces.crs), crs=pieces.crs)
+    return out, street, first_piece
+
+
+def rank_stretches(frame: gpd.GeoDataFrame, tie: np.ndarray) -> gpd.GeoDataFrame:
+    """``frame`` ranked worst first (longest, then most high-rises, then ``tie`` ascending)."""
+    order = np.lexsort(
+        (tie, -frame["n_high_rises"].to_numpy(dtype=np.int64), -frame["length_m"].to_numpy())
+    )
+    out = frame.iloc[order].reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1, dtype=np.int64)
+    return out
+
+
 def underserved_segments(
     pieces: gpd.GeoDataFrame,
     *,
@@ -628,69 +717,15 @@ def underserved_segments(
     """
     if not frontage_m >= 0:
         raise ConfigError(f"frontage_m must be >= 0, got {frontage_m}")
-    uncovered = ~pieces["covered"].to_numpy(dtype=bool)
-    if "needs_hydrants" in pieces.columns:
-        uncovered &= pieces["needs_hydrants"].to_numpy(dtype=bool)
-    unc = pieces.loc[uncovered]
-    if len(unc) == 0:
-        return gpd.GeoDataFrame(
-            {c: pd.Series(dtype=object) for c in _UNDERSERVED_COLUMNS},
-            geometry=gpd.GeoSeries([], crs=pieces.crs),
-            crs=pieces.crs,
-        )
-    keys = street_keys(unc["name"], unc["way_id"])
-    codes, _ = pd.factorize(pd.Series(keys))
-    geoms = np.asarray(unc.geometry.array)
-    parts, street = merge_streets(geoms, codes)
-
-    # Which stretch each piece belongs to: the stretch of its street through its midpoint.
-    mid = shapely.line_interpolate_point(geoms, 0.5, normalized=True)
-    piece_i, part_i = shapely.STRtree(parts).query(mid, predicate="dwithin", distance=1e-6)
-    same = street[part_i] == codes[piece_i]
-    piece_i, part_i = piece_i[same], part_i[same]
-    way_ids = lists_by_group(
-        part_i, unc["way_id"].to_numpy(dtype=np.int64)[piece_i], len(parts)
-    )
-    name_of_street = (
-        pd.Series(unc["name"].fillna("").astype(str).to_numpy()).groupby(codes).first()
-    )
-
-    n_buildings = np.zeros(len(parts), dtype=np.int64)
-    n_high = np.zeros(len(parts), dtype=np.int64)
-    if buildings is not None and len(buildings):
-        if buildings.crs != pieces.crs:
-            raise CRSError(
-                f"buildings ({buildings.crs}) and coverage pieces ({pieces.crs}) are in "
-                "different CRSs; build all layers with one working CRS"
-            )
-        if "high_rise_class" not in buildings.columns:
-            raise ConfigError("buildings need a 'high_rise_class' column (geo.schema.BUILDINGS)")
-        s_i, b_i = shapely.STRtree(np.asarray(buildings.geometry.array)).query(
-            parts, predicate="dwithin", distance=frontage_m
-        )
-        high = np.isin(buildings["high_rise_class"].to_numpy(dtype=object), HIGH_RISE_CLASSES)
-        n_buildings = np.bincount(s_i, minlength=len(parts))
-        n_high = np.bincount(s_i, weights=high[b_i], minlength=len(parts)).astype(np.int64)
-
-    length = shapely.length(parts)
-    order = np.lexsort((-n_high, -length))
-    rank = np.empty(len(parts), dtype=np.int64)
-    rank[order] = np.arange(1, len(parts) + 1)
-    frame = pd.DataFrame(
-        {
-            "rank": rank,
-            "name": name_of_street.to_numpy(dtype=object)[street],
-            "way_ids": way_ids,
-            "length_m": length,
-            "n_buildings": n_buildings,
-            "n_high_rises": n_high,
-        }
-    )
-    out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(parts, crs=pieces.crs), crs=pieces.crs)
-    out = out.sort_values("rank").reset_index(drop=True)
+    stretches = uncovered_stretches(pieces, buildings=buildings, frontage_m=frontage_m)
+    if stretches is None:
+        return _empty_underserved(pieces.crs)
+    frame, street, _ = stretches
+    length = frame["length_m"].to_numpy()
+    out = rank_stretches(frame, np.arange(len(frame)))
     log.info(
         "underserved: %d uncovered stretches on %d streets, %.1f km",
-        len(out), int(codes.max()) + 1, float(length.sum()) / 1000,
+        len(out), int(street.max()) + 1, float(length.sum()) / 1000,
     )
     return out
 
