@@ -104,7 +104,8 @@ def _roads(layers: Layers) -> dict[str, Any]:
                   {"width_from_class": estimated} if estimated else {})
 
 
-def _hydrants(layers: Layers) -> dict[str, Any]:
+def hydrant_quality(layers: Layers) -> dict[str, Any]:
+    """The ``hydrants`` entry of :func:`input_quality` alone (notes not added)."""
     h = layers.hydrants
     n = len(h)
     status = _column(h, "status")
@@ -191,7 +192,7 @@ def input_quality(layers: Layers) -> dict[str, dict[str, Any]]:
     s = layers.stations
     out: dict[str, dict[str, Any]] = {
         "roads": _roads(layers),
-        "hydrants": _hydrants(layers),
+        "hydrants": hydrant_quality(layers),
         "buildings": _buildings(layers),
         "stations": _present(s, from_agency=int((_column(s, "source") == "agency").sum())),
         "water_sources": _present(layers.water_sources),

@@ -218,9 +218,10 @@ def analyze(
     hydrant_data = has_hydrant_data(layers)
     connectors, connector_findings = connector_water(layers, graph, snaps, preset, options)
     siting_mode = _siting_mode(options, hydrant_data=hydrant_data)
+    siting = None
     if siting_mode not in _NOT_SITED:
         note("siting")
-    siting = _siting(graph, coverage, buildings, options, radius) if siting_mode not in _NOT_SITED else None
+        siting = _siting(graph, coverage, buildings, options, radius)
     note("findings")
 
     hyd = hydrants.copy()

@@ -17,6 +17,7 @@ from typing import Any
 from geo.layers import Layers
 from geo.presets import Preset
 from geo.quality import (
+    hydrant_quality,
     hydrant_warnings,
     input_quality,
     input_warnings,
@@ -191,7 +192,7 @@ def with_hydrant_quality(quality: dict[str, Any] | None, layers: Layers) -> dict
     """
     if not quality:
         return {}
-    entries = {"hydrants": input_quality(layers)["hydrants"]}
+    entries = {"hydrants": hydrant_quality(layers)}  # the one input a status change touches
     _weakens(entries)
     entries["hydrants"]["notes"] = list(quality.get("hydrants", {}).get("notes", []))
     warnings = [w for w in quality.get("warnings", []) if w.get("code") not in _HYDRANT_CODES]
