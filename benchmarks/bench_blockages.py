@@ -40,7 +40,8 @@ import shapely
 
 from benchmarks.bench_coverage import make_roads
 from geo.presets import load_preset
-from routing.blockages import blockage_impact, critical_lanes
+from routing.blockages import blockage_impact
+from routing.critical_lanes import critical_lanes
 from routing.graph import StreetGraph, TruckOptions, truck_graph
 from routing.response import point_times, station_response
 from routing.snap import snap_points

@@ -80,7 +80,7 @@ from routing.analysis import (
     refresh_siting,
     with_ranking,
 )
-from routing.blockages import BLOCKAGE_KINDS
+from routing.blockage_rules import BLOCKAGE_KINDS
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (10_000, 100_000, 1_000_000)

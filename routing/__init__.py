@@ -6,7 +6,8 @@ Public names are listed in ``__all__``; each lives in the module named after its
 
 from routing.access import AccessOptions, access_summary, dead_end_lanes, high_rise_access
 from routing.analysis import Analysis, AnalysisOptions, analyze, truck_options
-from routing.blockages import BlockageResult, BlockageRules, blockage_impact, critical_lanes
+from routing.blockage_rules import BlockageRules
+from routing.blockages import BlockageResult, blockage_impact
 from routing.bounded import bounded_pairs
 from routing.coverage import (
     CoverageResult,
@@ -16,6 +17,7 @@ from routing.coverage import (
     roads_needing_hydrants,
     underserved_segments,
 )
+from routing.critical_lanes import critical_lanes
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from routing.live import splice_spacing, splice_underserved

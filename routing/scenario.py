@@ -26,7 +26,8 @@ from geo.errors import CRSError, LayerValidationError, NotFoundError
 from geo.layers import Layers
 from geo.presets import Preset
 from routing.analysis import Analysis, AnalysisOptions
-from routing.blockages import BlockageRules, blockage_impact, scenario_times
+from routing.blockage_rules import BlockageRules
+from routing.blockages import blockage_impact
 from routing.coverage import hydrant_coverage
 from routing.siting import (
     CandidateOptions,
@@ -39,6 +40,7 @@ from routing.siting import (
     site_hydrants,
     siting_candidates,
 )
+from routing.spt import scenario_times
 from routing.water import AccessPoints
 
 log = logging.getLogger(__name__)
@@ -406,7 +408,7 @@ def scenario_impact(
         are rejected; the others are snapped and classified as
         :func:`routing.blockages.blockage_impact` does (30 m snap; width left against the
         apparatus' clear width); the blocking ones remove their lane from a new truck graph
-        (:func:`routing.blockages.scenario_times`: a point on the blocked lane is still reached
+        (:func:`routing.spt.scenario_times`: a point on the blocked lane is still reached
         from its own side).
     max_rows
         Rows per list in the answer (the worst first).

@@ -29,7 +29,7 @@ from api.auth import create_key
 from api.routers.analysis import BlockageKind
 from api.settings import Settings
 from api.workspace import Workspace
-from routing.blockages import BLOCKAGE_KINDS
+from routing.blockage_rules import BLOCKAGE_KINDS
 from routing.coverage import hydrant_coverage
 from tests.api.server import asgi_client
 

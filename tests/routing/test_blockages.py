@@ -22,15 +22,13 @@ from scipy.sparse.csgraph import dijkstra
 
 from geo.errors import AnalysisError, ConfigError, LayerValidationError
 from geo.presets import load_preset
-from routing.blockages import (
-    BlockageRules,
-    blockage_impact,
-    critical_lanes,
-    scenario_times,
-)
+from routing.blockage_rules import BlockageRules
+from routing.blockages import blockage_impact
+from routing.critical_lanes import critical_lanes
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from routing.response import ResponseResult, edge_directions, point_times, station_response
 from routing.snap import SnapResult, snap_points
+from routing.spt import scenario_times
 from routing.water import AccessPoints, building_access
 from tests.routing._graphs import grid_roads, xy
 from tests.routing.test_response import CRS, make_roads

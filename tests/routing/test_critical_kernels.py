@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import shapely
 
-from routing.blockages import _bridges, _dominators, _prepare
+from routing.critical_lanes import _bridges, _dominators
 from routing.graph import TruckOptions, build_graph, truck_graph
 from routing.response import station_response
+from routing.spt import _prepare
 from tests.routing.test_response import CRS, make_roads
 
 SPEEDS = {"residential": 36.0}
