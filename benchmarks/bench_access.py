@@ -1,7 +1,7 @@
 """High-rise access and dead-end lanes: the Nanjing extract, the Helsinki default, a synthetic city.
 
 For each network the run times :func:`routing.access.high_rise_access` and
-:func:`routing.access.dead_end_lanes` (best of ``REPEATS``; the layers and the truck graph are
+:func:`routing.dead_ends.dead_end_lanes` (best of ``REPEATS``; the layers and the truck graph are
 built once beforehand and not timed). Baseline in the same run: a plain shapely loop over the
 buildings, the way one would write it first (for each footprint: query the passable edges near
 it, buffer each by half its width plus the reach, union, intersect with the outer wall and
@@ -31,7 +31,8 @@ import shapely
 
 from geo.presets import load_preset
 from geo.schema import ROADS
-from routing.access import access_edges, dead_end_lanes, high_rise_access
+from routing.access import high_rise_access
+from routing.dead_ends import access_edges, dead_end_lanes
 from routing.graph import TruckGraph, build_graph, truck_graph
 
 REPO = Path(__file__).resolve().parents[1]

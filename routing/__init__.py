@@ -4,7 +4,7 @@ what-ifs.
 Public names are listed in ``__all__``; each lives in the module named after its concept.
 """
 
-from routing.access import AccessOptions, access_summary, dead_end_lanes, high_rise_access
+from routing.access import AccessOptions, access_summary, high_rise_access
 from routing.analysis import Analysis, AnalysisOptions, analyze, truck_options
 from routing.blockage_rules import BlockageRules
 from routing.blockages import BlockageResult, blockage_impact
@@ -18,6 +18,7 @@ from routing.coverage import (
     underserved_segments,
 )
 from routing.critical_lanes import critical_lanes
+from routing.dead_ends import dead_end_lanes
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from routing.live import splice_spacing, splice_underserved

@@ -2,8 +2,9 @@
 
 :func:`high_rise_access` checks every high-rise (GB 50016 5.1.1 class 1 or 2) against the lane
 layout of GB 50016 7.1.2 and the aerial apparatus operating site of GB 50016 7.2.1 / GB 55037
-3.4.6. :func:`dead_end_lanes` finds dead-end lanes of the truck graph longer than the limit
-(GB 55037 3.4.5: 40 m) that serve a high-rise and have no turnaround (GB 50016 7.1.9).
+3.4.6. :func:`routing.dead_ends.dead_end_lanes` finds dead-end lanes of the truck graph longer
+than the limit (GB 55037 3.4.5: 40 m) that serve a high-rise and have no turnaround (GB 50016
+7.1.9). The façade measurement itself lives in :mod:`routing.facade`.
 
 How the façade is measured
 --------------------------
@@ -71,11 +72,10 @@ Rules (each checked only when the preset has it; ``us`` and ``de`` have none of 
 ``compliant_access`` is True when no *shall* rule above fails.
 """
 
+
 from __future__ import annotations
 
-import itertools
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,18 +87,24 @@ import shapely
 from geo.errors import ConfigError, CRSError, LayerValidationError
 from geo.presets import Preset
 from geo.schema import require_projected
+from routing.facade import (
+    _EPS_M,
+    _edge_widths,
+    _extent_ok,
+    _lanes,
+    _nearest_side,
+    _rectangle_sides,
+    _sample_walls,
+)
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
 from routing.graph import TruckGraph
 
 __all__ = [
-    "DEAD_END_COLUMNS",
     "HIGH_RISE_ACCESS_COLUMNS",
     "HIGH_RISE_CLASSES",
     "LAYOUTS",
     "AccessOptions",
-    "access_edges",
     "access_summary",
-    "dead_end_lanes",
     "high_rise_access",
 ]
 
@@ -121,23 +127,7 @@ HIGH_RISE_ACCESS_COLUMNS: list[str] = [
     "reasons",
 ]
 
-#: Columns of the ``dead_ends`` layer (plus ``geometry``, the chain merged into one line).
-DEAD_END_COLUMNS: list[str] = [
-    "end_node_id", "junction_node_id", "edge_ids", "n_edges", "length_m", "has_turnaround",
-    "turnaround_node_id", "turnaround_from_end_m", "high_rises", "n_high_rises",
-    "turnaround_required_m", "verdict",
-]
-
-#: Dead-end verdicts: within the limit, with a turnaround, over the limit serving a high-rise
-#: without one (a finding), over the limit serving no high-rise (listed, not flagged).
-DEAD_END_VERDICTS: tuple[str, ...] = ("short", "turnaround", "no_turnaround", "no_turnaround_other")
-
 _BUILDING_COLUMNS = ("building_id", "name", "high_rise_class", "use", "height_m")
-_TURNAROUND_COLUMNS = ("node_id", "kind")
-#: (wall sample, lane segment) pairs per chunk of the lane measurement (bounds the memory).
-_CHUNK_PAIRS = 1_000_000
-#: Slack (m) when comparing lengths summed from samples with side lengths.
-_EPS_M = 1e-6
 
 
 @dataclass(frozen=True)
@@ -233,314 +223,6 @@ def _check_footprints(geoms: np.ndarray, ids: np.ndarray) -> None:
 def _high_rise_rows(buildings: gpd.GeoDataFrame) -> np.ndarray:
     cls = buildings["high_rise_class"].fillna("").astype(str).str.strip().str.lower()
     return np.flatnonzero(cls.isin(HIGH_RISE_CLASSES).to_numpy())
-
-
-# --------------------------------------------------------------------------------------------
-# Geometry helpers (all vectorised)
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Segments:
-    """Straight pieces of a set of lines: start, end, length, owner (line index)."""
-
-    a: np.ndarray
-    b: np.ndarray
-    length: np.ndarray
-    owner: np.ndarray
-
-
-def _segments(lines: np.ndarray) -> _Segments:
-    """Non-degenerate segments of LineStrings / LinearRings, in line then vertex order."""
-    coords, owner = shapely.get_coordinates(lines, return_index=True)
-    same = owner[1:] == owner[:-1]
-    a, b, own = coords[:-1][same], coords[1:][same], owner[:-1][same]
-    length = np.hypot(*(b - a).T)
-    keep = length > 1e-9
-    return _Segments(a=a[keep], b=b[keep], length=length[keep], owner=own[keep])
-
-
-@dataclass(frozen=True)
-class _Samples:
-    """Wall samples of the footprints, ordered by ring then position along the ring."""
-
-    xy: np.ndarray  # (n, 2)
-    weight: np.ndarray  # metres of wall each sample stands for
-    ring: np.ndarray  # ring index of each sample
-    building: np.ndarray  # building index (into the footprints) of each sample
-    wall: np.ndarray  # wall segment of each sample (non-decreasing)
-    ring_start: np.ndarray  # first sample of each ring
-    ring_count: np.ndarray  # samples per ring
-    walls: _Segments  # the straight wall segments; ``owner`` is the ring
-    wall_normal: np.ndarray  # (n_walls, 2) outward unit normal of each wall segment
-    wall_building: np.ndarray  # building of each wall segment
-
-
-def _sample_walls(footprints: np.ndarray, step_m: float) -> _Samples:
-    """Sample the exterior rings of ``footprints`` every ``step_m`` (at least 4 per ring)."""
-    parts, part_building = shapely.get_parts(footprints, return_index=True)
-    rings = shapely.get_exterior_ring(parts)
-    seg = _segments(rings)
-    n_rings, n_seg = len(rings), len(seg.length)
-    ring_len = np.bincount(seg.owner, weights=seg.length, minlength=n_rings)
-    # orientation from the shoelace sum (coordinates centred to keep precision)
-    centre = seg.a.mean(axis=0) if n_seg else np.zeros(2)
-    ca, cb = seg.a - centre, seg.b - centre
-    area2 = np.bincount(seg.owner, weights=ca[:, 0] * cb[:, 1] - cb[:, 0] * ca[:, 1],
-                        minlength=n_rings)
-    n_samp = np.where(ring_len > 0, np.maximum(np.ceil(ring_len / step_m - 1e-9), 4), 0)
-    n_samp = n_samp.astype(np.int64)
-    ring_start = np.zeros(n_rings, dtype=np.int64)
-    np.cumsum(n_samp[:-1], out=ring_start[1:])
-    ring = np.repeat(np.arange(n_rings), n_samp)
-    spacing = np.divide(ring_len, n_samp, out=np.zeros(n_rings), where=n_samp > 0)
-    k = np.arange(len(ring)) - ring_start[ring]
-    pos = (k + 0.5) * spacing[ring]
-
-    # the same as shapely.line_interpolate_point on the rings, plus the segment of each sample
-    seg_start = np.zeros(n_seg)
-    np.cumsum(seg.length[:-1], out=seg_start[1:])
-    last = max(n_seg - 1, 0)
-    first_seg = np.minimum(np.searchsorted(seg.owner, np.arange(n_rings)), last)
-    odo = seg_start[first_seg][ring] + pos
-    wall = np.clip(np.searchsorted(seg_start, odo, side="right") - 1, 0, last)
-    t = (odo - seg_start[wall]) / seg.length[wall] if len(wall) else np.empty(0)
-    xy = seg.a[wall] + t[:, None] * (seg.b[wall] - seg.a[wall])
-    unit = (seg.b - seg.a) / seg.length[:, None] if n_seg else np.empty((0, 2))
-    ccw = area2[seg.owner] > 0
-    # the outside is on the right of a counter-clockwise ring, on the left of a clockwise one
-    normal = np.where(ccw[:, None], np.column_stack([unit[:, 1], -unit[:, 0]]),
-                      np.column_stack([-unit[:, 1], unit[:, 0]]))
-    return _Samples(
-        xy=xy, weight=spacing[ring], ring=ring,
-        building=part_building[ring].astype(np.int64), wall=wall.astype(np.int64),
-        ring_start=ring_start, ring_count=n_samp, walls=seg, wall_normal=normal,
-        wall_building=part_building[seg.owner].astype(np.int64),
-    )
-
-
-def _rectangle_sides(footprints: np.ndarray) -> np.ndarray:
-    """Corners ``(n, 5, 2)`` of each footprint's minimum rotated rectangle (closed ring)."""
-    rect = shapely.minimum_rotated_rectangle(footprints)
-    ring = shapely.get_exterior_ring(rect)
-    ok = (shapely.get_type_id(rect) == shapely.GeometryType.POLYGON) & (
-        shapely.get_num_coordinates(ring) == 5
-    )
-    if not ok.all():  # degenerate footprints: fall back to the bounding box
-        bounds = shapely.bounds(footprints[~ok])
-        rect = rect.copy()
-        rect[~ok] = shapely.box(*bounds.T)
-        ring = shapely.get_exterior_ring(rect)
-    return shapely.get_coordinates(ring).reshape(-1, 5, 2)
-
-
-def _nearest_side(xy: np.ndarray, corners: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """Index (0..3) of the side of rectangle ``corners[owner]`` nearest to each point.
-
-    Called with the midpoints of the wall segments: a straight wall belongs to one side.
-    """
-    best = np.full(len(xy), np.inf)
-    side = np.zeros(len(xy), dtype=np.int64)
-    for s in range(4):
-        d = _point_segment(xy, corners[owner, s], corners[owner, s + 1])[0]
-        closer = d < best
-        best[closer] = d[closer]
-        side[closer] = s
-    return side
-
-
-def _point_segment(
-    p: np.ndarray, a: np.ndarray, b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distance from points ``p`` to segments ``a``-``b`` and the nearest point on each."""
-    ab = b - a
-    den = np.einsum("ij,ij->i", ab, ab)
-    t = np.divide(np.einsum("ij,ij->i", p - a, ab), den, out=np.zeros(len(p)), where=den > 0)
-    c = a + np.clip(t, 0.0, 1.0)[:, None] * ab
-    return np.hypot(*(p - c).T), c
-
-
-# --------------------------------------------------------------------------------------------
-# Lanes in front of the wall
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Lanes:
-    """Per wall sample: the serving lane and the bands it falls in."""
-
-    edge_m: np.ndarray  # near-edge distance of the nearest serving lane (inf when none)
-    edge: np.ndarray  # roads row of that lane (-1 when none)
-    aerial: np.ndarray  # some lane in front within the aerial band
-
-
-def _edge_widths(truck: TruckGraph) -> tuple[np.ndarray, np.ndarray]:
-    roads = truck.graph.roads
-    width = roads["width_m"].to_numpy(dtype=np.float64)
-    source = roads["width_source"].fillna("").astype(str).str.strip().str.lower().to_numpy()
-    estimated = ~np.isin(source, ["width", "maxwidth"]) | ~np.isfinite(width)
-    width = np.where(np.isfinite(width), width, truck.options.min_width_m)
-    return width, estimated
-
-
-def _lanes(
-    samples: _Samples,
-    truck: TruckGraph,
-    width: np.ndarray,
-    *,
-    max_lane_m: float,
-    band: tuple[float, float] | None,
-    max_facing_deg: float,
-) -> _Lanes:
-    """The lanes in front of each wall sample.
-
-    One STRtree ``dwithin`` query per wall segment (not per sample) finds the lane segments
-    within reach; each such pair is then expanded to the samples of that wall segment and
-    measured with numpy. Chunks hold whole wall segments, so each sample's candidates are all in
-    one chunk.
-    """
-    n = len(samples.weight)
-    edge_m = np.full(n, np.inf)
-    best_edge = np.full(n, -1, dtype=np.int64)
-    aerial = np.zeros(n, dtype=bool)
-    passable = np.flatnonzero(truck.edge_passable)
-    if n == 0 or len(passable) == 0:
-        return _Lanes(edge_m=edge_m, edge=best_edge, aerial=aerial)
-    lane = _segments(truck.graph.geometry[passable])
-    lane_edge = passable[lane.owner]
-    half = width[lane_edge] / 2.0
-    reach = max_lane_m + float(half.max())
-    tree = shapely.STRtree(
-        np.asarray(shapely.linestrings(np.stack([lane.a, lane.b], axis=1)), dtype=object)
-    )
-    walls = samples.walls
-    wall_lines = shapely.linestrings(np.stack([walls.a, walls.b], axis=1))
-    wi, li = tree.query(wall_lines, predicate="dwithin", distance=reach)
-    order = np.lexsort((li, wi))
-    wi, li = wi[order], li[order]
-    n_walls = len(walls.length)
-    wall_first = np.searchsorted(samples.wall, np.arange(n_walls))
-    wall_count = np.bincount(samples.wall, minlength=n_walls)
-    cnt = wall_count[wi]
-    cos_max = math.cos(math.radians(max_facing_deg))
-    if len(wi) == 0:
-        return _Lanes(edge_m=edge_m, edge=best_edge, aerial=aerial)
-    # chunks of whole wall segments, about _CHUNK_PAIRS expanded pairs each
-    starts = np.flatnonzero(np.concatenate([[True], wi[1:] != wi[:-1]]))
-    before = (np.cumsum(cnt) - cnt)[starts] // _CHUNK_PAIRS
-    bounds = [0, *starts[np.flatnonzero(np.diff(before)) + 1].tolist(), len(wi)]
-    for lo, hi in itertools.pairwise(bounds):
-        c_wall, c_lane, c_cnt = wi[lo:hi], li[lo:hi], cnt[lo:hi]
-        total = int(c_cnt.sum())
-        offset = np.repeat(np.cumsum(c_cnt) - c_cnt, c_cnt)
-        q = np.repeat(wall_first[c_wall], c_cnt) + (np.arange(total) - offset)
-        s = np.repeat(c_lane, c_cnt)
-        p = samples.xy[q]
-        d, c = _point_segment(p, lane.a[s], lane.b[s])
-        toward = np.einsum("ij,ij->i", c - p, samples.wall_normal[np.repeat(c_wall, c_cnt)])
-        e_m = np.maximum(d - half[s], 0.0)
-        ok = ((d < 1e-6) | (toward >= cos_max * d)) & (e_m <= max_lane_m)
-        q, s, e_m = q[ok], s[ok], e_m[ok]
-        if band is not None:
-            aerial[q[(e_m >= band[0]) & (e_m <= band[1])]] = True
-        np.minimum.at(edge_m, q, e_m)
-        best = e_m == edge_m[q]
-        best_edge[q[best]] = lane_edge[s[best]]
-    return _Lanes(edge_m=edge_m, edge=best_edge, aerial=aerial)
-
-
-# --------------------------------------------------------------------------------------------
-# Aerial site extent: runs of aerial-band wall along each ring
-# --------------------------------------------------------------------------------------------
-
-
-def _rotate_rings(samples: _Samples, flag: np.ndarray) -> np.ndarray:
-    """Permutation that starts each ring at the first sample of a non-flagged run.
-
-    After it no run of flagged samples wraps round the ring's start (unless the whole ring is
-    flagged), and the unflagged run at the start is whole.
-    """
-    n = len(flag)
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    r = samples.ring
-    start, count = samples.ring_start[r], samples.ring_count[r]
-    local = np.arange(n) - start
-    prev = start + (local - 1) % count
-    candidate = ~flag & flag[prev]
-    first = np.full(len(samples.ring_start), np.iinfo(np.int64).max)
-    np.minimum.at(first, r[candidate], local[candidate])
-    shift = np.where(first == np.iinfo(np.int64).max, 0, first)
-    return start + (local + shift[r]) % count
-
-
-def _extent_ok(
-    samples: _Samples,
-    flag: np.ndarray,
-    side: np.ndarray,
-    *,
-    bridge_m: float,
-    perimeter: np.ndarray,
-    long_side_m: np.ndarray,
-    is_long: np.ndarray,
-    side_wall: np.ndarray,
-    perimeter_frac: float,
-    side_fraction: float,
-) -> np.ndarray:
-    """Whether the flagged wall meets the aerial-site extent, joining pieces <= ``bridge_m`` apart.
-
-    Pieces of flagged wall separated by unflagged stretches no longer than ``bridge_m`` form one
-    site whose length is the flagged length only. A building passes when one site covers
-    ``side_fraction`` of a long side's wall, or is >= ``perimeter_frac`` of the perimeter and
-    >= one long side.
-    """
-    n_b = len(perimeter)
-    ok = np.zeros(n_b, dtype=bool)
-    n = len(flag)
-    if n == 0 or not flag.any():
-        return ok
-    perm = _rotate_rings(samples, flag)
-    f, w, r, sd = flag[perm], samples.weight[perm], samples.ring[perm], side[perm]
-    at_start = np.zeros(n, dtype=bool)
-    at_start[samples.ring_start[samples.ring_count > 0]] = True
-    # runs of equal flag within a ring
-    run_break = at_start.copy()
-    run_break[1:] |= f[1:] != f[:-1]
-    run = np.cumsum(run_break) - 1
-    run_len = np.bincount(run, weights=w)
-    run_flag = f[run_break]
-    run_ring = r[run_break]
-    ring_has = np.bincount(r, weights=f, minlength=len(samples.ring_start)) > 0
-    bridged = ~run_flag & (run_len <= bridge_m) & ring_has[run_ring]
-    cover = (run_flag | bridged)[run]
-    grp_break = at_start.copy()
-    grp_break[1:] |= cover[1:] != cover[:-1]
-    group = np.cumsum(grp_break) - 1
-    # a bridged gap at a ring's start joins the ring's last site to its first
-    starts = samples.ring_start[samples.ring_count > 0]
-    ends = starts + samples.ring_count[samples.ring_count > 0] - 1
-    wrap = cover[starts] & cover[ends] & ~f[starts]
-    remap = np.arange(group[-1] + 1)
-    remap[group[ends[wrap]]] = group[starts[wrap]]
-    group = remap[group]
-
-    fw = w * f
-    grp_flag_m = np.bincount(group, weights=fw, minlength=len(remap))
-    grp_building = np.zeros(len(remap), dtype=np.int64)
-    grp_building[group] = samples.building[perm]
-    best = np.zeros(n_b)
-    np.maximum.at(best, grp_building, grp_flag_m)
-    need = np.maximum(perimeter_frac * perimeter, long_side_m) - _EPS_M
-    ok |= best >= need
-    # along one long side: flagged wall of one site on that side
-    key = group * 4 + sd
-    gs_m = np.bincount(key, weights=fw, minlength=len(remap) * 4).reshape(-1, 4)
-    b_of = grp_building
-    side_need = side_fraction * side_wall[b_of] - _EPS_M
-    side_ok = (gs_m >= side_need) & is_long[b_of] & (side_wall[b_of] > 0)
-    hit = np.zeros(n_b, dtype=bool)
-    np.logical_or.at(hit, b_of, side_ok.any(axis=1))
-    return ok | hit
 
 
 # --------------------------------------------------------------------------------------------
@@ -838,289 +520,6 @@ def _ring_connections(
 
 
 # --------------------------------------------------------------------------------------------
-# Dead-end lanes
-# --------------------------------------------------------------------------------------------
-
-
-def access_edges(
-    truck: TruckGraph, footprints: gpd.GeoSeries, *, max_access_m: float = 60.0
-) -> np.ndarray:
-    """Roads row of the passable edge nearest to each footprint (-1 beyond ``max_access_m``).
-
-    The same edge as :func:`routing.water.building_access` picks; use its ``snaps.edge`` when it
-    has been computed already.
-    """
-    geoms = np.asarray(footprints.array if isinstance(footprints, gpd.GeoSeries) else footprints)
-    out = np.full(len(geoms), -1, dtype=np.int64)
-    candidates = np.flatnonzero(truck.edge_passable)
-    if len(candidates) == 0 or len(geoms) == 0:
-        return out
-    tree = shapely.STRtree(truck.graph.geometry[candidates])
-    q, t = tree.query_nearest(geoms, max_distance=max_access_m, all_matches=False)
-    out[q] = candidates[t]
-    return out
-
-
-def _turnaround_text(rule_shape: str, size_m: float) -> str:
-    if "square" in rule_shape or not rule_shape:
-        return f"{size_m:g} × {size_m:g} m"
-    return f"{size_m:g} m ({rule_shape})"
-
-
-def dead_end_lanes(
-    truck: TruckGraph,
-    *,
-    turnarounds: gpd.GeoDataFrame,
-    buildings: gpd.GeoDataFrame,
-    access_edge: np.ndarray,
-    preset: Preset,
-    apparatus: str = "pumper",
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Dead-end lanes of the truck graph, their turnarounds and the high-rises they serve.
-
-    In the undirected graph of passable edges, a dead-end chain runs from a node of degree 1
-    through nodes of degree 2 to the first node of degree >= 3 (a chain that ends in a loop
-    meets such a node, so it is not a dead end; a path that ends at another degree-1 node is an
-    isolated lane, listed once with ``junction_node_id`` -1). Its length is the sum of its
-    edges' lengths. It has a turnaround when one of its nodes other than the junction is in
-    ``turnarounds`` (OSM ``highway=turning_circle|turning_loop``; their size is not in OSM and
-    is not checked). It serves a high-rise when the high-rise's access edge is on it.
-
-    Parameters
-    ----------
-    truck
-        The fire-truck view; only passable edges are lanes.
-    turnarounds
-        Turnarounds layer (:data:`geo.schema.TURNAROUNDS`: ``node_id``, ``kind``); ids that are
-        not graph nodes are ignored.
-    buildings
-        Buildings layer (``building_id``, ``high_rise_class``) in the graph's CRS.
-    access_edge
-        Roads row of each building's access edge (aligned with ``buildings``, -1 for none):
-        ``building_access(...).snaps.edge`` (:mod:`routing.water`) or :func:`access_edges`.
-    preset
-        ``fire_lane_dead_end`` (limit) and ``fire_lane_turnaround`` (size to name).
-    apparatus
-        Apparatus profile (``pumper``, ``aerial``, ``heavy``): the turnaround size named in the
-        findings is the larger of the profile's and the rule's high-rise size (18 m for heavy).
-
-    Returns
-    -------
-    dead_ends : geopandas.GeoDataFrame
-        One row per chain, columns :data:`DEAD_END_COLUMNS`; ``high_rises`` joins the ids of the
-        high-rises served with ``';'``; ``verdict`` is one of :data:`DEAD_END_VERDICTS`.
-    findings : pandas.DataFrame
-        One ``fire_lane_dead_end`` row per chain longer than the limit that serves a high-rise
-        and has no turnaround.
-    """
-    _check_layer(buildings, truck, name="buildings", columns=("building_id", "high_rise_class"))
-    missing = [c for c in _TURNAROUND_COLUMNS if c not in turnarounds.columns]
-    if missing:
-        raise LayerValidationError(
-            f"layer 'turnarounds' is missing columns {missing}; see geo.schema.TURNAROUNDS"
-        )
-    access = np.asarray(access_edge)
-    if access.shape != (len(buildings),) or not np.issubdtype(access.dtype, np.integer):
-        raise LayerValidationError(
-            f"access_edge must be an integer array with one roads row per building "
-            f"({len(buildings)}); got dtype {access.dtype}, shape {access.shape}"
-        )
-    g = truck.graph
-    if len(access) and (access.max(initial=-1) >= g.n_edges or access.min(initial=0) < -1):
-        raise LayerValidationError(
-            f"access_edge holds values outside -1..{g.n_edges - 1} (roads rows of the graph)"
-        )
-    limit_rule = preset.rule("fire_lane_dead_end")
-    limit = limit_rule.value("value_m")
-    turn_rule = preset.rule("fire_lane_turnaround")
-    profile = preset.profile(apparatus)
-    required = max(profile.turnaround_m, turn_rule.value("high_rise_m"))
-    if apparatus == "heavy":
-        required = max(required, turn_rule.value("heavy_m"))
-    size_text = _turnaround_text(turn_rule.text.get("shape", ""), required)
-
-    chains = _dead_end_chains(truck)
-    turn_ids = turnarounds["node_id"].to_numpy(dtype=np.int64)
-    pos = np.minimum(np.searchsorted(g.node_ids, turn_ids), max(g.n_nodes - 1, 0))
-    found_node = g.node_ids[pos] == turn_ids if g.n_nodes else np.zeros(0, dtype=bool)
-    if len(turn_ids) and not found_node.all():
-        log.info("dead ends: ignored %d turnarounds whose node is not in the graph",
-                 int((~found_node).sum()))
-    is_turn = np.zeros(g.n_nodes, dtype=bool)
-    is_turn[pos[found_node]] = True
-
-    n_c = len(chains.end)
-    has_turn = np.zeros(n_c, dtype=bool)
-    turn_node = np.full(n_c, -1, dtype=np.int64)
-    turn_from_end = np.full(n_c, np.nan)
-    if n_c:
-        hit = is_turn[chains.node]
-        # first turnaround from the dead end: nodes are stored from the dead end outwards
-        order = np.flatnonzero(hit)
-        ch = chains.node_chain[order]
-        first = np.ones(len(ch), dtype=bool)
-        first[1:] = ch[1:] != ch[:-1]
-        has_turn[ch[first]] = True
-        turn_node[ch[first]] = g.node_ids[chains.node[order[first]]]
-        turn_from_end[ch[first]] = chains.node_dist[order[first]]
-
-    ids = buildings["building_id"].astype(str).to_numpy(dtype=object)
-    hr_rows = _high_rise_rows(buildings)
-    hr_rows = hr_rows[access[hr_rows] >= 0]
-    chain_of = chains.edge_chain[access[hr_rows]]
-    served = pd.DataFrame({"chain": chain_of, "id": ids[hr_rows]})
-    served = served.loc[served["chain"] >= 0]
-    grouped = served.groupby("chain")["id"]
-    hr_text = np.full(n_c, "", dtype=object)
-    hr_count = np.zeros(n_c, dtype=np.int64)
-    if len(served):
-        joined = grouped.agg(lambda s: ";".join(sorted(s)))
-        hr_text[joined.index.to_numpy()] = joined.to_numpy()
-        counts = grouped.size()
-        hr_count[counts.index.to_numpy()] = counts.to_numpy()
-
-    over = chains.length > limit
-    verdict = np.select(
-        [~over, has_turn, hr_count > 0], ["short", "turnaround", "no_turnaround"],
-        default="no_turnaround_other",
-    ).astype(object)
-    out = gpd.GeoDataFrame(
-        {
-            "end_node_id": g.node_ids[chains.end] if n_c else np.empty(0, dtype=np.int64),
-            "junction_node_id": np.where(chains.junction >= 0,
-                                         g.node_ids[np.maximum(chains.junction, 0)], -1)
-            if n_c else np.empty(0, dtype=np.int64),
-            "edge_ids": chains.edge_ids,
-            "n_edges": chains.n_edges,
-            "length_m": chains.length,
-            "has_turnaround": has_turn,
-            "turnaround_node_id": turn_node,
-            "turnaround_from_end_m": turn_from_end,
-            "high_rises": hr_text,
-            "n_high_rises": hr_count,
-            "turnaround_required_m": np.where(hr_count > 0, required, profile.turnaround_m),
-            "verdict": verdict,
-        },
-        geometry=gpd.GeoSeries(chains.geometry, crs=g.crs),
-        crs=g.crs,
-    )
-    failed = verdict == "no_turnaround"
-    feature_ids = np.array([f"dead_end/{n}" for n in out["end_node_id"]], dtype=object)
-    table = findings(
-        "dead_ends", feature_ids, failed, limit_rule, values=chains.length, limit=limit,
-        message="dead-end lane {value:.0f} m long (limit {limit:.0f} m) serving a high-rise "
-        f"has no turnaround; a {size_text} turnaround is required ({turn_rule.clause}, "
-        f"{apparatus})",
-    )
-    if len(table):
-        table["message"] = table["message"] + ": serves " + hr_text[failed].astype(str)
-    log.info(
-        "dead ends: %d chains, %d over %.0f m, %d with a turnaround, %d serving high-rises "
-        "without one", n_c, int(over.sum()), limit, int((over & has_turn).sum()), int(failed.sum()),
-    )
-    return out, concat_findings([table])
-
-
-@dataclass(frozen=True)
-class _Chains:
-    end: np.ndarray  # dead-end node index per chain
-    junction: np.ndarray  # node of degree >= 3 where it meets the network (-1: isolated)
-    length: np.ndarray
-    n_edges: np.ndarray
-    edge_ids: np.ndarray  # ';'-joined edge_id per chain
-    geometry: np.ndarray
-    edge_chain: np.ndarray  # chain of each roads row (-1: on none)
-    node: np.ndarray  # nodes of the chains (junction excluded), dead end first
-    node_chain: np.ndarray
-    node_dist: np.ndarray  # distance of each of those nodes from the dead end
-
-
-def _dead_end_chains(truck: TruckGraph) -> _Chains:
-    """Walk every dead-end chain of the undirected passable graph."""
-    g = truck.graph
-    live = np.flatnonzero(truck.edge_passable)
-    u, v = g.u_idx[live], g.v_idx[live]
-    degree = np.bincount(np.concatenate([u, v]), minlength=g.n_nodes)
-    # incidence lists (self-loops count twice in the degree but are never walked)
-    walk = u != v
-    ends_a = np.concatenate([u[walk], v[walk]])
-    ends_b = np.concatenate([v[walk], u[walk]])
-    inc_edge = np.concatenate([live[walk], live[walk]])
-    order = np.argsort(ends_a, kind="stable")
-    ends_a, ends_b, inc_edge = ends_a[order], ends_b[order], inc_edge[order]
-    ptr = np.zeros(g.n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ends_a, minlength=g.n_nodes), out=ptr[1:])
-
-    starts = np.flatnonzero(degree == 1)
-    done = np.zeros(g.n_nodes, dtype=bool)
-    edge_chain = np.full(g.n_edges, -1, dtype=np.int64)
-    ends_l: list[int] = []
-    junctions: list[int] = []
-    lengths: list[float] = []
-    n_edges: list[int] = []
-    edge_ids: list[str] = []
-    geoms: list[list[int]] = []
-    nodes_l: list[int] = []
-    node_chain_l: list[int] = []
-    node_dist_l: list[float] = []
-    length_m, eid = g.length_m, g.edge_id
-    for start in starts.tolist():
-        if done[start]:
-            continue
-        done[start] = True
-        c = len(ends_l)
-        node, prev, dist = start, -1, 0.0
-        edges: list[int] = []
-        junction = -1
-        for _ in range(g.n_edges + 1):
-            nodes_l.append(node)
-            node_chain_l.append(c)
-            node_dist_l.append(dist)
-            lo, hi = ptr[node], ptr[node + 1]
-            k = lo if hi - lo == 1 or inc_edge[lo] != prev else lo + 1
-            e, nxt = int(inc_edge[k]), int(ends_b[k])
-            edges.append(e)
-            dist += float(length_m[e])
-            prev = e
-            if degree[nxt] != 2:
-                if degree[nxt] == 1:  # an isolated path: its far end is done too
-                    done[nxt] = True
-                    nodes_l.append(nxt)
-                    node_chain_l.append(c)
-                    node_dist_l.append(dist)
-                else:
-                    junction = nxt
-                break
-            node = nxt
-        edge_chain[edges] = c
-        ends_l.append(start)
-        junctions.append(junction)
-        lengths.append(dist)
-        n_edges.append(len(edges))
-        edge_ids.append(";".join(str(int(eid[e])) for e in edges))
-        geoms.append(edges)
-    flat = np.fromiter((e for es in geoms for e in es), dtype=np.int64)
-    owner = np.repeat(np.arange(len(geoms)), [len(es) for es in geoms])
-    merged = (
-        shapely.line_merge(shapely.multilinestrings(g.geometry[flat], indices=owner))
-        if len(flat) else np.empty(0, dtype=object)
-    )
-    log.info("dead ends: %d degree-1 nodes, %d chains walked", len(starts), len(ends_l))
-    return _Chains(
-        end=np.asarray(ends_l, dtype=np.int64),
-        junction=np.asarray(junctions, dtype=np.int64),
-        length=np.asarray(lengths, dtype=np.float64),
-        n_edges=np.asarray(n_edges, dtype=np.int64),
-        edge_ids=np.asarray(edge_ids, dtype=object),
-        geometry=np.asarray(merged, dtype=object),
-        edge_chain=edge_chain,
-        node=np.asarray(nodes_l, dtype=np.int64),
-        node_chain=np.asarray(node_chain_l, dtype=np.int64),
-        node_dist=np.asarray(node_dist_l, dtype=np.float64),
-    )
-
-
-# --------------------------------------------------------------------------------------------
 # Summary
 # --------------------------------------------------------------------------------------------
 
@@ -1135,7 +534,7 @@ def access_summary(
     high_rises
         The first result of :func:`high_rise_access`.
     dead_ends
-        The first result of :func:`dead_end_lanes`.
+        The first result of :func:`routing.dead_ends.dead_end_lanes`.
 
     Returns
     -------

@@ -20,7 +20,7 @@ import pandas as pd
 from geo.agency import BLOCKAGE_COLUMNS
 from geo.layers import Layers
 from geo.presets import Preset, Rule, credited_flow, required_fire_flow
-from routing.access import access_summary, dead_end_lanes, high_rise_access
+from routing.access import access_summary, high_rise_access
 from routing.blockages import BlockageResult, blockage_impact
 from routing.coverage import (
     CoverageResult,
@@ -30,6 +30,7 @@ from routing.coverage import (
     roads_needing_hydrants,
     underserved_segments,
 )
+from routing.dead_ends import dead_end_lanes
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from routing.quality import (

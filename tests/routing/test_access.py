@@ -19,15 +19,8 @@ import shapely
 
 from geo.errors import ConfigError, CRSError, LayerValidationError
 from geo.presets import load_preset
-from routing.access import (
-    DEAD_END_COLUMNS,
-    HIGH_RISE_ACCESS_COLUMNS,
-    AccessOptions,
-    access_edges,
-    access_summary,
-    dead_end_lanes,
-    high_rise_access,
-)
+from routing.access import HIGH_RISE_ACCESS_COLUMNS, AccessOptions, access_summary, high_rise_access
+from routing.dead_ends import DEAD_END_COLUMNS, access_edges, dead_end_lanes
 from routing.findings import FINDING_COLUMNS
 from routing.graph import TruckGraph, build_graph, truck_graph
 from tests.conftest import shared_file
@@ -314,13 +307,13 @@ def test_buildings_are_independent_and_only_high_rises_are_checked() -> None:
 
 def test_chunked_lane_measurement_gives_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tiny chunks (whole wall segments each) must not change any figure.
-    import routing.access as access
+    import routing.facade as facade
 
     t = truck(RING_NODES, RING_EDGES)
     b = buildings(STD, {"geometry": box(-5, 40, 30, 55), "use": "residential"},
                   {"geometry": shapely.Polygon([xy(0, -20), xy(40, -20), xy(20, -35)])})
     whole, _ = high_rise_access(t, b, preset=GB)
-    monkeypatch.setattr(access, "_CHUNK_PAIRS", 7)
+    monkeypatch.setattr(facade, "_CHUNK_PAIRS", 7)
     chunked, _ = high_rise_access(t, b, preset=GB)
     pd.testing.assert_frame_equal(whole, chunked)
 

@@ -1,0 +1,320 @@
+"""Dead-end fire lanes (生命通道): chains of the truck graph that end without a way through.
+
+:func:`dead_end_lanes` finds dead-end lanes of the truck graph longer than the limit
+(GB 55037 3.4.5: 40 m) that serve a high-rise and have no turnaround (GB 50016 7.1.9).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.errors import LayerValidationError
+from geo.presets import Preset
+from routing.access import _check_layer, _high_rise_rows
+from routing.findings import concat_findings, findings
+from routing.graph import TruckGraph
+
+__all__ = ["DEAD_END_COLUMNS", "DEAD_END_VERDICTS", "access_edges", "dead_end_lanes"]
+
+log = logging.getLogger(__name__)
+
+#: Columns of the ``dead_ends`` layer (plus ``geometry``, the chain merged into one line).
+DEAD_END_COLUMNS: list[str] = [
+    "end_node_id", "junction_node_id", "edge_ids", "n_edges", "length_m", "has_turnaround",
+    "turnaround_node_id", "turnaround_from_end_m", "high_rises", "n_high_rises",
+    "turnaround_required_m", "verdict",
+]
+
+#: Dead-end verdicts: within the limit, with a turnaround, over the limit serving a high-rise
+#: without one (a finding), over the limit serving no high-rise (listed, not flagged).
+DEAD_END_VERDICTS: tuple[str, ...] = ("short", "turnaround", "no_turnaround", "no_turnaround_other")
+_TURNAROUND_COLUMNS = ("node_id", "kind")
+
+
+# --------------------------------------------------------------------------------------------
+# Dead-end lanes
+# --------------------------------------------------------------------------------------------
+
+
+def access_edges(
+    truck: TruckGraph, footprints: gpd.GeoSeries, *, max_access_m: float = 60.0
+) -> np.ndarray:
+    """Roads row of the passable edge nearest to each footprint (-1 beyond ``max_access_m``).
+
+    The same edge as :func:`routing.water.building_access` picks; use its ``snaps.edge`` when it
+    has been computed already.
+    """
+    geoms = np.asarray(footprints.array if isinstance(footprints, gpd.GeoSeries) else footprints)
+    out = np.full(len(geoms), -1, dtype=np.int64)
+    candidates = np.flatnonzero(truck.edge_passable)
+    if len(candidates) == 0 or len(geoms) == 0:
+        return out
+    tree = shapely.STRtree(truck.graph.geometry[candidates])
+    q, t = tree.query_nearest(geoms, max_distance=max_access_m, all_matches=False)
+    out[q] = candidates[t]
+    return out
+
+
+def _turnaround_text(rule_shape: str, size_m: float) -> str:
+    if "square" in rule_shape or not rule_shape:
+        return f"{size_m:g} × {size_m:g} m"
+    return f"{size_m:g} m ({rule_shape})"
+
+
+def dead_end_lanes(
+    truck: TruckGraph,
+    *,
+    turnarounds: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    access_edge: np.ndarray,
+    preset: Preset,
+    apparatus: str = "pumper",
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Dead-end lanes of the truck graph, their turnarounds and the high-rises they serve.
+
+    In the undirected graph of passable edges, a dead-end chain runs from a node of degree 1
+    through nodes of degree 2 to the first node of degree >= 3 (a chain that ends in a loop
+    meets such a node, so it is not a dead end; a path that ends at another degree-1 node is an
+    isolated lane, listed once with ``junction_node_id`` -1). Its length is the sum of its
+    edges' lengths. It has a turnaround when one of its nodes other than the junction is in
+    ``turnarounds`` (OSM ``highway=turning_circle|turning_loop``; their size is not in OSM and
+    is not checked). It serves a high-rise when the high-rise's access edge is on it.
+
+    Parameters
+    ----------
+    truck
+        The fire-truck view; only passable edges are lanes.
+    turnarounds
+        Turnarounds layer (:data:`geo.schema.TURNAROUNDS`: ``node_id``, ``kind``); ids that are
+        not graph nodes are ignored.
+    buildings
+        Buildings layer (``building_id``, ``high_rise_class``) in the graph's CRS.
+    access_edge
+        Roads row of each building's access edge (aligned with ``buildings``, -1 for none):
+        ``building_access(...).snaps.edge`` (:mod:`routing.water`) or :func:`access_edges`.
+    preset
+        ``fire_lane_dead_end`` (limit) and ``fire_lane_turnaround`` (size to name).
+    apparatus
+        Apparatus profile (``pumper``, ``aerial``, ``heavy``): the turnaround size named in the
+        findings is the larger of the profile's and the rule's high-rise size (18 m for heavy).
+
+    Returns
+    -------
+    dead_ends : geopandas.GeoDataFrame
+        One row per chain, columns :data:`DEAD_END_COLUMNS`; ``high_rises`` joins the ids of the
+        high-rises served with ``';'``; ``verdict`` is one of :data:`DEAD_END_VERDICTS`.
+    findings : pandas.DataFrame
+        One ``fire_lane_dead_end`` row per chain longer than the limit that serves a high-rise
+        and has no turnaround.
+    """
+    _check_layer(buildings, truck, name="buildings", columns=("building_id", "high_rise_class"))
+    missing = [c for c in _TURNAROUND_COLUMNS if c not in turnarounds.columns]
+    if missing:
+        raise LayerValidationError(
+            f"layer 'turnarounds' is missing columns {missing}; see geo.schema.TURNAROUNDS"
+        )
+    access = np.asarray(access_edge)
+    if access.shape != (len(buildings),) or not np.issubdtype(access.dtype, np.integer):
+        raise LayerValidationError(
+            f"access_edge must be an integer array with one roads row per building "
+            f"({len(buildings)}); got dtype {access.dtype}, shape {access.shape}"
+        )
+    g = truck.graph
+    if len(access) and (access.max(initial=-1) >= g.n_edges or access.min(initial=0) < -1):
+        raise LayerValidationError(
+            f"access_edge holds values outside -1..{g.n_edges - 1} (roads rows of the graph)"
+        )
+    limit_rule = preset.rule("fire_lane_dead_end")
+    limit = limit_rule.value("value_m")
+    turn_rule = preset.rule("fire_lane_turnaround")
+    profile = preset.profile(apparatus)
+    required = max(profile.turnaround_m, turn_rule.value("high_rise_m"))
+    if apparatus == "heavy":
+        required = max(required, turn_rule.value("heavy_m"))
+    size_text = _turnaround_text(turn_rule.text.get("shape", ""), required)
+
+    chains = _dead_end_chains(truck)
+    turn_ids = turnarounds["node_id"].to_numpy(dtype=np.int64)
+    pos = np.minimum(np.searchsorted(g.node_ids, turn_ids), max(g.n_nodes - 1, 0))
+    found_node = g.node_ids[pos] == turn_ids if g.n_nodes else np.zeros(0, dtype=bool)
+    if len(turn_ids) and not found_node.all():
+        log.info("dead ends: ignored %d turnarounds whose node is not in the graph",
+                 int((~found_node).sum()))
+    is_turn = np.zeros(g.n_nodes, dtype=bool)
+    is_turn[pos[found_node]] = True
+
+    n_c = len(chains.end)
+    has_turn = np.zeros(n_c, dtype=bool)
+    turn_node = np.full(n_c, -1, dtype=np.int64)
+    turn_from_end = np.full(n_c, np.nan)
+    if n_c:
+        hit = is_turn[chains.node]
+        # first turnaround from the dead end: nodes are stored from the dead end outwards
+        order = np.flatnonzero(hit)
+        ch = chains.node_chain[order]
+        first = np.ones(len(ch), dtype=bool)
+        first[1:] = ch[1:] != ch[:-1]
+        has_turn[ch[first]] = True
+        turn_node[ch[first]] = g.node_ids[chains.node[order[first]]]
+        turn_from_end[ch[first]] = chains.node_dist[order[first]]
+
+    ids = buildings["building_id"].astype(str).to_numpy(dtype=object)
+    hr_rows = _high_rise_rows(buildings)
+    hr_rows = hr_rows[access[hr_rows] >= 0]
+    chain_of = chains.edge_chain[access[hr_rows]]
+    served = pd.DataFrame({"chain": chain_of, "id": ids[hr_rows]})
+    served = served.loc[served["chain"] >= 0]
+    grouped = served.groupby("chain")["id"]
+    hr_text = np.full(n_c, "", dtype=object)
+    hr_count = np.zeros(n_c, dtype=np.int64)
+    if len(served):
+        joined = grouped.agg(lambda s: ";".join(sorted(s)))
+        hr_text[joined.index.to_numpy()] = joined.to_numpy()
+        counts = grouped.size()
+        hr_count[counts.index.to_numpy()] = counts.to_numpy()
+
+    over = chains.length > limit
+    verdict = np.select(
+        [~over, has_turn, hr_count > 0], ["short", "turnaround", "no_turnaround"],
+        default="no_turnaround_other",
+    ).astype(object)
+    out = gpd.GeoDataFrame(
+        {
+            "end_node_id": g.node_ids[chains.end] if n_c else np.empty(0, dtype=np.int64),
+            "junction_node_id": np.where(chains.junction >= 0,
+                                         g.node_ids[np.maximum(chains.junction, 0)], -1)
+            if n_c else np.empty(0, dtype=np.int64),
+            "edge_ids": chains.edge_ids,
+            "n_edges": chains.n_edges,
+            "length_m": chains.length,
+            "has_turnaround": has_turn,
+            "turnaround_node_id": turn_node,
+            "turnaround_from_end_m": turn_from_end,
+            "high_rises": hr_text,
+            "n_high_rises": hr_count,
+            "turnaround_required_m": np.where(hr_count > 0, required, profile.turnaround_m),
+            "verdict": verdict,
+        },
+        geometry=gpd.GeoSeries(chains.geometry, crs=g.crs),
+        crs=g.crs,
+    )
+    failed = verdict == "no_turnaround"
+    feature_ids = np.array([f"dead_end/{n}" for n in out["end_node_id"]], dtype=object)
+    table = findings(
+        "dead_ends", feature_ids, failed, limit_rule, values=chains.length, limit=limit,
+        message="dead-end lane {value:.0f} m long (limit {limit:.0f} m) serving a high-rise "
+        f"has no turnaround; a {size_text} turnaround is required ({turn_rule.clause}, "
+        f"{apparatus})",
+    )
+    if len(table):
+        table["message"] = table["message"] + ": serves " + hr_text[failed].astype(str)
+    log.info(
+        "dead ends: %d chains, %d over %.0f m, %d with a turnaround, %d serving high-rises "
+        "without one", n_c, int(over.sum()), limit, int((over & has_turn).sum()), int(failed.sum()),
+    )
+    return out, concat_findings([table])
+
+
+@dataclass(frozen=True)
+class _Chains:
+    end: np.ndarray  # dead-end node index per chain
+    junction: np.ndarray  # node of degree >= 3 where it meets the network (-1: isolated)
+    length: np.ndarray
+    n_edges: np.ndarray
+    edge_ids: np.ndarray  # ';'-joined edge_id per chain
+    geometry: np.ndarray
+    edge_chain: np.ndarray  # chain of each roads row (-1: on none)
+    node: np.ndarray  # nodes of the chains (junction excluded), dead end first
+    node_chain: np.ndarray
+    node_dist: np.ndarray  # distance of each of those nodes from the dead end
+
+
+def _dead_end_chains(truck: TruckGraph) -> _Chains:
+    """Walk every dead-end chain of the undirected passable graph."""
+    g = truck.graph
+    live = np.flatnonzero(truck.edge_passable)
+    u, v = g.u_idx[live], g.v_idx[live]
+    degree = np.bincount(np.concatenate([u, v]), minlength=g.n_nodes)
+    # incidence lists (self-loops count twice in the degree but are never walked)
+    walk = u != v
+    ends_a = np.concatenate([u[walk], v[walk]])
+    ends_b = np.concatenate([v[walk], u[walk]])
+    inc_edge = np.concatenate([live[walk], live[walk]])
+    order = np.argsort(ends_a, kind="stable")
+    ends_a, ends_b, inc_edge = ends_a[order], ends_b[order], inc_edge[order]
+    ptr = np.zeros(g.n_nodes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends_a, minlength=g.n_nodes), out=ptr[1:])
+
+    starts = np.flatnonzero(degree == 1)
+    done = np.zeros(g.n_nodes, dtype=bool)
+    edge_chain = np.full(g.n_edges, -1, dtype=np.int64)
+    ends_l: list[int] = []
+    junctions: list[int] = []
+    lengths: list[float] = []
+    n_edges: list[int] = []
+    edge_ids: list[str] = []
+    geoms: list[list[int]] = []
+    nodes_l: list[int] = []
+    node_chain_l: list[int] = []
+    node_dist_l: list[float] = []
+    length_m, eid = g.length_m, g.edge_id
+    for start in starts.tolist():
+        if done[start]:
+            continue
+        done[start] = True
+        c = len(ends_l)
+        node, prev, dist = start, -1, 0.0
+        edges: list[int] = []
+        junction = -1
+        for _ in range(g.n_edges + 1):
+            nodes_l.append(node)
+            node_chain_l.append(c)
+            node_dist_l.append(dist)
+            lo, hi = ptr[node], ptr[node + 1]
+            k = lo if hi - lo == 1 or inc_edge[lo] != prev else lo + 1
+            e, nxt = int(inc_edge[k]), int(ends_b[k])
+            edges.append(e)
+            dist += float(length_m[e])
+            prev = e
+            if degree[nxt] != 2:
+                if degree[nxt] == 1:  # an isolated path: its far end is done too
+                    done[nxt] = True
+                    nodes_l.append(nxt)
+                    node_chain_l.append(c)
+                    node_dist_l.append(dist)
+                else:
+                    junction = nxt
+                break
+            node = nxt
+        edge_chain[edges] = c
+        ends_l.append(start)
+        junctions.append(junction)
+        lengths.append(dist)
+        n_edges.append(len(edges))
+        edge_ids.append(";".join(str(int(eid[e])) for e in edges))
+        geoms.append(edges)
+    flat = np.fromiter((e for es in geoms for e in es), dtype=np.int64)
+    owner = np.repeat(np.arange(len(geoms)), [len(es) for es in geoms])
+    merged = (
+        shapely.line_merge(shapely.multilinestrings(g.geometry[flat], indices=owner))
+        if len(flat) else np.empty(0, dtype=object)
+    )
+    log.info("dead ends: %d degree-1 nodes, %d chains walked", len(starts), len(ends_l))
+    return _Chains(
+        end=np.asarray(ends_l, dtype=np.int64),
+        junction=np.asarray(junctions, dtype=np.int64),
+        length=np.asarray(lengths, dtype=np.float64),
+        n_edges=np.asarray(n_edges, dtype=np.int64),
+        edge_ids=np.asarray(edge_ids, dtype=object),
+        geometry=np.asarray(merged, dtype=object),
+        edge_chain=edge_chain,
+        node=np.asarray(nodes_l, dtype=np.int64),
+        node_chain=np.asarray(node_chain_l, dtype=np.int64),
+        node_dist=np.asarray(node_dist_l, dtype=np.float64),
+    )
