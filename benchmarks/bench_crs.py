@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pyproj
 
+from geo import _gcj02 as gcj
 from geo import crs as gc
 
 N_POINTS = 1_000_000
@@ -64,7 +65,7 @@ def _py_delta(lon: float, lat: float) -> tuple[float, float]:
     dlon += common + (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2 / 3
     dlon += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2 / 3
     radlat = lat / 180.0 * math.pi
-    a, ee = gc.KRASOVSKY_A, gc.KRASOVSKY_EE
+    a, ee = gcj.KRASOVSKY_A, gcj.KRASOVSKY_EE
     magic = 1 - ee * math.sin(radlat) ** 2
     sqrt_magic = math.sqrt(magic)
     dlat = dlat * 180.0 / ((a * (1 - ee)) / (magic * sqrt_magic) * math.pi)
@@ -75,11 +76,11 @@ def _py_delta(lon: float, lat: float) -> tuple[float, float]:
 def _py_gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     dlon, dlat = _py_delta(lon, lat)
     wlon, wlat = lon - dlon, lat - dlat
-    for _ in range(gc.INVERSE_MAX_ITER):
+    for _ in range(gcj.INVERSE_MAX_ITER):
         dlon, dlat = _py_delta(wlon, wlat)
         rlon, rlat = wlon + dlon - lon, wlat + dlat - lat
         wlon, wlat = wlon - rlon, wlat - rlat
-        if abs(rlon) < gc.INVERSE_TOLERANCE_DEG and abs(rlat) < gc.INVERSE_TOLERANCE_DEG:
+        if abs(rlon) < gcj.INVERSE_TOLERANCE_DEG and abs(rlat) < gcj.INVERSE_TOLERANCE_DEG:
             break
     return wlon, wlat
 

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from numpy.typing import ArrayLike
 from shapely.geometry import Point
 
+from geo import _china_boundary as cb
+from geo import _gcj02 as gcj
 from geo import crs as gc
 from geo.errors import CRSError
 
@@ -226,7 +228,7 @@ def test_round_trip_property(lon: float, lat: float) -> None:
 
 # --- the fast evaluation, its error bounds and the China grid -----------------------------------
 
-TOL = gc.INVERSE_TOLERANCE_DEG
+TOL = gcj.INVERSE_TOLERANCE_DEG
 
 
 def _random_china(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -255,9 +257,9 @@ def test_forward_matches_the_literal_formula_everywhere() -> None:
 def test_offset_turned_from_the_previous_point_matches_a_fresh_evaluation() -> None:
     lon, lat = _random_china(5000, 12)
     step = np.random.default_rng(13).uniform(-0.01, 0.01, (2, lon.size))
-    fresh = gc._GcjOffset(lon.size)
+    fresh = gcj._GcjOffset(lon.size)
     want = [d.copy() for d in fresh(lon + step[0], lat + step[1])]
-    turned = gc._GcjOffset(lon.size)
+    turned = gcj._GcjOffset(lon.size)
     turned(lon, lat)
     got = turned(lon + step[0], lat + step[1], near=True)
     assert _max_deg(*got, *want) <= 1e-15
@@ -300,17 +302,17 @@ def test_inverse_at_and_around_105e_where_the_offset_has_a_square_root(
     lon = np.concatenate([np.full(3000, 105.0), 105.0 + rng.normal(0.0, 1e-6, 3000)])
     lat = rng.uniform(22.0, 40.0, lon.size)
     glon, glat = gc.wgs84_to_gcj02(lon, lat)
-    with caplog.at_level("WARNING", logger="geo.crs"):
+    with caplog.at_level("WARNING", logger="geo._gcj02"):
         wlon, wlat = gc.gcj02_to_wgs84(glon, glat)
     assert _max_deg(lon, lat, wlon, wlat) <= TOL
     assert not caplog.records
 
 
 def test_a_few_points_need_a_third_step_and_get_it() -> None:
-    lon, lat = _random_china(gc._CHUNK, 18)
+    lon, lat = _random_china(gcj._CHUNK, 18)
     glon, glat = gc.wgs84_to_gcj02(lon, lat)
     wlon, wlat = np.empty_like(lon), np.empty_like(lat)
-    unsure = gc._gcj_inverse_chunk(gc._GcjOffset(lon.size), glon, glat, wlon, wlat)
+    unsure = gcj._gcj_inverse_chunk(gcj._GcjOffset(lon.size), glon, glat, wlon, wlat)
     assert 0 < unsure.size < lon.size // 20
     sure = np.setdiff1d(np.arange(lon.size), unsure)
     assert _max_deg(lon[sure], lat[sure], wlon[sure], wlat[sure]) <= TOL
@@ -321,10 +323,10 @@ def test_a_few_points_need_a_third_step_and_get_it() -> None:
 def test_iteration_cap_is_reported(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    lon, lat = _random_china(gc._CHUNK, 19)
+    lon, lat = _random_china(gcj._CHUNK, 19)
     glon, glat = gc.wgs84_to_gcj02(lon, lat)
-    monkeypatch.setattr(gc, "INVERSE_MAX_ITER", 3)  # no steps beyond the first three
-    with caplog.at_level("WARNING", logger="geo.crs"):
+    monkeypatch.setattr(gcj, "INVERSE_MAX_ITER", 3)  # no steps beyond the first three
+    with caplog.at_level("WARNING", logger="geo._gcj02"):
         wlon, wlat = gc.gcj02_to_wgs84(glon, glat)
     assert any("did not reach" in r.getMessage() for r in caplog.records)
     assert _max_deg(lon, lat, wlon, wlat) < 1e-7  # still close, just without the guarantee
@@ -333,26 +335,26 @@ def test_iteration_cap_is_reported(
 def test_gcj_lipschitz_bound_of_the_stopping_rule_holds() -> None:
     """|delta(a) - delta(b)| <= L |a - b| + H |xa - xb| / sqrt(|xa|) over the box (max norm)."""
     rng = np.random.default_rng(20)
-    lon0, lon1, lat0, lat1 = gc._GCJ_BOX
+    lon0, lon1, lat0, lat1 = gcj._GCJ_BOX
     n = 200_000
     a_lon, a_lat = rng.uniform(lon0, lon1, n), rng.uniform(lat0, lat1, n)
     b_lon = np.clip(a_lon + rng.uniform(-1e-3, 1e-3, n), lon0, lon1)
     b_lat = np.clip(a_lat + rng.uniform(-1e-3, 1e-3, n), lat0, lat1)
-    da = [d.copy() for d in gc._GcjOffset(n)(a_lon, a_lat)]
-    db = gc._GcjOffset(n)(b_lon, b_lat)
+    da = [d.copy() for d in gcj._GcjOffset(n)(a_lon, a_lat)]
+    db = gcj._GcjOffset(n)(b_lon, b_lat)
     change = np.fmax(np.abs(da[0] - db[0]), np.abs(da[1] - db[1]))
     dist = np.fmax(np.abs(a_lon - b_lon), np.abs(a_lat - b_lat))
-    sqrt_part = gc._GCJ_SQRT_COEF * np.abs(a_lon - b_lon) / np.sqrt(np.abs(a_lon - 105.0))
+    sqrt_part = gcj._GCJ_SQRT_COEF * np.abs(a_lon - b_lon) / np.sqrt(np.abs(a_lon - 105.0))
     ratio = (change - sqrt_part) / dist
-    assert ratio.max() <= gc._GCJ_LIPSCHITZ
-    assert ratio.max() > 0.5 * gc._GCJ_LIPSCHITZ  # the bound is not wildly loose
+    assert ratio.max() <= gcj._GCJ_LIPSCHITZ
+    assert ratio.max() > 0.5 * gcj._GCJ_LIPSCHITZ  # the bound is not wildly loose
 
 
 def test_bd_lipschitz_bound_of_the_stopping_rule_holds() -> None:
     rng = np.random.default_rng(21)
     n = 100_000
     blon, blat = rng.uniform(-180.0, 180.0, n), rng.uniform(-90.0, 90.0, n)
-    ev = gc._BdInverse(n)
+    ev = gcj._BdInverse(n)
     ev.setup(blon, blat)
     a = rng.uniform(-180.0, 180.0, n) + 1j * rng.uniform(-90.0, 90.0, n)
     b = a + rng.uniform(-1e-3, 1e-3, n) + 1j * rng.uniform(-1e-3, 1e-3, n)
@@ -376,7 +378,7 @@ def test_in_china_grid_gives_the_polygon_answer() -> None:
     wide = np.column_stack([rng.uniform(60.0, 150.0, 300_000), rng.uniform(5.0, 60.0, 300_000)])
     odd = np.array([[np.nan, 30.0], [110.0, np.nan], [np.inf, 30.0], [-np.inf, 30.0], [110, np.inf]])
     pts = np.concatenate([vertices, mids, jitter, tiny, wide, odd])
-    assert pts.shape[0] >= gc._GRID_MIN_POINTS
+    assert pts.shape[0] >= cb._GRID_MIN_POINTS
     want = shapely.contains_xy(poly, pts[:, 0], pts[:, 1])
     assert np.array_equal(gc.in_china(pts[:, 0], pts[:, 1]), want)
     m = pts.shape[0] // 4 * 4  # and in 2-D
@@ -385,23 +387,23 @@ def test_in_china_grid_gives_the_polygon_answer() -> None:
 
 
 def test_grid_cells_off_the_edge_are_far_from_the_boundary() -> None:
-    grid = gc._china_grid()
+    grid = cb._china_grid()
     codes = grid.codes.reshape(grid.ny, grid.nx)
-    near = codes == gc._NEAR_EDGE
+    near = codes == cb._NEAR_EDGE
     ring = near.copy()  # the cells next to "near" ones are the closest that skip the polygon test
     ring[1:] |= near[:-1]
     ring[:-1] |= near[1:]
     ring[:, 1:] |= ring[:, :-1].copy()
     ring[:, :-1] |= ring[:, 1:].copy()
     iy, ix = np.nonzero(ring & ~near)
-    cell = gc._GRID_CELL_DEG
+    cell = cb._GRID_CELL_DEG
     cx, cy = grid.lon0 + (ix + 0.5) * cell, grid.lat0 + (iy + 0.5) * cell
     dist = shapely.distance(gc.china_boundary().boundary, shapely.points(cx, cy))
     assert dist.min() > 0.5 * cell + 0.875 * cell * 0.99  # every point of the cell >= 7/8 cell away
     inside = shapely.contains_xy(gc.china_boundary(), cx, cy)
-    assert np.array_equal(codes[iy, ix] == gc._INSIDE, inside)
+    assert np.array_equal(codes[iy, ix] == cb._INSIDE, inside)
     assert not near[[0, -1], :].any() and not near[:, [0, -1]].any()
-    assert (codes[[0, -1], :] == gc._OUTSIDE).all() and (codes[:, [0, -1]] == gc._OUTSIDE).all()
+    assert (codes[[0, -1], :] == cb._OUTSIDE).all() and (codes[:, [0, -1]] == cb._OUTSIDE).all()
 
 
 def _edge_points(seed: int, copies: int) -> tuple[np.ndarray, np.ndarray]:
@@ -421,7 +423,7 @@ def _edge_points(seed: int, copies: int) -> tuple[np.ndarray, np.ndarray]:
 def test_grid_path_and_polygon_path_agree_on_the_boundary() -> None:
     """Big arrays (grid) and small ones (polygon test for all) give the same answers."""
     lon, lat = _edge_points(23, 12)
-    assert lon.size >= gc._GRID_MIN_POINTS
+    assert lon.size >= cb._GRID_MIN_POINTS
     small = 500  # below the grid threshold
     for fn in (gc.wgs84_to_gcj02, gc.gcj02_to_wgs84, gc.bd09_to_wgs84):
         big_lon, big_lat = fn(lon, lat)
@@ -450,7 +452,7 @@ def test_no_shift_outside_china_for_big_arrays() -> None:
     lat = np.concatenate([rng.uniform(34.5, 37.5, 3000), rng.uniform(31.0, 40.0, 3000)])
     keep = ~gc.in_china(lon, lat)  # Korea and Japan
     lon, lat = lon[keep], lat[keep]
-    assert lon.size > gc._GRID_MIN_POINTS
+    assert lon.size > cb._GRID_MIN_POINTS
     for fn in (gc.wgs84_to_gcj02, gc.gcj02_to_wgs84):
         out_lon, out_lat = fn(lon, lat)
         assert np.array_equal(out_lon, lon) and np.array_equal(out_lat, lat)
