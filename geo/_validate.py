@@ -1,13 +1,20 @@
 """Shared input checks of geo and routing (one place, like osmnx's ``_validate``).
 
 Each helper raises the :mod:`geo.errors` class its callers raised before; messages say what was
-wrong, where, and what to do.
+wrong, where (layer, column, argument), and what to do. Layer schemas and the projected-CRS check
+stay public in :mod:`geo.schema`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
+
+from geo.errors import ConfigError, CRSError, LayerValidationError
 
 FloatArray = NDArray[np.float64]
 
@@ -30,3 +37,50 @@ def xy_arrays(x: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
                 f"x and y have shapes {xa.shape} and {ya.shape}, which do not match"
             ) from exc
     return xa, ya
+
+
+def require_columns(
+    frame: pd.DataFrame, columns: Iterable[str], *, layer: str, hint: str | None = None
+) -> None:
+    """Raise :class:`LayerValidationError` naming the ``columns`` that ``frame`` lacks.
+
+    ``hint`` says what to do; by default it points at the layer's schema in :mod:`geo.schema`.
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise LayerValidationError(
+            f"layer {layer!r} is missing columns {missing}; "
+            + (hint if hint is not None else f"see geo.schema.{layer.upper()}")
+        )
+
+
+def require_same_crs(frame: Any, crs: Any, *, layer: str, other: str) -> None:
+    """Raise :class:`CRSError` unless layer ``frame`` is in ``crs``, the CRS of ``other``."""
+    if frame.crs != crs:
+        raise CRSError(
+            f"layer {layer!r} ({_crs_text(frame.crs)}) and {other} ({_crs_text(crs)}) are in "
+            "different CRSs; build all layers with one working CRS"
+        )
+
+
+def bool_mask(value: ArrayLike | None, n: int, *, what: str) -> NDArray[np.bool_]:
+    """``value`` checked as a boolean mask of shape ``(n,)``; all False when None.
+
+    Raises
+    ------
+    ConfigError
+        Not a boolean array of that shape.
+    """
+    if value is None:
+        return np.zeros(n, dtype=bool)
+    arr = np.asarray(value)
+    if arr.dtype != bool or arr.shape != (n,):
+        raise ConfigError(
+            f"{what} must be a boolean mask of shape ({n},); got dtype {arr.dtype}, "
+            f"shape {arr.shape}"
+        )
+    return arr
+
+
+def _crs_text(crs: Any) -> str:
+    return "no CRS" if crs is None else str(crs.to_string())

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import geopandas as gpd
 
+from geo._validate import require_columns
 from geo.errors import CRSError, LayerValidationError
 
 
@@ -151,11 +152,7 @@ def validate_layer(gdf: gpd.GeoDataFrame, *, name: str) -> gpd.GeoDataFrame:
     """Check that ``gdf`` has every column of schema ``name`` and a projected CRS; return it."""
     if name not in SCHEMAS:
         raise LayerValidationError(f"unknown layer {name!r}; known: {', '.join(SCHEMAS)}")
-    missing = [c.name for c in SCHEMAS[name] if c.name not in gdf.columns]
-    if missing:
-        raise LayerValidationError(
-            f"layer {name!r} is missing columns {missing}; see geo.schema.{name.upper()}"
-        )
+    require_columns(gdf, [c.name for c in SCHEMAS[name]], layer=name)
     require_projected(gdf, name=name)
     return gdf
 

@@ -84,7 +84,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.errors import ConfigError, CRSError, LayerValidationError
+from geo._validate import require_columns, require_same_crs
+from geo.errors import ConfigError, LayerValidationError
 from geo.presets import Preset
 from geo.schema import require_projected
 from routing.facade import (
@@ -193,18 +194,9 @@ def _check_layer(
         raise LayerValidationError(
             f"layer {name!r} must be a GeoDataFrame (got {type(gdf).__name__})"
         )
-    missing = [c for c in columns if c not in gdf.columns]
-    if missing:
-        raise LayerValidationError(
-            f"layer {name!r} is missing columns {missing}; see geo.schema.{name.upper()}"
-        )
+    require_columns(gdf, columns, layer=name)
     require_projected(gdf, name=name)
-    if gdf.crs != truck.graph.crs:
-        raise CRSError(
-            f"layer {name!r} ({gdf.crs.to_string()}) and the roads graph "
-            f"({truck.graph.crs.to_string()}) are in different CRSs; build all layers with one "
-            "working CRS"
-        )
+    require_same_crs(gdf, truck.graph.crs, layer=name, other="the roads graph")
 
 
 def _check_footprints(geoms: np.ndarray, ids: np.ndarray) -> None:

@@ -12,7 +12,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from geo.errors import ConfigError, LayerValidationError
+from geo._validate import require_columns
+from geo.errors import ConfigError
 
 __all__ = [
     "BLOCKAGE_KINDS",
@@ -100,12 +101,8 @@ class BlockageRules:
 
 
 def _building_weights(buildings: pd.DataFrame, rules: BlockageRules) -> tuple[np.ndarray, np.ndarray]:
-    missing = [c for c in ("high_rise_class", "footprint_m2", "levels") if c not in buildings.columns]
-    if missing:
-        raise LayerValidationError(
-            f"layer 'buildings' is missing columns {missing}; build it with geo.layers (see "
-            "geo.schema.BUILDINGS)"
-        )
+    require_columns(buildings, ("high_rise_class", "footprint_m2", "levels"), layer="buildings",
+                    hint="build it with geo.layers (see geo.schema.BUILDINGS)")
     cls = buildings["high_rise_class"].fillna("unknown").astype(str).to_numpy(dtype=object)
     w_cls = pd.Series(cls).map(dict(rules.class_weights)).fillna(rules.other_weight).to_numpy(float)
     fp = np.nan_to_num(pd.to_numeric(buildings["footprint_m2"], errors="coerce").to_numpy(float))

@@ -62,7 +62,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.errors import LayerValidationError
+from geo._validate import require_columns
 from geo.presets import Preset
 from geo.schema import require_projected
 from routing.blockage_rules import BLOCKAGE_KINDS, BlockageRules, _building_weights
@@ -135,12 +135,10 @@ def _classify(
     truck: TruckGraph, blockages: gpd.GeoDataFrame, rules: BlockageRules
 ) -> pd.DataFrame:
     graph = truck.graph
-    missing = [c for c in _REQUIRED if c not in blockages.columns]
-    if missing:
-        raise LayerValidationError(
-            f"layer 'blockages' is missing columns {missing}; read the ledger with "
-            "geo.agency.read_agency_table(path, layer='blockages') and reproject it"
-        )
+    require_columns(blockages, _REQUIRED, layer="blockages", hint=(
+        "read the ledger with geo.agency.read_agency_table(path, layer='blockages') and "
+        "reproject it"
+    ))
     require_projected(blockages, name="blockages")
     snaps = snap_points(graph, blockages.geometry, max_distance_m=rules.max_snap_m)
     n = len(blockages)

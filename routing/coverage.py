@@ -36,7 +36,8 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
-from geo.errors import ConfigError, CRSError
+from geo._validate import require_same_crs
+from geo.errors import ConfigError
 from geo.presets import Preset
 from routing.graph import StreetGraph
 from routing.snap import SnapResult, _as_geometry_array, line_substrings
@@ -650,11 +651,7 @@ def uncovered_stretches(
     n_buildings = np.zeros(len(parts), dtype=np.int64)
     n_high = np.zeros(len(parts), dtype=np.int64)
     if buildings is not None and len(buildings):
-        if buildings.crs != pieces.crs:
-            raise CRSError(
-                f"buildings ({buildings.crs}) and coverage pieces ({pieces.crs}) are in "
-                "different CRSs; build all layers with one working CRS"
-            )
+        require_same_crs(buildings, pieces.crs, layer="buildings", other="the coverage pieces")
         if "high_rise_class" not in buildings.columns:
             raise ConfigError("buildings need a 'high_rise_class' column (geo.schema.BUILDINGS)")
         # the layer's cached spatial index: built once, shared by every live update

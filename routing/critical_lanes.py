@@ -24,7 +24,8 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import depth_first_order
 
-from geo.errors import ConfigError, LayerValidationError
+from geo._validate import bool_mask
+from geo.errors import LayerValidationError
 from routing.blockage_rules import BlockageRules, _building_weights
 from routing.graph import TruckGraph
 from routing.response import ResponseResult
@@ -339,19 +340,9 @@ def critical_lanes(
     rules = rules or BlockageRules()
     _check_access(buildings, building_access)
     net = _prepare(truck, response)
-    exclude = _mask(exclude_edges, truck.graph.n_edges)
+    exclude = bool_mask(exclude_edges, truck.graph.n_edges, what="exclude_edges")
     out = _critical(net, buildings, building_access, rules, exclude)
     log.info("critical lanes: %d lanes cut high-rises off when blocked", len(out))
     return out
 
 
-def _mask(value: np.ndarray | None, n: int) -> np.ndarray:
-    if value is None:
-        return np.zeros(n, dtype=bool)
-    arr = np.asarray(value)
-    if arr.dtype != bool or arr.shape != (n,):
-        raise ConfigError(
-            f"exclude_edges must be a boolean mask of shape ({n},); got dtype {arr.dtype}, "
-            f"shape {arr.shape}"
-        )
-    return arr

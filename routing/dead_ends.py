@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._validate import require_columns
 from geo.errors import LayerValidationError
 from geo.presets import Preset
 from routing.access import _check_layer, _high_rise_rows
@@ -114,11 +115,7 @@ def dead_end_lanes(
         and has no turnaround.
     """
     _check_layer(buildings, truck, name="buildings", columns=("building_id", "high_rise_class"))
-    missing = [c for c in _TURNAROUND_COLUMNS if c not in turnarounds.columns]
-    if missing:
-        raise LayerValidationError(
-            f"layer 'turnarounds' is missing columns {missing}; see geo.schema.TURNAROUNDS"
-        )
+    require_columns(turnarounds, _TURNAROUND_COLUMNS, layer="turnarounds")
     access = np.asarray(access_edge)
     if access.shape != (len(buildings),) or not np.issubdtype(access.dtype, np.integer):
         raise LayerValidationError(

@@ -30,8 +30,9 @@ import scipy.sparse as sp
 import shapely
 from numpy.typing import ArrayLike
 
-from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError, NotFoundError
-from geo.schema import BARRIERS, ROADS, require_projected
+from geo._validate import bool_mask, require_columns
+from geo.errors import AnalysisError, ConfigError, LayerValidationError, NotFoundError
+from geo.schema import BARRIERS, ROADS, require_projected, same_crs
 
 log = logging.getLogger(__name__)
 
@@ -285,11 +286,7 @@ class TruckGraph:
 
 def _check_roads(roads: gpd.GeoDataFrame) -> None:
     require_projected(roads, name="roads")
-    missing = [c.name for c in ROADS if c.name not in roads.columns]
-    if missing:
-        raise LayerValidationError(
-            f"layer 'roads' is missing columns {missing}; see geo.schema.ROADS"
-        )
+    require_columns(roads, [c.name for c in ROADS], layer="roads")
     if len(roads) == 0:
         raise AnalysisError("the roads layer is empty: no street graph can be built")
     geoms = np.asarray(roads.geometry.array)
@@ -452,16 +449,8 @@ def _barrier_nodes(
     barriers: gpd.GeoDataFrame, roads: gpd.GeoDataFrame, node_ids: np.ndarray
 ) -> np.ndarray:
     require_projected(barriers, name="barriers")
-    if barriers.crs != roads.crs:
-        raise CRSError(
-            f"layers 'roads' ({roads.crs}) and 'barriers' ({barriers.crs}) are in different CRSs; "
-            "build all layers with one working CRS"
-        )
-    missing = [c.name for c in BARRIERS if c.name not in barriers.columns]
-    if missing:
-        raise LayerValidationError(
-            f"layer 'barriers' is missing columns {missing}; see geo.schema.BARRIERS"
-        )
+    same_crs(("roads", roads), ("barriers", barriers))
+    require_columns(barriers, [c.name for c in BARRIERS], layer="barriers")
     ids = barriers["node_id"].to_numpy(dtype=np.int64)
     pos = np.minimum(np.searchsorted(node_ids, ids), len(node_ids) - 1)
     found = node_ids[pos] == ids
@@ -492,18 +481,6 @@ def barrier_blocks(graph: StreetGraph, *, options: TruckOptions) -> np.ndarray:
     return blocking | (gate & closed)
 
 
-def _mask(value: np.ndarray | None, n: int, what: str) -> np.ndarray:
-    if value is None:
-        return np.zeros(n, dtype=bool)
-    arr = np.asarray(value)
-    if arr.dtype != bool or arr.shape != (n,):
-        raise ConfigError(
-            f"{what} must be a boolean mask of shape ({n},); got dtype {arr.dtype}, "
-            f"shape {arr.shape}"
-        )
-    return arr
-
-
 def truck_graph(
     graph: StreetGraph,
     *,
@@ -532,8 +509,8 @@ def truck_graph(
     options = options if options is not None else TruckOptions()
     roads = graph.roads
     n_edges, n_nodes = graph.n_edges, graph.n_nodes
-    extra_edges = _mask(blocked_edges, n_edges, "blocked_edges")
-    extra_nodes = _mask(blocked_nodes, n_nodes, "blocked_nodes")
+    extra_edges = bool_mask(blocked_edges, n_edges, what="blocked_edges")
+    extra_nodes = bool_mask(blocked_nodes, n_nodes, what="blocked_nodes")
 
     width = roads["width_m"].to_numpy(dtype=np.float64)
     tagged = np.isin(_str_column(roads, "width_source"), list(_TAGGED_WIDTH_SOURCES))

@@ -16,6 +16,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from geo._validate import bool_mask
 from geo.errors import ConfigError, CRSError
 from routing.graph import StreetGraph
 
@@ -177,12 +178,7 @@ def snap_points(
     n = len(geoms)
     mask: np.ndarray | None = None
     if edge_mask is not None:
-        mask = np.asarray(edge_mask)
-        if mask.dtype != bool or mask.shape != (graph.n_edges,):
-            raise ConfigError(
-                f"edge_mask must be a boolean mask of shape ({graph.n_edges},); got dtype "
-                f"{mask.dtype}, shape {mask.shape}"
-            )
+        mask = bool_mask(edge_mask, graph.n_edges, what="edge_mask")
     n_eligible = graph.n_edges if mask is None else int(mask.sum())
 
     edge = np.full(n, -1, dtype=np.int64)
