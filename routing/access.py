@@ -92,10 +92,12 @@ from routing.facade import (
     _EPS_M,
     _edge_widths,
     _extent_ok,
+    _Lanes,
     _lanes,
     _nearest_side,
     _rectangle_sides,
     _sample_walls,
+    _Samples,
 )
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
 from routing.graph import TruckGraph
@@ -285,20 +287,83 @@ def high_rise_access(
     ids = hr["building_id"].astype(str).to_numpy(dtype=object)
     geoms = np.asarray(hr.geometry.array)
     _check_footprints(geoms, ids)
-    n_b = len(rows)
 
-    wall_min = _rule_value(preset, "fire_lane_wall_distance", "value_m")
+    limits = _limits(preset)
+    m = _measure(truck, geoms, limits=limits, options=options)
+    layout = _layouts(m, limits=limits, options=options)
+    use = hr["use"].fillna("").astype(str).str.strip().str.lower().to_numpy(dtype=object)
+    height = hr["height_m"].to_numpy(dtype=np.float64)
+    v = _verdicts(truck, m, layout, limits, preset=preset, options=options,
+                  residential=use == "residential", height=height)
+    out = _access_frame(hr, ids, m, layout, v, band=limits.band, crs=buildings.crs)
+    reasons, table = _access_findings(ids, m, layout, v, limits, preset=preset, options=options,
+                                      use=use)
+    out["reasons"] = reasons
+    out = out[[*HIGH_RISE_ACCESS_COLUMNS, "geometry"]]
+    log.info(
+        "high-rise access: %d of %d high-rises non-compliant (shall), %d findings",
+        int((~v.compliant).sum()), len(rows), len(table),
+    )
+    return out, table
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The preset's numbers of the façade check (None: the preset lacks the rule)."""
+
+    wall_min: float | None  # fire_lane_wall_distance
+    band: tuple[float, float] | None  # aerial_site_facade_min / _max
+    frac: float  # aerial_site_extent perimeter_frac (1/4 when not given)
+
+
+def _limits(preset: Preset) -> _Limits:
     band_lo = _rule_value(preset, "aerial_site_facade_min", "value_m")
     band_hi = _rule_value(preset, "aerial_site_facade_max", "value_m")
-    band = (band_lo, band_hi) if band_lo is not None and band_hi is not None else None
+    frac_value = _rule_value(preset, "aerial_site_extent", "perimeter_frac")
+    return _Limits(
+        wall_min=_rule_value(preset, "fire_lane_wall_distance", "value_m"),
+        band=(band_lo, band_hi) if band_lo is not None and band_hi is not None else None,
+        frac=0.25 if frac_value is None else frac_value,
+    )
 
+
+@dataclass(frozen=True, eq=False)
+class _Measured:
+    """Per building: what the wall samples found (lengths in m), and its long sides."""
+
+    samples: _Samples
+    lanes: _Lanes
+    side: np.ndarray  # rectangle side (0..3) of each sample's wall
+    perimeter: np.ndarray
+    served_m: np.ndarray
+    too_close_m: np.ndarray
+    aerial_m: np.ndarray
+    est_m: np.ndarray  # served wall whose lane width is estimated
+    is_long: np.ndarray  # (n_b, 4) which rectangle sides are the long ones
+    side_wall: np.ndarray  # (n_b, 4) wall per rectangle side
+    long_side_m: np.ndarray
+    long_sorted: np.ndarray  # (n_b, 2) served share of the two long sides, best first
+    long_served: np.ndarray  # long sides served over ``side_fraction``
+    aerial_face: np.ndarray  # a served long side also in the aerial band over ``side_fraction``
+
+    def pct(self, part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+        """``100 × part / whole`` per building (0 where ``whole`` is 0)."""
+        return 100.0 * np.divide(part, whole, out=np.zeros(len(whole)), where=whole > 0)
+
+
+def _measure(
+    truck: TruckGraph, geoms: np.ndarray, *, limits: _Limits, options: AccessOptions
+) -> _Measured:
+    """Sample the walls, find the lane in front of each sample and sum per building and side."""
+    n_b = len(geoms)
     samples = _sample_walls(geoms, options.sample_step_m)
     log.info("high-rise access: %d high-rises, %d wall samples every %.1f m",
              n_b, len(samples.weight), options.sample_step_m)
     width, estimated = _edge_widths(truck)
-    lanes = _lanes(samples, truck, width, max_lane_m=options.max_lane_m, band=band,
+    lanes = _lanes(samples, truck, width, max_lane_m=options.max_lane_m, band=limits.band,
                    max_facing_deg=options.max_facing_deg)
     served = lanes.edge >= 0
+    wall_min = limits.wall_min
     too_close = served & (lanes.edge_m < (wall_min if wall_min is not None else -np.inf))
     est = served & estimated[np.maximum(lanes.edge, 0)]
     log.info("high-rise access: %d of %d wall samples served by a lane in front within %.0f m",
@@ -309,18 +374,10 @@ def high_rise_access(
     def per_building(mask: np.ndarray) -> np.ndarray:
         return np.bincount(b, weights=w * mask, minlength=n_b)
 
-    perimeter = np.bincount(b, weights=w, minlength=n_b)
-    served_m = per_building(served)
-    too_close_m = per_building(too_close)
-    aerial_m = per_building(lanes.aerial)
-    est_m = per_building(est)
-
     corners = _rectangle_sides(geoms)
     side_len = np.hypot(*np.diff(corners, axis=1).transpose(2, 0, 1))  # (n_b, 4)
     first_pair = side_len[:, 0] + side_len[:, 2] >= side_len[:, 1] + side_len[:, 3]
     is_long = np.column_stack([first_pair, ~first_pair, first_pair, ~first_pair])
-    long_side_m = np.where(first_pair, side_len[:, [0, 2]].mean(axis=1),
-                           side_len[:, [1, 3]].mean(axis=1))
     walls = samples.walls
     wall_side = _nearest_side((walls.a + walls.b) / 2.0, corners, samples.wall_building)
     side = wall_side[samples.wall]
@@ -330,43 +387,85 @@ def high_rise_access(
     side_aerial = np.bincount(key, weights=w * lanes.aerial, minlength=n_b * 4).reshape(n_b, 4)
     side_frac = np.divide(side_served, side_wall, out=np.zeros((n_b, 4)), where=side_wall > 0)
     aerial_frac = np.divide(side_aerial, side_wall, out=np.zeros((n_b, 4)), where=side_wall > 0)
-    long_frac = np.where(is_long, side_frac, -1.0)
-    long_sorted = -np.sort(-long_frac, axis=1)[:, :2]  # the two long sides, best first
     side_ok = is_long & (side_frac >= options.side_fraction - _EPS_M)
-    long_served = side_ok.sum(axis=1)
-    aerial_face = (side_ok & (aerial_frac >= options.side_fraction - _EPS_M)).any(axis=1)
-
-    extent_rule = "aerial_site_extent" in preset.rules and band is not None
-    frac_value = _rule_value(preset, "aerial_site_extent", "perimeter_frac")
-    frac = 0.25 if frac_value is None else frac_value
-    quarter = (band is not None) & (aerial_m >= frac * perimeter - _EPS_M) & (
-        aerial_m >= long_side_m - _EPS_M
+    return _Measured(
+        samples=samples, lanes=lanes, side=side,
+        perimeter=np.bincount(b, weights=w, minlength=n_b),
+        served_m=per_building(served), too_close_m=per_building(too_close),
+        aerial_m=per_building(lanes.aerial), est_m=per_building(est),
+        is_long=is_long, side_wall=side_wall,
+        long_side_m=np.where(first_pair, side_len[:, [0, 2]].mean(axis=1),
+                             side_len[:, [1, 3]].mean(axis=1)),
+        # the two long sides, best first
+        long_sorted=-np.sort(-np.where(is_long, side_frac, -1.0), axis=1)[:, :2],
+        long_served=side_ok.sum(axis=1),
+        aerial_face=np.asarray(
+            (side_ok & (aerial_frac >= options.side_fraction - _EPS_M)).any(axis=1)
+        ),
     )
-    ring = served_m >= options.ring_fraction * perimeter - _EPS_M
+
+
+def _layouts(m: _Measured, *, limits: _Limits, options: AccessOptions) -> np.ndarray:
+    """The layout verdict of each building (:data:`LAYOUTS`, the first that holds)."""
+    quarter = (limits.band is not None) & (
+        m.aerial_m >= limits.frac * m.perimeter - _EPS_M
+    ) & (m.aerial_m >= m.long_side_m - _EPS_M)
+    ring = m.served_m >= options.ring_fraction * m.perimeter - _EPS_M
     layout = np.select(
-        [ring, long_served >= 2, long_served >= 1, quarter],
+        [ring, m.long_served >= 2, m.long_served >= 1, quarter],
         ["ring", "two_long_sides", "one_long_side", "quarter_perimeter"],
         default="insufficient",
     ).astype(object)
     names, counts = np.unique(layout.astype(str), return_counts=True)
     log.info("high-rise access: layouts %s",
              ", ".join(f"{k} {c}" for k, c in zip(names.tolist(), counts.tolist(), strict=True)))
+    return layout
 
-    use = hr["use"].fillna("").astype(str).str.strip().str.lower().to_numpy(dtype=object)
-    residential = use == "residential"
-    height = hr["height_m"].to_numpy(dtype=np.float64)
 
+@dataclass(frozen=True, eq=False)
+class _Verdicts:
+    """Per building: which rule holds (the ``*_rule`` flags: the preset has the rule)."""
+
+    ring_rule: bool
+    ring_ok: np.ndarray
+    conn_rule: bool
+    connections: np.ndarray  # -1 unless the layout is a ring
+    min_conn: float
+    conn_fail: np.ndarray
+    extent_rule: bool
+    extent_ok: np.ndarray
+    gap_m: float | None
+    gap_fail: np.ndarray
+    too_close_fail: np.ndarray
+    compliant: np.ndarray  # no *shall* rule fails
+
+
+def _verdicts(
+    truck: TruckGraph,
+    m: _Measured,
+    layout: np.ndarray,
+    limits: _Limits,
+    *,
+    preset: Preset,
+    options: AccessOptions,
+    residential: np.ndarray,
+    height: np.ndarray,
+) -> _Verdicts:
+    """Check GB 50016 7.1.2, 7.1.9, 7.2.1 and 7.1.8 on the measured façades."""
+    n_b = len(layout)
     # fire_lane_ring_required (GB 50016 7.1.2)
     ring_rule = "fire_lane_ring_required" in preset.rules
     ring_ok = (np.isin(layout, ["ring", "two_long_sides"])
-               | ((layout == "one_long_side") & residential & (aerial_face | (band is None))))
+               | ((layout == "one_long_side") & residential
+                  & (m.aerial_face | (limits.band is None))))
     # fire_lane_ring_connections (GB 50016 7.1.9)
     conn_rule = "fire_lane_ring_connections" in preset.rules
     connections = np.full(n_b, -1, dtype=np.int64)
     if conn_rule:
         is_ring = layout == "ring"
+        b = m.samples.building
         connections[is_ring] = _ring_connections(
-            truck, b, np.where(is_ring[b], lanes.edge, -1), n_b
+            truck, b, np.where(is_ring[b], m.lanes.edge, -1), n_b
         )[is_ring]
         min_conn = preset.rule("fire_lane_ring_connections").value("min_count")
         conn_fail = (layout == "ring") & (connections < min_conn)
@@ -374,6 +473,7 @@ def high_rise_access(
         min_conn, conn_fail = 0.0, np.zeros(n_b, dtype=bool)
 
     # aerial_site_extent / aerial_site_gap (GB 50016 7.2.1)
+    extent_rule = "aerial_site_extent" in preset.rules and limits.band is not None
     gap_m = _rule_value(preset, "aerial_site_gap", "value_m")
     gap_height = _rule_value(preset, "aerial_site_gap", "max_height_m")
     may_break = (gap_height is not None) & (np.nan_to_num(height, nan=np.inf) <= (gap_height or 0))
@@ -381,49 +481,84 @@ def high_rise_access(
     gap_fail = np.zeros(n_b, dtype=bool)
     if extent_rule:
         common: dict[str, Any] = {
-            "perimeter": perimeter, "long_side_m": long_side_m, "is_long": is_long,
-            "side_wall": side_wall, "perimeter_frac": frac, "side_fraction": options.side_fraction,
+            "perimeter": m.perimeter, "long_side_m": m.long_side_m, "is_long": m.is_long,
+            "side_wall": m.side_wall, "perimeter_frac": limits.frac,
+            "side_fraction": options.side_fraction,
         }
-        continuous = _extent_ok(samples, lanes.aerial, side, bridge_m=0.0, **common)
-        broken = _extent_ok(samples, lanes.aerial, side, bridge_m=np.inf, **common)
+        aerial, side = m.lanes.aerial, m.side
+        continuous = _extent_ok(m.samples, aerial, side, bridge_m=0.0, **common)
+        broken = _extent_ok(m.samples, aerial, side, bridge_m=np.inf, **common)
         extent_ok = np.where(may_break, broken, continuous)
         if gap_m is not None:
-            short_gaps = _extent_ok(samples, lanes.aerial, side, bridge_m=gap_m, **common)
+            short_gaps = _extent_ok(m.samples, aerial, side, bridge_m=gap_m, **common)
             gap_fail = may_break & broken & ~short_gaps
-    too_close_fail = (wall_min is not None) & (too_close_m >= max(options.min_flag_m, _EPS_M))
+    too_close_fail = (limits.wall_min is not None) & (
+        m.too_close_m >= max(options.min_flag_m, _EPS_M)
+    )
+    return _Verdicts(
+        ring_rule=ring_rule, ring_ok=ring_ok, conn_rule=conn_rule, connections=connections,
+        min_conn=min_conn, conn_fail=conn_fail, extent_rule=extent_rule, extent_ok=extent_ok,
+        gap_m=gap_m, gap_fail=gap_fail, too_close_fail=too_close_fail,
+        compliant=~((ring_rule & ~ring_ok) | conn_fail | (extent_rule & ~extent_ok)),
+    )
 
-    compliant = ~((ring_rule & ~ring_ok) | conn_fail | (extent_rule & ~extent_ok))
-    served_pct = 100.0 * np.divide(served_m, perimeter, out=np.zeros(n_b), where=perimeter > 0)
-    aerial_pct = 100.0 * np.divide(aerial_m, perimeter, out=np.zeros(n_b), where=perimeter > 0)
-    est_pct = 100.0 * np.divide(est_m, served_m, out=np.zeros(n_b), where=served_m > 0)
 
-    out = gpd.GeoDataFrame(
+def _access_frame(
+    hr: gpd.GeoDataFrame,
+    ids: np.ndarray,
+    m: _Measured,
+    layout: np.ndarray,
+    v: _Verdicts,
+    *,
+    band: tuple[float, float] | None,
+    crs: Any,
+) -> gpd.GeoDataFrame:
+    """The ``high_rise_access`` layer without its ``reasons``."""
+    n_b = len(ids)
+    return gpd.GeoDataFrame(
         {
             "building_id": ids,
             "name": hr["name"].fillna("").astype(str).to_numpy(dtype=object),
             "high_rise_class": hr["high_rise_class"].astype(str).to_numpy(dtype=object),
             "use": hr["use"].fillna("").astype(str).to_numpy(dtype=object),
-            "height_m": height,
-            "perimeter_m": perimeter,
-            "served_m": served_m,
-            "served_pct": served_pct,
-            "too_close_m": too_close_m,
-            "aerial_band_m": aerial_m if band is not None else np.full(n_b, np.nan),
-            "aerial_pct": aerial_pct if band is not None else np.full(n_b, np.nan),
-            "long_side_m": long_side_m,
-            "long_side_1_pct": 100.0 * long_sorted[:, 0],
-            "long_side_2_pct": 100.0 * long_sorted[:, 1],
-            "long_sides_served": long_served.astype(np.int64),
-            "estimated_width_pct": est_pct,
-            "ring_connections": connections,
+            "height_m": hr["height_m"].to_numpy(dtype=np.float64),
+            "perimeter_m": m.perimeter,
+            "served_m": m.served_m,
+            "served_pct": m.pct(m.served_m, m.perimeter),
+            "too_close_m": m.too_close_m,
+            "aerial_band_m": m.aerial_m if band is not None else np.full(n_b, np.nan),
+            "aerial_pct": m.pct(m.aerial_m, m.perimeter) if band is not None
+            else np.full(n_b, np.nan),
+            "long_side_m": m.long_side_m,
+            "long_side_1_pct": 100.0 * m.long_sorted[:, 0],
+            "long_side_2_pct": 100.0 * m.long_sorted[:, 1],
+            "long_sides_served": m.long_served.astype(np.int64),
+            "estimated_width_pct": m.pct(m.est_m, m.served_m),
+            "ring_connections": v.connections,
             "layout": layout,
-            "aerial_extent_ok": extent_ok if extent_rule else np.full(n_b, True),
-            "compliant_access": compliant,
+            "aerial_extent_ok": v.extent_ok if v.extent_rule else np.full(n_b, True),
+            "compliant_access": v.compliant,
         },
-        geometry=gpd.GeoSeries(geoms, crs=buildings.crs),
-        crs=buildings.crs,
+        geometry=gpd.GeoSeries(np.asarray(hr.geometry.array), crs=crs),
+        crs=crs,
     )
 
+
+def _access_findings(
+    ids: np.ndarray,
+    m: _Measured,
+    layout: np.ndarray,
+    v: _Verdicts,
+    limits: _Limits,
+    *,
+    preset: Preset,
+    options: AccessOptions,
+    use: np.ndarray,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per building the ``reasons`` text, and the findings (one row per failed rule)."""
+    residential = use == "residential"
+    served_pct = m.pct(m.served_m, m.perimeter)
+    est_pct = m.pct(m.est_m, m.served_m)
     kind = np.where(residential, "residential", np.where(use == "public", "public",
                                                           "unknown-use (held to the public rule)"))
     ring_msg = (kind.astype(object) + " high-rise, layout " + layout
@@ -435,7 +570,7 @@ def high_rise_access(
                         + np.round(est_pct).astype(int).astype(str) + "% of the served wall",
                         "").astype(object)
     found: list[pd.DataFrame] = []
-    reasons = np.full(n_b, "", dtype=object)
+    reasons = np.full(len(ids), "", dtype=object)
 
     def add(rule_id: str, failed: np.ndarray, values: np.ndarray, limit: float, message: str,
             reason: np.ndarray | str, per_row: np.ndarray | None = None) -> None:
@@ -451,39 +586,34 @@ def high_rise_access(
         frame["message"] = text + est_note[failed]
         found.append(frame)
 
-    if ring_rule:
-        add("fire_lane_ring_required", ~ring_ok, served_pct, 100.0 * options.ring_fraction,
+    if v.ring_rule:
+        add("fire_lane_ring_required", ~v.ring_ok, served_pct, 100.0 * options.ring_fraction,
             "served {value:.0f}% of the perimeter; a ring needs {limit:.0f}%",
             "no required lane layout (7.1.2): " + layout, ring_msg)
-    if conn_rule:
-        add("fire_lane_ring_connections", conn_fail, connections.astype(float), min_conn,
+    if v.conn_rule:
+        add("fire_lane_ring_connections", v.conn_fail, v.connections.astype(float), v.min_conn,
             "ring lane meets other roads at {value:.0f} place(s); at least {limit:.0f} required",
-            f"ring lane meets other roads at fewer than {min_conn:g} places")
-    if extent_rule:
-        long_text = ("; one long side is " + np.round(long_side_m).astype(int).astype(str)
+            f"ring lane meets other roads at fewer than {v.min_conn:g} places")
+    if v.extent_rule:
+        long_text = ("; one long side is " + np.round(m.long_side_m).astype(int).astype(str)
                      + " m").astype(object)
-        add("aerial_site_extent", ~extent_ok, aerial_pct, 100.0 * frac,
+        add("aerial_site_extent", ~v.extent_ok, m.pct(m.aerial_m, m.perimeter),
+            100.0 * limits.frac,
             "aerial band (lane edge in the façade band) covers {value:.0f}% of the perimeter; "
             "needs one long side, or >= {limit:.0f}% and not less than one long side",
             "aerial site too short", long_text)
-        if gap_m is not None:
-            add("aerial_site_gap", gap_fail, aerial_m, gap_m,
+        if v.gap_m is not None:
+            add("aerial_site_gap", v.gap_fail, m.aerial_m, v.gap_m,
                 "aerial site long enough ({value:.0f} m) only with pieces more than "
-                "{limit:.0f} m apart", f"aerial site pieces more than {gap_m:g} m apart")
-    if wall_min is not None:
-        add("fire_lane_wall_distance", too_close_fail, too_close_m, wall_min,
+                "{limit:.0f} m apart", f"aerial site pieces more than {v.gap_m:g} m apart")
+    if limits.wall_min is not None:
+        add("fire_lane_wall_distance", v.too_close_fail, m.too_close_m, limits.wall_min,
             "{value:.0f} m of wall served by a lane whose edge is nearer than {limit:.0f} m",
-            f"lane nearer than {wall_min:g} m to the wall")
+            f"lane nearer than {limits.wall_min:g} m to the wall")
     notes = np.where((use != "residential") & (use != "public"), "; use unknown: public rule", "")
     reasons = np.where(est_pct > 0, reasons + "; lane widths estimated", reasons) + notes
-    out["reasons"] = pd.Series(reasons.astype(str)).str.removeprefix("; ").to_numpy(dtype=object)
-    out = out[[*HIGH_RISE_ACCESS_COLUMNS, "geometry"]]
-    table = concat_findings(found)
-    log.info(
-        "high-rise access: %d of %d high-rises non-compliant (shall), %d findings",
-        int((~compliant).sum()), n_b, len(table),
-    )
-    return out, table
+    text = pd.Series(reasons.astype(str)).str.removeprefix("; ").to_numpy(dtype=object)
+    return text, concat_findings(found)
 
 
 def _ring_connections(
