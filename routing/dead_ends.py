@@ -116,65 +116,18 @@ def dead_end_lanes(
     """
     _check_layer(buildings, truck, name="buildings", columns=("building_id", "high_rise_class"))
     require_columns(turnarounds, _TURNAROUND_COLUMNS, layer="turnarounds")
-    access = np.asarray(access_edge)
-    if access.shape != (len(buildings),) or not np.issubdtype(access.dtype, np.integer):
-        raise LayerValidationError(
-            f"access_edge must be an integer array with one roads row per building "
-            f"({len(buildings)}); got dtype {access.dtype}, shape {access.shape}"
-        )
     g = truck.graph
-    if len(access) and (access.max(initial=-1) >= g.n_edges or access.min(initial=0) < -1):
-        raise LayerValidationError(
-            f"access_edge holds values outside -1..{g.n_edges - 1} (roads rows of the graph)"
-        )
+    access = _access_rows(access_edge, len(buildings), g.n_edges)
     limit_rule = preset.rule("fire_lane_dead_end")
     limit = limit_rule.value("value_m")
     turn_rule = preset.rule("fire_lane_turnaround")
-    profile = preset.profile(apparatus)
-    required = max(profile.turnaround_m, turn_rule.value("high_rise_m"))
-    if apparatus == "heavy":
-        required = max(required, turn_rule.value("heavy_m"))
+    required = _required_turnaround_m(preset, apparatus)
     size_text = _turnaround_text(turn_rule.text.get("shape", ""), required)
 
     chains = _dead_end_chains(truck)
-    turn_ids = turnarounds["node_id"].to_numpy(dtype=np.int64)
-    pos = np.minimum(np.searchsorted(g.node_ids, turn_ids), max(g.n_nodes - 1, 0))
-    found_node = g.node_ids[pos] == turn_ids if g.n_nodes else np.zeros(0, dtype=bool)
-    if len(turn_ids) and not found_node.all():
-        log.info("dead ends: ignored %d turnarounds whose node is not in the graph",
-                 int((~found_node).sum()))
-    is_turn = np.zeros(g.n_nodes, dtype=bool)
-    is_turn[pos[found_node]] = True
-
     n_c = len(chains.end)
-    has_turn = np.zeros(n_c, dtype=bool)
-    turn_node = np.full(n_c, -1, dtype=np.int64)
-    turn_from_end = np.full(n_c, np.nan)
-    if n_c:
-        hit = is_turn[chains.node]
-        # first turnaround from the dead end: nodes are stored from the dead end outwards
-        order = np.flatnonzero(hit)
-        ch = chains.node_chain[order]
-        first = np.ones(len(ch), dtype=bool)
-        first[1:] = ch[1:] != ch[:-1]
-        has_turn[ch[first]] = True
-        turn_node[ch[first]] = g.node_ids[chains.node[order[first]]]
-        turn_from_end[ch[first]] = chains.node_dist[order[first]]
-
-    ids = buildings["building_id"].astype(str).to_numpy(dtype=object)
-    hr_rows = _high_rise_rows(buildings)
-    hr_rows = hr_rows[access[hr_rows] >= 0]
-    chain_of = chains.edge_chain[access[hr_rows]]
-    served = pd.DataFrame({"chain": chain_of, "id": ids[hr_rows]})
-    served = served.loc[served["chain"] >= 0]
-    grouped = served.groupby("chain")["id"]
-    hr_text = np.full(n_c, "", dtype=object)
-    hr_count = np.zeros(n_c, dtype=np.int64)
-    if len(served):
-        joined = grouped.agg(lambda s: ";".join(sorted(s)))
-        hr_text[joined.index.to_numpy()] = joined.to_numpy()
-        counts = grouped.size()
-        hr_count[counts.index.to_numpy()] = counts.to_numpy()
+    has_turn, turn_node, turn_from_end = _first_turnarounds(truck, chains, turnarounds)
+    hr_text, hr_count = _served_high_rises(chains, buildings, access)
 
     over = chains.length > limit
     verdict = np.select(
@@ -195,7 +148,8 @@ def dead_end_lanes(
             "turnaround_from_end_m": turn_from_end,
             "high_rises": hr_text,
             "n_high_rises": hr_count,
-            "turnaround_required_m": np.where(hr_count > 0, required, profile.turnaround_m),
+            "turnaround_required_m": np.where(hr_count > 0, required,
+                                              preset.profile(apparatus).turnaround_m),
             "verdict": verdict,
         },
         geometry=gpd.GeoSeries(chains.geometry, crs=g.crs),
@@ -230,6 +184,86 @@ class _Chains:
     node: np.ndarray  # nodes of the chains (junction excluded), dead end first
     node_chain: np.ndarray
     node_dist: np.ndarray  # distance of each of those nodes from the dead end
+
+
+def _required_turnaround_m(preset: Preset, apparatus: str) -> float:
+    """Turnaround size (m) a dead end serving a high-rise needs: the larger of the apparatus
+    profile's and the rule's high-rise size (and its heavy size for ``heavy``)."""
+    turn_rule = preset.rule("fire_lane_turnaround")
+    required = max(preset.profile(apparatus).turnaround_m, turn_rule.value("high_rise_m"))
+    if apparatus == "heavy":
+        required = max(required, turn_rule.value("heavy_m"))
+    return float(required)
+
+
+def _access_rows(access_edge: np.ndarray, n_buildings: int, n_edges: int) -> np.ndarray:
+    """``access_edge`` checked: one integer roads row per building, -1 for none."""
+    access = np.asarray(access_edge)
+    if access.shape != (n_buildings,) or not np.issubdtype(access.dtype, np.integer):
+        raise LayerValidationError(
+            f"access_edge must be an integer array with one roads row per building "
+            f"({n_buildings}); got dtype {access.dtype}, shape {access.shape}"
+        )
+    if len(access) and (access.max(initial=-1) >= n_edges or access.min(initial=0) < -1):
+        raise LayerValidationError(
+            f"access_edge holds values outside -1..{n_edges - 1} (roads rows of the graph)"
+        )
+    return access
+
+
+def _first_turnarounds(
+    truck: TruckGraph, chains: _Chains, turnarounds: gpd.GeoDataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per chain: has a turnaround, the OSM node id of the first one from the dead end (-1)
+    and its distance from the end (NaN)."""
+    g = truck.graph
+    turn_ids = turnarounds["node_id"].to_numpy(dtype=np.int64)
+    pos = np.minimum(np.searchsorted(g.node_ids, turn_ids), max(g.n_nodes - 1, 0))
+    found_node = g.node_ids[pos] == turn_ids if g.n_nodes else np.zeros(0, dtype=bool)
+    if len(turn_ids) and not found_node.all():
+        log.info("dead ends: ignored %d turnarounds whose node is not in the graph",
+                 int((~found_node).sum()))
+    is_turn = np.zeros(g.n_nodes, dtype=bool)
+    is_turn[pos[found_node]] = True
+
+    n_c = len(chains.end)
+    has_turn = np.zeros(n_c, dtype=bool)
+    turn_node = np.full(n_c, -1, dtype=np.int64)
+    turn_from_end = np.full(n_c, np.nan)
+    if n_c:
+        hit = is_turn[chains.node]
+        # first turnaround from the dead end: nodes are stored from the dead end outwards
+        order = np.flatnonzero(hit)
+        ch = chains.node_chain[order]
+        first = np.ones(len(ch), dtype=bool)
+        first[1:] = ch[1:] != ch[:-1]
+        has_turn[ch[first]] = True
+        turn_node[ch[first]] = g.node_ids[chains.node[order[first]]]
+        turn_from_end[ch[first]] = chains.node_dist[order[first]]
+    return has_turn, turn_node, turn_from_end
+
+
+def _served_high_rises(
+    chains: _Chains, buildings: gpd.GeoDataFrame, access: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per chain: the ids of the high-rises whose access edge is on it (``';'``-joined, sorted)
+    and their count."""
+    n_c = len(chains.end)
+    ids = buildings["building_id"].astype(str).to_numpy(dtype=object)
+    hr_rows = _high_rise_rows(buildings)
+    hr_rows = hr_rows[access[hr_rows] >= 0]
+    chain_of = chains.edge_chain[access[hr_rows]]
+    served = pd.DataFrame({"chain": chain_of, "id": ids[hr_rows]})
+    served = served.loc[served["chain"] >= 0]
+    grouped = served.groupby("chain")["id"]
+    hr_text = np.full(n_c, "", dtype=object)
+    hr_count = np.zeros(n_c, dtype=np.int64)
+    if len(served):
+        joined = grouped.agg(lambda s: ";".join(sorted(s)))
+        hr_text[joined.index.to_numpy()] = joined.to_numpy()
+        counts = grouped.size()
+        hr_count[counts.index.to_numpy()] = counts.to_numpy()
+    return hr_text, hr_count
 
 
 def _dead_end_chains(truck: TruckGraph) -> _Chains:
