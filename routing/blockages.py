@@ -71,7 +71,7 @@ from routing.findings import concat_findings, findings
 from routing.graph import TruckGraph
 from routing.response import ResponseResult
 from routing.snap import SnapResult, snap_points
-from routing.spt import _combined_times, _groups, _points, _prepare, _scenarios
+from routing.spt import _combined_times, _Groups, _groups, _points, _prepare, _scenarios
 from routing.water import AccessPoints
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,11 @@ def _classify(
                         remaining >= min_width - _WIDTH_TOL_M)
     effect = np.where(~snapped, "rejected",
                       np.where(~is_open, "none", np.where(passable, "narrowed", "full")))
+    log.info(
+        "blockages: %d reports, %d snapped, %d open, %d block a truck (%d narrow the lane)",
+        n, int(snapped.sum()), int((is_open & snapped).sum()), int((effect == "full").sum()),
+        int((effect == "narrowed").sum()),
+    )
     names = graph.roads["name"].fillna("").astype(str).to_numpy(dtype=object)
     return pd.DataFrame(
         {
@@ -350,12 +355,6 @@ def blockage_impact(
     _check_access(buildings, building_access)
     frame = _classify(truck, blockages, rules)
     blocking = (frame["effect"] == "full").to_numpy()
-    log.info(
-        "blockages: %d reports, %d snapped, %d open, %d block a truck (%d narrow the lane)",
-        len(frame), int((frame["edge"] >= 0).sum()),
-        int((frame["open"] & (frame["edge"] >= 0)).sum()), int(blocking.sum()),
-        int((frame["effect"] == "narrowed").sum()),
-    )
 
     net = _prepare(truck, response)
     log.info("shortest-path tree: %d of %d nodes reached from %d stations",
@@ -379,9 +378,7 @@ def blockage_impact(
     ch = np.flatnonzero(cpt != pts.base)
     comb = _impact(np.zeros(len(ch), np.int64), ch, cpt[ch], pts.base, n_b, weight, high, 1,
                    limit_s=limit, rules=rules)
-    combined: dict[str, Any] = {"blocked_edges": K}
-    for key in _IMPACT:
-        combined[key] = comb[key][0].item()
+    combined: dict[str, Any] = {"blocked_edges": K, **{k: comb[k][0].item() for k in _IMPACT}}
     log.info("all open reports together: %d high-rises and %d buildings cut off, %d delayed, "
              "%d hydrants unreachable", combined["high_rises_cut"], combined["buildings_cut"],
              combined["buildings_delayed"], combined["hydrants_unreachable"])
@@ -392,45 +389,69 @@ def blockage_impact(
     lanes = _critical(net, buildings, building_access, rules, reported)
     log.info("critical lanes: %d unreported lanes cut high-rises off when blocked", len(lanes))
 
+    _rank(frame, blocking, open_rows, groups, alone)
+    found = _findings(frame, preset, truck.options.min_width_m)
+    log.info("ranking: %d open reports ranked, %d findings", int(open_rows.sum()), len(found))
+    _rule_columns(frame, preset)
+    return BlockageResult(
+        blockages=_with_input_columns(frame, blockages), combined=combined,
+        critical_lanes=lanes, findings=found,
+        summary=_summary(frame, combined, n_lanes=len(lanes), limit_s=limit),
+    )
+
+
+def _summary(
+    frame: pd.DataFrame, combined: dict[str, Any], *, n_lanes: int, limit_s: float
+) -> dict[str, Any]:
+    """The ``summary`` of :class:`BlockageResult`."""
+    snapped = (frame["edge"] >= 0).to_numpy()
+    return {
+        "total": len(frame),
+        "snapped": int(snapped.sum()),
+        "rejected": int((frame["effect"] == "rejected").sum()),
+        "open": int((frame["open"].to_numpy() & snapped).sum()),
+        "blocking": int((frame["effect"] == "full").sum()),
+        "high_rises_cut_off": combined["high_rises_cut"],
+        "buildings_cut_off": combined["buildings_cut"],
+        "buildings_delayed": combined["buildings_delayed"],
+        "hydrants_unreachable": combined["hydrants_unreachable"],
+        "critical_lanes": n_lanes,
+        "limit_s": limit_s,
+    }
+
+
+def _rank(
+    frame: pd.DataFrame,
+    blocking: np.ndarray,
+    open_rows: np.ndarray,
+    groups: _Groups,
+    alone: dict[str, np.ndarray],
+) -> None:
+    """Per report (in place): ``reports_on_edge``, its scenario's impact and its ``rank``
+    (open snapped reports by score, ties by ``blockage_id``)."""
+    K = len(groups.edge)
     g = np.where(blocking, groups.of_edge[np.maximum(frame["edge"].to_numpy(), 0)], -1)
     # index -1 (no scenario) picks the appended zero
     per_group = np.append(np.bincount(g[g >= 0], minlength=K), 0)
     frame["reports_on_edge"] = per_group[g]
     for key in _IMPACT:
         frame[key] = np.append(alone[key], 0)[g]
-    ranked = open_rows
     order = np.lexsort((frame["blockage_id"].to_numpy(dtype=str),
                         -np.round(frame["score"].to_numpy(), 9)))
-    order = order[ranked[order]]
+    order = order[open_rows[order]]
     rank = pd.array([pd.NA] * len(frame), dtype="Int64")
     rank[order] = np.arange(1, len(order) + 1)
     frame["rank"] = rank
 
-    min_width = truck.options.min_width_m
-    found = _findings(frame, preset, min_width)
-    log.info("ranking: %d open reports ranked, %d findings", int(open_rows.sum()), len(found))
-    _rule_columns(frame, preset)
+
+def _with_input_columns(frame: pd.DataFrame, blockages: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The per-report frame with the reports' other input columns and geometry."""
     extra = [c for c in blockages.columns
              if c not in frame.columns and c != blockages.geometry.name]
     out = pd.concat([frame.drop(columns=["edge"]),
                      blockages[extra].reset_index(drop=True)], axis=1)
-    result = gpd.GeoDataFrame(out, geometry=list(np.asarray(blockages.geometry.array)),
-                              crs=blockages.crs)
-    summary = {
-        "total": len(frame),
-        "snapped": int((frame["edge"] >= 0).sum()),
-        "rejected": int((frame["effect"] == "rejected").sum()),
-        "open": int(open_rows.sum()),
-        "blocking": int(blocking.sum()),
-        "high_rises_cut_off": combined["high_rises_cut"],
-        "buildings_cut_off": combined["buildings_cut"],
-        "buildings_delayed": combined["buildings_delayed"],
-        "hydrants_unreachable": combined["hydrants_unreachable"],
-        "critical_lanes": len(lanes),
-        "limit_s": limit,
-    }
-    return BlockageResult(blockages=result, combined=combined, critical_lanes=lanes,
-                          findings=found, summary=summary)
+    return gpd.GeoDataFrame(out, geometry=list(np.asarray(blockages.geometry.array)),
+                            crs=blockages.crs)
 
 
 def _rule_columns(frame: pd.DataFrame, preset: Preset) -> None:
