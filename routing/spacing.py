@@ -20,6 +20,7 @@ do not bound a gap.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, fields
 
 import geopandas as gpd
 import numpy as np
@@ -79,6 +80,127 @@ def _edge_measures(
     return part, start, along
 
 
+@dataclass(frozen=True, eq=False)
+class _Gaps:
+    """Gaps between consecutive hydrants: hydrants, street line, measures along it, geometry."""
+
+    from_h: np.ndarray
+    to_h: np.ndarray
+    part: np.ndarray
+    m0: np.ndarray
+    m1: np.ndarray
+    gap_m: np.ndarray
+    geom: np.ndarray
+
+    def concat(self, other: _Gaps) -> _Gaps:
+        """These gaps followed by ``other``."""
+        return _Gaps(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                        for f in fields(self)})
+
+
+def _ring_gaps(
+    parts: np.ndarray,
+    h: np.ndarray,
+    hp: np.ndarray,
+    measure: np.ndarray,
+    same: np.ndarray,
+    *,
+    max_spacing_m: float,
+) -> _Gaps | None:
+    """On closed street lines, the stretch from the last hydrant round the closure to the first
+    one, where it is longer than ``max_spacing_m`` (None when there is none).
+
+    ``h``, ``hp``, ``measure``: hydrants sorted by line and measure; ``same``: consecutive
+    hydrants on one line.
+    """
+    lengths = shapely.length(parts)
+    last = np.append(~same, True)
+    firsts = np.flatnonzero(np.insert(~same, 0, True))
+    lasts = np.flatnonzero(last)
+    ring = shapely.is_closed(parts[hp[lasts]]) & (lasts > firsts)
+    wrap_gap = lengths[hp[lasts]] - measure[lasts] + measure[firsts]
+    wrap = ring & (wrap_gap > max_spacing_m)
+    if not wrap.any():
+        return None
+    wl, wf = lasts[wrap], firsts[wrap]
+    wp = hp[wl]
+    tail = line_substrings(parts, measure[wl], lengths[wp], line_index=wp)
+    head = line_substrings(parts, np.zeros(len(wf)), measure[wf], line_index=wp)
+    joined = shapely.line_merge(
+        shapely.multilinestrings(
+            np.stack([tail, head], axis=1).ravel(), indices=np.repeat(np.arange(len(wl)), 2)
+        )
+    )
+    return _Gaps(from_h=h[wl], to_h=h[wf], part=wp, m0=measure[wl],
+                 m1=measure[wf] + lengths[wp], gap_m=wrap_gap[wrap], geom=np.asarray(joined))
+
+
+def _gap_ways(
+    graph: StreetGraph,
+    gaps: _Gaps,
+    parts: np.ndarray,
+    *,
+    part: np.ndarray,
+    start: np.ndarray,
+    along: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per gap: the sorted OSM ways along it and the street name ('' when unnamed).
+
+    The ways are those of the edges of its line whose extent overlaps the stretch (on rings,
+    also shifted by one ring length for the wrap-round stretch).
+    """
+    roads = graph.roads
+    names = roads["name"].fillna("").astype(str).to_numpy(dtype=object)
+    way_of_edge = roads["way_id"].to_numpy(dtype=np.int64)
+    lengths = shapely.length(parts)
+    n_gaps = len(gaps.gap_m)
+    edges_on = np.flatnonzero(part >= 0)
+    length_on = graph.length_m[edges_on]
+    lo = np.where(along[edges_on], start[edges_on], start[edges_on] - length_on)
+    edge_frame = pd.DataFrame(
+        {"part": part[edges_on], "lo": lo, "hi": lo + length_on,
+         "way_id": way_of_edge[edges_on], "name": names[edges_on]}
+    )
+    gap_frame = pd.DataFrame(
+        {"gap": np.arange(n_gaps), "part": gaps.part, "m0": gaps.m0, "m1": gaps.m1}
+    )
+    pairs = gap_frame.merge(edge_frame, on="part")
+    ring_len = lengths[pairs["part"].to_numpy()]
+    overlap = np.maximum(
+        np.minimum(pairs["hi"], pairs["m1"]) - np.maximum(pairs["lo"], pairs["m0"]),
+        np.minimum(pairs["hi"] + ring_len, pairs["m1"]) - np.maximum(pairs["lo"] + ring_len,
+                                                                     pairs["m0"]),
+    )
+    pairs = pairs.loc[overlap > _ON_LINE_M]
+    way_ids = lists_by_group(
+        pairs["gap"].to_numpy(dtype=np.int64), pairs["way_id"].to_numpy(dtype=np.int64), n_gaps,
+    )
+    street_name = pairs.groupby("gap")["name"].first()
+    return way_ids, street_name.reindex(np.arange(n_gaps)).fillna("").to_numpy(dtype=object)
+
+
+def _hydrant_measures(
+    hydrant_snaps: SnapResult,
+    h: np.ndarray,
+    *,
+    part: np.ndarray,
+    start: np.ndarray,
+    along: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hydrants ``h`` placed on their street lines: hydrant, line and measure along it, sorted
+    by line then measure (hydrants whose edge is on no line are left out)."""
+    e = hydrant_snaps.edge[h]
+    ok = part[e] >= 0
+    if not ok.all():
+        log.info("spacing: %d hydrants could not be placed on their street line", int((~ok).sum()))
+    h, e = h[ok], e[ok]
+    pos = hydrant_snaps.position_m[h]
+    measure = np.where(along[e], start[e] + pos, start[e] - pos)
+    hp = part[e]
+    order = np.lexsort((h, measure, hp))
+    return h[order], hp[order], measure[order]
+
+
 def spacing_gaps(
     graph: StreetGraph,
     hydrant_snaps: SnapResult,
@@ -117,8 +239,6 @@ def spacing_gaps(
     counted = _counted(needs_hydrants, graph.n_edges)
     active[active] = counted[hydrant_snaps.edge[active]]
     roads = graph.roads
-    names = roads["name"].fillna("").astype(str).to_numpy(dtype=object)
-    way_of_edge = roads["way_id"].to_numpy(dtype=np.int64)
     street, _ = pd.factorize(pd.Series(street_keys(roads["name"], roads["way_id"])))
     street = np.asarray(street, dtype=np.int64)
 
@@ -140,87 +260,30 @@ def spacing_gaps(
     part_street = used[part_sub]
     part, start, along = _edge_measures(graph, sub_edges, parts, part_street, street[sub_edges])
 
-    e = hydrant_snaps.edge[h]
-    ok = part[e] >= 0
-    if not ok.all():
-        log.info("spacing: %d hydrants could not be placed on their street line", int((~ok).sum()))
-    h, e = h[ok], e[ok]
-    pos = hydrant_snaps.position_m[h]
-    measure = np.where(along[e], start[e] + pos, start[e] - pos)
-    hp = part[e]
-    order = np.lexsort((h, measure, hp))
-    h, hp, measure = h[order], hp[order], measure[order]
-
+    h, hp, measure = _hydrant_measures(hydrant_snaps, h, part=part, start=start, along=along)
     same = hp[1:] == hp[:-1]
     gaps = np.flatnonzero(same & (measure[1:] - measure[:-1] > max_spacing_m))
-    from_h, to_h, g_part = h[gaps], h[gaps + 1], hp[gaps]
     m0, m1 = measure[gaps], measure[gaps + 1]
-    gap_m = m1 - m0
-    geoms = line_substrings(parts, m0, m1, line_index=g_part)
+    found = _Gaps(from_h=h[gaps], to_h=h[gaps + 1], part=hp[gaps], m0=m0, m1=m1, gap_m=m1 - m0,
+                  geom=line_substrings(parts, m0, m1, line_index=hp[gaps]))
+    wrap = _ring_gaps(parts, h, hp, measure, same, max_spacing_m=max_spacing_m)
+    if wrap is not None:
+        found = found.concat(wrap)
 
-    # Rings: the stretch from the last hydrant round the closure to the first one.
-    lengths = shapely.length(parts)
-    last = np.append(~same, True)
-    firsts = np.flatnonzero(np.insert(~same, 0, True))
-    lasts = np.flatnonzero(last)
-    ring = shapely.is_closed(parts[hp[lasts]]) & (lasts > firsts)
-    wrap_gap = lengths[hp[lasts]] - measure[lasts] + measure[firsts]
-    wrap = ring & (wrap_gap > max_spacing_m)
-    if wrap.any():
-        wl, wf = lasts[wrap], firsts[wrap]
-        wp = hp[wl]
-        tail = line_substrings(parts, measure[wl], lengths[wp], line_index=wp)
-        head = line_substrings(parts, np.zeros(len(wf)), measure[wf], line_index=wp)
-        joined = shapely.line_merge(
-            shapely.multilinestrings(
-                np.stack([tail, head], axis=1).ravel(), indices=np.repeat(np.arange(len(wl)), 2)
-            )
-        )
-        from_h = np.concatenate([from_h, h[wl]])
-        to_h = np.concatenate([to_h, h[wf]])
-        g_part = np.concatenate([g_part, wp])
-        m0 = np.concatenate([m0, measure[wl]])
-        m1 = np.concatenate([m1, measure[wf] + lengths[wp]])
-        gap_m = np.concatenate([gap_m, wrap_gap[wrap]])
-        geoms = np.concatenate([geoms, joined])
-
-    if len(gap_m) == 0:
+    if len(found.gap_m) == 0:
         log.info("spacing: no gaps over %g m between %d hydrants", max_spacing_m, len(h))
         return empty
 
-    # Ways along each stretch: edges of its line whose extent overlaps the stretch (on rings,
-    # also shifted by one ring length for the wrap-round stretch).
-    edges_on = np.flatnonzero(part >= 0)
-    length_on = graph.length_m[edges_on]
-    lo = np.where(along[edges_on], start[edges_on], start[edges_on] - length_on)
-    edge_frame = pd.DataFrame(
-        {"part": part[edges_on], "lo": lo, "hi": lo + length_on,
-         "way_id": way_of_edge[edges_on], "name": names[edges_on]}
-    )
-    gap_frame = pd.DataFrame({"gap": np.arange(len(gap_m)), "part": g_part, "m0": m0, "m1": m1})
-    pairs = gap_frame.merge(edge_frame, on="part")
-    ring_len = lengths[pairs["part"].to_numpy()]
-    overlap = np.maximum(
-        np.minimum(pairs["hi"], pairs["m1"]) - np.maximum(pairs["lo"], pairs["m0"]),
-        np.minimum(pairs["hi"] + ring_len, pairs["m1"]) - np.maximum(pairs["lo"] + ring_len,
-                                                                     pairs["m0"]),
-    )
-    pairs = pairs.loc[overlap > _ON_LINE_M]
-    way_ids = lists_by_group(
-        pairs["gap"].to_numpy(dtype=np.int64), pairs["way_id"].to_numpy(dtype=np.int64),
-        len(gap_m),
-    )
-    street_name = pairs.groupby("gap")["name"].first()
-
+    way_ids, street_name = _gap_ways(graph, found, parts, part=part, start=start, along=along)
     out = gpd.GeoDataFrame(
         {
-            "name": street_name.reindex(np.arange(len(gap_m))).fillna("").to_numpy(dtype=object),
+            "name": street_name,
             "way_ids": way_ids,
-            "from_hydrant": from_h.astype(np.int64),
-            "to_hydrant": to_h.astype(np.int64),
-            "gap_m": gap_m,
+            "from_hydrant": found.from_h.astype(np.int64),
+            "to_hydrant": found.to_h.astype(np.int64),
+            "gap_m": found.gap_m,
         },
-        geometry=gpd.GeoSeries(geoms, crs=graph.crs),
+        geometry=gpd.GeoSeries(found.geom, crs=graph.crs),
         crs=graph.crs,
     )
     out = out.sort_values(["gap_m", "from_hydrant"], ascending=[False, True]).reset_index(
