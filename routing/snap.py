@@ -181,12 +181,7 @@ def snap_points(
         mask = bool_mask(edge_mask, graph.n_edges, what="edge_mask")
     n_eligible = graph.n_edges if mask is None else int(mask.sum())
 
-    edge = np.full(n, -1, dtype=np.int64)
-    offset = np.full(n, np.nan)
-    position = np.full(n, np.nan)
-    snapped_xy = np.full((n, 2), np.nan)
     reason = np.full(n, "", dtype=object)
-
     missing = shapely.is_missing(geoms)
     empty = missing.copy()
     empty[~missing] = shapely.is_empty(geoms[~missing])
@@ -199,55 +194,14 @@ def snap_points(
     xy = np.full((n, 2), np.nan)
     xy[candidates] = shapely.get_coordinates(geoms[candidates])
 
-    def take(ids: np.ndarray, q: np.ndarray, e: np.ndarray) -> None:
-        """Settle points ``ids[q]`` from candidate pairs (q sorted: index into ids, e: edge)."""
-        if mask is not None:
-            keep = mask[e]
-            q, e = q[keep], e[keep]
-        pt, pe, dist, pos, closest = _nearest_on_edges(graph, xy[ids], q, e)
-        pt = ids[pt]
-        edge[pt], offset[pt], position[pt], snapped_xy[pt] = pe, dist, pos, closest
-
-    lookup_tree: shapely.STRtree | None = None
-
-    def tree_of_eligible() -> tuple[shapely.STRtree, np.ndarray]:
-        nonlocal lookup_tree
-        eligible = np.arange(graph.n_edges) if mask is None else np.flatnonzero(mask)
-        if lookup_tree is None:
-            lookup_tree = graph.tree if mask is None else shapely.STRtree(graph.geometry[eligible])
-        return lookup_tree, eligible
-
+    s = _Snapping(graph, xy, mask)
     if len(candidates) and n_eligible:
-        rest = candidates
-        r = 0.0
-        for r in sorted({min(float(max_distance_m), b) for b in _PREFILTER_M}):
-            # Query in a spatial order (cells of 500 m): the tree is walked far faster.
-            c = xy[rest]
-            cell = np.floor(c / _QUERY_CELL_M).astype(np.int64)
-            near_first = rest[np.argsort(cell[:, 0] * (1 << 32) + cell[:, 1])]
-            c = xy[near_first]
-            boxes = shapely.box(c[:, 0] - r, c[:, 1] - r, c[:, 0] + r, c[:, 1] + r)
-            qi, ei = graph.tree.query(boxes)
-            take(near_first, qi, ei)
-            # Settled: the nearest edge within r is the nearest edge (any closer edge's
-            # envelope meets the box). Beyond r or no candidate: try the next stage.
-            later = ~(offset[rest] <= r)
-            edge[rest[later]] = -1
-            rest = rest[later]
-            if len(rest) == 0:
-                break
-        if len(rest) and max_distance_m > r:
-            tree, eligible = tree_of_eligible()
-            qi, ti = tree.query_nearest(geoms[rest], max_distance=max_distance_m)
-            take(rest, qi, eligible[ti])
-        unsettled = candidates[edge[candidates] < 0]
-        offset[unsettled] = position[unsettled] = np.nan
-        snapped_xy[unsettled] = np.nan
+        _snap_staged(s, geoms, candidates, max_distance_m=max_distance_m)
 
-    far = candidates[edge[candidates] < 0]
+    far = candidates[s.edge[candidates] < 0]
     if len(far):
         if n_eligible:
-            tree, _ = tree_of_eligible()
+            tree, _ = s.eligible_tree()
             (qi, _), dist = tree.query_nearest(geoms[far], return_distance=True, all_matches=False)
             nearest = np.full(len(far), np.nan)
             nearest[qi] = dist
@@ -257,21 +211,86 @@ def snap_points(
         else:
             reason[far] = "no eligible road in the graph"
 
-    ok = edge >= 0
+    ok = s.edge >= 0
     snapped_pt = np.full(n, None, dtype=object)
-    snapped_pt[ok] = shapely.points(snapped_xy[ok])
+    snapped_pt[ok] = shapely.points(s.snapped_xy[ok])
     log.info(
         "snapped %d of %d points to edges within %g m (%d too far, %d empty, %d not points)",
         int(ok.sum()), n, max_distance_m, len(far), int(empty.sum()), int(not_point.sum()),
     )
     return SnapResult(
-        edge=edge,
-        position_m=position,
-        offset_m=offset,
+        edge=s.edge,
+        position_m=s.position,
+        offset_m=s.offset,
         point=snapped_pt,
         reason=reason,
         max_distance_m=float(max_distance_m),
     )
+
+
+class _Snapping:
+    """Working state of :func:`snap_points`: the answer so far for each point (edge -1, NaN
+    where none yet), and the eligible edges."""
+
+    def __init__(self, graph: StreetGraph, xy: np.ndarray, mask: np.ndarray | None) -> None:
+        n = len(xy)
+        self.graph, self.xy, self.mask = graph, xy, mask
+        self.edge = np.full(n, -1, dtype=np.int64)
+        self.offset = np.full(n, np.nan)
+        self.position = np.full(n, np.nan)
+        self.snapped_xy = np.full((n, 2), np.nan)
+        self._tree: shapely.STRtree | None = None
+
+    def take(self, ids: np.ndarray, q: np.ndarray, e: np.ndarray) -> None:
+        """Settle points ``ids[q]`` from candidate pairs (q sorted: index into ids, e: edge)."""
+        if self.mask is not None:
+            keep = self.mask[e]
+            q, e = q[keep], e[keep]
+        pt, pe, dist, pos, closest = _nearest_on_edges(self.graph, self.xy[ids], q, e)
+        pt = ids[pt]
+        self.edge[pt], self.offset[pt], self.position[pt], self.snapped_xy[pt] = (
+            pe, dist, pos, closest
+        )
+
+    def eligible_tree(self) -> tuple[shapely.STRtree, np.ndarray]:
+        """The STRtree of the eligible edges (built once) and their roads rows."""
+        graph, mask = self.graph, self.mask
+        eligible = np.arange(graph.n_edges) if mask is None else np.flatnonzero(mask)
+        if self._tree is None:
+            self._tree = graph.tree if mask is None else shapely.STRtree(graph.geometry[eligible])
+        return self._tree, eligible
+
+
+def _snap_staged(
+    s: _Snapping, geoms: np.ndarray, candidates: np.ndarray, *, max_distance_m: float
+) -> None:
+    """Snap ``candidates`` by bounding-box queries of growing size, then nearest queries."""
+    graph, xy = s.graph, s.xy
+    rest = candidates
+    r = 0.0
+    for r in sorted({min(float(max_distance_m), b) for b in _PREFILTER_M}):
+        # Query in a spatial order (cells of 500 m): the tree is walked far faster.
+        c = xy[rest]
+        cell = np.floor(c / _QUERY_CELL_M).astype(np.int64)
+        near_first = rest[np.argsort(cell[:, 0] * (1 << 32) + cell[:, 1])]
+        c = xy[near_first]
+        boxes = shapely.box(c[:, 0] - r, c[:, 1] - r, c[:, 0] + r, c[:, 1] + r)
+        qi, ei = graph.tree.query(boxes)
+        s.take(near_first, qi, ei)
+        # Settled: the nearest edge within r is the nearest edge (any closer edge's
+        # envelope meets the box). Beyond r or no candidate: try the next stage.
+        later = ~(s.offset[rest] <= r)
+        s.edge[rest[later]] = -1
+        rest = rest[later]
+        if len(rest) == 0:
+            break
+    if len(rest) and max_distance_m > r:
+        tree, eligible = s.eligible_tree()
+        qi, ti = tree.query_nearest(geoms[rest], max_distance=max_distance_m)
+        s.take(rest, qi, eligible[ti])
+    unsettled = candidates[s.edge[candidates] < 0]
+    s.offset[unsettled] = s.position[unsettled] = np.nan
+    s.snapped_xy[unsettled] = np.nan
 
 
 def _interpolate(
