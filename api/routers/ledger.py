@@ -18,7 +18,7 @@ from pydantic import (
 
 from api.auth import RecordsAccess, ReportAccess, TransitionAccess
 from api.deps import SettingsDep, WorkspaceDep
-from api.live import StoreDep, check_district, ledger_impact, ledger_write, live_state, locate
+from api.live import StoreDep, check_district, ledger_impact, ledger_write, locate
 from api.routers.hydrants import check_moment
 from api.store import (
     BlockageKind,
@@ -35,7 +35,7 @@ from api.store import (
     utc_now,
 )
 
-router = APIRouter(prefix="/ledger", tags=["ledger"], lifespan=live_state)
+router = APIRouter(prefix="/ledger", tags=["ledger"])
 
 #: Largest id SQLite can hold.
 MAX_ID = 2**63 - 1
