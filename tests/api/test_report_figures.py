@@ -185,6 +185,18 @@ def test_pdf_district_table_equals_districts_and_summary(outputs: dict[str, Any]
     assert districts["street_km"].sum() == pytest.approx(cov["road_km"], abs=0.001)
     assert districts["covered_km"].sum() == pytest.approx(cov["covered_km"], abs=0.001)
     assert int(districts["hydrants_total"].sum()) == summary["hydrants"]["total"]
+    # per district, the counts are those of the layers' features placed in it
+    hydrants = outputs["layer"]("hydrants_analysis")
+    buildings = outputs["layer"]("buildings_analysis")
+    in_service = hydrants["status"] == "in_service"
+    hydrant_at = district_of(hydrants, districts).to_numpy()
+    building_at = district_of(buildings, districts).to_numpy()
+    for r in districts.to_dict("records"):
+        here = hydrant_at == r["name"]
+        assert r["hydrants_total"] == here.sum() and r["hydrants_in_service"] == (here & in_service).sum()
+        for cls in ("class1", "class2"):
+            n = ((building_at == r["name"]) & (buildings["high_rise_class"] == cls)).sum()
+            assert r[f"high_rise_{cls}"] == n, (r["name"], cls)
 
 
 def test_pdf_worst_streets_equal_underserved_layer(outputs: dict[str, Any]) -> None:
