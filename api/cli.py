@@ -34,6 +34,7 @@ from api.settings import Settings
 from api.store import DB_NAME, HydrantState, hydrant_states, open_store
 from api.workspace import hydrants_with_states
 from geo.agency import parse_column_spec, parse_units_spec
+from geo.bbox import BBox, parse_bbox
 from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
@@ -74,16 +75,13 @@ def _guard(fn: Callable[[], T]) -> T:
         raise typer.Exit(code=2) from None
 
 
-def _bbox(value: str | None) -> tuple[float, float, float, float] | None:
+def _bbox(value: str | None) -> BBox | None:
     if value is None:
         return None
     try:
-        parts = tuple(float(v) for v in value.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4:
-        raise typer.BadParameter("give --bbox as WEST,SOUTH,EAST,NORTH in degrees")
-    return parts[0], parts[1], parts[2], parts[3]
+        return parse_bbox(value, where="--bbox")
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def default_osm_path() -> Path:

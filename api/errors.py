@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import HEADER, AuthenticationError, PermissionDeniedError
-from api.store import ConflictError
+from api.store import ConflictError, StoreUnavailableError
 from geo.errors import (
     AnalysisError,
     ConfigError,
@@ -19,6 +21,11 @@ from geo.errors import (
     NetworkUnavailableError,
     NotFoundError,
 )
+
+log = logging.getLogger(__name__)
+
+#: Seconds a client is asked to wait (``Retry-After``) when a 503 says "try again later".
+RETRY_AFTER_S = 5
 
 #: The one table of status codes (most specific class first).
 STATUS: tuple[tuple[type[FireReachError], int], ...] = (
@@ -32,6 +39,7 @@ STATUS: tuple[tuple[type[FireReachError], int], ...] = (
     (ConfigError, 400),
     (AnalysisError, 409),
     (NetworkUnavailableError, 503),
+    (StoreUnavailableError, 503),
     (FireReachError, 400),
 )
 
@@ -58,7 +66,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FireReachError)
     async def _firereach(_: Request, exc: FireReachError) -> JSONResponse:
         code = status_for(exc)
-        headers = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'} if code == 401 else None
+        headers = None
+        if code == 401:
+            headers = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'}
+        elif code == 503:
+            headers = {"Retry-After": str(RETRY_AFTER_S)}
         return JSONResponse(error_body(code, str(exc)), status_code=code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -68,6 +80,13 @@ def install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         return JSONResponse(error_body(422, "invalid request", detail=errors), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # a bug, not a request error: logged with its traceback; the client gets JSON, not text
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(error_body(500, "internal error; the server log has the details"),
+                            status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -943,7 +943,7 @@ async def live_state(app: FastAPI) -> AsyncIterator[None]:
     (:func:`api.workspace.load_workspace`), so findings, siting and the blockage ranking are
     those of a full analysis of the current state. A workspace handed to the app already
     loaded is brought to that state by the live recomputation instead. Idempotent: when the
-    store is already open (the app's lifespan ran it; routers carry it too), it does nothing.
+    store is already open, it does nothing. :func:`api.app.create_app` owns it (routers declare none).
     """
     if getattr(app.state, "store", None) is not None:
         yield

@@ -35,6 +35,8 @@ import pandas as pd
 import shapely
 from starlette.datastructures import URL
 
+from geo.bbox import BBox
+from geo.bbox import parse_bbox as geo_parse_bbox
 from geo.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -353,38 +355,22 @@ def check_format(value: str | None, allowed: frozenset[str]) -> None:
         )
 
 
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """Parse ``bbox=minlon,minlat,maxlon,maxlat`` (WGS84 degrees).
+def parse_bbox(text: str | None) -> BBox | None:
+    """Parse ``bbox=minlon,minlat,maxlon,maxlat`` (WGS84 degrees) by :func:`geo.bbox.parse_bbox`.
 
     ``minlon > maxlon`` is a box across the antimeridian (OGC API – Features 7.15.3).
 
     Raises
     ------
     QueryParameterError
-        Not four numbers, not finite, longitude outside [-180, 180], latitude outside [-90, 90],
-        or the minimum latitude above the maximum.
+        A rule of :mod:`geo.bbox` broken (the message names it).
     """
     if text is None:
         return None
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 4:
-        raise QueryParameterError(
-            f"bbox={text!r}: give four numbers minlon,minlat,maxlon,maxlat (WGS84 degrees)"
-        )
     try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        raise QueryParameterError(f"bbox={text!r}: every value must be a number") from None
-    minx, miny, maxx, maxy = values
-    if not all(np.isfinite(values)):
-        raise QueryParameterError(f"bbox={text!r}: values must be finite numbers")
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180):
-        raise QueryParameterError(f"bbox={text!r}: longitudes must lie in [-180, 180]")
-    if not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise QueryParameterError(f"bbox={text!r}: latitudes must lie in [-90, 90]")
-    if miny > maxy:
-        raise QueryParameterError(f"bbox={text!r}: the minimum latitude is above the maximum")
-    return minx, miny, maxx, maxy
+        return geo_parse_bbox(text, antimeridian=True)
+    except ConfigError as exc:
+        raise QueryParameterError(str(exc)) from None
 
 
 _TRUE = frozenset({"true", "1", "yes"})

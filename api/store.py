@@ -73,6 +73,35 @@ class TransitionError(ConflictError):
     """A ledger transition that the state machine does not allow from the current status."""
 
 
+class StoreUnavailableError(FireReachError, ConnectionError):
+    """The store cannot be written or read now: locked by another process, read-only, disk full
+    or gone (HTTP 503: try again later)."""
+
+
+#: Seconds a statement waits for another process's lock before the store is "unavailable".
+BUSY_TIMEOUT_S = 5.0
+
+# SQLite primary result codes that mean "the store, not the request": PERM, BUSY, LOCKED,
+# READONLY, IOERR, FULL, CANTOPEN (https://www.sqlite.org/rescode.html).
+_UNAVAILABLE_CODES = frozenset({3, 5, 6, 8, 10, 13, 14})
+
+
+@contextmanager
+def _available(path: Path) -> Iterator[None]:
+    """Turn SQLite's lock, read-only and disk errors into :class:`StoreUnavailableError`."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is None or code & 0xFF not in _UNAVAILABLE_CODES:
+            raise
+        raise StoreUnavailableError(
+            f"store {path} is unavailable ({exc}): another process may hold its lock, or the file "
+            "or its folder is read-only or the disk full; try again shortly, and if it persists "
+            "check the workspace folder's permissions and free space and stop other writers"
+        ) from exc
+
+
 def allowed_targets(status: str) -> list[str]:
     """Statuses a blockage in ``status`` may move to, in table order."""
     return [to for (frm, to) in TRANSITIONS if frm == status]
@@ -178,10 +207,10 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=30.0
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
     )
     conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute(f"PRAGMA busy_timeout = {round(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
@@ -243,8 +272,12 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``); committed, and durable, on exit."""
-        with self._write_lock:
+        """One write transaction (``BEGIN IMMEDIATE``); committed, and durable, on exit.
+
+        Raises :class:`StoreUnavailableError` when the database is locked by another process
+        (after :data:`BUSY_TIMEOUT_S`), read-only or on a full disk.
+        """
+        with self._write_lock, _available(self.path):
             if self._closed:
                 raise ConfigError(f"store {self.path} is closed")
             conn = self._writer
@@ -273,10 +306,12 @@ class Store:
 
         The pool holds as many connections as there were concurrent reads at the peak.
         """
-        conn = self._reader()
-        conn.execute("BEGIN")
+        with _available(self.path):
+            conn = self._reader()
+            conn.execute("BEGIN")
         try:
-            yield conn
+            with _available(self.path):
+                yield conn
         finally:
             conn.execute("COMMIT")
             with self._readers_lock:
@@ -314,14 +349,16 @@ def open_store(folder: Path) -> Store:
     if not folder.is_dir():
         raise ConfigError(f"workspace folder {str(folder)!r} does not exist")
     path = folder / DB_NAME
-    writer = _connect(path)
-    mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    with _available(path):
+        writer = _connect(path)
+        mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         writer.close()
         raise ConfigError(f"store {path} cannot use WAL mode (got {mode!r}); use a local disk")
     writer.execute("PRAGMA synchronous = FULL")
     try:
-        migrate(writer)
+        with _available(path):
+            migrate(writer)
     except BaseException:
         writer.close()
         raise

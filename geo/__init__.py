@@ -11,6 +11,7 @@ from geo.agency import (
     read_districts_file,
     read_status_codes,
 )
+from geo.bbox import BBox, parse_bbox
 from geo.buildings import building_height, building_use, high_rise_class, osm_buildings
 from geo.crs import (
     SourceCRS,
@@ -45,13 +46,13 @@ from geo.roads import build_roads
 from geo.schema import SCHEMAS, validate_layer
 
 __all__ = [
-    "SCHEMAS", "AgencyRead", "AnalysisError", "CRSError", "ConfigError", "CoverageRoads",
+    "SCHEMAS", "AgencyRead", "AnalysisError", "BBox", "CRSError", "ConfigError", "CoverageRoads",
     "FireReachError", "HydrantStatusRule",
     "InputFileError", "LayerOptions", "LayerValidationError", "Layers", "NetworkUnavailableError",
     "NotFoundError", "Note", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
     "build_layers", "build_roads", "building_height", "building_use", "credited_flow",
     "download_osm", "gcj02_to_wgs84", "high_rise_class", "in_china", "input_quality",
-    "layer_counts", "layer_quality", "load_preset", "osm_buildings", "parse_column_spec",
+    "layer_counts", "layer_quality", "load_preset", "osm_buildings", "parse_bbox", "parse_column_spec",
     "parse_crs", "parse_units_spec", "read_agency_table", "read_districts_file", "read_osm",
     "read_status_codes", "rejects_frame", "required_fire_flow", "to_wgs84", "validate_layer",
     "wgs84_to_bd09", "wgs84_to_gcj02", "working_crs",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import shapely
 
+from geo.bbox import BBox
 from geo.errors import ConfigError, InputFileError, NetworkUnavailableError
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,7 @@ out body;
 
 def overpass_query(bbox: tuple[float, float, float, float], *, timeout_s: int = 180) -> str:
     """The Overpass QL query for everything FireReach reads, in ``(west, south, east, north)``."""
-    west, south, east, north = bbox
-    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise ConfigError(
-            f"bbox {bbox} is not (west, south, east, north) in degrees with west < east and "
-            "south < north"
-        )
+    west, south, east, north = BBox.of(bbox)  # checked: geo.bbox's rules, no antimeridian
     return _QUERY.format(timeout=timeout_s, bbox=f"{south},{west},{north},{east}")
 
 

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
-from api.live import live_state
 from api.workspace import Workspace
 from geo.errors import NotFoundError
 from geo.layers import Layers, layer_counts
@@ -40,7 +39,7 @@ from routing.siting import CostModel
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/analysis", tags=["analysis"], lifespan=live_state)
+router = APIRouter(prefix="/analysis", tags=["analysis"])
 #: Reading results is ``read`` (public when ``public_read``); what-ifs are planning (planner, admin).
 READ = [Depends(require("read"))]
 PLAN = [Depends(require("plan"))]

@@ -32,7 +32,6 @@ from fastapi.responses import FileResponse
 from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
-from api.live import live_state
 from api.workspace import Workspace
 from geo.errors import ConfigError, NotFoundError
 from reports.export import write_geopackage
@@ -40,7 +39,7 @@ from reports.export import write_geopackage
 log = logging.getLogger(__name__)
 
 router = APIRouter(
-    prefix="/downloads", tags=["downloads"], dependencies=[Depends(require("read"))], lifespan=live_state
+    prefix="/downloads", tags=["downloads"], dependencies=[Depends(require("read"))]
 )
 
 GPKG = "application/geopackage+sqlite3"

@@ -19,7 +19,6 @@ from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
 from api.errors import error_body
-from api.live import live_state
 from api.workspace import Workspace
 from geo.errors import NotFoundError
 
@@ -65,7 +64,7 @@ _FEATURE_SCHEMA: dict[str, Any] = {
 
 router = APIRouter(
     prefix="/ogc", tags=["OGC API - Features"], route_class=OGCRoute, responses=_ERRORS,
-    dependencies=[Depends(require("read"))], lifespan=live_state,
+    dependencies=[Depends(require("read"))],
 )
 
 FormatQuery = Annotated[Literal["json"] | None, Query(alias="f", description="json (the only format)")]

@@ -10,10 +10,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field
 
 from api.auth import ReadAccess, RecordsAccess, ReportAccess
 from api.deps import WorkspaceDep
-from api.live import StoreDep, hydrant_row, live_state, record_inspection
+from api.live import StoreDep, hydrant_row, record_inspection
 from api.store import HydrantEvent, HydrantObservation, HydrantStatus, hydrant_history, utc_now
 
-router = APIRouter(prefix="/hydrants", tags=["hydrants"], lifespan=live_state)
+router = APIRouter(prefix="/hydrants", tags=["hydrants"])
 
 #: Pressure below which a hydrant reported in service is flagged (GB 55036 3.0.3: 0.10 MPa).
 MIN_FIREFIGHTING_PRESSURE_MPA = 0.10

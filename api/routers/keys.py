@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AdminAccess, new_key
-from api.live import StoreDep, live_state
+from api.live import StoreDep
 from api.store import Role, list_keys, revoke_key, utc_now
 
-router = APIRouter(prefix="/keys", tags=["keys"], lifespan=live_state)
+router = APIRouter(prefix="/keys", tags=["keys"])
 
 
 class KeyIn(BaseModel):

@@ -18,7 +18,7 @@ from pydantic import (
 
 from api.auth import RecordsAccess, ReportAccess, TransitionAccess
 from api.deps import SettingsDep, WorkspaceDep
-from api.live import StoreDep, check_district, ledger_impact, ledger_write, live_state, locate
+from api.live import StoreDep, check_district, ledger_impact, ledger_write, locate
 from api.routers.hydrants import check_moment
 from api.store import (
     BlockageKind,
@@ -34,33 +34,13 @@ from api.store import (
     transition_blockage,
     utc_now,
 )
+from geo.bbox import BBox, parse_bbox
 
-router = APIRouter(prefix="/ledger", tags=["ledger"], lifespan=live_state)
+router = APIRouter(prefix="/ledger", tags=["ledger"])
 
 #: Largest id SQLite can hold.
 MAX_ID = 2**63 - 1
 BlockageId = Annotated[int, Path(ge=1, le=MAX_ID, description="blockage id")]
-
-
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    """``'west,south,east,north'`` (degrees, WGS84) to a 4-tuple, checked (ValueError if bad)."""
-    parts = text.split(",")
-    if len(parts) != 4:
-        raise ValueError("give bbox as west,south,east,north in degrees (4 numbers)")
-    try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError:
-        raise ValueError("bbox values must be numbers: west,south,east,north") from None
-    if not all(abs(v) < float("inf") for v in (west, south, east, north)):
-        raise ValueError("bbox values must be finite numbers")
-    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90 and -90 <= north <= 90):
-        raise ValueError("bbox longitudes must lie in [-180, 180] and latitudes in [-90, 90]")
-    if west > east or south > north:
-        raise ValueError(
-            "bbox must be west,south,east,north with west <= east and south <= north "
-            "(a box across the antimeridian is not supported)"
-        )
-    return west, south, east, north
 
 
 class LedgerFilter(BaseModel):
@@ -78,11 +58,11 @@ class LedgerFilter(BaseModel):
     @classmethod
     def _bbox(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_bbox(value)
+            parse_bbox(value)  # ConfigError is a ValueError: a 422 naming the broken rule
         return value
 
-    def box(self) -> tuple[float, float, float, float] | None:
-        """The bbox as numbers."""
+    def box(self) -> BBox | None:
+        """The bbox as numbers (:func:`geo.bbox.parse_bbox`; no box across the antimeridian)."""
         return None if self.bbox is None else parse_bbox(self.bbox)
 
 

@@ -17,12 +17,11 @@ from fastapi.exceptions import RequestValidationError
 from api import mvt, ogc
 from api.auth import require
 from api.deps import WorkspaceDep
-from api.live import live_state
 from api.workspace import Workspace
 from geo.errors import NotFoundError
 
 router = APIRouter(
-    prefix="/tiles", tags=["tiles"], dependencies=[Depends(require("read"))], lifespan=live_state,
+    prefix="/tiles", tags=["tiles"], dependencies=[Depends(require("read"))],
     responses=ogc.error_responses(401, 403),
 )
 

@@ -32,7 +32,7 @@ def test_query_reads_every_layer_and_orders_bbox_south_west_north_east() -> None
 
 
 def test_bad_bbox() -> None:
-    with pytest.raises(ConfigError, match="west < east"):
+    with pytest.raises(ConfigError, match=r"west \(121.5\) must be less than east"):
         overpass_query((121.5, 31.28, 121.49, 31.29))
 
 
