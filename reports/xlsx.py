@@ -268,11 +268,11 @@ def overview_frame(summary: Mapping[str, Any], districts: pd.DataFrame,
         rows.append((label(f"districts.{g}", lang), _or_not_computed(counts[g], lang), label("count", lang),
                      f"districts.{g}"))
     if proposed is not None:
-        rows.append((label("proposed.total", lang), len(proposed), label("count", lang), "proposed.total"))
+        rows.append((label("proposed.total", lang), len(proposed), label("count", lang), "siting.proposed"))
         cost = find_column(proposed, COST_COLUMNS)
         if cost is not None:
             rows.append((label("proposed.cost_yuan", lang), float(proposed[cost].sum()), label("yuan", lang),
-                         "proposed.cost_yuan"))
+                         "siting.cost_cny"))
     return pd.DataFrame(rows, columns=["item", "value", "unit", "key"])
 
 

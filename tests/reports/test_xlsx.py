@@ -191,7 +191,7 @@ def test_optional_tables_and_english(tmp_path: Path) -> None:
     rule = [row for row in rows if row[0] == "Water-shortage grading rule"]
     assert len(rule) == 1 and rule[0][1] == GradeThresholds().describe("en")  # printed = the code's rule
     overview = pd.read_excel(path, sheet_name="Overview")
-    cost = overview.loc[overview["summary.json key"] == "proposed.cost_yuan", "Value"].iloc[0]
+    cost = overview.loc[overview["summary.json key"] == "siting.cost_cny", "Value"].iloc[0]
     assert cost == pytest.approx(110_000.0)
 
 
