@@ -42,6 +42,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
+from geo import vocabulary
 from geo.errors import ConfigError, CRSError, LayerValidationError
 from geo.layers import Layers
 from reports.budget import OutputBudget
@@ -57,8 +58,8 @@ LEAFLET_VERSION = "1.9.4"
 OSM_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
-HYDRANT_STATUSES = ("in_service", "low_pressure", "out_of_service", "unknown")
-HIGH_RISE_CLASSES = ("class1", "class2")
+HYDRANT_STATUSES = vocabulary.HYDRANT_STATUSES
+HIGH_RISE_CLASSES = vocabulary.HIGH_RISE_CLASSES
 
 Lang = Literal["zh", "en"]
 
@@ -76,17 +77,16 @@ _COLOURS = {
     "building_edge": "#bfb6a8",
     "covered": "#4e9a6a",
     "gap": "#e3261b",
-    "class1": "#4527a0",
-    "class2": "#9575cd",
+    **{c: str(vocabulary.BUILDING_CLASS.colour(c)) for c in vocabulary.HIGH_RISE_CLASSES},
     "deficit": "#ef6c00",
     "station": "#b71c1c",
     "proposed": "#00897b",
 }
+# Hydrants: filled dots in their status colour; status unknown is hollow, ringed in its colour.
 _HYDRANT_STYLE: dict[str, dict[str, Any]] = {
-    "in_service": {"fillColor": "#1565c0", "color": "#ffffff", "weight": 1.5},
-    "low_pressure": {"fillColor": "#ffa000", "color": "#ffffff", "weight": 1.5},
-    "out_of_service": {"fillColor": "#212121", "color": "#ffffff", "weight": 1.5},
-    "unknown": {"fillColor": "#ffffff", "color": "#616161", "weight": 2.0},
+    t.code: {"fillColor": t.colour, "color": "#ffffff", "weight": 1.5}
+    if t.code != "unknown" else {"fillColor": "#ffffff", "color": t.colour, "weight": 2.0}
+    for t in vocabulary.HYDRANT_STATUS.terms
 }
 # Blockage tiers: (highest rank in the tier, colour, radius in px).
 _BLOCKAGE_TIERS: tuple[tuple[float, str, float], ...] = (
@@ -107,8 +107,29 @@ _FAVICON = (
 )
 _PANES = {"areas": 405, "base": 410, "buildings": 415, "streets": 420, "points": 440}
 
+# Labels of coded values, from geo.vocabulary, under the prefixes the map's popups use.
+_VALUE_PREFIXES: tuple[tuple[str, vocabulary.Vocabulary], ...] = (
+    ("status", vocabulary.HYDRANT_STATUS), ("class", vocabulary.BUILDING_CLASS),
+    ("kind", vocabulary.HYDRANT_KIND), ("kind", vocabulary.BLOCKAGE_KIND),
+    ("use", vocabulary.BUILDING_USE), ("bstatus", vocabulary.LEDGER_STATUS),
+    ("source", vocabulary.FEATURE_SOURCE), ("effect", vocabulary.BLOCKAGE_EFFECT),
+)
+
+
+def _value_text(lang: Lang) -> dict[str, str]:
+    """``prefix.code`` labels and the legend's ``hydrants.<status>`` / ``class1`` entries."""
+    out = {f"{prefix}.{t.code}": t.label(lang) for prefix, v in _VALUE_PREFIXES for t in v.terms}
+    lead = "消火栓：" if lang == "zh" else "Hydrants: "
+    out.update({f"hydrants.{t.code}": lead + t.label(lang) for t in vocabulary.HYDRANT_STATUS.terms})
+    for c in vocabulary.HIGH_RISE_CLASSES:
+        name = vocabulary.BUILDING_CLASS.label(c, lang)
+        out[c] = name + "建筑" if lang == "zh" else name[:1].upper() + name[1:]
+    return out
+
+
 _TEXT: dict[str, dict[str, str]] = {
     "zh": {
+        **_value_text("zh"),
         "html_lang": "zh-CN",
         "title": "FireReach 消火栓覆盖与消防车通达图",
         "legend": "图例",
@@ -118,46 +139,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "areas": "消防站首达辖区",
         "covered": "已覆盖街道（{radius} m 内有消火栓）",
         "gaps": "消火栓覆盖盲区（未覆盖街道）",
-        "class1": "一类高层建筑",
-        "class2": "二类高层建筑",
         "deficit": "室外消防用水不足的建筑",
-        "hydrants.in_service": "消火栓：在用",
-        "hydrants.low_pressure": "消火栓：水压不足",
-        "hydrants.out_of_service": "消火栓：停用/损坏",
-        "hydrants.unknown": "消火栓：状态不明",
         "stations": "消防站",
         "blockages": "生命通道占用点（按排名）",
         "proposed": "拟建消火栓（按建设顺序）",
-        "status.in_service": "在用",
-        "status.low_pressure": "水压不足",
-        "status.out_of_service": "停用/损坏",
-        "status.unknown": "状态不明",
-        "class.class1": "一类高层",
-        "class.class2": "二类高层",
-        "class.not_high_rise": "非高层",
-        "class.unknown": "高度不明",
-        "kind.pillar": "地上式",
-        "kind.underground": "地下式",
-        "kind.wall": "墙壁式",
-        "kind.pipe": "管道",
-        "kind.unknown": "未知",
-        "kind.parked_vehicle": "占道停车",
-        "kind.gate": "门/道闸/栏杆",
-        "kind.structure": "违章搭建",
-        "kind.goods": "堆物",
-        "kind.stall": "摊位",
-        "kind.other": "其他",
-        "use.residential": "住宅",
-        "use.public": "公共建筑",
-        "use.industrial": "工业",
-        "use.unknown": "未知",
-        "bstatus.reported": "待整改",
-        "bstatus.assigned": "已派单",
-        "bstatus.rectified": "已整改",
-        "bstatus.verified": "已复核",
-        "bstatus.closed": "已销号",
-        "source.osm": "OSM",
-        "source.agency": "单位台账",
         "unnamed": "无名道路",
         "not_snapped": "未接入路网（不计入覆盖）",
         "snapped": "已接入路网",
@@ -196,10 +181,6 @@ _TEXT: dict[str, dict[str, str]] = {
         "f.high_rises_cut": "切断高层 (栋)",
         "f.buildings_cut": "切断建筑 (栋)",
         "f.delay": "最大延误 (s)",
-        "effect.full": "完全堵塞",
-        "effect.narrowed": "通道变窄（低于最小净宽）",
-        "effect.none": "不影响通行",
-        "effect.rejected": "未采用",
         "tip.hydrant": "消火栓 {id}（{status}）",
         "tip.gap": "{street}：{length} m 未覆盖",
         "tip.station": "消防站 {name}",
@@ -226,6 +207,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "cut.where": "完整数据见 layers.gpkg（GIS 软件打开）和在线地图（firereach serve）。",
     },
     "en": {
+        **_value_text("en"),
         "html_lang": "en",
         "title": "FireReach: hydrant coverage and fire-truck access",
         "legend": "Legend",
@@ -235,46 +217,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "areas": "Station first-due areas",
         "covered": "Covered streets (hydrant within {radius} m)",
         "gaps": "Hydrant coverage gaps (uncovered streets)",
-        "class1": "High-rise class 1",
-        "class2": "High-rise class 2",
         "deficit": "Buildings short of outdoor fire flow",
-        "hydrants.in_service": "Hydrants: in service",
-        "hydrants.low_pressure": "Hydrants: low pressure",
-        "hydrants.out_of_service": "Hydrants: out of service",
-        "hydrants.unknown": "Hydrants: status unknown",
         "stations": "Fire stations",
         "blockages": "Fire-lane blockages (by rank)",
         "proposed": "Proposed hydrants (by order)",
-        "status.in_service": "in service",
-        "status.low_pressure": "low pressure",
-        "status.out_of_service": "out of service",
-        "status.unknown": "unknown",
-        "class.class1": "class 1 high-rise",
-        "class.class2": "class 2 high-rise",
-        "class.not_high_rise": "not high-rise",
-        "class.unknown": "height unknown",
-        "kind.pillar": "pillar",
-        "kind.underground": "underground",
-        "kind.wall": "wall",
-        "kind.pipe": "pipe",
-        "kind.unknown": "unknown",
-        "kind.parked_vehicle": "parked vehicle",
-        "kind.gate": "gate / barrier",
-        "kind.structure": "illegal structure",
-        "kind.goods": "piled goods",
-        "kind.stall": "stall",
-        "kind.other": "other",
-        "use.residential": "residential",
-        "use.public": "public",
-        "use.industrial": "industrial",
-        "use.unknown": "unknown",
-        "bstatus.reported": "reported",
-        "bstatus.assigned": "assigned",
-        "bstatus.rectified": "rectified",
-        "bstatus.verified": "verified",
-        "bstatus.closed": "closed",
-        "source.osm": "OSM",
-        "source.agency": "agency",
         "unnamed": "unnamed street",
         "not_snapped": "not on the street network (not counted)",
         "snapped": "on the street network",
@@ -313,10 +259,6 @@ _TEXT: dict[str, dict[str, str]] = {
         "f.high_rises_cut": "High-rises cut off",
         "f.buildings_cut": "Buildings cut off",
         "f.delay": "Largest delay (s)",
-        "effect.full": "blocks the lane",
-        "effect.narrowed": "narrows the lane below the minimum",
-        "effect.none": "no effect on trucks",
-        "effect.rejected": "rejected",
         "tip.hydrant": "Hydrant {id} ({status})",
         "tip.gap": "{street}: {length} m uncovered",
         "tip.station": "Fire station {name}",
@@ -1110,7 +1052,7 @@ def _station_areas(
     }
 
 
-_GRADE_COLOURS = {"severe": "#d7301f", "significant": "#f28e2b", "general": "#8cbf5f"}
+_GRADE_COLOURS = {t.code: str(t.colour) for t in vocabulary.DISTRICT_GRADE.terms}
 
 
 def _district_grades(

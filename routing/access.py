@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import vocabulary
 from geo.errors import ConfigError, CRSError, LayerValidationError
 from geo.presets import Preset
 from geo.schema import require_projected
@@ -105,12 +106,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: ``high_rise_class`` values (:data:`geo.schema.BUILDINGS`) that are checked.
-HIGH_RISE_CLASSES: tuple[str, ...] = ("class1", "class2")
+HIGH_RISE_CLASSES: tuple[str, ...] = vocabulary.HIGH_RISE_CLASSES
 
 #: Layout verdicts, best first.
-LAYOUTS: tuple[str, ...] = (
-    "ring", "two_long_sides", "one_long_side", "quarter_perimeter", "insufficient",
-)
+LAYOUTS: tuple[str, ...] = vocabulary.LANE_LAYOUTS
 
 #: Columns of the ``high_rise_access`` layer (plus ``geometry``, the footprint).
 HIGH_RISE_ACCESS_COLUMNS: list[str] = [
@@ -130,7 +129,7 @@ DEAD_END_COLUMNS: list[str] = [
 
 #: Dead-end verdicts: within the limit, with a turnaround, over the limit serving a high-rise
 #: without one (a finding), over the limit serving no high-rise (listed, not flagged).
-DEAD_END_VERDICTS: tuple[str, ...] = ("short", "turnaround", "no_turnaround", "no_turnaround_other")
+DEAD_END_VERDICTS: tuple[str, ...] = vocabulary.DEAD_END_VERDICTS
 
 _BUILDING_COLUMNS = ("building_id", "name", "high_rise_class", "use", "height_m")
 _TURNAROUND_COLUMNS = ("node_id", "kind")

@@ -88,6 +88,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import depth_first_order, dijkstra
 
+from geo import vocabulary
 from geo.errors import AnalysisError, ConfigError, LayerValidationError
 from geo.presets import Preset
 from geo.schema import require_projected
@@ -111,9 +112,9 @@ __all__ = [
 ]
 
 #: Kinds of report (``geo.agency`` normalises agency spellings to these).
-BLOCKAGE_KINDS: tuple[str, ...] = ("parked_vehicle", "gate", "structure", "goods", "stall", "other")
+BLOCKAGE_KINDS: tuple[str, ...] = vocabulary.BLOCKAGE_KINDS
 #: Effect of a report on its lane.
-EFFECTS: tuple[str, ...] = ("full", "narrowed", "none", "rejected")
+EFFECTS: tuple[str, ...] = vocabulary.BLOCKAGE_EFFECTS
 
 #: Width (m) a report of each kind occupies; kinds not listed block the lane outright.
 DEFAULT_OCCUPIED_WIDTH_M: Mapping[str, float] = MappingProxyType(
@@ -121,7 +122,7 @@ DEFAULT_OCCUPIED_WIDTH_M: Mapping[str, float] = MappingProxyType(
 )
 #: Building weight by GB 50016 high-rise class; other classes weigh ``other_weight``.
 DEFAULT_CLASS_WEIGHTS: Mapping[str, float] = MappingProxyType({"class1": 10.0, "class2": 5.0})
-HIGH_RISE_CLASSES: frozenset[str] = frozenset({"class1", "class2"})
+HIGH_RISE_CLASSES: frozenset[str] = frozenset(vocabulary.HIGH_RISE_CLASSES)
 
 _MIN_WEIGHT = 1e-9  # as routing.response: sparse graphs drop explicit zeros
 _WIDTH_TOL_M = 1e-9
