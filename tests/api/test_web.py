@@ -293,7 +293,7 @@ def test_popup_field_labels_follow_the_language(page: Page, server: Server) -> N
     # The open popup follows the language switch.
     page.locator("#lang").click()
     assert _label(popup, "hydrant_id") == "Hydrant ID"
-    assert popup.locator("tr[data-field='status'] td").inner_text() == "in_service"
+    assert popup.locator("tr[data-field='status'] td").inner_text() == "in service"
     assert _label(popup, "snap_offset_m") == "Distance to road (m)"
     assert _label(popup, "zz_local_note") == "zz_local_note"
     page.locator("#lang").click()
