@@ -314,7 +314,7 @@ def test_map_in_chromium(
     page.locator("path.fr-blockage").last.click()
     popup.wait_for(state="visible")
     text = popup.inner_text()
-    for expected in ("排名", "1", "B000", "占道停车", "完全堵塞", "<i>Esplanadi</i>", "切断高层"):
+    for expected in ("排名", "1", "B000", "占道停车", "完全阻断", "<i>Esplanadi</i>", "切断高层"):
         assert expected in text, (expected, text)
 
     # hovering the worst coverage gap shows its tooltip
