@@ -14,7 +14,8 @@ from geo.agency import read_agency_table
 from geo.layers import Layers, build_layers, layer_counts
 from geo.osm import read_osm
 from geo.presets import load_preset
-from reports import map as fmap
+from reports import map_layers
+from reports import map_style as fmap
 from reports.districts import district_summary
 from reports.i18n import LABELS
 from routing.analysis import Analysis, analyze
@@ -123,7 +124,7 @@ def test_every_emitted_value_has_a_map_legend_entry(run: Run) -> None:
         assert fmap._COLOURS[cls] == vocabulary.BUILDING_CLASS.colour(cls)
         assert fmap._TEXT["zh"][cls] == vocabulary.BUILDING_CLASS.label(cls) + "建筑"
     for grade in vocabulary.DISTRICT_GRADES:
-        assert fmap._GRADE_COLOURS[grade] == vocabulary.DISTRICT_GRADE.colour(grade)
+        assert map_layers._GRADE_COLOURS[grade] == vocabulary.DISTRICT_GRADE.colour(grade)
 
 
 def test_summary_counts_every_status_under_a_labelled_key(run: Run) -> None:
