@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from geo import vocabulary
 from geo.errors import ConfigError, FireReachError, LayerValidationError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,17 @@ log = logging.getLogger(__name__)
 #: File name of the store inside the workspace folder.
 DB_NAME = "firereach.db"
 
+#: The codes live in :mod:`geo.vocabulary`; these Literals spell them for the type checker and
+#: the request models (``tests/api/test_vocabulary.py`` checks that the two agree).
 HydrantStatus = Literal["in_service", "out_of_service", "low_pressure"]
-HYDRANT_STATUSES: tuple[str, ...] = get_args(HydrantStatus)
+HYDRANT_STATUSES: tuple[str, ...] = vocabulary.OBSERVED_HYDRANT_STATUSES
 LedgerStatus = Literal[
     "reported", "assigned", "rectified", "verified", "closed", "rejected", "duplicate"
 ]
-LEDGER_STATUSES: tuple[str, ...] = get_args(LedgerStatus)
+LEDGER_STATUSES: tuple[str, ...] = vocabulary.LEDGER_STATUSES
 #: Blockage kinds, the same words :func:`geo.agency.read_agency_table` gives agency ledgers.
 BlockageKind = Literal["parked_vehicle", "gate", "structure", "goods", "stall", "other"]
-BLOCKAGE_KINDS: tuple[str, ...] = get_args(BlockageKind)
+BLOCKAGE_KINDS: tuple[str, ...] = vocabulary.BLOCKAGE_KINDS
 Role = Literal["viewer", "inspector", "planner", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
 

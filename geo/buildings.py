@@ -47,8 +47,8 @@ log = logging.getLogger(__name__)
 #: Building uses FireReach distinguishes.
 USES: tuple[str, ...] = ("residential", "public", "industrial", "unknown")
 
-#: High-rise classes (GB 50016 5.1.1), plus ``unknown`` when the height is unknown.
-HIGH_RISE_CLASSES: tuple[str, ...] = ("not_high_rise", "class2", "class1", "unknown")
+#: Every ``high_rise_class`` value (GB 50016 5.1.1, plus ``unknown`` when the height is unknown)
+#: is :data:`geo.vocabulary.BUILDING_CLASSES`.
 
 #: OSM ``building=*`` values taken as residential.
 RESIDENTIAL_BUILDINGS = frozenset(

@@ -27,11 +27,12 @@ from geo._features import osm_point_features
 from geo.errors import ConfigError
 from geo.osm import OsmData
 from geo.units import parse_float
+from geo.vocabulary import HYDRANT_KINDS, HYDRANT_STATUSES
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("in_service", "out_of_service", "low_pressure", "unknown")
-KINDS = ("pillar", "underground", "wall", "pipe", "unknown")
+STATUSES = HYDRANT_STATUSES
+KINDS = HYDRANT_KINDS
 
 HYDRANT_COLUMNS = [
     "hydrant_id", "kind", "status", "status_source", "diameter_mm", "flow_lps", "pressure_mpa",

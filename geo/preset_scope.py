@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from geo.errors import ConfigError
+from geo.vocabulary import HYDRANT_STATUSES
 
-#: Hydrant ``status`` values (the same words as :data:`geo.presets.HYDRANT_STATUSES`).
-_STATUSES: tuple[str, ...] = ("in_service", "low_pressure", "out_of_service", "unknown")
+#: Hydrant ``status`` values.
+_STATUSES: tuple[str, ...] = HYDRANT_STATUSES
 
 _STATUS_KEYS = ("missing", "reason")
 _COVERAGE_KEYS = ("exclude_highway", "exclude_motorroad", "reason")

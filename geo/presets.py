@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from geo import vocabulary
 from geo.errors import ConfigError, LayerValidationError
 from geo.preset_scope import (
     DEFAULT_COVERAGE_ROADS,
@@ -57,7 +58,7 @@ log = logging.getLogger(__name__)
 BUILTIN_PRESETS: tuple[str, ...] = ("cn-gb", "us", "de")
 
 #: ``shall`` (应/不应: a violation) or ``should`` (宜/不宜: a warning).
-SEVERITIES: tuple[str, ...] = ("shall", "should")
+SEVERITIES: tuple[str, ...] = vocabulary.SEVERITIES
 
 #: Confidence levels and the symbol reports print for them.
 CONFIDENCE_SYMBOLS: Mapping[str, str] = MappingProxyType(
@@ -65,7 +66,7 @@ CONFIDENCE_SYMBOLS: Mapping[str, str] = MappingProxyType(
 )
 
 #: Hydrant ``status`` values (see :data:`geo.schema.HYDRANTS`).
-HYDRANT_STATUSES: tuple[str, ...] = ("in_service", "low_pressure", "out_of_service", "unknown")
+HYDRANT_STATUSES: tuple[str, ...] = vocabulary.HYDRANT_STATUSES
 
 #: Apparatus profiles every preset defines.
 APPARATUS_KINDS: tuple[str, ...] = ("pumper", "aerial", "heavy")

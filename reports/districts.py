@@ -70,18 +70,20 @@ import pandas as pd
 import pyproj
 import shapely
 
+from geo import vocabulary
 from geo.layers import Layers
 from routing.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
-GRADES: tuple[str, ...] = ("severe", "significant", "general")
+GRADES: tuple[str, ...] = vocabulary.DISTRICT_GRADES
 #: The grade of every district when the data holds no hydrant (see :func:`grade_districts`).
 NOT_GRADED = "not_computed"
 OUTSIDE_ID = "outside"
-HYDRANT_STATUSES: tuple[str, ...] = ("in_service", "out_of_service", "low_pressure", "unknown")
+HYDRANT_STATUSES: tuple[str, ...] = vocabulary.HYDRANT_STATUSES
+#: Ledger statuses counted per district (rejected and duplicate reports are not blockages).
 BLOCKAGE_STATUSES: tuple[str, ...] = ("reported", "assigned", "rectified", "verified", "closed")
-OPEN_BLOCKAGE_STATUSES: tuple[str, ...] = ("reported", "assigned")
+OPEN_BLOCKAGE_STATUSES: tuple[str, ...] = vocabulary.LEDGER_OPEN_STATUSES
 #: Blockage impact (``score`` of :func:`routing.blockages.blockage_impact`, first match wins).
 IMPACT_COLUMNS: tuple[str, ...] = ("score", "impact", "impact_score")
 #: Cost of a proposed hydrant in yuan (``cost_cny`` of :func:`routing.siting.site_hydrants`).

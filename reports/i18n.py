@@ -15,9 +15,40 @@ import numpy as np
 import pandas as pd
 
 from geo.errors import ConfigError
+from geo.vocabulary import (
+    HYDRANT_STATUS,
+    NOT_COMPUTED,
+    QUALITY_LEVEL,
+    QUALITY_SEVERITY,
+    VOCABULARIES,
+)
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
+
+
+
+def _vocabulary_labels() -> dict[str, tuple[str, str]]:
+    """Labels of the coded values, from :mod:`geo.vocabulary` (the one table of them).
+
+    A value is keyed by its code (``in_service``), and under the prefixes the reports use:
+    ``hydrants_<status>`` (district columns), ``qk.<status>``, ``ql.<level>``, ``q_<severity>``.
+    Where two vocabularies share a code, the later in the loop wins: ``verified`` reads as a
+    confidence (printed beside findings), ``rejected`` as a blockage effect (the blockage table's
+    ``effect`` column; rejected ledger reports are not ranked).
+    """
+    out: dict[str, tuple[str, str]] = {}
+    for name in ("ledger_status", "blockage_effect", "blockage_kind", "building_use", "building_class",
+                 "hydrant_status", "district_grade", "severity", "confidence"):
+        out.update((t.code, (t.zh, t.en)) for t in VOCABULARIES[name].terms if t.code != "unknown")
+    for t in HYDRANT_STATUS.terms:
+        out[f"hydrants_{t.code}"] = (t.zh, t.en[:1].upper() + t.en[1:])
+        out[f"qk.{t.code}"] = (t.zh, t.en)
+    out.update((f"ql.{t.code}", (t.zh, t.en)) for t in QUALITY_LEVEL.terms)
+    out.update((f"q_{t.code}", (t.zh, t.en)) for t in QUALITY_SEVERITY.terms)
+    out["not_computed"] = (NOT_COMPUTED.zh, NOT_COMPUTED.en)
+    return out
+
 
 LABELS: dict[str, tuple[str, str]] = {
     # report and sheet titles
@@ -96,10 +127,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "covered_pct": ("覆盖率（%）", "Coverage (%)"),
     "uncovered_pct": ("未覆盖率（%）", "Uncovered (%)"),
     "hydrants_total": ("消火栓", "Hydrants"),
-    "hydrants_in_service": ("在用", "In service"),
-    "hydrants_out_of_service": ("停用", "Out of service"),
-    "hydrants_low_pressure": ("水压不足", "Low pressure"),
-    "hydrants_unknown": ("状态不明", "Unknown status"),
     "high_rise_class1": ("一类高层", "Class 1 high-rises"),
     "high_rise_class2": ("二类高层", "Class 2 high-rises"),
     "high_rise_flow_deficit": ("流量不足高层", "High-rises with flow deficit"),
@@ -125,9 +152,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "grade": ("缺水等级", "Water-shortage grade"),
     "grade_basis": ("定级依据", "Grade basis"),
     # grades and their reasons
-    "severe": ("严重", "severe"),
-    "significant": ("较重", "significant"),
-    "general": ("一般", "general"),
     "basis_uncovered_severe": ("未覆盖率≥{severe:.0f}%", "uncovered ≥ {severe:.0f}%"),
     "basis_class1_no_water": ("一类高层无可用消火栓", "class 1 high-rise without a usable hydrant"),
     "basis_uncovered_significant": ("未覆盖率≥{significant:.0f}%", "uncovered ≥ {significant:.0f}%"),
@@ -176,10 +200,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "hydrant_id": ("消火栓编号", "Hydrant id"),
     "score": ("影响评分", "Impact score"),
     "effect": ("影响方式", "Effect"),
-    "full": ("完全阻断", "full block"),
-    "narrowed": ("通道变窄", "narrowed"),
-    "none": ("无影响", "none"),
-    "rejected": ("未采用", "rejected"),
     "road_name": ("道路名称", "Street"),
     "high_rises_cut": ("切断高层", "High-rises cut off"),
     "buildings_cut": ("切断建筑", "Buildings cut off"),
@@ -221,31 +241,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "lon": ("经度", "Longitude"),
     "lat": ("纬度", "Latitude"),
     # values
-    "shall": ("应（强制）", "shall"),
-    "should": ("宜（推荐）", "should"),
-    "verified": ("已核实", "verified"),
-    "secondary": ("二手来源", "secondary"),
-    "unverified": ("未核实", "unverified"),
-    "in_service": ("在用", "in service"),
-    "out_of_service": ("停用", "out of service"),
-    "low_pressure": ("水压不足", "low pressure"),
+    # coded values (geo.vocabulary); a bare ``unknown`` is generic
+    **_vocabulary_labels(),
     "unknown": ("不明", "unknown"),
-    "class1": ("一类高层", "class 1"),
-    "class2": ("二类高层", "class 2"),
-    "not_high_rise": ("非高层", "not high-rise"),
-    "residential": ("住宅", "residential"),
-    "public": ("公共建筑", "public"),
-    "industrial": ("工业", "industrial"),
-    "reported": ("已上报", "reported"),
-    "assigned": ("已派单", "assigned"),
-    "rectified": ("已整改", "rectified"),
-    "closed": ("已销号", "closed"),
-    "parked_vehicle": ("占用停车", "parked vehicle"),
-    "gate": ("门/道闸", "gate"),
-    "structure": ("违章搭建", "structure"),
-    "goods": ("堆物", "goods"),
-    "stall": ("摊位", "stall"),
-    "other": ("其他", "other"),
     "proposed": ("拟建", "proposed"),
     "existing": ("现有", "existing"),
     "station": ("消防站", "fire station"),
@@ -317,7 +315,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "scale_km": ("{n:g} 公里", "{n:g} km"),
     "north": ("北", "N"),
     # not computed (a figure the inputs could not give: null in summary.json, never 0)
-    "not_computed": ("不计算", "not computed"),
     "grade_not_computed": ("未定级（无消火栓数据）", "not graded (no hydrant data)"),
     "basis_no_hydrant_data": ("无消火栓数据，不计算", "no hydrant data: not computed"),
     "map_coverage_no_data": (
@@ -346,9 +343,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "q_notes": ("备注", "Notes"),
     "q_severity": ("级别", "Severity"),
     "q_message": ("说明", "Message"),
-    "q_error": ("严重警示", "error"),
-    "q_warning": ("警示", "warning"),
-    "q_info": ("提示", "info"),
     "qi.roads": ("道路", "Roads"),
     "qi.hydrants": ("消火栓", "Hydrants"),
     "qi.agency_hydrants": ("单位消火栓清单", "Agency hydrant file"),
@@ -360,19 +354,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "qi.pump_connectors": ("水泵接合器", "Pump connectors"),
     "qi.districts": ("分区", "Districts"),
     "qi.blockages": ("占堵上报", "Blockage reports"),
-    "ql.complete": ("完整", "complete"),
-    "ql.partial": ("部分", "partial"),
-    "ql.assumed": ("假定", "assumed"),
-    "ql.missing": ("缺失", "missing"),
     "qk.edges": ("路段", "edges"),
     "qk.km": ("公里", "km"),
     "qk.width_tagged": ("标注宽度", "width tagged"),
     "qk.width_from_class": ("宽度按道路等级估算", "width estimated from class"),
     "qk.total": ("总数", "total"),
-    "qk.in_service": ("在用", "in service"),
-    "qk.out_of_service": ("停用", "out of service"),
-    "qk.low_pressure": ("水压不足", "low pressure"),
-    "qk.unknown": ("状态不明", "status unknown"),
     "qk.status_from_data": ("状态有数据", "status in the data"),
     "qk.flow_known": ("流量已知", "flow known"),
     "qk.from_osm": ("来自OSM", "from OSM"),

@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import vocabulary
 from geo._validate import require_columns, require_same_crs
 from geo.errors import ConfigError, LayerValidationError
 from geo.presets import Preset
@@ -114,12 +115,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: ``high_rise_class`` values (:data:`geo.schema.BUILDINGS`) that are checked.
-HIGH_RISE_CLASSES: tuple[str, ...] = ("class1", "class2")
+HIGH_RISE_CLASSES: tuple[str, ...] = vocabulary.HIGH_RISE_CLASSES
 
 #: Layout verdicts, best first.
-LAYOUTS: tuple[str, ...] = (
-    "ring", "two_long_sides", "one_long_side", "quarter_perimeter", "insufficient",
-)
+LAYOUTS: tuple[str, ...] = vocabulary.LANE_LAYOUTS
 
 #: Columns of the ``high_rise_access`` layer (plus ``geometry``, the footprint).
 HIGH_RISE_ACCESS_COLUMNS: list[str] = [

@@ -12,6 +12,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from geo import vocabulary
 from geo._validate import require_columns
 from geo.errors import ConfigError
 
@@ -25,9 +26,9 @@ __all__ = [
 ]
 
 #: Kinds of report (``geo.agency`` normalises agency spellings to these).
-BLOCKAGE_KINDS: tuple[str, ...] = ("parked_vehicle", "gate", "structure", "goods", "stall", "other")
+BLOCKAGE_KINDS: tuple[str, ...] = vocabulary.BLOCKAGE_KINDS
 #: Effect of a report on its lane.
-EFFECTS: tuple[str, ...] = ("full", "narrowed", "none", "rejected")
+EFFECTS: tuple[str, ...] = vocabulary.BLOCKAGE_EFFECTS
 
 #: Width (m) a report of each kind occupies; kinds not listed block the lane outright.
 DEFAULT_OCCUPIED_WIDTH_M: Mapping[str, float] = MappingProxyType(
@@ -35,7 +36,7 @@ DEFAULT_OCCUPIED_WIDTH_M: Mapping[str, float] = MappingProxyType(
 )
 #: Building weight by GB 50016 high-rise class; other classes weigh ``other_weight``.
 DEFAULT_CLASS_WEIGHTS: Mapping[str, float] = MappingProxyType({"class1": 10.0, "class2": 5.0})
-HIGH_RISE_CLASSES: frozenset[str] = frozenset({"class1", "class2"})
+HIGH_RISE_CLASSES: frozenset[str] = frozenset(vocabulary.HIGH_RISE_CLASSES)
 
 
 

@@ -36,6 +36,7 @@ import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import dijkstra
 
+from geo import vocabulary
 from geo._validate import require_same_crs
 from geo.errors import ConfigError
 from geo.presets import Preset
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 #: Uncovered gaps shorter than this (m, float rounding) are not reported as pieces.
 _MIN_PIECE_M = 1e-9
 #: High-rise classes counted in :func:`underserved_segments` (GB 50016 5.1.1).
-HIGH_RISE_CLASSES = ("class1", "class2")
+HIGH_RISE_CLASSES = vocabulary.HIGH_RISE_CLASSES
 
 
 @dataclass(frozen=True, eq=False)

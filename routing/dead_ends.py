@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import vocabulary
 from geo._validate import require_columns
 from geo.errors import LayerValidationError
 from geo.presets import Preset
@@ -34,7 +35,7 @@ DEAD_END_COLUMNS: list[str] = [
 
 #: Dead-end verdicts: within the limit, with a turnaround, over the limit serving a high-rise
 #: without one (a finding), over the limit serving no high-rise (listed, not flagged).
-DEAD_END_VERDICTS: tuple[str, ...] = ("short", "turnaround", "no_turnaround", "no_turnaround_other")
+DEAD_END_VERDICTS: tuple[str, ...] = vocabulary.DEAD_END_VERDICTS
 _TURNAROUND_COLUMNS = ("node_id", "kind")
 
 

@@ -4,7 +4,8 @@ The page draws the workspace's own layers from ``/ogc/collections/{id}/items`` (
 the view, following the ``next`` links page by page). Its basemap is, in order: a tile URL given
 as ``?tiles=`` (``{z}/{x}/{y}`` template), the ``basemap_url`` setting (served to the page by
 ``/web/config.json``), or the project's own roads and buildings. With neither set, the page never
-leaves the server.
+leaves the server. The words and colours of the coded values (hydrant statuses, high-rise
+classes ...) come from ``/web/vocabulary.json``, :mod:`geo.vocabulary` as JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.deps import SettingsDep
+from geo.vocabulary import vocabulary_document
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 LEAFLET_DIR = Path(__file__).resolve().parents[2] / "reports" / "static" / "leaflet"
@@ -49,6 +51,12 @@ def web_config(settings: SettingsDep) -> JSONResponse:
     if settings.basemap_url:
         basemap = {"url": settings.basemap_url, "attribution": settings.basemap_attribution}
     return JSONResponse({"basemap": basemap}, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/web/vocabulary.json")
+def web_vocabulary() -> JSONResponse:
+    """Every coded value's Chinese and English label and legend colour (:mod:`geo.vocabulary`)."""
+    return JSONResponse(vocabulary_document(), headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/web/{name}")

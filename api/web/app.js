@@ -12,8 +12,7 @@
       roads: "道路", buildings: "建筑", hydrants: "消火栓（按状态）", gaps: "覆盖缺口",
       blockages: "占道堵塞（按排名）", highrises: "高层建筑（按类别）", stations: "消防站",
       areas: "首到责任区", proposed: "建议新增消火栓", districts: "片区边界", tiles: "底图瓦片",
-      in_service: "在用", out_of_service: "停用", faulty: "故障", unknown: "未知", other: "其他",
-      class1: "一类高层", class2: "二类高层", rank: "排名", open: "未处理", done: "已处理",
+      rank: "排名", open: "未处理", done: "已处理",
       hydrant: "消火栓", blockage: "占道堵塞", station: "消防站", yes: "是", no: "否",
       key_label: "API 密钥", key_use: "使用密钥", key_forget: "忘记密钥", key_status: "需要 API 密钥",
       key_needed: "此服务器需要 API 密钥才能查看图层，请输入密钥（只保存在本标签页）。",
@@ -29,9 +28,7 @@
       blockages: "Blockages (by rank)", highrises: "High-rises (by class)", stations: "Fire stations",
       areas: "First-due areas", proposed: "Proposed hydrants", districts: "District outlines",
       tiles: "Basemap tiles",
-      in_service: "In service", out_of_service: "Out of service", faulty: "Faulty", unknown: "Unknown",
-      other: "Other", class1: "High-rise class 1", class2: "High-rise class 2", rank: "Rank",
-      open: "Open", done: "Closed", hydrant: "Hydrant", blockage: "Blockage", station: "Fire station",
+      rank: "Rank", open: "Open", done: "Closed", hydrant: "Hydrant", blockage: "Blockage", station: "Fire station",
       yes: "yes", no: "no",
       key_label: "API key", key_use: "Use key", key_forget: "Forget key", key_status: "API key needed",
       key_needed: "This server needs an API key to show the layers; enter one (kept in this tab only).",
@@ -44,11 +41,13 @@
   var lang = "zh";
   function t(key) { return (I18N[lang] && I18N[lang][key]) || I18N.zh[key] || key; }
 
-  var HYDRANT_COLOURS = {
-    in_service: "#1565c0", out_of_service: "#e53935", faulty: "#e53935", unknown: "#9e9e9e",
-    other: "#fb8c00"
-  };
-  var CLASS_COLOURS = { class1: "#6a1b9a", class2: "#c2185b" };
+  /* Coded values (hydrant statuses, high-rise classes, ledger statuses ...): their labels and
+     legend colours come from the server's one table, geo/vocabulary.py, as /web/vocabulary.json
+     (useVocabulary below fills these). */
+  var HYDRANT_COLOURS = {};
+  var CLASS_COLOURS = {};
+  var VOCAB = {};   /* vocabulary name -> [{code, zh, en, colour}] in legend order */
+  var VALUES = {};  /* column -> code -> {zh, en} for the popups */
   var AREA_COLOURS = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41"];
   var params = new URLSearchParams(window.location.search);
   function intParam(name, fallback, low, high) {
@@ -62,9 +61,32 @@
   var MAX_FEATURES = intParam("max_features", 200000, 1, 200000);
   /* Categories switched off in the legend (hydrant statuses, high-rise classes). */
   var hidden = {};
-  function hydrantStatus(p) { return HYDRANT_COLOURS[p.status] ? p.status : "other"; }
+  function hydrantStatus(p) { return HYDRANT_COLOURS[p.status] ? p.status : "unknown"; }
 
-  function hydrantColour(status) { return HYDRANT_COLOURS[status] || "#fb8c00"; }
+  function hydrantColour(status) { return HYDRANT_COLOURS[status] || HYDRANT_COLOURS.unknown || "#616161"; }
+  function termLabel(term) { return term[lang] || term.zh || term.code; }
+  function useVocabulary(doc) {
+    var vocabularies = (doc && doc.vocabularies) || {};
+    Object.keys(vocabularies).forEach(function (name) {
+      var v = vocabularies[name];
+      VOCAB[name] = v.terms;
+      v.columns.forEach(function (column) {
+        var words = VALUES[column] || (VALUES[column] = {});
+        v.terms.forEach(function (term) { if (!words[term.code]) { words[term.code] = term; } });
+      });
+    });
+    (VOCAB.hydrant_status || []).forEach(function (term) { HYDRANT_COLOURS[term.code] = term.colour; });
+    var highRise = (doc && doc.high_rise_classes) || [];
+    (VOCAB.building_class || []).forEach(function (term) {
+      if (highRise.indexOf(term.code) >= 0) { CLASS_COLOURS[term.code] = term.colour; }
+    });
+  }
+  function readVocabulary() {
+    return fetch("/web/vocabulary.json", { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .catch(function () { return {}; })
+      .then(useVocabulary);
+  }
   function closedBlockage(p) { return p.status === "closed" || p.status === "rectified" || p.open === false; }
   function hashColour(value) {
     var s = String(value), h = 0;
@@ -225,11 +247,10 @@
     var pair = Object.prototype.hasOwnProperty.call(FIELDS, k) ? FIELDS[k] : null;
     return (pair && pair[lang === "en" ? 1 : 0]) || k;
   }
-  var VALUES = window.FR_VALUES || {};
   function valueLabel(k, v) {
-    if (lang === "en" || typeof v !== "string") { return v; }
+    if (typeof v !== "string") { return v; }
     var words = Object.prototype.hasOwnProperty.call(VALUES, k) ? VALUES[k] : null;
-    return (words && Object.prototype.hasOwnProperty.call(words, v)) ? words[v] : v;
+    return (words && Object.prototype.hasOwnProperty.call(words, v)) ? termLabel(words[v]) : v;
   }
   function popupHtml(def, props) {
     var rows = Object.keys(props).filter(function (k) {
@@ -459,11 +480,9 @@
     function row(html) { return "<div>" + html + "</div>"; }
     var parts = ["<strong>" + escapeHtml(t("legend")) + "</strong>"];
     if (groupOn("hydrants")) {
-      parts.push(row(toggle("status:in_service", HYDRANT_COLOURS.in_service, t("hydrant") + " · " + t("in_service"))));
-      parts.push(row(toggle("status:out_of_service", HYDRANT_COLOURS.out_of_service, t("hydrant") + " · " + t("out_of_service"))));
-      parts.push(row(toggle("status:faulty", HYDRANT_COLOURS.faulty, t("hydrant") + " · " + t("faulty"))));
-      parts.push(row(toggle("status:unknown", HYDRANT_COLOURS.unknown, t("hydrant") + " · " + t("unknown"))));
-      parts.push(row(toggle("status:other", HYDRANT_COLOURS.other, t("hydrant") + " · " + t("other"))));
+      (VOCAB.hydrant_status || []).forEach(function (term) {
+        parts.push(row(toggle("status:" + term.code, term.colour, t("hydrant") + " · " + termLabel(term))));
+      });
     }
     if (groupOn("proposed")) { parts.push(row(swatch("#a5d6a7") + escapeHtml(t("proposed")))); }
     if (groupOn("gaps")) { parts.push(row(swatch("#d50000", "line") + escapeHtml(t("gaps")))); }
@@ -472,8 +491,9 @@
       parts.push(row(swatch("#bdbdbd") + escapeHtml(t("blockage") + " · " + t("done"))));
     }
     if (groupOn("highrises")) {
-      parts.push(row(toggle("class:class1", CLASS_COLOURS.class1, t("class1"))));
-      parts.push(row(toggle("class:class2", CLASS_COLOURS.class2, t("class2"))));
+      (VOCAB.building_class || []).forEach(function (term) {
+        if (CLASS_COLOURS[term.code]) { parts.push(row(toggle("class:" + term.code, term.colour, termLabel(term)))); }
+      });
     }
     if (groupOn("stations")) { parts.push(row(swatch("#ffffff", "station") + escapeHtml(t("station")))); }
     legend._div.innerHTML = parts.join("");
@@ -634,6 +654,6 @@
     reloadAll(true);
   }
 
-  readConfig().then(boot);
+  Promise.all([readConfig(), readVocabulary()]).then(boot);
   applyLanguage();
 })();

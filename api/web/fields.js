@@ -151,33 +151,5 @@ window.FR_FIELDS = {
   district_id: ["片区编号", "District ID"],
   admin_level: ["行政级别", "Admin level"]
 };
-
-/* Chinese words for the coded values the popups show (English readers see the codes, which are
-   English already). A value not listed is shown as it is. */
-window.FR_VALUES = {
-  status: {
-    in_service: "在用", out_of_service: "停用", low_pressure: "水压不足", unknown: "未知",
-    reported: "已上报", assigned: "已派单", rectified: "已整改", verified: "已复核", closed: "已销号",
-    rejected: "驳回", duplicate: "重复"
-  },
-  status_source: { tag: "OSM 标注", agency: "单位台账", assumed: "推定", inspection: "巡检" },
-  kind: {
-    pillar: "地上式", underground: "地下式", wall: "墙壁式", pipe: "管道式", unknown: "未知",
-    parked_vehicle: "车辆占用", gate: "门禁/道闸", structure: "违章建筑", goods: "堆物", stall: "摊点",
-    other: "其他"
-  },
-  high_rise_class: { class1: "一类高层", class2: "二类高层", not_high_rise: "非高层", unknown: "未知" },
-  effect: { full: "完全阻断", narrowed: "变窄（可通行）", none: "不计（已整改等）", rejected: "未匹配道路" },
-  width_basis: { measured: "实测", estimated: "估算", full_block: "完全占用", unknown: "未知" },
-  severity: { shall: "强制（应）", should: "推荐（宜）" },
-  confidence: { verified: "已核实", secondary: "二手来源", unverified: "未核实" },
-  layout: {
-    ring: "环形", two_long_sides: "两条长边", one_long_side: "一条长边",
-    quarter_perimeter: "四分之一周长", insufficient: "不足"
-  },
-  verdict: {
-    "short": "长度未超限", turnaround: "有回车场", no_turnaround: "超长且无回车场（服务高层）",
-    no_turnaround_other: "超长且无回车场"
-  },
-  side: { left: "左侧", right: "右侧" }
-};
+/* The coded values' words (hydrant statuses, high-rise classes ...) are not kept here: the page reads them from
+   /web/vocabulary.json (geo/vocabulary.py). */

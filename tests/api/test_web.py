@@ -155,6 +155,11 @@ def test_layer_toggle_removes_and_reloads(page: Page, server: Server) -> None:
     toggle.locator("input").click()
     page.wait_for_function("document.querySelectorAll('path.fr-gap').length > 0", timeout=30_000)
 
+    # One legend entry per status geo.vocabulary knows, low pressure included; no phantom ones.
+    boxes = page.locator(".fr-legend input[data-hide^='status:']")
+    assert [boxes.nth(i).get_attribute("data-hide") for i in range(boxes.count())] == [
+        "status:in_service", "status:out_of_service", "status:low_pressure", "status:unknown"]
+    assert "水压不足" in page.locator(".fr-legend").inner_text()
     # Hydrants by status: the legend's check boxes hide one status (the demo's are all in service).
     in_service = page.locator(".fr-legend input[data-hide='status:in_service']")
     in_service.click()
@@ -293,7 +298,7 @@ def test_popup_field_labels_follow_the_language(page: Page, server: Server) -> N
     # The open popup follows the language switch.
     page.locator("#lang").click()
     assert _label(popup, "hydrant_id") == "Hydrant ID"
-    assert popup.locator("tr[data-field='status'] td").inner_text() == "in_service"
+    assert popup.locator("tr[data-field='status'] td").inner_text() == "in service"
     assert _label(popup, "snap_offset_m") == "Distance to road (m)"
     assert _label(popup, "zz_local_note") == "zz_local_note"
     page.locator("#lang").click()

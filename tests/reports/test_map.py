@@ -40,7 +40,7 @@ FAVICON = (
 LAYERS_ZH = (
     "底图：街道", "底图：建筑轮廓", "消防站首达辖区", "已覆盖街道", "消火栓覆盖盲区",
     "一类高层建筑", "二类高层建筑", "室外消防用水不足的建筑", "消火栓：在用", "消火栓：水压不足",
-    "消火栓：停用/损坏", "消火栓：状态不明", "消防站", "生命通道占用点", "拟建消火栓",
+    "消火栓：停用", "消火栓：状态不明", "消防站", "生命通道占用点", "拟建消火栓",
 )
 
 
@@ -296,7 +296,7 @@ def test_map_in_chromium(
     popup.wait_for(state="visible")
     text = popup.inner_text()
     assert workspace.out_of_service_id in text
-    assert "停用/损坏" in text and OUT_OF_SERVICE_NAME in text
+    assert "停用" in text and OUT_OF_SERVICE_NAME in text
     assert popup.locator("b").count() == 0
     page.wait_for_timeout(400)  # Leaflet fades the popup in
     (out / f"map-{how}-popup.png").write_bytes(page.screenshot())
@@ -314,7 +314,7 @@ def test_map_in_chromium(
     page.locator("path.fr-blockage").last.click()
     popup.wait_for(state="visible")
     text = popup.inner_text()
-    for expected in ("排名", "1", "B000", "占道停车", "完全堵塞", "<i>Esplanadi</i>", "切断高层"):
+    for expected in ("排名", "1", "B000", "占道停车", "完全阻断", "<i>Esplanadi</i>", "切断高层"):
         assert expected in text, (expected, text)
 
     # hovering the worst coverage gap shows its tooltip

@@ -227,7 +227,7 @@ def test_routing_tables_ranked_and_ordered(tmp_path: Path) -> None:
     )
     ranking = pd.read_excel(path, sheet_name="通道占堵排名")
     assert ranking["占堵编号"].tolist() == ["z", "y", "x"]
-    assert ranking["影响方式"].tolist() == ["完全阻断", "通道变窄", "无影响"]
+    assert ranking["影响方式"].tolist() == ["完全阻断", "变窄（可通行）", "不计（已整改等）"]
     assert ranking["影响评分"].iloc[:2].tolist() == [7.0, 1.0]
     prop = pd.read_excel(path, sheet_name="拟建消火栓")
     assert prop["建设顺序"].tolist() == [1, 2]
