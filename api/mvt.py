@@ -19,6 +19,7 @@ version and the source's serial number, bounded in entries and bytes.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 import struct
@@ -165,7 +166,14 @@ def _column_values(values: pd.Series, kind: str) -> np.ndarray:
         return values.to_numpy(dtype=np.int64)
     if kind == "bool":
         return values.to_numpy(dtype=object)
-    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+    out = values.astype(object).where(values.notna(), None).to_numpy(dtype=object, copy=True)
+    # lists and mappings in a text column (e.g. the reasons of an underserved stretch) are not
+    # MVT values: carry them as JSON text, as the GeoJSON pages show them
+    nested = np.fromiter((isinstance(v, (list, tuple, dict, np.ndarray)) for v in out), bool, len(out))
+    if nested.any():
+        out[nested] = [json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
+                       for v in out[nested]]
+    return out
 
 
 def tile_source(name: str, frame: gpd.GeoDataFrame, *, spec: LayerSpec | None = None) -> TileSource:

@@ -287,6 +287,124 @@
     if (def.on) { def.group.addTo(map); }
   }
 
+  /* Vector tiles (issue 11): a dense layer of a big workspace (a city's roads, buildings,
+     hydrants, coverage gaps, blockages, first-due areas) is drawn from the server's MVT tiles,
+     /tiles/{collection}/{z}/{x}/{y}.mvt, with the vendored Leaflet.VectorGrid on canvas: the page
+     never pages through a million features. Small collections keep the GeoJSON pages (one SVG
+     path per feature). ?draw=tiles or ?draw=features forces one way; ?tile_above= sets the
+     feature count above which a layer is tiled (default 20,000). */
+  var TILE_KEYS = { areas: true, roads: true, buildings: true, highrises: true, gaps: true,
+                    blockages: true, hydrants: true };
+  var DRAW = params.get("draw") || "auto";
+  var TILE_ABOVE = intParam("tile_above", 20000, 0, 1000000000);
+  var itemCounts = {};
+  /* What the page's tiles did, for the status bar, tests and the console. */
+  var tileStats = { requested: 0, answered: 0, features: 0, unauthorized: 0 };
+  window.frTiles = tileStats;
+
+  function drawsFromTiles(def) {
+    if (!TILE_KEYS[def.key] || !window.L.VectorGrid || DRAW === "features") { return false; }
+    if (DRAW === "tiles") { return true; }
+    var n = itemCounts[def.collection];
+    return typeof n === "number" && n > TILE_ABOVE;
+  }
+  function makeLayer(def) {
+    if (drawsFromTiles(def)) { makeTileGroup(def); } else { makeGroup(def); }
+  }
+
+  /* Leaflet.VectorGrid 1.3.0 with Leaflet 1.9: its canvas tiles call L.DomEvent.fakeStop on a
+     click, which Leaflet 1.8 removed. Stopping the click here keeps the map from closing the
+     popup the click opens. */
+  function vectorGridCompat() {
+    if (!L.DomEvent.fakeStop) {
+      L.DomEvent.fakeStop = function (e) { L.DomEvent.stopPropagation(e); return true; };
+    }
+  }
+
+  /* The request options of one tile: the API key goes in the X-API-Key header (never in the
+     URL, where logs would keep it); the browser revalidates cached tiles with their ETag. */
+  function tileFetchOptions() {
+    var headers = { Accept: "application/vnd.mapbox-vector-tile" };
+    if (apiKey) { headers["X-API-Key"] = apiKey; }
+    return { headers: headers, cache: "no-cache", credentials: "same-origin" };
+  }
+  var TileLayer = null;
+  function tileLayerClass() {
+    if (TileLayer) { return TileLayer; }
+    vectorGridCompat();
+    TileLayer = L.VectorGrid.Protobuf.extend({
+      _getVectorTilePromise: function (coords) {
+        this.options.fetchOptions = tileFetchOptions();
+        tileStats.requested += 1;
+        var def = this._frDef;
+        return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords)
+          .then(function (vt) {
+            tileStats.answered += 1;
+            Object.keys(vt.layers || {}).forEach(function (name) {
+              var n = (vt.layers[name].features || []).length;
+              tileStats.features += n;
+              def.drawn += n;
+            });
+            return vt;
+          });
+      }
+    });
+    return TileLayer;
+  }
+  /* A layer's Leaflet path options for a tile feature: its GeoJSON style and filter, with the
+     fill VectorGrid needs said explicitly; [] hides the feature. */
+  function tileStyle(def) {
+    return function (properties) {
+      var f = { properties: properties || {} };
+      if (def.filter && !def.filter(f)) { return []; }
+      var s = def.style(f);
+      s.fill = !!s.fillColor;
+      delete s.className;
+      return s;
+    };
+  }
+  function tileUrl(def) {
+    return "/tiles/" + encodeURIComponent(def.collection) + "/{z}/{x}/{y}.mvt";
+  }
+  function makeTileGroup(def) {
+    var Layer = tileLayerClass(), styles = {};
+    styles[def.collection] = tileStyle(def);
+    def.tiled = true;
+    def.drawn = 0;
+    def.seq = 0;
+    def.more = null;
+    def.group = new Layer(tileUrl(def), {
+      rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: true,
+      pane: def.pane, maxZoom: 22, className: "fr-tiles fr-tiles-" + def.key
+    });
+    def.group._frDef = def;
+    def.group.on("click", function (e) { openTilePopup(def, e); });
+    def.group.on("loading", function () { def.drawn = 0; document.body.removeAttribute("data-tiles"); });
+    def.group.on("load", tilesSettled);
+    control.addOverlay(def.group, '<span class="fr-layer" data-layer="' + def.key + '">' +
+                       escapeHtml(t(def.key)) + "</span>");
+    if (def.on) { def.group.addTo(map); }
+  }
+  /* Every tile layer on the map has drawn its view: say how much, and mark the page for tests. */
+  function tilesSettled() {
+    var busy = LAYERS.some(function (def) {
+      return def.tiled && map.hasLayer(def.group) && def.group.isLoading();
+    });
+    if (busy) { return; }
+    document.body.setAttribute("data-tiles", "1");
+    if (pending === 0 && statusKey !== "failed" && statusKey !== "key_status") {
+      setStatus("loaded", { n: countDrawn() });
+    }
+  }
+  /* A click on a tile feature: its popup from the properties the tile carries. */
+  function openTilePopup(def, e) {
+    var props = (e.layer && e.layer.properties) || {};
+    L.popup({ maxWidth: 360 })
+      .setLatLng(e.latlng)
+      .setContent(function () { return popupHtml(def, props); })
+      .openOn(map);
+  }
+
   function bboxParam() {
     var b = map.getBounds().pad(0.2);
     /* zoomed far out the padded view passes the poles and the antimeridian: clip to WGS84 */
@@ -336,7 +454,7 @@
   function countDrawn() {
     var n = 0;
     LAYERS.forEach(function (def) {
-      if (def.group && map.hasLayer(def.group)) { n += def.group.getLayers().length; }
+      if (def.group && map.hasLayer(def.group)) { n += def.tiled ? def.drawn : def.group.getLayers().length; }
     });
     return n;
   }
@@ -368,6 +486,7 @@
   /* Load the view's features of one layer, page by page; features already drawn (and an open
      popup) stay while the view moves. A new load aborts the one in flight: its pages never draw. */
   function load(def, force) {
+    if (def.tiled) { if (force && map.hasLayer(def.group)) { def.group.redraw(); } return; }
     if (!map.hasLayer(def.group)) { abortLoad(def); return; }
     var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=" +
       PAGE_SIZE + "&bbox=" + bboxParam();
@@ -531,7 +650,8 @@
   /* After "forget key": nothing read with the key stays on the page. */
   function forgetData() {
     LAYERS.forEach(function (def) {
-      if (def.group) { abortLoad(def); def.group.clearLayers(); def.byId = {}; def.more = null; }
+      if (def.group && def.tiled) { def.group.redraw(); }  /* refetched without the key: empty */
+      else if (def.group) { abortLoad(def); def.group.clearLayers(); def.byId = {}; def.more = null; }
     });
     if (districtLayer) { map.removeLayer(districtLayer); districtLayer = null; }
     districtFeatures = [];
@@ -611,12 +731,12 @@
     return apiFetch("/ogc/collections?f=json", "collections")
       .then(function (doc) {
         var collections = doc.collections || [];
-        collections.forEach(function (c) { available[c.id] = true; });
+        collections.forEach(function (c) { available[c.id] = true; itemCounts[c.id] = c.itemCount; });
         /* the view first: the layers load for it as they are added */
         var bounds = extentOf(collections);
         if (bounds) { map.fitBounds(bounds); } else { map.setView([0, 0], 2); }
         LAYERS.forEach(function (def) {
-          if (available[def.collection] && !(def.basemap && tiles) && !def.group) { makeGroup(def); }
+          if (available[def.collection] && !(def.basemap && tiles) && !def.group) { makeLayer(def); }
         });
         booted = true;
         applyLanguage();
