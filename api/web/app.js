@@ -312,15 +312,6 @@
     if (drawsFromTiles(def)) { makeTileGroup(def); } else { makeGroup(def); }
   }
 
-  /* Leaflet.VectorGrid 1.3.0 with Leaflet 1.9: its canvas tiles call L.DomEvent.fakeStop on a
-     click, which Leaflet 1.8 removed. Stopping the click here keeps the map from closing the
-     popup the click opens. */
-  function vectorGridCompat() {
-    if (!L.DomEvent.fakeStop) {
-      L.DomEvent.fakeStop = function (e) { L.DomEvent.stopPropagation(e); return true; };
-    }
-  }
-
   /* The request options of one tile: the API key goes in the X-API-Key header (never in the
      URL, where logs would keep it); the browser revalidates cached tiles with their ETag. */
   function tileFetchOptions() {
@@ -331,7 +322,6 @@
   var TileLayer = null;
   function tileLayerClass() {
     if (TileLayer) { return TileLayer; }
-    vectorGridCompat();
     TileLayer = L.VectorGrid.Protobuf.extend({
       _getVectorTilePromise: function (coords) {
         this.options.fetchOptions = tileFetchOptions();
@@ -375,10 +365,10 @@
     def.more = null;
     def.group = new Layer(tileUrl(def), {
       rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: true,
+      getFeatureId: function (feat) { return feat.id; },  /* keeps each tile's renderer for clicks */
       pane: def.pane, maxZoom: 22, className: "fr-tiles fr-tiles-" + def.key
     });
     def.group._frDef = def;
-    def.group.on("click", function (e) { openTilePopup(def, e); });
     def.group.on("loading", function () { def.drawn = 0; document.body.removeAttribute("data-tiles"); });
     def.group.on("load", tilesSettled);
     control.addOverlay(def.group, '<span class="fr-layer" data-layer="' + def.key + '">' +
@@ -396,14 +386,44 @@
       setStatus("loaded", { n: countDrawn() });
     }
   }
-  /* A click on a tile feature: its popup from the properties the tile carries. */
-  function openTilePopup(def, e) {
-    var props = (e.layer && e.layer.properties) || {};
+  /* Clicks on tile features. Each tile is a canvas that would take every click over its whole
+     square, hiding the layers below it (and Leaflet.VectorGrid 1.3.0 then calls
+     L.DomEvent.fakeStop, gone since Leaflet 1.8): app.css turns their pointer events off, and a
+     click on the map is tested here against the features of the tile under it, top pane first. */
+  function tileFeatureAt(def, latlng) {
+    var grid = def.group, z = grid._tileZoom;
+    if (z === undefined || !grid._vectorTiles) { return null; }
+    var size = grid.getTileSize(), px = map.project(latlng, z);
+    var coords = px.unscaleBy(size).floor();
+    coords.z = z;
+    var renderer = grid._vectorTiles[grid._tileCoordsToKey(coords)];
+    if (!renderer || !renderer._layers) { return null; }
+    var local = px.subtract(coords.scaleBy(size)), hit = null;
+    Object.keys(renderer._layers).forEach(function (id) {
+      var feature = renderer._layers[id];
+      if (feature._containsPoint && feature._pxBounds !== undefined && feature._containsPoint(local)) {
+        hit = feature;  /* the last drawn, i.e. the one on top */
+      }
+    });
+    return hit;
+  }
+  function paneZ(def) { return Number(map.getPane(def.pane).style.zIndex) || 0; }
+  function onTileClick(e) {
+    var defs = LAYERS.filter(function (def) { return def.tiled && map.hasLayer(def.group); })
+      .sort(function (a, b) { return paneZ(b) - paneZ(a); });
+    for (var i = 0; i < defs.length; i++) {
+      var hit = tileFeatureAt(defs[i], e.latlng);
+      if (hit) { openTilePopup(defs[i], hit.properties || {}, e.latlng); return; }
+    }
+  }
+  /* A tile feature's popup, from the properties the tile carries. */
+  function openTilePopup(def, props, latlng) {
     L.popup({ maxWidth: 360 })
-      .setLatLng(e.latlng)
+      .setLatLng(latlng)
       .setContent(function () { return popupHtml(def, props); })
       .openOn(map);
   }
+  map.on("click", onTileClick);
 
   function bboxParam() {
     var b = map.getBounds().pad(0.2);
