@@ -299,7 +299,7 @@
   var TILE_ABOVE = intParam("tile_above", 20000, 0, 1000000000);
   var itemCounts = {};
   /* What the page's tiles did, for the status bar, tests and the console. */
-  var tileStats = { requested: 0, answered: 0, features: 0, unauthorized: 0 };
+  var tileStats = { requested: 0, answered: 0, features: 0 };
   window.frTiles = tileStats;
 
   function drawsFromTiles(def) {
