@@ -416,12 +416,30 @@
       if (hit) { openTilePopup(defs[i], hit.properties || {}, e.latlng); return; }
     }
   }
-  /* A tile feature's popup, from the properties the tile carries. */
+  /* The id property of the tiled collections: tiles of a zoomed-out view carry only it and what
+     the map styles by (api.mvt.LAYER_SPECS), so a popup asks for the whole feature by it. */
+  var TILE_ID_FIELDS = { roads_analysis: "edge_id", buildings_analysis: "building_id",
+                         hydrants_analysis: "hydrant_id", coverage_pieces: "edge_id",
+                         underserved_segments: "rank", blockages_ranked: "blockage_id",
+                         station_areas: "station_id" };
+  /* A tile feature's popup: at once from the properties the tile carries, then with all of the
+     feature's properties from one /items request by its id. */
   function openTilePopup(def, props, latlng) {
-    L.popup({ maxWidth: 360 })
+    var shown = props;
+    var popup = L.popup({ maxWidth: 360 })
       .setLatLng(latlng)
-      .setContent(function () { return popupHtml(def, props); })
+      .setContent(function () { return popupHtml(def, shown); })
       .openOn(map);
+    var field = TILE_ID_FIELDS[def.collection], value = field ? props[field] : null;
+    if (value === null || value === undefined || value === "") { return; }
+    var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=2&" +
+      encodeURIComponent(field) + "=" + encodeURIComponent(String(value));
+    apiFetch(url, def.collection).then(function (fc) {
+      var features = fc.features || [];
+      if (features.length !== 1 || !popup.isOpen()) { return; }  /* not one feature: keep the tile's */
+      shown = features[0].properties || props;
+      popup.update();
+    }).catch(fetchFailed);
   }
   map.on("click", onTileClick);
 

@@ -118,13 +118,14 @@ def test_small_collections_keep_the_geojson_pages(page: Page, server: Server) ->
     assert page.locator("path.fr-road").count() > 0
 
 
-def _hydrant_point(page: Page, server: Server) -> tuple[float, float]:
+def _hydrant_point(page: Page, server: Server, zoom: int = 17) -> tuple[float, float]:
     """Screen position (map container pixels) of the first hydrant of the collection."""
     with httpx.Client(base_url=server.url, timeout=30) as client:
         items = client.get("/ogc/collections/hydrants_analysis/items", params={"limit": 1}).json()
     feature = items["features"][0]
     lon, lat = feature["geometry"]["coordinates"][:2]
-    page.evaluate("([lat, lon]) => window.frMap.setView([lat, lon], 17, {animate: false})", [lat, lon])
+    page.evaluate("([lat, lon, z]) => window.frMap.setView([lat, lon], z, {animate: false})",
+                  [lat, lon, zoom])
     page.wait_for_timeout(400)
     page.wait_for_selector("body[data-tiles='1']", state="attached", timeout=60_000)
     point = page.evaluate("([lat, lon]) => { const p = window.frMap.latLngToContainerPoint([lat, lon]); "
@@ -144,6 +145,19 @@ def test_click_on_a_tile_hydrant_opens_its_popup(page: Page, server: Server) -> 
     # the open popup follows the language switch
     page.locator("#lang").click()
     assert "Hydrant" in popup.inner_text()
+
+
+def test_a_zoomed_out_popup_asks_for_the_whole_feature_by_id(page: Page, server: Server) -> None:
+    # at z12 the hydrant tiles carry hydrant_id and status only (detail from z13, api.mvt)
+    watch = _open_tiled(page, f"{server.url}/?draw=tiles")
+    x, y = _hydrant_point(page, server, zoom=12)
+    page.locator("#map").click(position={"x": x, "y": y})
+    page.wait_for_function(
+        "document.querySelectorAll('.leaflet-popup-content tr').length > 2", timeout=10_000)
+    hydrant_id = page.locator(".leaflet-popup-content tr[data-field='hydrant_id'] td").inner_text()
+    asked = [u for u in watch.requests if "/ogc/collections/hydrants_analysis/items" in u]
+    assert len(asked) == 1 and "hydrant_id=" in asked[0]
+    assert hydrant_id
 
 
 def test_tiles_carry_the_key_in_a_header_when_reading_is_closed(
