@@ -19,6 +19,7 @@ version and the source's serial number, bounded in entries and bytes.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 import struct
@@ -62,10 +63,17 @@ class LayerSpec:
         Property columns, in order (None: every column of a simple type).
     minzoom
         Below this zoom the layer's tiles are empty (204): too many features to draw.
+    detail_zoom
+        Below this zoom the tiles carry only the ``overview`` properties (a city-wide view would
+        otherwise send megabytes of properties nobody reads; a popup asks for the feature by id).
+    overview
+        The properties of tiles below ``detail_zoom``: the feature id and what the map styles by.
     """
 
     properties: tuple[str, ...] | None = None
     minzoom: int = 0
+    detail_zoom: int = 0
+    overview: tuple[str, ...] = ()
 
 
 #: The big layers of the web map, with the properties its styles and popups use.
@@ -73,15 +81,16 @@ LAYER_SPECS: Mapping[str, LayerSpec] = {
     "roads_analysis": LayerSpec(
         ("edge_id", "name", "highway", "width_m", "length_m", "covered_m", "uncovered_m",
          "covered_pct", "truck_passable", "truck_blocked_by", "response_s", "first_due_station"),
-        minzoom=10,
+        minzoom=10, detail_zoom=14, overview=("edge_id",),
     ),
     "buildings_analysis": LayerSpec(
         ("building_id", "name", "building", "height_m", "high_rise_class", "hydrants_in_range",
          "credited_flow_lps", "required_flow_lps", "flow_deficit_lps", "nearest_hydrant_m",
          "response_s", "first_due_station", "flags"),
-        minzoom=13,
+        minzoom=13, detail_zoom=15, overview=("building_id", "high_rise_class"),
     ),
-    "coverage_pieces": LayerSpec(("edge_id", "name", "highway", "covered", "length_m"), minzoom=10),
+    "coverage_pieces": LayerSpec(("edge_id", "name", "highway", "covered", "length_m"), minzoom=10,
+                                 detail_zoom=14, overview=("edge_id", "covered")),
     "hydrants": LayerSpec(
         ("hydrant_id", "kind", "status", "diameter_mm", "flow_lps", "pressure_mpa", "name", "source"),
         minzoom=10,
@@ -89,7 +98,7 @@ LAYER_SPECS: Mapping[str, LayerSpec] = {
     "hydrants_analysis": LayerSpec(
         ("hydrant_id", "kind", "status", "flow_lps", "pressure_mpa", "name", "snap_offset_m",
          "snap_reason"),
-        minzoom=10,
+        minzoom=10, detail_zoom=13, overview=("hydrant_id", "status"),
     ),
     "buildings": LayerSpec(minzoom=13),
     "roads": LayerSpec(minzoom=10),
@@ -140,6 +149,8 @@ class TileSource:
         WGS84 extent ``(min lon, min lat, max lon, max lat)``, None when empty.
     serial
         A number unique to this preparation (part of the tile cache key).
+    detail_zoom, overview
+        Below ``detail_zoom`` only the ``overview`` columns go into a tile (:class:`LayerSpec`).
     """
 
     name: str
@@ -149,6 +160,14 @@ class TileSource:
     minzoom: int
     bounds: tuple[float, float, float, float] | None
     serial: int
+    detail_zoom: int = 0
+    overview: tuple[str, ...] = ()
+
+    def columns_at(self, z: int) -> tuple[tuple[str, str, np.ndarray], ...]:
+        """The property columns of a tile at zoom ``z``."""
+        if z >= self.detail_zoom:
+            return self.columns
+        return tuple(c for c in self.columns if c[0] in self.overview)
 
     def fields(self) -> dict[str, str]:
         """TileJSON ``fields``: property name to ``String``, ``Number`` or ``Boolean``."""
@@ -165,7 +184,14 @@ def _column_values(values: pd.Series, kind: str) -> np.ndarray:
         return values.to_numpy(dtype=np.int64)
     if kind == "bool":
         return values.to_numpy(dtype=object)
-    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+    out = values.astype(object).where(values.notna(), None).to_numpy(dtype=object, copy=True)
+    # lists and mappings in a text column (e.g. the reasons of an underserved stretch) are not
+    # MVT values: carry them as JSON text, as the GeoJSON pages show them
+    nested = np.fromiter((isinstance(v, (list, tuple, dict, np.ndarray)) for v in out), bool, len(out))
+    if nested.any():
+        out[nested] = [json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
+                       for v in out[nested]]
+    return out
 
 
 def tile_source(name: str, frame: gpd.GeoDataFrame, *, spec: LayerSpec | None = None) -> TileSource:
@@ -207,6 +233,7 @@ def tile_source(name: str, frame: gpd.GeoDataFrame, *, spec: LayerSpec | None = 
     return TileSource(
         name=name, geometry=merc, tree=shapely.STRtree(merc), columns=tuple(columns),
         minzoom=spec.minzoom, bounds=bounds, serial=next(_SERIAL),
+        detail_zoom=spec.detail_zoom, overview=spec.overview,
     )
 
 
@@ -520,7 +547,7 @@ def render_tile(
     if not chunks:
         return b""
     all_rows = np.concatenate([rows[c[1]] for c in chunks])
-    keys, values, tag_ints, tag_counts = _tags(source.columns, all_rows)
+    keys, values, tag_ints, tag_counts = _tags(source.columns_at(z), all_rows)
     tag_bytes, tag_nbytes = _varints(tag_ints)
     tag_feature_bytes = np.bincount(
         np.repeat(np.arange(len(all_rows)), 2 * tag_counts), weights=tag_nbytes, minlength=len(all_rows)

@@ -669,6 +669,7 @@ def collection_document(index: CollectionIndex, *, base: str) -> dict[str, Any]:
             + ", ".join(c for c in index.properties if index.kinds[c] != "other")
         ),
         "itemType": "feature",
+        "itemCount": len(index),
         "crs": [CRS84],
         "links": [
             link(href, "self", JSON, "this collection"),

@@ -1,7 +1,9 @@
 """The web map at ``/``: a static page (``api/web/``) with the vendored Leaflet, nothing from a CDN.
 
 The page draws the workspace's own layers from ``/ogc/collections/{id}/items`` (bbox-limited to
-the view, following the ``next`` links page by page). Its basemap is, in order: a tile URL given
+the view, following the ``next`` links page by page), and a big collection (over 20,000 features:
+a city's roads, buildings, hydrants) from the vector tiles of ``/tiles`` with the vendored
+Leaflet.VectorGrid, sending the API key as a header. Its basemap is, in order: a tile URL given
 as ``?tiles=`` (``{z}/{x}/{y}`` template), the ``basemap_url`` setting (served to the page by
 ``/web/config.json``), or the project's own roads and buildings. With neither set, the page never
 leaves the server. The words and colours of the coded values (hydrant statuses, high-rise
@@ -21,6 +23,7 @@ from geo.vocabulary import vocabulary_document
 
 WEB_DIR = Path(__file__).resolve().parents[1] / "web"
 LEAFLET_DIR = Path(__file__).resolve().parents[2] / "reports" / "static" / "leaflet"
+VECTORGRID_DIR = LEAFLET_DIR.parent / "vectorgrid"
 _MEDIA = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -69,3 +72,9 @@ def web_asset(name: str) -> FileResponse:
 def leaflet_asset(name: str) -> FileResponse:
     """Vendored Leaflet 1.9.4 (BSD-2-Clause), its style and images."""
     return _file(LEAFLET_DIR, name)
+
+
+@router.get("/static/vectorgrid/{name}")
+def vectorgrid_asset(name: str) -> FileResponse:
+    """Vendored Leaflet.VectorGrid 1.3.0 (Beerware; bundles pbf and vector-tile, BSD-3-Clause)."""
+    return _file(VECTORGRID_DIR, name)

@@ -308,6 +308,162 @@
     if (def.on) { def.group.addTo(map); }
   }
 
+  /* Vector tiles (issue 11): a dense layer of a big workspace (a city's roads, buildings,
+     hydrants, coverage gaps, blockages, first-due areas) is drawn from the server's MVT tiles,
+     /tiles/{collection}/{z}/{x}/{y}.mvt, with the vendored Leaflet.VectorGrid on canvas: the page
+     never pages through a million features. Small collections keep the GeoJSON pages (one SVG
+     path per feature). ?draw=tiles or ?draw=features forces one way; ?tile_above= sets the
+     feature count above which a layer is tiled (default 20,000). */
+  var TILE_KEYS = { areas: true, roads: true, buildings: true, highrises: true, gaps: true,
+                    blockages: true, hydrants: true };
+  var DRAW = params.get("draw") || "auto";
+  var TILE_ABOVE = intParam("tile_above", 20000, 0, 1000000000);
+  var itemCounts = {};
+  /* What the page's tiles did, for the status bar, tests and the console. */
+  var tileStats = { requested: 0, answered: 0, features: 0 };
+  window.frTiles = tileStats;
+
+  function drawsFromTiles(def) {
+    if (!TILE_KEYS[def.key] || !window.L.VectorGrid || DRAW === "features") { return false; }
+    if (DRAW === "tiles") { return true; }
+    var n = itemCounts[def.collection];
+    return typeof n === "number" && n > TILE_ABOVE;
+  }
+  function makeLayer(def) {
+    if (drawsFromTiles(def)) { makeTileGroup(def); } else { makeGroup(def); }
+  }
+
+  /* The request options of one tile: the API key goes in the X-API-Key header (never in the
+     URL, where logs would keep it); the browser revalidates cached tiles with their ETag. */
+  function tileFetchOptions() {
+    var headers = { Accept: "application/vnd.mapbox-vector-tile" };
+    if (apiKey) { headers["X-API-Key"] = apiKey; }
+    return { headers: headers, cache: "no-cache", credentials: "same-origin" };
+  }
+  var TileLayer = null;
+  function tileLayerClass() {
+    if (TileLayer) { return TileLayer; }
+    TileLayer = L.VectorGrid.Protobuf.extend({
+      _getVectorTilePromise: function (coords) {
+        this.options.fetchOptions = tileFetchOptions();
+        tileStats.requested += 1;
+        var def = this._frDef;
+        return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords)
+          .then(function (vt) {
+            tileStats.answered += 1;
+            Object.keys(vt.layers || {}).forEach(function (name) {
+              var n = (vt.layers[name].features || []).length;
+              tileStats.features += n;
+              def.drawn += n;
+            });
+            return vt;
+          });
+      }
+    });
+    return TileLayer;
+  }
+  /* A layer's Leaflet path options for a tile feature: its GeoJSON style and filter, with the
+     fill VectorGrid needs said explicitly; [] hides the feature. */
+  function tileStyle(def) {
+    return function (properties) {
+      var f = { properties: properties || {} };
+      if (def.filter && !def.filter(f)) { return []; }
+      var s = def.style(f);
+      s.fill = !!s.fillColor;
+      delete s.className;
+      return s;
+    };
+  }
+  function tileUrl(def) {
+    return "/tiles/" + encodeURIComponent(def.collection) + "/{z}/{x}/{y}.mvt";
+  }
+  function makeTileGroup(def) {
+    var Layer = tileLayerClass(), styles = {};
+    styles[def.collection] = tileStyle(def);
+    def.tiled = true;
+    def.drawn = 0;
+    def.seq = 0;
+    def.more = null;
+    def.group = new Layer(tileUrl(def), {
+      rendererFactory: L.canvas.tile, vectorTileLayerStyles: styles, interactive: true,
+      getFeatureId: function (feat) { return feat.id; },  /* keeps each tile's renderer for clicks */
+      pane: def.pane, maxZoom: 22, className: "fr-tiles fr-tiles-" + def.key
+    });
+    def.group._frDef = def;
+    def.group.on("loading", function () { def.drawn = 0; document.body.removeAttribute("data-tiles"); });
+    def.group.on("load", tilesSettled);
+    control.addOverlay(def.group, '<span class="fr-layer" data-layer="' + def.key + '">' +
+                       escapeHtml(t(def.key)) + "</span>");
+    if (def.on) { def.group.addTo(map); }
+  }
+  /* Every tile layer on the map has drawn its view: say how much, and mark the page for tests. */
+  function tilesSettled() {
+    var busy = LAYERS.some(function (def) {
+      return def.tiled && map.hasLayer(def.group) && def.group.isLoading();
+    });
+    if (busy) { return; }
+    document.body.setAttribute("data-tiles", "1");
+    if (pending === 0 && statusKey !== "failed" && statusKey !== "key_status") {
+      setStatus("loaded", { n: countDrawn() });
+    }
+  }
+  /* Clicks on tile features. Each tile is a canvas that would take every click over its whole
+     square, hiding the layers below it (and Leaflet.VectorGrid 1.3.0 then calls
+     L.DomEvent.fakeStop, gone since Leaflet 1.8): app.css turns their pointer events off, and a
+     click on the map is tested here against the features of the tile under it, top pane first. */
+  function tileFeatureAt(def, latlng) {
+    var grid = def.group, z = grid._tileZoom;
+    if (z === undefined || !grid._vectorTiles) { return null; }
+    var size = grid.getTileSize(), px = map.project(latlng, z);
+    var coords = px.unscaleBy(size).floor();
+    coords.z = z;
+    var renderer = grid._vectorTiles[grid._tileCoordsToKey(coords)];
+    if (!renderer || !renderer._layers) { return null; }
+    var local = px.subtract(coords.scaleBy(size)), hit = null;
+    Object.keys(renderer._layers).forEach(function (id) {
+      var feature = renderer._layers[id];
+      if (feature._containsPoint && feature._pxBounds !== undefined && feature._containsPoint(local)) {
+        hit = feature;  /* the last drawn, i.e. the one on top */
+      }
+    });
+    return hit;
+  }
+  function paneZ(def) { return Number(map.getPane(def.pane).style.zIndex) || 0; }
+  function onTileClick(e) {
+    var defs = LAYERS.filter(function (def) { return def.tiled && map.hasLayer(def.group); })
+      .sort(function (a, b) { return paneZ(b) - paneZ(a); });
+    for (var i = 0; i < defs.length; i++) {
+      var hit = tileFeatureAt(defs[i], e.latlng);
+      if (hit) { openTilePopup(defs[i], hit.properties || {}, e.latlng); return; }
+    }
+  }
+  /* The id property of the tiled collections: tiles of a zoomed-out view carry only it and what
+     the map styles by (api.mvt.LAYER_SPECS), so a popup asks for the whole feature by it. */
+  var TILE_ID_FIELDS = { roads_analysis: "edge_id", buildings_analysis: "building_id",
+                         hydrants_analysis: "hydrant_id", coverage_pieces: "edge_id",
+                         underserved_segments: "rank", blockages_ranked: "blockage_id",
+                         station_areas: "station_id" };
+  /* A tile feature's popup: at once from the properties the tile carries, then with all of the
+     feature's properties from one /items request by its id. */
+  function openTilePopup(def, props, latlng) {
+    var shown = props;
+    var popup = L.popup({ maxWidth: 360 })
+      .setLatLng(latlng)
+      .setContent(function () { return popupHtml(def, shown); })
+      .openOn(map);
+    var field = TILE_ID_FIELDS[def.collection], value = field ? props[field] : null;
+    if (value === null || value === undefined || value === "") { return; }
+    var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=2&" +
+      encodeURIComponent(field) + "=" + encodeURIComponent(String(value));
+    apiFetch(url, def.collection).then(function (fc) {
+      var features = fc.features || [];
+      if (features.length !== 1 || !popup.isOpen()) { return; }  /* not one feature: keep the tile's */
+      shown = features[0].properties || props;
+      popup.update();
+    }).catch(fetchFailed);
+  }
+  map.on("click", onTileClick);
+
   function bboxParam() {
     var b = map.getBounds().pad(0.2);
     /* zoomed far out the padded view passes the poles and the antimeridian: clip to WGS84 */
@@ -357,7 +513,7 @@
   function countDrawn() {
     var n = 0;
     LAYERS.forEach(function (def) {
-      if (def.group && map.hasLayer(def.group)) { n += def.group.getLayers().length; }
+      if (def.group && map.hasLayer(def.group)) { n += def.tiled ? def.drawn : def.group.getLayers().length; }
     });
     return n;
   }
@@ -389,6 +545,7 @@
   /* Load the view's features of one layer, page by page; features already drawn (and an open
      popup) stay while the view moves. A new load aborts the one in flight: its pages never draw. */
   function load(def, force) {
+    if (def.tiled) { if (force && map.hasLayer(def.group)) { def.group.redraw(); } return; }
     if (!map.hasLayer(def.group)) { abortLoad(def); return; }
     var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=" +
       PAGE_SIZE + "&bbox=" + bboxParam();
@@ -551,7 +708,8 @@
   /* After "forget key": nothing read with the key stays on the page. */
   function forgetData() {
     LAYERS.forEach(function (def) {
-      if (def.group) { abortLoad(def); def.group.clearLayers(); def.byId = {}; def.more = null; }
+      if (def.group && def.tiled) { def.group.redraw(); }  /* refetched without the key: empty */
+      else if (def.group) { abortLoad(def); def.group.clearLayers(); def.byId = {}; def.more = null; }
     });
     if (districtLayer) { map.removeLayer(districtLayer); districtLayer = null; }
     districtFeatures = [];
@@ -631,12 +789,12 @@
     return apiFetch("/ogc/collections?f=json", "collections")
       .then(function (doc) {
         var collections = doc.collections || [];
-        collections.forEach(function (c) { available[c.id] = true; });
+        collections.forEach(function (c) { available[c.id] = true; itemCounts[c.id] = c.itemCount; });
         /* the view first: the layers load for it as they are added */
         var bounds = extentOf(collections);
         if (bounds) { map.fitBounds(bounds); } else { map.setView([0, 0], 2); }
         LAYERS.forEach(function (def) {
-          if (available[def.collection] && !(def.basemap && tiles) && !def.group) { makeGroup(def); }
+          if (available[def.collection] && !(def.basemap && tiles) && !def.group) { makeLayer(def); }
         });
         booted = true;
         applyLanguage();

@@ -302,3 +302,22 @@ def test_tile_bounds_cover_the_world() -> None:
     assert minx == pytest.approx(0.0) and miny == pytest.approx(0.0)
     assert maxy == pytest.approx(mvt.HALF_WORLD_M)
     assert mvt.tile_in_range(3, 7, 7) and not mvt.tile_in_range(3, 8, 0)
+
+
+def test_zoomed_out_tiles_carry_only_the_overview_properties() -> None:
+    frame = gpd.GeoDataFrame(
+        {"hydrant_id": ["h1"], "status": ["faulty"], "note": ["behind the gate"], "tags": [["a", 1]]},
+        geometry=[shapely.Point(0.0001, 0.0001)], crs=4326,
+    )
+    spec = mvt.LayerSpec(minzoom=0, detail_zoom=14, overview=("hydrant_id", "status"))
+    source = mvt.tile_source("h", frame, spec=spec)
+    x13, y13 = mvt.lonlat_to_tile(0.0001, 0.0001, 13)
+    x14, y14 = mvt.lonlat_to_tile(0.0001, 0.0001, 14)
+    # z13 < detail_zoom 14: the id and the styling column only
+    assert _decode(mvt.render_tile(source, 13, x13, y13))["h"]["features"][0]["properties"] == {
+        "hydrant_id": "h1", "status": "faulty"}
+    # z14: every property; a list in a text column travels as JSON text
+    assert _decode(mvt.render_tile(source, 14, x14, y14))["h"]["features"][0]["properties"] == {
+        "hydrant_id": "h1", "status": "faulty", "note": "behind the gate", "tags": '["a", 1]'}
+    # the TileJSON still lists every field
+    assert set(source.fields()) == {"hydrant_id", "status", "note", "tags"}
