@@ -609,22 +609,13 @@ def _building_water(
     options: AnalysisOptions,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     b = layers.buildings
-    band = preset.rule("hydrant_count_band")
     access = building_access(
         graph, b.geometry, edge_mask=truck.edge_passable, max_access_m=options.access_distance_m
     )
-    status = layers.hydrants["status"].to_numpy(dtype=object)
-    flow = layers.hydrants["flow_lps"].to_numpy(dtype=np.float64)
-
-    def credit(hyd: np.ndarray, dist: np.ndarray) -> np.ndarray:
-        return credited_flow(preset, status[hyd], flow[hyd], distance_m=dist)
-
     per, pairs = building_water(
-        graph, b.geometry, access, snaps, layers.hydrants.geometry, credited_lps=credit,
-        options=WaterOptions(
-            radius_m=band.value("max_m"), min_distance_m=band.value("min_m"),
-            max_access_m=options.access_distance_m,
-        ),
+        graph, b.geometry, access, snaps, layers.hydrants.geometry,
+        credited_lps=hydrant_credit(preset, layers.hydrants),
+        options=building_water_options(preset, options),
     )
     out = b.copy()
     out["access_edge"] = access.snaps.edge
@@ -636,10 +627,38 @@ def _building_water(
     out["nearest_hydrant_m"] = per["nearest_hydrant_m"].to_numpy()
     required = required_fire_flow(preset, b).to_numpy(dtype=np.float64)
     out["required_flow_lps"] = required
-    out["flow_deficit_lps"] = np.where(
-        np.isnan(required), np.nan, np.maximum(required - out["credited_flow_lps"].to_numpy(), 0.0)
-    )
+    out["flow_deficit_lps"] = flow_deficit(required, out["credited_flow_lps"].to_numpy())
     return out, pairs
+
+
+def hydrant_credit(
+    preset: Preset, hydrants: gpd.GeoDataFrame
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The flow (L/s) a hydrant row at a hose-lay distance counts for a building (the preset's
+    :func:`~geo.presets.credited_flow` of the hydrants' status and flow)."""
+    status = hydrants["status"].to_numpy(dtype=object)
+    flow = hydrants["flow_lps"].to_numpy(dtype=np.float64)
+
+    def credit(hyd: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        return credited_flow(preset, status[hyd], flow[hyd], distance_m=dist)
+
+    return credit
+
+
+def building_water_options(preset: Preset, options: AnalysisOptions) -> WaterOptions:
+    """The counting band of hydrants for buildings (GB 50974 6.1.5) as water options."""
+    band = preset.rule("hydrant_count_band")
+    return WaterOptions(
+        radius_m=band.value("max_m"), min_distance_m=band.value("min_m"),
+        max_access_m=options.access_distance_m,
+    )
+
+
+def flow_deficit(required: np.ndarray, credited: np.ndarray) -> np.ndarray:
+    """Required minus credited flow (L/s), at least 0; NaN (not computed) where the required
+    flow is unknown."""
+    required = np.asarray(required, dtype=np.float64)
+    return np.where(np.isnan(required), np.nan, np.maximum(required - credited, 0.0))
 
 
 def connector_water(
@@ -708,11 +727,7 @@ def _response(
 def _roads_result(
     layers: Layers, truck: TruckGraph, coverage: CoverageResult, response: ResponseResult | None
 ) -> gpd.GeoDataFrame:
-    roads = layers.roads.copy()
-    roads["covered_m"] = coverage.covered_m
-    roads["uncovered_m"] = coverage.uncovered_m
-    length = roads["length_m"].to_numpy()
-    roads["covered_pct"] = np.where(length > 0, 100.0 * coverage.covered_m / length, 0.0)
+    roads = with_road_coverage(layers.roads, coverage)
     roads["needs_hydrants"] = coverage.counted
     roads["truck_passable"] = truck.edge_passable
     roads["truck_blocked_by"] = truck.edge_reason.astype(str)
@@ -723,6 +738,16 @@ def _roads_result(
         roads["response_s"] = np.nan  # not computed (no station), not unreachable
         roads["first_due_station"] = ""
     return roads
+
+
+def with_road_coverage(roads: gpd.GeoDataFrame, coverage: CoverageResult) -> gpd.GeoDataFrame:
+    """A copy of ``roads`` with each edge's covered and uncovered metres and covered %."""
+    out = roads.copy()
+    out["covered_m"] = coverage.covered_m
+    out["uncovered_m"] = coverage.uncovered_m
+    length = out["length_m"].to_numpy()
+    out["covered_pct"] = np.where(length > 0, 100.0 * coverage.covered_m / length, 0.0)
+    return out
 
 
 def water_findings(
@@ -837,6 +862,29 @@ def pct(part: float, whole: float) -> float:
     return round(100.0 * part / whole, 2) if whole > 0 else 0.0
 
 
+def coverage_figures(
+    coverage: CoverageResult, underserved: pd.DataFrame, spacing: pd.DataFrame
+) -> dict[str, Any]:
+    """The ``coverage`` summary figures that follow hydrant status."""
+    road_m, covered = coverage.road_m, coverage.total_covered_m
+    return {
+        "covered_km": round(covered / 1000.0, 3),
+        "uncovered_km": round((road_m - covered) / 1000.0, 3),
+        "covered_pct": pct(covered, road_m) if road_m > 0 else None,
+        "hydrants_used": int(coverage.n_hydrants),
+        "underserved_segments": len(underserved),
+        "spacing_gaps": len(spacing),
+    }
+
+
+def building_water_figures(buildings: pd.DataFrame) -> dict[str, int]:
+    """The ``buildings`` summary figures that follow hydrant status."""
+    return {
+        "without_hydrant_in_range": int((buildings["hydrants_in_range"] == 0).sum()),
+        "flow_deficit": int((np.nan_to_num(buildings["flow_deficit_lps"]) > 0).sum()),
+    }
+
+
 def _summary(
     preset: Preset,
     coverage: CoverageResult,
@@ -849,27 +897,22 @@ def _summary(
     options: AnalysisOptions,
     hydrants: gpd.GeoDataFrame,
 ) -> dict[str, Any]:
-    road_m = coverage.road_m
-    covered = coverage.total_covered_m
     limit = preset.rule("station_response").value("value_s")
+    water = coverage_figures(coverage, underserved, spacing)
     summary: dict[str, Any] = {
         "coverage": {
             "radius_m": coverage.radius_m,
             "method": coverage.method,
-            "road_km": round(road_m / 1000.0, 3),
-            "covered_km": round(covered / 1000.0, 3),
-            "uncovered_km": round((road_m - covered) / 1000.0, 3),
-            "covered_pct": pct(covered, road_m) if road_m > 0 else None,
-            "hydrants_used": int(coverage.n_hydrants),
+            "road_km": round(coverage.road_m / 1000.0, 3),
+            **{k: water[k] for k in ("covered_km", "uncovered_km", "covered_pct", "hydrants_used")},
             "excluded_km": round(float(roads["length_m"].to_numpy()[~coverage.counted].sum()) / 1000.0, 3),
             "excluded_classes": excluded_classes(roads, coverage.counted),
             "hydrants_unsnapped": int((hydrants["snap_edge"] < 0).sum()),
-            "underserved_segments": len(underserved),
-            "spacing_gaps": len(spacing),
+            "underserved_segments": water["underserved_segments"],
+            "spacing_gaps": water["spacing_gaps"],
         },
         "buildings": {
-            "without_hydrant_in_range": int((buildings["hydrants_in_range"] == 0).sum()),
-            "flow_deficit": int((np.nan_to_num(buildings["flow_deficit_lps"]) > 0).sum()),
+            **building_water_figures(buildings),
             "flow_unknown": int(buildings["required_flow_lps"].isna().sum()),
             "without_access": int((buildings["access_edge"] < 0).sum()),
         },
