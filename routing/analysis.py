@@ -16,6 +16,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.agency import BLOCKAGE_COLUMNS
 from geo.layers import Layers
@@ -358,6 +359,7 @@ def refresh_water_findings(
     preset: Preset,
     options: AnalysisOptions,
     buildings_changed: np.ndarray | None = None,
+    hydrants_changed: np.ndarray | None = None,
 ) -> Analysis:
     """The analysis with everything derived from hydrant status that is cheap re-derived.
 
@@ -370,13 +372,17 @@ def refresh_water_findings(
 
     With ``buildings_changed`` (rows of ``buildings_analysis`` whose water changed; no other
     building's did), the buildings' water findings and flags are derived again for those rows
-    only and spliced in the order of a full run.
+    only and spliced in the order of a full run. With ``hydrants_changed`` (rows of
+    ``layers.hydrants`` whose status changed; no other's did), only the pump connectors within
+    the connector band of those hydrants are recomputed.
     """
     buildings = analysis.layers["buildings_analysis"].copy()
     old = analysis.findings
     in_water = _water_rows(old, preset)
+    old_water = old.loc[in_water] if len(old) else old
     streets = _street_water_findings(
-        preset, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"]
+        preset, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"],
+        known=old_water,
     )
     index = pd.Index(buildings["building_id"].astype(str).to_numpy(dtype=object))
     rules = _building_water_rules(preset)
@@ -385,12 +391,12 @@ def refresh_water_findings(
         water = concat_findings([*building_water_findings(preset, buildings), *streets])
     else:
         water = concat_findings([
-            *_splice_building_findings(old.loc[in_water], preset, buildings, buildings_changed,
+            *_splice_building_findings(old_water, preset, buildings, buildings_changed,
                                        index=index),
             *streets,
         ])
-    connectors, connector_found = connector_water(
-        layers, analysis.graph, analysis.hydrant_snaps, preset, options
+    connectors, connector_found = _refresh_connectors(
+        analysis, layers, preset, options, hydrants_changed=hydrants_changed
     )
     if len(old):
         is_connector = (old["layer"] == "pump_connectors").to_numpy()
@@ -417,6 +423,42 @@ def refresh_water_findings(
         **analysis.layers, "buildings_analysis": buildings, "pump_connectors_analysis": connectors,
     }
     return dataclasses.replace(analysis, layers=result_layers, findings=found, summary=summary)
+
+
+def _refresh_connectors(
+    analysis: Analysis,
+    layers: Layers,
+    preset: Preset,
+    options: AnalysisOptions,
+    *,
+    hydrants_changed: np.ndarray | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """:func:`connector_water` after a status change, recomputed near the changed hydrants only.
+
+    A hose lay is never shorter than the straight line, so a connector farther than the band's
+    ``max_m`` in a straight line from every changed hydrant keeps its hydrants in range and its
+    nearest one (both counted within the band).
+    """
+    old = analysis.layers.get("pump_connectors_analysis")
+    if (hydrants_changed is None or old is None or len(old) != len(layers.pump_connectors)
+            or "pump_connector_hydrant_band" not in preset.rules or len(old) == 0):
+        return connector_water(layers, analysis.graph, analysis.hydrant_snaps, preset, options)
+    band = preset.rule("pump_connector_hydrant_band")
+    points = np.asarray(layers.hydrants.geometry.array, dtype=object)[
+        np.asarray(hydrants_changed, dtype=np.int64)]
+    points = points[~shapely.is_missing(points)]
+    tree = shapely.STRtree(np.asarray(old.geometry.array, dtype=object))
+    _, near = tree.query(points, predicate="dwithin", distance=band.value("max_m"))
+    near = np.unique(near)
+    out = old.copy()
+    if len(near):
+        sub = dataclasses.replace(layers, pump_connectors=layers.pump_connectors.iloc[near])
+        fresh, _ = connector_water(sub, analysis.graph, analysis.hydrant_snaps, preset, options)
+        for col in ("hydrants_in_range", "nearest_hydrant_m"):
+            values = out[col].to_numpy().copy()
+            values[near] = fresh[col].to_numpy()
+            out[col] = values
+    return out, _connector_findings(out, band)
 
 
 #: Result layers of the siting proposal (:func:`refresh_siting`).
@@ -690,12 +732,16 @@ def connector_water(
     else:
         out["hydrants_in_range"] = pd.Series(dtype=np.int64)
         out["nearest_hydrant_m"] = pd.Series(dtype=np.float64)
-    found = findings(
-        "pump_connectors", out["connector_id"].to_numpy(), out["hydrants_in_range"].to_numpy() == 0,
+    return out, _connector_findings(out, band)
+
+
+def _connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:
+    return findings(
+        "pump_connectors", connectors["connector_id"].to_numpy(),
+        connectors["hydrants_in_range"].to_numpy() == 0,
         band, values=0.0, limit=band.value("max_m"),
         message="pump connector with no usable hydrant {limit:.0f} m or less away (hose-lay)",
     )
-    return out, found
 
 
 def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -793,24 +839,36 @@ def building_water_findings(preset: Preset, buildings: pd.DataFrame) -> list[pd.
 
 
 def _street_water_findings(
-    preset: Preset, underserved: pd.DataFrame, spacing: pd.DataFrame
+    preset: Preset, underserved: pd.DataFrame, spacing: pd.DataFrame,
+    *, known: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
+    """Findings of the underserved stretches and spacing gaps; ``known``: the current findings,
+    whose messages are reused for equal values (a live update)."""
+
+    def earlier(layer: str) -> pd.DataFrame | None:
+        if known is None or len(known) == 0:
+            return None
+        return known.loc[(known["layer"] == layer).to_numpy()]
+
     out: list[pd.DataFrame] = []
     radius = preset.rule("hydrant_radius")
-    seg_ids = [f"underserved/{r}" for r in underserved["rank"]] if len(underserved) else []
+    seg_ids = ("underserved/" + pd.Series(underserved["rank"]).astype(str)).to_numpy(dtype=object)
     out.append(findings(
         "underserved_segments", seg_ids, np.ones(len(underserved), dtype=bool), radius,
         values=underserved["length_m"].to_numpy() if len(underserved) else 0.0,
         limit=radius.value("value_m"),
         message="{value:.0f} m of street beyond {limit:.0f} m of any in-service hydrant",
+        known=earlier("underserved_segments"),
     ))
     spacing_rule = preset.rule("hydrant_spacing")
+    gap_ids = np.char.add("gap/", np.arange(len(spacing)).astype(str)).astype(object)
     out.append(findings(
-        "spacing_gaps", [f"gap/{i}" for i in range(len(spacing))],
+        "spacing_gaps", gap_ids,
         np.ones(len(spacing), dtype=bool), spacing_rule,
         values=spacing["gap_m"].to_numpy() if len(spacing) else 0.0,
         limit=spacing_rule.value("value_m"),
         message="hydrants {value:.0f} m apart along the street (limit {limit:.0f} m)",
+        known=earlier("spacing_gaps"),
     ))
     return out
 

@@ -654,6 +654,7 @@ def recompute_area(
     new_analysis = refresh_water_findings(
         dataclasses.replace(analysis, coverage=coverage, layers=result_layers, summary=summary),
         new_layers, preset=preset, options=options, buildings_changed=b_rows,
+        hydrants_changed=moved,
     )
     update = AreaUpdate(
         hydrants=changed, status_changed=moved, edges=edge_rows, buildings=b_rows,
