@@ -10,7 +10,7 @@ the barriers and turnarounds with the node ids of the tiled roads. For each size
     restart of the served workspace costs (its reprojection of the collections to WGS84 not
     included);
 (b) a hydrant status change: :func:`api.workspace.hydrants_with_states` +
-    :func:`api.live.recompute_area` for 1 and for 10 random in-service hydrants taken out of
+    :func:`routing.live.recompute_area` for 1 and for 10 random in-service hydrants taken out of
     service (each change made on the base state, ``repeats`` changes of each size, median),
     with the edges and buildings recomputed (``AreaUpdate.edges`` / ``.buildings``) and the
     ratio (a) / (b); the WGS84 copies of the changed rows that ``apply_states`` makes for serving
@@ -64,7 +64,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from api.live import recompute_area
 from api.store import HydrantState
 from api.workspace import hydrants_with_states
 from benchmarks.tiles import _ID_STRIDE, random_points, tile_points, tile_roads, tiles_for
@@ -81,6 +80,7 @@ from routing.analysis import (
     with_ranking,
 )
 from routing.blockage_rules import BLOCKAGE_KINDS
+from routing.live import recompute_area
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (10_000, 100_000, 1_000_000)

@@ -21,7 +21,7 @@ from routing.critical_lanes import critical_lanes
 from routing.dead_ends import dead_end_lanes
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
-from routing.live import splice_spacing, splice_underserved
+from routing.live import AreaUpdate, recompute_area, splice_spacing, splice_underserved
 from routing.quality import analysis_quality
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.scenario import (
@@ -52,6 +52,7 @@ __all__ = [
     "AccessPoints",
     "Analysis",
     "AnalysisOptions",
+    "AreaUpdate",
     "BlockageResult",
     "BlockageRules",
     "CostModel",
@@ -88,6 +89,7 @@ __all__ = [
     "multi_source_distance",
     "point_times",
     "proposal_document",
+    "recompute_area",
     "roads_needing_hydrants",
     "scenario_impact",
     "site_hydrants",

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.agency import BLOCKAGE_COLUMNS
 from geo.layers import Layers
@@ -359,6 +360,7 @@ def refresh_water_findings(
     preset: Preset,
     options: AnalysisOptions,
     buildings_changed: np.ndarray | None = None,
+    hydrants_changed: np.ndarray | None = None,
 ) -> Analysis:
     """The analysis with everything derived from hydrant status that is cheap re-derived.
 
@@ -371,13 +373,17 @@ def refresh_water_findings(
 
     With ``buildings_changed`` (rows of ``buildings_analysis`` whose water changed; no other
     building's did), the buildings' water findings and flags are derived again for those rows
-    only and spliced in the order of a full run.
+    only and spliced in the order of a full run. With ``hydrants_changed`` (rows of
+    ``layers.hydrants`` whose status changed; no other's did), only the pump connectors within
+    the connector band of those hydrants are recomputed.
     """
     buildings = analysis.layers["buildings_analysis"].copy()
     old = analysis.findings
     in_water = _water_rows(old, preset)
+    old_water = old.loc[in_water] if len(old) else old
     streets = _street_water_findings(
-        preset, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"]
+        preset, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"],
+        known=old_water,
     )
     index = pd.Index(buildings["building_id"].astype(str).to_numpy(dtype=object))
     rules = _building_water_rules(preset)
@@ -386,12 +392,12 @@ def refresh_water_findings(
         water = concat_findings([*building_water_findings(preset, buildings), *streets])
     else:
         water = concat_findings([
-            *_splice_building_findings(old.loc[in_water], preset, buildings, buildings_changed,
+            *_splice_building_findings(old_water, preset, buildings, buildings_changed,
                                        index=index),
             *streets,
         ])
-    connectors, connector_found = connector_water(
-        layers, analysis.graph, analysis.hydrant_snaps, preset, options
+    connectors, connector_found = _refresh_connectors(
+        analysis, layers, preset, options, hydrants_changed=hydrants_changed
     )
     if len(old):
         is_connector = (old["layer"] == "pump_connectors").to_numpy()
@@ -418,6 +424,42 @@ def refresh_water_findings(
         **analysis.layers, "buildings_analysis": buildings, "pump_connectors_analysis": connectors,
     }
     return dataclasses.replace(analysis, layers=result_layers, findings=found, summary=summary)
+
+
+def _refresh_connectors(
+    analysis: Analysis,
+    layers: Layers,
+    preset: Preset,
+    options: AnalysisOptions,
+    *,
+    hydrants_changed: np.ndarray | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """:func:`connector_water` after a status change, recomputed near the changed hydrants only.
+
+    A hose lay is never shorter than the straight line, so a connector farther than the band's
+    ``max_m`` in a straight line from every changed hydrant keeps its hydrants in range and its
+    nearest one (both counted within the band).
+    """
+    old = analysis.layers.get("pump_connectors_analysis")
+    if (hydrants_changed is None or old is None or len(old) != len(layers.pump_connectors)
+            or "pump_connector_hydrant_band" not in preset.rules or len(old) == 0):
+        return connector_water(layers, analysis.graph, analysis.hydrant_snaps, preset, options)
+    band = preset.rule("pump_connector_hydrant_band")
+    points = np.asarray(layers.hydrants.geometry.array, dtype=object)[
+        np.asarray(hydrants_changed, dtype=np.int64)]
+    points = points[~shapely.is_missing(points)]
+    tree = shapely.STRtree(np.asarray(old.geometry.array, dtype=object))
+    _, near = tree.query(points, predicate="dwithin", distance=band.value("max_m"))
+    near = np.unique(near)
+    out = old.copy()
+    if len(near):
+        sub = dataclasses.replace(layers, pump_connectors=layers.pump_connectors.iloc[near])
+        fresh, _ = connector_water(sub, analysis.graph, analysis.hydrant_snaps, preset, options)
+        for col in ("hydrants_in_range", "nearest_hydrant_m"):
+            values = out[col].to_numpy().copy()
+            values[near] = fresh[col].to_numpy()
+            out[col] = values
+    return out, _connector_findings(out, band)
 
 
 #: Result layers of the siting proposal (:func:`refresh_siting`).
@@ -610,22 +652,13 @@ def _building_water(
     options: AnalysisOptions,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     b = layers.buildings
-    band = preset.rule("hydrant_count_band")
     access = building_access(
         graph, b.geometry, edge_mask=truck.edge_passable, max_access_m=options.access_distance_m
     )
-    status = layers.hydrants["status"].to_numpy(dtype=object)
-    flow = layers.hydrants["flow_lps"].to_numpy(dtype=np.float64)
-
-    def credit(hyd: np.ndarray, dist: np.ndarray) -> np.ndarray:
-        return credited_flow(preset, status[hyd], flow[hyd], distance_m=dist)
-
     per, pairs = building_water(
-        graph, b.geometry, access, snaps, layers.hydrants.geometry, credited_lps=credit,
-        options=WaterOptions(
-            radius_m=band.value("max_m"), min_distance_m=band.value("min_m"),
-            max_access_m=options.access_distance_m,
-        ),
+        graph, b.geometry, access, snaps, layers.hydrants.geometry,
+        credited_lps=hydrant_credit(preset, layers.hydrants),
+        options=building_water_options(preset, options),
     )
     out = b.copy()
     out["access_edge"] = access.snaps.edge
@@ -637,10 +670,38 @@ def _building_water(
     out["nearest_hydrant_m"] = per["nearest_hydrant_m"].to_numpy()
     required = required_fire_flow(preset, b).to_numpy(dtype=np.float64)
     out["required_flow_lps"] = required
-    out["flow_deficit_lps"] = np.where(
-        np.isnan(required), np.nan, np.maximum(required - out["credited_flow_lps"].to_numpy(), 0.0)
-    )
+    out["flow_deficit_lps"] = flow_deficit(required, out["credited_flow_lps"].to_numpy())
     return out, pairs
+
+
+def hydrant_credit(
+    preset: Preset, hydrants: gpd.GeoDataFrame
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The flow (L/s) a hydrant row at a hose-lay distance counts for a building (the preset's
+    :func:`~geo.presets.credited_flow` of the hydrants' status and flow)."""
+    status = hydrants["status"].to_numpy(dtype=object)
+    flow = hydrants["flow_lps"].to_numpy(dtype=np.float64)
+
+    def credit(hyd: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        return credited_flow(preset, status[hyd], flow[hyd], distance_m=dist)
+
+    return credit
+
+
+def building_water_options(preset: Preset, options: AnalysisOptions) -> WaterOptions:
+    """The counting band of hydrants for buildings (GB 50974 6.1.5) as water options."""
+    band = preset.rule("hydrant_count_band")
+    return WaterOptions(
+        radius_m=band.value("max_m"), min_distance_m=band.value("min_m"),
+        max_access_m=options.access_distance_m,
+    )
+
+
+def flow_deficit(required: np.ndarray, credited: np.ndarray) -> np.ndarray:
+    """Required minus credited flow (L/s), at least 0; NaN (not computed) where the required
+    flow is unknown."""
+    required = np.asarray(required, dtype=np.float64)
+    return np.where(np.isnan(required), np.nan, np.maximum(required - credited, 0.0))
 
 
 def connector_water(
@@ -672,12 +733,16 @@ def connector_water(
     else:
         out["hydrants_in_range"] = pd.Series(dtype=np.int64)
         out["nearest_hydrant_m"] = pd.Series(dtype=np.float64)
-    found = findings(
-        "pump_connectors", out["connector_id"].to_numpy(), out["hydrants_in_range"].to_numpy() == 0,
+    return out, _connector_findings(out, band)
+
+
+def _connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:
+    return findings(
+        "pump_connectors", connectors["connector_id"].to_numpy(),
+        connectors["hydrants_in_range"].to_numpy() == 0,
         band, values=0.0, limit=band.value("max_m"),
         message="pump connector with no usable hydrant {limit:.0f} m or less away (hose-lay)",
     )
-    return out, found
 
 
 def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -709,11 +774,7 @@ def _response(
 def _roads_result(
     layers: Layers, truck: TruckGraph, coverage: CoverageResult, response: ResponseResult | None
 ) -> gpd.GeoDataFrame:
-    roads = layers.roads.copy()
-    roads["covered_m"] = coverage.covered_m
-    roads["uncovered_m"] = coverage.uncovered_m
-    length = roads["length_m"].to_numpy()
-    roads["covered_pct"] = np.where(length > 0, 100.0 * coverage.covered_m / length, 0.0)
+    roads = with_road_coverage(layers.roads, coverage)
     roads["needs_hydrants"] = coverage.counted
     roads["truck_passable"] = truck.edge_passable
     roads["truck_blocked_by"] = truck.edge_reason.astype(str)
@@ -724,6 +785,16 @@ def _roads_result(
         roads["response_s"] = np.nan  # not computed (no station), not unreachable
         roads["first_due_station"] = ""
     return roads
+
+
+def with_road_coverage(roads: gpd.GeoDataFrame, coverage: CoverageResult) -> gpd.GeoDataFrame:
+    """A copy of ``roads`` with each edge's covered and uncovered metres and covered %."""
+    out = roads.copy()
+    out["covered_m"] = coverage.covered_m
+    out["uncovered_m"] = coverage.uncovered_m
+    length = out["length_m"].to_numpy()
+    out["covered_pct"] = np.where(length > 0, 100.0 * coverage.covered_m / length, 0.0)
+    return out
 
 
 def water_findings(
@@ -769,24 +840,36 @@ def building_water_findings(preset: Preset, buildings: pd.DataFrame) -> list[pd.
 
 
 def _street_water_findings(
-    preset: Preset, underserved: pd.DataFrame, spacing: pd.DataFrame
+    preset: Preset, underserved: pd.DataFrame, spacing: pd.DataFrame,
+    *, known: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
+    """Findings of the underserved stretches and spacing gaps; ``known``: the current findings,
+    whose messages are reused for equal values (a live update)."""
+
+    def earlier(layer: str) -> pd.DataFrame | None:
+        if known is None or len(known) == 0:
+            return None
+        return known.loc[(known["layer"] == layer).to_numpy()]
+
     out: list[pd.DataFrame] = []
     radius = preset.rule("hydrant_radius")
-    seg_ids = [f"underserved/{r}" for r in underserved["rank"]] if len(underserved) else []
+    seg_ids = ("underserved/" + pd.Series(underserved["rank"]).astype(str)).to_numpy(dtype=object)
     out.append(findings(
         "underserved_segments", seg_ids, np.ones(len(underserved), dtype=bool), radius,
         values=underserved["length_m"].to_numpy() if len(underserved) else 0.0,
         limit=radius.value("value_m"),
         message="{value:.0f} m of street beyond {limit:.0f} m of any in-service hydrant",
+        known=earlier("underserved_segments"),
     ))
     spacing_rule = preset.rule("hydrant_spacing")
+    gap_ids = np.char.add("gap/", np.arange(len(spacing)).astype(str)).astype(object)
     out.append(findings(
-        "spacing_gaps", [f"gap/{i}" for i in range(len(spacing))],
+        "spacing_gaps", gap_ids,
         np.ones(len(spacing), dtype=bool), spacing_rule,
         values=spacing["gap_m"].to_numpy() if len(spacing) else 0.0,
         limit=spacing_rule.value("value_m"),
         message="hydrants {value:.0f} m apart along the street (limit {limit:.0f} m)",
+        known=earlier("spacing_gaps"),
     ))
     return out
 
@@ -838,6 +921,29 @@ def pct(part: float, whole: float) -> float:
     return round(100.0 * part / whole, 2) if whole > 0 else 0.0
 
 
+def coverage_figures(
+    coverage: CoverageResult, underserved: pd.DataFrame, spacing: pd.DataFrame
+) -> dict[str, Any]:
+    """The ``coverage`` summary figures that follow hydrant status."""
+    road_m, covered = coverage.road_m, coverage.total_covered_m
+    return {
+        "covered_km": round(covered / 1000.0, 3),
+        "uncovered_km": round((road_m - covered) / 1000.0, 3),
+        "covered_pct": pct(covered, road_m) if road_m > 0 else None,
+        "hydrants_used": int(coverage.n_hydrants),
+        "underserved_segments": len(underserved),
+        "spacing_gaps": len(spacing),
+    }
+
+
+def building_water_figures(buildings: pd.DataFrame) -> dict[str, int]:
+    """The ``buildings`` summary figures that follow hydrant status."""
+    return {
+        "without_hydrant_in_range": int((buildings["hydrants_in_range"] == 0).sum()),
+        "flow_deficit": int((np.nan_to_num(buildings["flow_deficit_lps"]) > 0).sum()),
+    }
+
+
 def _summary(
     preset: Preset,
     coverage: CoverageResult,
@@ -850,27 +956,22 @@ def _summary(
     options: AnalysisOptions,
     hydrants: gpd.GeoDataFrame,
 ) -> dict[str, Any]:
-    road_m = coverage.road_m
-    covered = coverage.total_covered_m
     limit = preset.rule("station_response").value("value_s")
+    water = coverage_figures(coverage, underserved, spacing)
     summary: dict[str, Any] = {
         "coverage": {
             "radius_m": coverage.radius_m,
             "method": coverage.method,
-            "road_km": round(road_m / 1000.0, 3),
-            "covered_km": round(covered / 1000.0, 3),
-            "uncovered_km": round((road_m - covered) / 1000.0, 3),
-            "covered_pct": pct(covered, road_m) if road_m > 0 else None,
-            "hydrants_used": int(coverage.n_hydrants),
+            "road_km": round(coverage.road_m / 1000.0, 3),
+            **{k: water[k] for k in ("covered_km", "uncovered_km", "covered_pct", "hydrants_used")},
             "excluded_km": round(float(roads["length_m"].to_numpy()[~coverage.counted].sum()) / 1000.0, 3),
             "excluded_classes": excluded_classes(roads, coverage.counted),
             "hydrants_unsnapped": int((hydrants["snap_edge"] < 0).sum()),
-            "underserved_segments": len(underserved),
-            "spacing_gaps": len(spacing),
+            "underserved_segments": water["underserved_segments"],
+            "spacing_gaps": water["spacing_gaps"],
         },
         "buildings": {
-            "without_hydrant_in_range": int((buildings["hydrants_in_range"] == 0).sum()),
-            "flow_deficit": int((np.nan_to_num(buildings["flow_deficit_lps"]) > 0).sum()),
+            **building_water_figures(buildings),
             "flow_unknown": int(buildings["required_flow_lps"].isna().sum()),
             "without_access": int((buildings["access_edge"] < 0).sum()),
         },

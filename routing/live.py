@@ -1,26 +1,77 @@
-"""Incremental re-derivations for live hydrant updates, equal to a full run.
+"""Live hydrant updates: the analysis recomputed for the affected area, equal to a full run.
 
-A hydrant status change alters the coverage of a few edges. The layers derived from coverage
-over the whole network are recomputed here only where those edges can change them, and spliced
-into the current layers so that the result equals what :func:`routing.analysis.analyze` gives
-on the new state, row for row. Each function shares its formula with the full run
-(:func:`routing.coverage.uncovered_stretches`, :func:`routing.coverage.rank_stretches`).
+When an inspector reports a hydrant in or out of service, only the streets and buildings that
+hydrant can reach change. :func:`recompute_area` finds them and recomputes exactly those with the
+functions of :mod:`routing.coverage` and :mod:`routing.water`:
+
+* **Affected edges**: edges with a point within the protection radius ``R`` of a changed hydrant
+  (hose-lay distance: one bounded Dijkstra from the changed hydrants; straight-line method: an
+  STRtree query).
+* **Relevant hydrants**: the hydrants whose reach overlaps the affected edges (one bounded
+  Dijkstra from the affected edges' nodes). Any hose path to a point of an affected edge enters
+  the edge through an end node or starts on the edge, so no other hydrant covers any of it; the
+  coverage of the affected edges from the relevant in-service hydrants alone is therefore the
+  coverage a full run gives them. Node distances change only at nodes of affected edges.
+* **Affected buildings**: buildings whose access point lies within the counting band (GB 50974
+  6.1.5: 150 m hose-lay) of a changed hydrant; their hydrants, credited flow and deficit are
+  recomputed against every hydrant with :func:`routing.water.building_water`.
+
+The covered metres, intervals, node distances, coverage pieces (on a subgraph of the affected
+edges) and building water are spliced into copies of the analysis (the inputs are not modified).
+Underserved stretches and spacing gaps are merged street by street, so only the
+streets through the affected edges (stretches) or of the changed hydrants (gaps) are recomputed
+and spliced in, then re-ranked by one sort (:func:`splice_underserved`, :func:`splice_spacing`);
+the affected buildings' water findings and ``flags`` are derived again and spliced in full-run
+order, and the street findings and pump connectors re-derived
+(:func:`routing.analysis.refresh_water_findings` with ``buildings_changed``). The siting
+proposal (the slow step) is not recomputed with the update: ``summary['live']['stale']`` says so
+(:func:`stale_parts`) until the caller recomputes it (the served workspace does so in the
+background: :class:`api.live.SitingRefresh`).
+
+Each re-derivation shares its formula with the full run (:func:`routing.analysis.with_road_coverage`,
+:func:`routing.analysis.flow_deficit`, :func:`routing.analysis.coverage_figures`,
+:func:`routing.coverage.uncovered_stretches`, :func:`routing.coverage.rank_stretches`, ...), so that
+the result equals what :func:`routing.analysis.analyze` gives on the new state, row for row.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
+from geo.layers import Layers
+from geo.presets import Preset
+from routing.analysis import (
+    SITING_LAYERS,
+    Analysis,
+    AnalysisOptions,
+    building_water_figures,
+    building_water_options,
+    coverage_figures,
+    flow_deficit,
+    hydrant_credit,
+    refresh_water_findings,
+    with_road_coverage,
+    with_rule,
+)
 from routing.coverage import (
     _UNDERSERVED_COLUMNS,
+    CoverageResult,
     _empty_underserved,
+    coverage_pieces,
+    hydrant_coverage,
+    multi_source_distance,
     rank_stretches,
+    splice_coverage,
     street_keys,
     uncovered_stretches,
 )
@@ -28,6 +79,7 @@ from routing.graph import StreetGraph
 from routing.snap import SnapResult
 from routing.spacing import _COLUMNS as _SPACING_COLUMNS
 from routing.spacing import spacing_gaps
+from routing.water import AccessPoints, building_water
 
 log = logging.getLogger(__name__)
 
@@ -226,3 +278,392 @@ def splice_spacing(
                         -frame["gap_m"].to_numpy(dtype=float)))
     out = frame.iloc[order].reset_index(drop=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=graph.crs)
+
+
+# --------------------------------------------------------------------------------------------
+# the recompute
+
+#: Result layers a live update recomputes.
+RECOMPUTED = frozenset({
+    "roads_analysis", "coverage_pieces", "underserved_segments", "spacing_gaps",
+    "buildings_analysis", "building_hydrants", "hydrants_analysis", "pump_connectors_analysis",
+})
+#: Result layers that do not depend on hydrant status (the blockage ranking counts hydrants
+#: trucks can no longer reach whatever their status).
+STATUS_INDEPENDENT = frozenset({
+    "station_areas", "high_rise_access", "dead_end_lanes", "blockages_ranked", "critical_lanes",
+})
+
+@dataclass(frozen=True, eq=False)
+class AreaUpdate:
+    """What :func:`recompute_area` recomputed.
+
+    Attributes
+    ----------
+    hydrants
+        Rows of the hydrants whose record changed (status or pressure).
+    status_changed
+        Rows of the hydrants whose status changed (the ones that drive the recomputation).
+    edges
+        Roads rows of the affected edges.
+    buildings
+        Buildings rows of the affected buildings.
+    relevant_hydrants
+        Number of hydrants whose reach overlaps the affected edges.
+    """
+
+    hydrants: np.ndarray
+    status_changed: np.ndarray
+    edges: np.ndarray
+    buildings: np.ndarray
+    relevant_hydrants: int
+
+
+
+# --------------------------------------------------------------------------------------------
+# the affected area
+
+
+def _edge_reach(
+    graph: StreetGraph, snaps: SnapResult, rows: np.ndarray, *, limit_m: float
+) -> np.ndarray:
+    """Hose-lay distance from the hydrants ``rows`` (snapped ones) to every node."""
+    rows = rows[snaps.edge[rows] >= 0]
+    e = snaps.edge[rows]
+    pos, off = snaps.position_m[rows], snaps.offset_m[rows]
+    seeds = np.concatenate([graph.u_idx[e], graph.v_idx[e]])
+    initial = np.concatenate([off + pos, off + graph.length_m[e] - pos])
+    return multi_source_distance(graph, seeds, initial, limit_m=limit_m)
+
+
+def _valid_points(points: np.ndarray) -> np.ndarray:
+    valid = ~shapely.is_missing(points)
+    valid[valid] = ~shapely.is_empty(points[valid])
+    return valid
+
+
+def affected_edges(
+    graph: StreetGraph,
+    snaps: SnapResult,
+    rows: np.ndarray,
+    *,
+    radius_m: float,
+    method: str,
+    points: np.ndarray,
+) -> np.ndarray:
+    """Bool per edge: a point of the edge lies within ``radius_m`` of a hydrant in ``rows``.
+
+    ``network``: hose-lay distance (snap offset plus street distance); ``straight``: straight-line
+    distance from the hydrant points.
+    """
+    mask = np.zeros(graph.n_edges, dtype=bool)
+    if len(rows) == 0:
+        return mask
+    if method == "straight":
+        rows = rows[_valid_points(points[rows])]
+        _, edges = graph.tree.query(points[rows], predicate="dwithin", distance=radius_m)
+        mask[edges] = True
+        return mask
+    dist = _edge_reach(graph, snaps, rows, limit_m=radius_m)
+    mask |= (dist[graph.u_idx] <= radius_m) | (dist[graph.v_idx] <= radius_m)
+    on = rows[(snaps.edge[rows] >= 0) & (snaps.offset_m[rows] <= radius_m)]
+    mask[snaps.edge[on]] = True
+    return mask
+
+
+def relevant_hydrants(
+    graph: StreetGraph,
+    snaps: SnapResult,
+    edges: np.ndarray,
+    *,
+    radius_m: float,
+    method: str,
+    points: np.ndarray,
+) -> np.ndarray:
+    """Bool per hydrant: its reach (``radius_m``) overlaps one of the edges in the mask."""
+    n = len(snaps)
+    rows = np.flatnonzero(edges)
+    if len(rows) == 0:
+        return np.zeros(n, dtype=bool)
+    if method == "straight":
+        valid = np.flatnonzero(_valid_points(points))
+        tree = shapely.STRtree(graph.geometry[rows])
+        hits, _ = tree.query(points[valid], predicate="dwithin", distance=radius_m)
+        out = np.zeros(n, dtype=bool)
+        out[valid[hits]] = True
+        return out
+    seeds = np.concatenate([graph.u_idx[rows], graph.v_idx[rows]])
+    dist = multi_source_distance(graph, seeds, np.zeros(len(seeds)), limit_m=radius_m)
+    snapped = snaps.edge >= 0
+    e = np.where(snapped, snaps.edge, 0)
+    L = graph.length_m[e]
+    via_nodes = snaps.offset_m + np.minimum(
+        dist[graph.u_idx[e]] + snaps.position_m, dist[graph.v_idx[e]] + L - snaps.position_m
+    )
+    return snapped & ((via_nodes <= radius_m) | edges[e])
+
+
+def affected_buildings(
+    graph: StreetGraph,
+    snaps: SnapResult,
+    rows: np.ndarray,
+    buildings: pd.DataFrame,
+    *,
+    radius_m: float,
+) -> np.ndarray:
+    """Rows of the buildings whose access point is within ``radius_m`` (hose-lay) of a hydrant in
+    ``rows``: the buildings for which those hydrants may count (GB 50974 6.1.5)."""
+    rows = rows[snaps.edge[rows] >= 0]
+    if len(rows) == 0:
+        return np.empty(0, dtype=np.int64)
+    dist = _edge_reach(graph, snaps, rows, limit_m=radius_m)
+    edge = buildings["access_edge"].to_numpy(dtype=np.int64)
+    ok = edge >= 0
+    e = np.where(ok, edge, 0)
+    pos = buildings["access_position_m"].to_numpy(dtype=np.float64)
+    off = np.nan_to_num(buildings["access_offset_m"].to_numpy(dtype=np.float64), nan=0.0)
+    via_nodes = off + np.minimum(
+        dist[graph.u_idx[e]] + pos, dist[graph.v_idx[e]] + graph.length_m[e] - pos
+    )
+    same_edge = np.isin(e, snaps.edge[rows])
+    return np.flatnonzero(ok & ((via_nodes <= radius_m) | same_edge))
+
+
+# --------------------------------------------------------------------------------------------
+# splicing
+
+
+def sort_pieces(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Coverage pieces in the full run's order (by edge id, then start)."""
+    order = np.lexsort((pieces["start_m"].to_numpy(), pieces["edge_id"].to_numpy()))
+    return pieces.iloc[order].reset_index(drop=True)
+
+
+def _splice_pieces(
+    graph: StreetGraph, old: gpd.GeoDataFrame, coverage: CoverageResult, rows: np.ndarray
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Coverage pieces with those of the edges ``rows`` rebuilt; also the rebuilt pieces alone."""
+    sub = edge_subgraph(graph, rows)
+    in_rows = np.zeros(graph.n_edges, dtype=bool)
+    in_rows[rows] = True
+    take = in_rows[coverage.interval_edge]
+    local = np.searchsorted(rows, coverage.interval_edge[take])
+    sub_cov = CoverageResult.from_intervals(
+        radius_m=coverage.radius_m, method=coverage.method, length_m=sub.length_m,
+        covered_m=coverage.covered_m[rows],
+        intervals=(local, coverage.interval_start[take], coverage.interval_end[take]),
+        n_hydrants=coverage.n_hydrants, needs_hydrants=coverage.counted[rows],
+    )
+    fresh = coverage_pieces(sub, sub_cov)
+    keep = ~np.isin(old["edge_id"].to_numpy(), graph.edge_id[rows])
+    spliced = pd.concat([old.iloc[np.flatnonzero(keep)], fresh], ignore_index=True)
+    return sort_pieces(gpd.GeoDataFrame(spliced, geometry="geometry", crs=old.crs)), fresh
+
+
+def _splice_water(
+    layers: Layers,
+    analysis: Analysis,
+    hydrants: gpd.GeoDataFrame,
+    rows: np.ndarray,
+    *,
+    preset: Preset,
+    options: AnalysisOptions,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Buildings' water and the building–hydrant pairs with the buildings ``rows`` recomputed."""
+    old = analysis.layers["buildings_analysis"]
+    old_pairs = analysis.layers["building_hydrants"]
+    if len(rows) == 0:
+        return old, old_pairs
+    per, pairs = building_water(
+        analysis.graph, layers.buildings.geometry.iloc[rows],
+        AccessPoints.from_columns(old.iloc[rows], max_access_m=options.access_distance_m),
+        analysis.hydrant_snaps,
+        hydrants.geometry, credited_lps=hydrant_credit(preset, hydrants),
+        options=building_water_options(preset, options),
+    )
+    out = old.copy()
+    for col in ("hydrants_in_range", "credited_flow_lps", "nearest_hydrant_m"):
+        values = out[col].to_numpy().copy()
+        values[rows] = per[col].to_numpy()
+        out[col] = values
+    out["flow_deficit_lps"] = flow_deficit(
+        out["required_flow_lps"].to_numpy(dtype=np.float64),
+        out["credited_flow_lps"].to_numpy(dtype=np.float64),
+    )
+
+    b_ids = layers.buildings["building_id"].astype(str).to_numpy(dtype=object)
+    h_ids = hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)
+    keep = ~old_pairs["building_id"].isin(b_ids[rows]).to_numpy()
+    # built from object arrays like the full run's pairs layer, so the dtypes match
+    building = np.concatenate([
+        old_pairs["building_id"].to_numpy(dtype=object)[keep],
+        b_ids[rows[pairs["building"].to_numpy(dtype=np.int64)]],
+    ])
+    hydrant = np.concatenate([
+        old_pairs["hydrant_id"].to_numpy(dtype=object)[keep],
+        h_ids[pairs["hydrant"].to_numpy(dtype=np.int64)],
+    ])
+    distance = np.concatenate([
+        old_pairs["distance_m"].to_numpy(dtype=np.float64)[keep],
+        pairs["distance_m"].to_numpy(dtype=np.float64),
+    ])
+    credit_lps = np.concatenate([
+        old_pairs["credited_lps"].to_numpy(dtype=np.float64)[keep],
+        pairs["credited_lps"].to_numpy(dtype=np.float64),
+    ])
+    order = np.lexsort((
+        pd.Index(h_ids).get_indexer(hydrant), pd.Index(b_ids).get_indexer(building)
+    ))
+    spliced = pd.DataFrame({
+        "building_id": building[order], "hydrant_id": hydrant[order],
+        "distance_m": distance[order], "credited_lps": credit_lps[order],
+    })
+    return out, spliced
+
+
+def _live_summary(
+    summary: dict[str, Any],
+    coverage: CoverageResult,
+    buildings: pd.DataFrame,
+    underserved: pd.DataFrame,
+    spacing: pd.DataFrame,
+    *,
+    stale: list[str],
+) -> dict[str, Any]:
+    out = copy.deepcopy(summary)
+    out["coverage"].update(coverage_figures(coverage, underserved, spacing))
+    out["buildings"].update(building_water_figures(buildings))
+    out["live"] = {"stale": stale}
+    return out
+
+
+#: The stale entry of the siting summary (see :func:`stale_parts`).
+STALE_SITING = "summary.siting"
+
+
+def stale_parts(layers: Mapping[str, object]) -> list[str]:
+    """What a live update leaves as it was: the result layers it does not recompute that may
+    depend on hydrant status (the siting proposal), and the siting summary with them.
+    :class:`SitingRefresh` brings them up to date in the background."""
+    others = sorted(set(layers) - RECOMPUTED - STATUS_INDEPENDENT)
+    return [*others, STALE_SITING] if any(n in layers for n in SITING_LAYERS) else others
+
+
+def recompute_area(
+    layers: Layers,
+    analysis: Analysis,
+    hydrants: gpd.GeoDataFrame,
+    *,
+    preset: Preset,
+    options: AnalysisOptions,
+    changed: np.ndarray,
+) -> tuple[Layers, Analysis, AreaUpdate]:
+    """The layers and analysis with a new hydrants table, recomputed where it matters.
+
+    Parameters
+    ----------
+    layers, analysis
+        The current state (not modified).
+    hydrants
+        The new hydrants table (same rows and order as ``layers.hydrants``).
+    preset, options
+        What ``analysis`` was computed with.
+    changed
+        Rows of ``hydrants`` whose record differs from ``layers.hydrants``.
+
+    Returns
+    -------
+    layers, analysis, update
+        New :class:`~geo.layers.Layers` and :class:`~routing.analysis.Analysis` (sharing every
+        unchanged object with the inputs) and what was recomputed.
+    """
+    graph, snaps = analysis.graph, analysis.hydrant_snaps
+    changed = np.asarray(changed, dtype=np.int64)
+    old_status = layers.hydrants["status"].to_numpy(dtype=object)
+    new_status = hydrants["status"].to_numpy(dtype=object)
+    moved = changed[old_status[changed] != new_status[changed]]
+    new_layers = dataclasses.replace(layers, hydrants=hydrants)
+    hyd_layer = analysis.layers["hydrants_analysis"].copy()
+    for col in ("status", "pressure_mpa", "status_source"):
+        if col in hydrants:
+            hyd_layer[col] = hydrants[col].to_numpy()
+    result_layers = {**analysis.layers, "hydrants_analysis": hyd_layer}
+    if len(moved) == 0:
+        update = AreaUpdate(changed, moved, np.empty(0, np.int64), np.empty(0, np.int64), 0)
+        return new_layers, dataclasses.replace(analysis, layers=result_layers), update
+
+    radius = analysis.coverage.radius_m
+    method = analysis.coverage.method
+    points = np.asarray(hydrants.geometry.array, dtype=object)
+    edges = affected_edges(graph, snaps, moved, radius_m=radius, method=method, points=points)
+    relevant = relevant_hydrants(graph, snaps, edges, radius_m=radius, method=method, points=points)
+    in_service = new_status == "in_service"
+    part = hydrant_coverage(
+        graph, snaps, radius_m=radius, in_service=in_service & relevant,
+        method="straight" if method == "straight" else "network",
+        hydrant_points=hydrants.geometry if method == "straight" else None,
+        needs_hydrants=analysis.coverage.needs_hydrants,
+    )
+    usable = _valid_points(points) if method == "straight" else snaps.snapped
+    coverage = splice_coverage(
+        graph, analysis.coverage, part, edges, n_hydrants=int((in_service & usable).sum())
+    )
+    edge_rows = np.flatnonzero(edges)
+
+    roads = with_road_coverage(analysis.layers["roads_analysis"], coverage)
+    pieces = analysis.layers["coverage_pieces"]
+    if len(edge_rows):
+        pieces, _ = _splice_pieces(graph, pieces, coverage, edge_rows)
+    underserved = with_rule(
+        splice_underserved(
+            analysis.layers["underserved_segments"], pieces, graph.edge_id[edge_rows],
+            buildings=layers.buildings,
+        ),
+        preset.rule("hydrant_radius"),
+    )
+    spacing_rule = preset.rule("hydrant_spacing")
+    spacing = with_rule(
+        splice_spacing(
+            analysis.layers["spacing_gaps"], graph, snaps, moved,
+            max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
+            needs_hydrants=coverage.needs_hydrants,
+        ),
+        spacing_rule,
+    )
+
+    band = preset.rule("hydrant_count_band").value("max_m")
+    b_rows = affected_buildings(graph, snaps, moved, analysis.layers["buildings_analysis"],
+                                radius_m=band)
+    buildings, pairs = _splice_water(
+        layers, analysis, hydrants, b_rows, preset=preset, options=options
+    )
+    result_layers.update(
+        {
+            "roads_analysis": roads,
+            "coverage_pieces": pieces,
+            "underserved_segments": underserved,
+            "spacing_gaps": spacing,
+            "buildings_analysis": buildings,
+            "building_hydrants": pairs,
+        }
+    )
+    summary = _live_summary(
+        analysis.summary, coverage, buildings, underserved, spacing,
+        stale=stale_parts(result_layers),
+    )
+    new_analysis = refresh_water_findings(
+        dataclasses.replace(analysis, coverage=coverage, layers=result_layers, summary=summary),
+        new_layers, preset=preset, options=options, buildings_changed=b_rows,
+        hydrants_changed=moved,
+    )
+    update = AreaUpdate(
+        hydrants=changed, status_changed=moved, edges=edge_rows, buildings=b_rows,
+        relevant_hydrants=int(relevant.sum()),
+    )
+    log.info(
+        "live update: %d hydrant(s) changed status; %d of %d edges, %d of %d buildings recomputed "
+        "(%d hydrants in reach)",
+        len(moved), len(edge_rows), graph.n_edges, len(b_rows), len(buildings),
+        update.relevant_hydrants,
+    )
+    return new_layers, new_analysis, update

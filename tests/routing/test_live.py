@@ -117,3 +117,47 @@ def test_splice_spacing_equals_full_run(seed: int, n_off: int) -> None:
     back = splice_spacing(full_after, g, s, changed, max_spacing_m=120.0, in_service=before,
                           needs_hydrants=needs)
     _assert_same_gaps(back, full_before)
+
+
+def test_pump_connectors_recomputed_near_changed_hydrants_only() -> None:
+    """A live status change recomputes the connectors within the band (40 m) of the changed
+    hydrant and gives what a full run gives; a change 500 m away leaves them as they were."""
+    from geo.layers import build_layers
+    from geo.osm import read_osm
+    from geo.presets import load_preset
+    from routing.analysis import AnalysisOptions, analyze
+    from routing.live import recompute_area
+    from tests.routing.test_analysis import FIXTURES
+
+    preset = load_preset("cn-gb")
+    options = AnalysisOptions(siting=False)
+    base = build_layers(read_osm(FIXTURES / "tiny_compound.osm"))
+    street = base.roads.geometry.iloc[int(np.argmax(base.roads.geometry.length.to_numpy()))]
+    conn = street.interpolate(5.0)
+    # the connector on the street, one hydrant 20 m along it (in the 5-40 m band), two 500 m off
+    connectors = base.pump_connectors.set_geometry([conn], crs=base.crs)
+    one = base.hydrants.iloc[[0, 0, 0]].copy()
+    one["hydrant_id"] = ["test/near", "test/far", "test/far2"]
+    one["status"] = "in_service"
+    one = one.set_geometry([street.interpolate(25.0), shapely.Point(conn.x + 500, conn.y),
+                            shapely.Point(conn.x + 520, conn.y)], crs=base.crs)
+    hydrants = gpd.GeoDataFrame(pd.concat([base.hydrants, one], ignore_index=True), crs=base.crs)
+    layers = dataclasses.replace(base, hydrants=hydrants, pump_connectors=connectors)
+    analysis = analyze(layers, preset=preset, options=options)
+    before = analysis.layers["pump_connectors_analysis"]["hydrants_in_range"].iloc[0]
+    for row in (len(hydrants) - 2, len(hydrants) - 3):  # far first, then near
+        changed = hydrants.copy()
+        changed.loc[row, "status"] = "out_of_service"
+        new_layers, live, _ = recompute_area(layers, analysis, changed, preset=preset,
+                                             options=options, changed=np.array([row]))
+        full = analyze(new_layers, preset=preset, options=options)
+        cols = ["connector_id", "hydrants_in_range", "nearest_hydrant_m"]
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(live.layers["pump_connectors_analysis"][cols]),
+            pd.DataFrame(full.layers["pump_connectors_analysis"][cols]),
+        )
+        assert live.summary["pump_connectors"] == full.summary["pump_connectors"]
+        pd.testing.assert_frame_equal(live.findings, full.findings)
+        layers, analysis, hydrants = new_layers, live, changed
+    # the near hydrant counted for the connector, and no longer does out of service
+    assert analysis.layers["pump_connectors_analysis"]["hydrants_in_range"].iloc[0] == before - 1
