@@ -28,6 +28,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from api import state_cache
 from api.settings import Settings
 from api.store import Blockage, HydrantState
 from geo.agency import BLOCKAGE_COLUMNS
@@ -224,6 +225,10 @@ def load_workspace(
 ) -> Workspace:
     """Read ``settings.workspace / layers.gpkg`` and run the analysis once.
 
+    The result (layers, analysis, WGS84 collections, stored reports) is cached in the workspace
+    (:mod:`api.state_cache`) under a key of every input, so a restart on unchanged inputs reads
+    it back instead of analysing again.
+
     Parameters
     ----------
     settings
@@ -236,6 +241,52 @@ def load_workspace(
     """
     path = Path(settings.workspace)
     clock = _StartupClock()
+    preset = load_preset(settings.preset)
+    options = AnalysisOptions(apparatus=settings.apparatus, snap_distance_m=settings.snap_distance_m)
+    key = _state_key(settings, path, hydrant_states, ledger)
+    cached = state_cache.load(path, key)
+    if cached is not None:
+        layers, analysis, collections, reports = cached
+        clock.done(f"start-up state read from {path / state_cache.FOLDER} (same inputs, code and settings)")
+    else:
+        layers, analysis, collections, reports = _compute_state(
+            path, preset, options, hydrant_states=hydrant_states, ledger=ledger, clock=clock
+        )
+        written = state_cache.save(path, key, (layers, analysis, collections, reports))
+        if written is not None:
+            clock.done(f"start-up state cached in {written.name}")
+    ws = Workspace(
+        path=path, layers=layers, preset=preset, options=options, analysis=analysis,
+        collections=collections, reports=reports,
+    )
+    # the workspace lives as long as the process: keep its objects out of full GC passes
+    gc.collect()
+    gc.freeze()
+    log.info("workspace %s loaded: %d collections, %d findings in %.1f s", path, len(ws.collections),
+             len(analysis.findings), clock.total())
+    return ws
+
+
+def _state_key(
+    settings: Settings, path: Path, hydrant_states: Mapping[str, HydrantState] | None,
+    ledger: Sequence[Blockage],
+) -> str:
+    """The start-up cache key: the files read, the analysis settings, stored states and ledger."""
+    return state_cache.state_key(
+        files=[path / "layers.gpkg"],  # the stored blockage reports are a layer of it
+        settings={"preset": str(settings.preset), "apparatus": settings.apparatus,
+                  "snap_distance_m": settings.snap_distance_m},
+        states=sorted((str(k), repr(v)) for k, v in (hydrant_states or {}).items()),
+        ledger=[repr(item) for item in ledger],
+    )
+
+
+def _compute_state(
+    path: Path, preset: Preset, options: AnalysisOptions, *,
+    hydrant_states: Mapping[str, HydrantState] | None, ledger: Sequence[Blockage],
+    clock: _StartupClock,
+) -> tuple[Layers, Analysis, dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame | None]:
+    """Read the layers, apply the stored states, analyse, reproject for serving."""
     layers = read_layers(path / "layers.gpkg")
     clock.done(
         f"read {path / 'layers.gpkg'}: {len(layers.roads)} road edges, {len(layers.hydrants)} "
@@ -248,8 +299,6 @@ def load_workspace(
                         len(unknown), ", ".join(unknown[:10]))
         layers = dataclasses.replace(layers, hydrants=hydrants)
         log.info("applied the stored status of %d hydrant(s) before the analysis", len(rows))
-    preset = load_preset(settings.preset)
-    options = AnalysisOptions(apparatus=settings.apparatus, snap_distance_m=settings.snap_distance_m)
     reports = _stored_reports(path)
     blockages = served_reports(reports, ledger, layers.crs)
     clock.done(f"blockage reports: {0 if blockages is None else len(blockages)}")
@@ -257,16 +306,7 @@ def load_workspace(
     clock.step(None)
     collections = wgs84_collections(layers, analysis)
     clock.done(f"map collections: {len(collections)}")
-    ws = Workspace(
-        path=path, layers=layers, preset=preset, options=options, analysis=analysis,
-        collections=collections, reports=reports,
-    )
-    # the workspace lives as long as the process: keep its objects out of full GC passes
-    gc.collect()
-    gc.freeze()
-    log.info("workspace %s loaded: %d collections, %d findings in %.1f s", path, len(ws.collections),
-             len(analysis.findings), clock.total())
-    return ws
+    return layers, analysis, collections, reports
 
 
 class _StartupClock:
