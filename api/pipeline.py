@@ -208,7 +208,7 @@ def write_outputs(
 
     ``layers.gpkg`` (with ``rejects.csv``, ``findings.csv``) and the reports (``districts.gpkg``,
     ``report.xlsx``, ``report.pdf``, then ``map.html``) do not depend on each other, so they run
-    in :func:`output_workers` threads (``report.workers``; GDAL, lxml and the PDF's rasteriser
+    in :func:`output_workers` threads (``report.workers``; GDAL and the PDF's rasteriser
     release the GIL for much of their work). Each file is written atomically; when a writer
     fails, the others still finish and keep their files, ``summary.json`` is written from what
     was done, and :class:`OutputWriteError` names the failed writers and the files kept.
