@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -100,6 +100,8 @@ DistrictsOpt = Annotated[Path | None, typer.Option("--districts", help="district
 CrsOpt = Annotated[str | None, typer.Option("--crs", help="working CRS, e.g. EPSG:4549 (default: UTM)")]
 OutOpt = Annotated[Path, typer.Option("--out", help="output directory")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="log each step")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="no progress, step times or time line on stderr (warnings and errors still)")]
 _FIELDS_HELP = "fields: id, x/lon, y/lat, lonlat, name"
 HydrantColumnsOpt = Annotated[str | None, typer.Option(
     "--hydrant-columns",
@@ -172,6 +174,7 @@ def layers(
     hydrant_units: HydrantUnitsOpt = None,
     hydrant_codes: HydrantCodesOpt = None,
     verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
     preset: PresetOpt = None,
 ) -> None:
     """Build validated layers: DIR/layers.gpkg, DIR/rejects.csv, DIR/summary.json.
@@ -186,7 +189,10 @@ def layers(
         hydrant_units=hydrant_units, hydrant_codes=hydrant_codes,
     ))
     _guard(lambda: check_out_dir(out))
-    summary = _guard(lambda: run_layers(request, out=out, settings=settings, preset_name=preset))
+    summary = _run_with_progress(
+        lambda step: run_layers(request, out=out, settings=settings, preset_name=preset, progress=step),
+        quiet=quiet,
+    )
     _out.print(
         f"layers written to {out}/layers.gpkg: {summary['roads']['edges']} road edges "
         f"({summary['roads']['km']} km), {summary['hydrants']['total']} hydrants, "
@@ -222,6 +228,11 @@ BudgetOpt = Annotated[
 ]
 NoSitingOpt = Annotated[bool, typer.Option("--no-siting", help="skip hydrant siting")]
 NoReportsOpt = Annotated[bool, typer.Option("--no-reports", help="skip XLSX/PDF/map")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=1,
+    help="output writers run at once (layers.gpkg beside the reports); default "
+         "FIREREACH_OUTPUT_WORKERS, else min(cores, 4); 1 writes one after the other",
+)]
 
 
 @dataclass
@@ -230,6 +241,7 @@ class _StepTimes:
     add up to their group."""
 
     steps: list[tuple[str, float]] = field(default_factory=list)
+    parallel: dict[str, dict[str, float]] = field(default_factory=dict)
     _current: str | None = None
     _since: float = 0.0
 
@@ -243,6 +255,11 @@ class _StepTimes:
         self._current, self._since = name, now
         return done
 
+    def add(self, group: str, seconds: Mapping[str, float]) -> None:
+        """Name the parts of ``group`` that ran at once (``seconds`` each, overlapping): they
+        show as its sub-steps without adding to the total."""
+        self.parallel.setdefault(group, {}).update(seconds)
+
     def line(self) -> str:
         """``time: reading 3.1 s · analysis 10.2 s (siting 6.0 s) · ... · total 23.7 s``: each
         group's seconds, with its sub-steps that took a second or more (the three longest)."""
@@ -253,6 +270,8 @@ class _StepTimes:
             groups[group] = groups.get(group, 0.0) + seconds
             if sub:
                 subs.setdefault(group, []).append((sub, seconds))
+        for group, parts_at_once in self.parallel.items():
+            subs.setdefault(group, []).extend(parts_at_once.items())
         parts = []
         for group, seconds in groups.items():
             slow = sorted((s for s in subs.get(group, []) if s[1] >= 1.0), key=lambda s: -s[1])[:3]
@@ -262,9 +281,21 @@ class _StepTimes:
         return "time: " + " · ".join([*parts, f"total {total:.1f} s"])
 
 
-def _run_with_progress(job: Callable[[Callable[[str], None]], T]) -> T:
+def _run_with_progress(
+    job: Callable[[Callable[[str], None]], T],
+    *,
+    parallel: Mapping[str, Mapping[str, float]] | None = None,
+    quiet: bool = False,
+) -> T:
     """Run ``job(step)`` showing each step with its elapsed seconds, and end with one line saying
-    where the time went (all on stderr)."""
+    where the time went (all on stderr). ``parallel`` (filled by the job) names the parts of a
+    step that ran at once, e.g. ``{"writing": {"layers.gpkg": 5.1, "reports": 9.8}}``.
+
+    On a terminal a live bar shows the step; elsewhere (a log file, CI) each step's line is
+    printed when it ends. ``quiet``: nothing but the job's own warnings and errors.
+    """
+    if quiet:
+        return _guard(lambda: job(lambda _: None))
     times = _StepTimes()
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}[/]"), TimeElapsedColumn())
     with Progress(*columns, console=_err, transient=True, disable=not _err.is_terminal) as bar:
@@ -280,6 +311,8 @@ def _run_with_progress(job: Callable[[Callable[[str], None]], T]) -> T:
         done = times.start(None)
         if done is not None:
             _err.print(f"  {done[0]}: {done[1]:.1f} s")
+    for group, seconds in (parallel or {}).items():
+        times.add(group, seconds)
     _err.print(times.line())
     return result
 
@@ -366,6 +399,8 @@ def analyze(
     budget: BudgetOpt = None,
     no_siting: NoSitingOpt = False,
     no_reports: NoReportsOpt = False,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
     hydrant_columns: HydrantColumnsOpt = None,
     station_columns: StationColumnsOpt = None,
     blockage_columns: BlockageColumnsOpt = None,
@@ -396,13 +431,16 @@ def analyze(
         snap_distance_m=settings.snap_distance_m, new_hydrants=new_hydrants, budget_cny=budget,
         siting=not no_siting,
     )
-    report = ReportOptions(lang=lang, reports=not no_reports)
+    report = ReportOptions(lang=lang, reports=not no_reports,
+                           workers=workers if workers is not None else settings.output_workers)
     _guard(lambda: check_out_dir(out))
+    writes: dict[str, float] = {}
     summary = _run_with_progress(
         lambda step: run_analyze(
             request, out=out, settings=settings, options=options, preset_name=preset,
-            report=report, progress=step,
-        )
+            report=report, progress=step, timings=writes,
+        ),
+        parallel={"writing": writes}, quiet=quiet,
     )
     _print_analysis(summary, out, lang=lang)
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import pyogrio
 
 from api.settings import Settings
 from geo.agency import read_agency_table
-from geo.errors import ConfigError
+from geo.errors import ConfigError, FireReachError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.notes import Note
 from geo.online import download_osm
@@ -122,6 +125,18 @@ class ReportOptions:
     lang: str = "zh"
     area_name: str | None = None
     reports: bool = True
+    workers: int | None = None
+
+
+def output_workers(workers: int | None = None) -> int:
+    """Writers run at once: ``workers`` when given (at least 1), else ``min(cores, 4)``."""
+    if workers is not None:
+        return max(1, workers)
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+class OutputWriteError(FireReachError, OSError):
+    """One or more output writers failed; the files of the others were written."""
 
 
 def load_blockages(
@@ -147,11 +162,13 @@ def run_analyze(
     preset_name: str | None = None,
     report: ReportOptions | None = None,
     progress: Callable[[str], None] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The ``firereach analyze`` job: layers, network analysis, reports, map and summary.
 
     ``progress`` (the CLI's display) is told the name of each step as it starts: ``reading``,
-    ``analysis: <sub-step>`` (of :func:`routing.analysis.analyze`), ``GeoPackage``, ``reports``.
+    ``analysis: <sub-step>`` (of :func:`routing.analysis.analyze`), ``writing`` (the outputs, at once:
+    :func:`write_outputs`, whose per-writer seconds go to ``timings``).
     ``out`` is checked first (:func:`reports.export.check_out_dir`): a bad folder stops the job
     before any reading.
     """
@@ -175,11 +192,60 @@ def run_analyze(
         layers, preset=preset, options=options, blockages=blockages,
         progress=lambda name: step(f"analysis: {name}"),
     )
-    step("GeoPackage")
-    summary = write_analysis_outputs(layers, result, out=out)
+    step("writing")
+    return write_outputs(layers, result, out=out, report=report, timings=timings)
+
+
+def write_outputs(
+    layers: Layers,
+    result: Analysis,
+    *,
+    out: Path,
+    report: ReportOptions,
+    timings: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    """Write every output of an analysis, the independent writers at once.
+
+    ``layers.gpkg`` (with ``rejects.csv``, ``findings.csv``) and the reports (``districts.gpkg``,
+    ``report.xlsx``, ``report.pdf``, then ``map.html``) do not depend on each other, so they run
+    in :func:`output_workers` threads (``report.workers``; GDAL and the PDF's rasteriser
+    release the GIL for much of their work). Each file is written atomically; when a writer
+    fails, the others still finish and keep their files, ``summary.json`` is written from what
+    was done, and :class:`OutputWriteError` names the failed writers and the files kept.
+    ``timings`` (when given) receives each writer's seconds by name.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    jobs: dict[str, Callable[[], Any]] = {
+        "layers.gpkg": lambda: write_analysis_tables(layers, result, out=out),
+    }
     if report.reports:
-        step("reports")
-        summary = write_reports(layers, result, out=out, report=report)
+        jobs["reports"] = lambda: write_report_files(layers, result, out=out, report=report)
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, job: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return job()
+        finally:
+            seconds[name] = time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=output_workers(report.workers), thread_name_prefix="write") as pool:
+        futures: dict[str, Future[Any]] = {n: pool.submit(timed, n, j) for n, j in jobs.items()}
+    failed = {n: f.exception() for n, f in futures.items() if f.exception() is not None}
+    if timings is not None:
+        timings.update(seconds)
+    summary = analysis_summary(layers, result)
+    if "reports" in futures and "reports" not in failed:
+        summary["districts"] = futures["reports"].result()
+    write_summary(summary, out / "summary.json")
+    if failed:
+        for name, exc in failed.items():
+            log.error("writing %s failed: %s", name, exc, exc_info=exc)
+        kept = sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith("."))
+        what = "; ".join(f"{n}: {type(e).__name__}: {e}" for n, e in failed.items())
+        raise OutputWriteError(
+            f"{out}: could not write {what}. Kept: {', '.join(kept)}; fix the cause and run again"
+        ) from next(iter(failed.values()))
     return summary
 
 
@@ -187,6 +253,15 @@ def write_reports(
     layers: Layers, result: Analysis, *, out: Path, report: ReportOptions
 ) -> dict[str, Any]:
     """``report.xlsx``, ``report.pdf``, ``districts.gpkg`` and ``map.html``; merge the summary."""
+    counts = write_report_files(layers, result, out=out, report=report)
+    write_summary({"districts": counts}, out / "summary.json", update=True)
+    return dict(json.loads((out / "summary.json").read_text(encoding="utf-8")))
+
+
+def write_report_files(
+    layers: Layers, result: Analysis, *, out: Path, report: ReportOptions
+) -> dict[str, Any]:
+    """``report.xlsx``, ``report.pdf``, ``districts.gpkg`` and ``map.html``; the district counts."""
     blockages = result.layers.get("blockages_ranked")
     proposed = result.layers.get("proposed_hydrants")
     curve = result.layers.get("budget_curve")
@@ -199,33 +274,52 @@ def write_reports(
         lang="en" if report.lang == "en" else "zh", title=report.area_name,
         districts=pyogrio.read_dataframe(out / built["reports"]["districts"]),
     )
-    write_summary({"districts": built["districts"]}, out / "summary.json", update=True)
-    return dict(json.loads((out / "summary.json").read_text(encoding="utf-8")))
+    return dict(built["districts"])
 
 
-def write_analysis_outputs(layers: Layers, result: Analysis, *, out: Path) -> dict[str, Any]:
-    """Write layers and analysis results (one GeoPackage), rejects, findings and the summary."""
-    out.mkdir(parents=True, exist_ok=True)
+def write_analysis_tables(layers: Layers, result: Analysis, *, out: Path) -> None:
+    """Layers and analysis results (one GeoPackage), rejects and findings."""
     tables: dict[str, Any] = {
         **layers.tables(), **result.layers, "findings": result.findings,
     }
     write_geopackage(tables, out / "layers.gpkg")
     write_csv(layers.rejects, out / "rejects.csv")
     write_csv(result.findings, out / "findings.csv")
+
+
+def analysis_summary(layers: Layers, result: Analysis) -> dict[str, Any]:
+    """The ``summary.json`` of an analysis: layer counts, the source and the result's sections."""
     summary: dict[str, Any] = layer_counts(layers)
     summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string(), **layers.osm_notes}
     for section, values in result.summary.items():
         summary.setdefault(section, {}).update(values)
+    return summary
+
+
+def write_analysis_outputs(layers: Layers, result: Analysis, *, out: Path) -> dict[str, Any]:
+    """Write layers and analysis results (one GeoPackage), rejects, findings and the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_analysis_tables(layers, result, out=out)
+    summary = analysis_summary(layers, result)
     write_summary(summary, out / "summary.json")
     return summary
 
 
 def run_layers(
-    request: LayersRequest, *, out: Path, settings: Settings, preset_name: str | None = None
+    request: LayersRequest,
+    *,
+    out: Path,
+    settings: Settings,
+    preset_name: str | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The ``firereach layers`` job (``out`` checked first, before any reading; the preset
-    decides the status of hydrants that state none)."""
+    decides the status of hydrants that state none). ``progress`` is told ``reading``, then
+    ``writing``."""
     check_out_dir(out)
+    step = progress or (lambda _: None)
     preset = load_preset(preset_name or settings.preset)
+    step("reading")
     layers = load_layers(request, settings=settings, preset=preset)
+    step("writing")
     return write_layer_outputs(layers, out=out)

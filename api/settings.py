@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     metres_per_level: float = Field(default=3.0, gt=0, description="storey height when no height")
     snap_distance_m: float = Field(default=60.0, gt=0, description="max point-to-road snap")
     workspace: Path = Field(default=Path("out/demo"), description="workspace served by the API")
+    output_workers: int | None = Field(
+        default=None, ge=1,
+        description="output writers run at once by `firereach analyze` (layers.gpkg beside the "
+        "reports); None = min(cores, 4)",
+    )
     public_read: bool = Field(
         default=True, description="serve public layers (features, tiles, hydrant status) without a key"
     )

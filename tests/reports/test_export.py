@@ -40,3 +40,50 @@ def test_check_out_file(tmp_path: Path) -> None:
 def test_folder_that_cannot_be_created() -> None:
     with pytest.raises(ConfigError, match="cannot write in /proc/firereach-test"):
         check_out_dir(Path("/proc/firereach-test/out"))
+
+
+def test_geopackage_through_arrow_reads_back_equal(tmp_path: Path) -> None:
+    """``layers.gpkg`` is written through pyogrio's Arrow path and reads back as it was written."""
+    import sqlite3
+
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+    from shapely.geometry import LineString, Point
+
+    from reports import export
+
+    assert export.ARROW_IO  # pyarrow is a dependency: the Arrow path is the one taken
+    roads = gpd.GeoDataFrame(
+        {"edge_id": pd.Series([1, 2, 3], dtype="int64"),
+         "length_m": [100.0, float("nan"), 2.5],  # a missing length stays missing, never 0
+         "name": ["Main", None, "东路"],
+         "oneway": [True, False, True],
+         "nodes": [[1, 2], [2, 3], [3, 4]]},  # a list column becomes JSON text
+        geometry=[LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)]),
+                  LineString([(100, 50), (102.5, 50)])],
+        crs="EPSG:32635",
+    )
+    hydrants = gpd.GeoDataFrame({"hydrant_id": ["h1"]}, geometry=[Point(5, 5)], crs="EPSG:32635")
+    findings = pd.DataFrame({"rule": ["spacing"], "severity": ["shall"], "value_m": [180.0]})
+    path = export.write_geopackage({"roads": roads, "hydrants": hydrants, "findings": findings},
+                                   tmp_path / "layers.gpkg")
+
+    back = pyogrio.read_dataframe(path, layer="roads", use_arrow=True)
+    assert list(back.columns) == ["edge_id", "length_m", "name", "oneway", "nodes", "geometry"]
+    assert back["edge_id"].tolist() == [1, 2, 3] and back["edge_id"].dtype == "int64"
+    assert back["length_m"].dtype == "float64" and pd.isna(back["length_m"][1])
+    assert back["length_m"][2] == 2.5
+    assert back["name"].tolist()[0] == "Main" and pd.isna(back["name"][1]) and back["name"][2] == "东路"
+    assert back["oneway"].dtype == bool and back["oneway"].tolist() == [True, False, True]
+    assert back["nodes"].tolist() == ["[1, 2]", "[2, 3]", "[3, 4]"]
+    assert back.crs is not None and back.crs.to_epsg() == 32635
+    assert back.geometry.equals(roads.geometry)
+    plain = pyogrio.read_dataframe(path, layer="findings")
+    assert "geometry" not in plain.columns and plain["value_m"].tolist() == [180.0]
+    with sqlite3.connect(path) as db:  # a spatial index on each feature table, none on attribute tables
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        ext = {r[0] for r in db.execute("SELECT table_name FROM gpkg_extensions "
+                                        "WHERE extension_name='gpkg_rtree_index'")}
+    assert {"rtree_roads_geom", "rtree_hydrants_geom"} <= tables
+    assert ext == {"roads", "hydrants"}
