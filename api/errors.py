@@ -20,6 +20,7 @@ from geo.errors import (
     LayerValidationError,
     NetworkUnavailableError,
     NotFoundError,
+    OutputWriteError,
 )
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ STATUS: tuple[tuple[type[FireReachError], int], ...] = (
     (AnalysisError, 409),
     (NetworkUnavailableError, 503),
     (StoreUnavailableError, 503),
+    (OutputWriteError, 500),
     (FireReachError, 400),
 )
 

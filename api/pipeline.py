@@ -22,7 +22,7 @@ import pyogrio
 
 from api.settings import Settings
 from geo.agency import read_agency_table
-from geo.errors import ConfigError, FireReachError
+from geo.errors import ConfigError, OutputWriteError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.notes import Note
 from geo.online import download_osm
@@ -133,10 +133,6 @@ def output_workers(workers: int | None = None) -> int:
     if workers is not None:
         return max(1, workers)
     return max(1, min(os.cpu_count() or 1, 4))
-
-
-class OutputWriteError(FireReachError, OSError):
-    """One or more output writers failed; the files of the others were written."""
 
 
 def load_blockages(

@@ -38,3 +38,7 @@ class NotFoundError(FireReachError, LookupError):
 
 class NetworkUnavailableError(FireReachError, ConnectionError):
     """Online OSM download was requested but the network cannot be reached."""
+
+
+class OutputWriteError(FireReachError, OSError):
+    """One or more output writers failed; the files of the others were written."""

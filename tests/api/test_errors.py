@@ -27,6 +27,7 @@ from geo.errors import (
     LayerValidationError,
     NetworkUnavailableError,
     NotFoundError,
+    OutputWriteError,
 )
 from tests.api.server import asgi_client, build_workspace
 
@@ -49,6 +50,7 @@ EXPECTED: dict[type[FireReachError], int] = {
     ConflictError: 409,
     TransitionError: 409,
     StoreUnavailableError: 503,
+    OutputWriteError: 500,
 }
 
 

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from api import pipeline
 from api.cli import app
-from api.pipeline import LayersRequest, OutputWriteError, ReportOptions, output_workers, run_analyze
+from api.pipeline import LayersRequest, ReportOptions, output_workers, run_analyze
 from api.settings import Settings
+from geo.errors import OutputWriteError
 from routing.analysis import AnalysisOptions
 from tests.conftest import FIXTURES
 
