@@ -18,7 +18,7 @@ import routing.siting as siting_module
 from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError
 from geo.presets import load_preset
 from routing.coverage import hydrant_coverage
-from routing.graph import build_graph
+from routing.graph import StreetGraph, build_graph
 from routing.siting import (
     GREEDY_FACTOR,
     CandidateOptions,
@@ -679,3 +679,55 @@ def test_cover_lp_bound_by_blocks_equals_one_lp(
     monkeypatch.setattr(siting_module, "_LP_BLOCK_NNZ", block_nnz)
     got = siting_module._cover_lp_bound(c, A, options, "test")
     assert whole is not None and got == pytest.approx(whole, rel=1e-9, abs=1e-9)
+
+
+# --- the matrix against a brute-force construction ------------------------------------------------
+
+
+def _brute_matrix(
+    graph: StreetGraph, cand: gpd.GeoDataFrame, dem: gpd.GeoDataFrame, radius: float
+) -> np.ndarray:
+    """Every candidate against every demand segment, with all-pairs distances over the graph."""
+    from scipy.sparse.csgraph import dijkstra
+
+    dist = dijkstra(graph.hose, directed=True)
+    L = graph.length_m
+    ce = pd.Index(graph.edge_id).get_indexer(cand["edge_id"])
+    de = pd.Index(graph.edge_id).get_indexer(dem["edge_id"])
+    out = np.zeros((len(cand), len(dem)), dtype=bool)
+    for i in range(len(cand)):
+        t, off = cand["position_m"].iloc[i], cand["offset_m"].iloc[i]
+        # the candidate's two ends: its edge's u at off + t, its v at off + L - t
+        ends = [(s, d0) for s, d0 in ((graph.u_idx[ce[i]], off + t), (graph.v_idx[ce[i]], off + L[ce[i]] - t))
+                if d0 <= radius]
+        for j in range(len(dem)):
+            e = de[j]
+            near = [[d0 + dist[s, n] for s, d0 in ends if d0 + dist[s, n] <= radius]
+                    for n in (graph.u_idx[e], graph.v_idx[e])]
+            du, dv = (min(d, default=np.inf) for d in near)
+            r = radius - np.nan_to_num(dem["offset_m"].iloc[j], nan=0.0)
+            own = t if ce[i] == e else np.nan
+            out[i, j] = siting_module._covers(
+                np.array([L[e]]), np.array([dem["start_m"].iloc[j]]), np.array([dem["end_m"].iloc[j]]),
+                np.array([r]), np.array([du]), np.array([dv]), np.array([own]), np.array([r - off]),
+            )[0]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_matrix_equals_brute_force(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(100 + seed)
+    graph = build_graph(grid_roads(4, 4, seed=seed, drop=0.2))
+    radius = float(rng.uniform(60, 260))
+    edge = rng.integers(0, graph.n_edges, 1)
+    cov = hydrant_coverage(graph, snaps(edge, rng.random(1) * graph.length_m[edge], [3.0]), radius_m=radius)
+    cand = siting_candidates(graph, cov, options=CandidateOptions(spacing_m=float(rng.uniform(30, 90))))
+    dem = demand_segments(graph, cov, max_segment_m=float(rng.uniform(10, 40)))
+    expected = _brute_matrix(graph, cand, dem, radius)
+    m = coverage_matrix(graph, cand, dem, radius_m=radius)
+    assert (m.toarray() == expected).all()
+    # in chunks of (about) one candidate each, the same matrix
+    monkeypatch.setattr(siting_module, "_MATRIX_CHUNK", 1)
+    small = coverage_matrix(graph, cand, dem, radius_m=radius)
+    assert (small.toarray() == expected).all()
+    assert expected.any() and not expected.all()
