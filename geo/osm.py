@@ -73,6 +73,15 @@ _AREA_KEYS: dict[str, frozenset[str] | None] = {
 }
 
 
+#: The tags of a drivable way the road layer reads (:func:`geo.roads.build_roads`, fire lanes).
+#: Only these are copied out of pyosmium: a city road carries a dozen more (names in other
+#: languages, lighting, sidewalks …) that cost memory and reading time and that nothing uses.
+ROAD_TAG_KEYS: tuple[str, ...] = (
+    "highway", "service", "name", "name:zh", "oneway", "junction", "lanes", "width", "maxwidth",
+    "maxwidth:physical", "maxheight", "maxheight:physical", "access", "vehicle", "motor_vehicle",
+    "surface", "bridge", "tunnel", "emergency", "motorroad", "area",
+)
+
 #: Tags as a dict or as pyosmium's tag list (both have ``get`` and ``in``).
 TagLookup = Mapping[str, str] | osmium.osm.TagList
 
@@ -87,7 +96,8 @@ class OsmData:
         The file path (or a description of an online download).
     ways
         Drivable ways, one row per *part* (a way cut by the extract boundary has several):
-        ``way_id``, ``part``, ``tags`` (dict), ``node_ids`` (list of int), ``lon`` and ``lat``
+        ``way_id``, ``part``, ``tags`` (dict of the :data:`ROAD_TAG_KEYS` present),
+        ``node_ids`` (list of int), ``lon`` and ``lat``
         (lists of float), ``fire_lane`` (bool: tagged emergency access).
     points
         Tagged nodes of interest: ``osm_type`` ('n'), ``osm_id``, ``tags``, ``geometry`` (Point);
@@ -105,7 +115,8 @@ class OsmData:
         areas (not of nodes no feature uses).
     unusable
         Features of interest that cannot become part of a layer, with the reason: building ways
-        cut by the extract boundary (no complete footprint) and buildings mapped as a single node.
+        with no complete footprint (cut by the extract boundary, or a ring that does not close)
+        and buildings mapped as a single node.
     """
 
     source: str
@@ -158,15 +169,19 @@ def _keep(tags: TagLookup, keys: dict[str, frozenset[str] | None]) -> bool:
 class _Collector:
     """What :func:`read_osm` keeps of each object the key filters let through.
 
-    Tags are looked up on pyosmium's tag list (in C++) and copied into a dict only for what is
-    kept: most objects that pass the key filters (crossings, footways, shops …) are not.
+    Tags are looked up on pyosmium's tag list (in C++) and copied only for what is kept, roads
+    only their :data:`ROAD_TAG_KEYS`: most objects that pass the key filters (crossings,
+    footways, shops …) are not kept. Area outlines are collected as WKB and parsed in one call.
     """
 
     def __init__(self) -> None:
         self.wkb = osmium.geom.WKBFactory()
         self.ways: list[dict[str, object]] = []
         self.points: list[dict[str, object]] = []
-        self.areas: list[dict[str, object]] = []
+        self.area_rows: list[tuple[str, int, dict[str, str]]] = []
+        self.area_wkb: list[str] = []
+        #: Closed building ways (id -> name): each should come back as an assembled area.
+        self.building_ways: dict[int, str] = {}
         self.unusable: list[dict[str, object]] = []
         self.missing = 0
         self.dropped = 0
@@ -185,31 +200,21 @@ class _Collector:
             return
         tags = obj.tags
         if "building" in tags:
-            self.unusable.append({
-                "layer": "buildings", "feature_id": f"osm/n{obj.id}",
-                "name": tags.get("name", ""),
-                "reason": "building mapped as a single node: no footprint to analyse",
-            })
+            self._unusable(f"osm/n{obj.id}", tags.get("name") or "",
+                           "building mapped as a single node: no footprint to analyse")
         if _keep(tags, _POINT_KEYS):
             self.points.append({"osm_type": "n", "osm_id": obj.id, "tags": dict(tags),
                                 "lon": loc.lon, "lat": loc.lat})
 
     def way(self, obj: osmium.osm.Way) -> None:
-        """A way: a cut building, a point drawn as a line, or a drivable road (split where cut)."""
+        """A way: a building outline, a point drawn as a line, or a drivable road (split where cut)."""
         tags = obj.tags
-        copied: dict[str, str] | None = None
-        if "building" in tags and not all(n.location.valid() for n in obj.nodes):
-            self.unusable.append({
-                "layer": "buildings", "feature_id": f"osm/w{obj.id}",
-                "name": tags.get("name", ""),
-                "reason": "building cut by the extract boundary (nodes outside the file): "
-                "no complete footprint; use a larger extract",
-            })
+        if "building" in tags:
+            self._building_way(obj, tags)
         if _keep(tags, _WAY_POINT_KEYS) and not obj.is_closed():
             mid = _way_midpoint(obj)
             if mid is not None:
-                copied = dict(tags)
-                self.points.append({"osm_type": "w", "osm_id": obj.id, "tags": copied,
+                self.points.append({"osm_type": "w", "osm_id": obj.id, "tags": dict(tags),
                                     "lon": mid[0], "lat": mid[1]})
         if not is_drivable(tags):
             return
@@ -218,13 +223,30 @@ class _Collector:
         if not parts:
             self.dropped += 1
             return
-        copied = copied if copied is not None else dict(tags)
-        fire_lane = is_fire_lane(copied)
+        road_tags = {key: value for key in ROAD_TAG_KEYS if (value := tags.get(key)) is not None}
+        fire_lane = is_fire_lane(road_tags)
         for k, (ids, lons, lats) in enumerate(parts):
             self.lon = [min(self.lon[0], *lons), max(self.lon[1], *lons)]
             self.lat = [min(self.lat[0], *lats), max(self.lat[1], *lats)]
-            self.ways.append({"way_id": obj.id, "part": k, "tags": copied, "node_ids": ids,
+            self.ways.append({"way_id": obj.id, "part": k, "tags": road_tags, "node_ids": ids,
                               "lon": lons, "lat": lats, "fire_lane": fire_lane})
+
+    def _building_way(self, obj: osmium.osm.Way, tags: osmium.osm.TagList) -> None:
+        """Note a closed building way (its area must follow); an open one has no footprint."""
+        name = tags.get("name") or ""
+        if obj.is_closed():
+            self.building_ways[obj.id] = name
+        elif all(n.location.valid() for n in obj.nodes):
+            self._unusable(f"osm/w{obj.id}", name,
+                           "building way is not closed (its first and last nodes differ): no "
+                           "footprint; close the outline in OSM")
+        else:
+            self._unusable(f"osm/w{obj.id}", name, _CUT_BUILDING)
+
+    def _unusable(self, feature_id: str, name: str, reason: str) -> None:
+        self.unusable.append(
+            {"layer": "buildings", "feature_id": feature_id, "name": name, "reason": reason}
+        )
 
     def area(self, obj: osmium.osm.Area) -> None:
         """An assembled area with a kept key (buildings, stations, water, districts)."""
@@ -232,11 +254,32 @@ class _Collector:
         if not _keep(tags, _AREA_KEYS):
             return
         try:
-            geom = shapely.from_wkb(self.wkb.create_multipolygon(obj))
-        except (RuntimeError, shapely.errors.GEOSException):
+            wkb = self.wkb.create_multipolygon(obj)
+        except RuntimeError:
             return
-        self.areas.append({"osm_type": "w" if obj.from_way() else "r", "osm_id": obj.orig_id(),
-                           "tags": dict(tags), "geometry": geom})
+        self.area_rows.append(("w" if obj.from_way() else "r", obj.orig_id(), dict(tags)))
+        self.area_wkb.append(wkb)
+
+    def area_frame(self) -> pd.DataFrame:
+        """The assembled areas whose outline parses; closed building ways without one are noted."""
+        geoms = shapely.from_wkb(np.asarray(self.area_wkb, dtype=object), on_invalid="ignore")
+        ok = ~shapely.is_missing(geoms)
+        frame = pd.DataFrame(
+            [row for row, good in zip(self.area_rows, ok, strict=True) if good],
+            columns=["osm_type", "osm_id", "tags"],
+        )
+        frame["geometry"] = geoms[ok]
+        assembled = set(frame.loc[frame["osm_type"] == "w", "osm_id"].tolist())
+        for way_id, name in self.building_ways.items():
+            if way_id not in assembled:
+                self._unusable(f"osm/w{way_id}", name, _CUT_BUILDING)
+        return frame
+
+
+_CUT_BUILDING = (
+    "building way has no complete footprint: nodes outside the file (cut by the extract "
+    "boundary; use a larger extract) or a ring that cannot be assembled"
+)
 
 
 def read_osm(path: str | Path) -> OsmData:
@@ -279,7 +322,8 @@ def read_osm(path: str | Path) -> OsmData:
         raise InputFileError(
             f"cannot read OSM file {str(path)!r}: {exc}. Is it a complete OSM XML or PBF file?"
         ) from exc
-    ways, points, areas, unusable = found.ways, found.points, found.areas, found.unusable
+    area_frame = found.area_frame()
+    ways, points, unusable = found.ways, found.points, found.unusable
     missing, dropped = found.missing, found.dropped
 
     way_frame = pd.DataFrame(
@@ -289,7 +333,6 @@ def read_osm(path: str | Path) -> OsmData:
     point_frame["geometry"] = np.asarray(shapely.points(
         point_frame["lon"].to_numpy(float), point_frame["lat"].to_numpy(float)
     ), dtype=object)
-    area_frame = pd.DataFrame(areas, columns=["osm_type", "osm_id", "tags", "geometry"])
     bounds = _extent(found.way_box, point_frame, area_frame)
     log.info(
         "read %s: %d drivable way parts, %d tagged points, %d areas; %d way-node references "

@@ -7,7 +7,9 @@ import gzip
 import math
 import shutil
 from pathlib import Path
+from typing import ClassVar
 
+import pandas as pd
 import pyproj
 import pytest
 
@@ -148,3 +150,68 @@ def test_bayreuth_gz_hydrants_and_stations() -> None:
     crs = pyproj.CRS.from_epsg(32632)
     assert len(osm_hydrants(osm, crs=crs)) == 20
     assert len(osm_stations(osm, crs=crs)) == 7
+
+
+_BUILDINGS_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+<node id="1" lat="60.0" lon="24.0"/><node id="2" lat="60.0" lon="24.001"/>
+<node id="3" lat="60.001" lon="24.001"/>
+<node id="5" lat="60.0" lon="24.01"/><node id="6" lat="60.0" lon="24.011"/>
+<node id="7" lat="60.001" lon="24.011"/>
+<node id="8" lat="60.0" lon="24.02"/><node id="9" lat="60.0" lon="24.021"/>
+<node id="20" lat="60.002" lon="24.02"><tag k="building" v="yes"/><tag k="name" v="Kiosk"/></node>
+<way id="10"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>
+  <tag k="building" v="yes"/><tag k="name" v="Cut"/></way>
+<way id="11"><nd ref="5"/><nd ref="6"/><nd ref="7"/><nd ref="5"/><tag k="building" v="yes"/></way>
+<way id="12"><nd ref="8"/><nd ref="9"/><nd ref="3"/><tag k="building" v="yes"/></way>
+<way id="13"><nd ref="1"/><nd ref="4"/><nd ref="5"/><tag k="building" v="yes"/></way>
+</osm>
+"""
+
+
+def test_buildings_without_a_footprint_are_named_with_the_reason(tmp_path: Path) -> None:
+    path = tmp_path / "buildings.osm"
+    path.write_text(_BUILDINGS_OSM, encoding="utf-8")
+    osm = read_osm(path)
+    assert osm.areas["osm_id"].tolist() == [11]  # the one complete outline
+    reasons = dict(zip(osm.unusable["feature_id"], osm.unusable["reason"], strict=True))
+    assert set(reasons) == {"osm/n20", "osm/w10", "osm/w12", "osm/w13"}
+    assert "single node" in reasons["osm/n20"]
+    assert "cut by the extract boundary" in reasons["osm/w10"]  # closed, a node outside the file
+    assert "not closed" in reasons["osm/w12"]  # open, every node inside
+    assert "cut by the extract boundary" in reasons["osm/w13"]  # open and cut
+    names = dict(zip(osm.unusable["feature_id"], osm.unusable["name"], strict=True))
+    assert names["osm/w10"] == "Cut" and names["osm/n20"] == "Kiosk"
+
+
+class _Recording(dict[str, str]):
+    """A tag dict that records every key looked up."""
+
+    seen: ClassVar[set[str]] = set()
+
+    def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        _Recording.seen.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        _Recording.seen.add(str(key))
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str) -> str:
+        _Recording.seen.add(key)
+        return super().__getitem__(key)
+
+
+def test_the_reader_copies_every_road_tag_the_road_layer_reads(helsinki_pbf: Path) -> None:
+    from dataclasses import replace
+
+    from geo.osm import ROAD_TAG_KEYS
+
+    osm = read_osm(helsinki_pbf)
+    assert all(set(t) <= set(ROAD_TAG_KEYS) for t in osm.ways["tags"])
+    ways = osm.ways.copy()
+    ways["tags"] = pd.Series([_Recording(t) for t in osm.ways["tags"]], index=ways.index, dtype=object)
+    _Recording.seen = set()
+    build_roads(replace(osm, ways=ways), crs=pyproj.CRS.from_epsg(32635))
+    assert _Recording.seen, "build_roads read no road tag"
+    assert _Recording.seen <= set(ROAD_TAG_KEYS), _Recording.seen - set(ROAD_TAG_KEYS)
