@@ -245,6 +245,11 @@ class _StepTimes:
     _current: str | None = None
     _since: float = 0.0
 
+    @property
+    def current(self) -> str | None:
+        """The step running now (None before the first and after the last)."""
+        return self._current
+
     def start(self, name: str | None) -> tuple[str, float] | None:
         """Start step ``name`` (None: stop); return the step just finished and its seconds."""
         now = time.perf_counter()
@@ -266,7 +271,7 @@ class _StepTimes:
         groups: dict[str, float] = {}
         subs: dict[str, list[tuple[str, float]]] = {}
         for name, seconds in self.steps:
-            group, _, sub = re.sub(r"\s*\(.*\)$", "", name).partition(": ")
+            group, _, sub = _step_base(name).partition(": ")
             groups[group] = groups.get(group, 0.0) + seconds
             if sub:
                 subs.setdefault(group, []).append((sub, seconds))
@@ -279,6 +284,12 @@ class _StepTimes:
             parts.append(f"{group} {seconds:.1f} s{detail}")
         total = sum(seconds for _, seconds in self.steps)
         return "time: " + " · ".join([*parts, f"total {total:.1f} s"])
+
+
+def _step_base(name: str) -> str:
+    """A step's name without the counts in parentheses that update it: ``reading (12 road
+    parts)`` -> ``reading``."""
+    return re.sub(r"\s*\(.*\)$", "", name)
 
 
 def _run_with_progress(
@@ -300,17 +311,23 @@ def _run_with_progress(
     columns = (SpinnerColumn(), TextColumn("[bold]{task.description}[/]"), TimeElapsedColumn())
     with Progress(*columns, console=_err, transient=True, disable=not _err.is_terminal) as bar:
         task = bar.add_task("starting", total=None)
+        shown = [""]  # the step's last description, with its counts
+
+        def ended(done: tuple[str, float] | None) -> None:
+            if done is not None:
+                counts = shown[0][len(done[0]):].strip()
+                _err.print(f"  {done[0]}: {done[1]:.1f} s" + (f" {counts}" if counts else ""))
 
         def step(name: str) -> None:
-            done = times.start(name)
-            if done is not None:
-                _err.print(f"  {done[0]}: {done[1]:.1f} s")
-            bar.reset(task, description=name)
+            base = _step_base(name)
+            if base != times.current:
+                ended(times.start(base))
+                bar.reset(task)
+            shown[0] = name
+            bar.update(task, description=name)
 
         result = _guard(lambda: job(step))
-        done = times.start(None)
-        if done is not None:
-            _err.print(f"  {done[0]}: {done[1]:.1f} s")
+        ended(times.start(None))
     for group, seconds in (parallel or {}).items():
         times.add(group, seconds)
     _err.print(times.line())

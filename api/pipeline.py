@@ -65,29 +65,42 @@ class LayersRequest:
     hydrant_codes: Path | None = None
 
 
-def load_osm(request: LayersRequest, *, settings: Settings) -> OsmData:
-    """Read the OSM file, or download (cached) for a place or bbox."""
+def load_osm(
+    request: LayersRequest, *, settings: Settings, progress: Callable[[str], None] | None = None
+) -> OsmData:
+    """Read the OSM file, or download (cached) for a place or bbox; ``progress`` is told what
+    the reader has kept so far (:func:`geo.osm.read_osm`)."""
     sources = [x is not None for x in (request.osm, request.place, request.bbox)]
     if sum(sources) != 1:
         raise ConfigError("give exactly one of --osm FILE, --place NAME or --bbox W,S,E,N")
     if request.osm is not None:
-        return read_osm(request.osm)
+        return read_osm(request.osm, progress=progress)
     path = download_osm(
         place=request.place, bbox=request.bbox, cache_dir=settings.cache_dir / "osm",
         overpass_url=settings.overpass_url,
     )
-    return read_osm(path)
+    return read_osm(path, progress=progress)
 
 
 def load_layers(
-    request: LayersRequest, *, settings: Settings, preset: Preset | None = None
+    request: LayersRequest,
+    *,
+    settings: Settings,
+    preset: Preset | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Layers:
     """Build all layers for a request.
 
     ``preset`` (default: the settings' preset) gives the status of hydrants that state none.
+    ``progress`` is told what is being done, with counts (for the CLI's progress display).
     """
     preset = preset or load_preset(settings.preset)
-    osm = load_osm(request, settings=settings)
+    tell = progress or (lambda _: None)
+    osm = load_osm(request, settings=settings, progress=tell)
+    tell(
+        f"layers from {len(osm.ways):,} road parts, {len(osm.points):,} points, "
+        f"{len(osm.areas):,} areas"
+    )
     options = LayerOptions(
         missing_status=preset.hydrant_status.missing,
         hydrants_file=request.hydrants,
@@ -164,7 +177,8 @@ def run_analyze(
 
     ``progress`` (the CLI's display) is told the name of each step as it starts: ``reading``,
     ``analysis: <sub-step>`` (of :func:`routing.analysis.analyze`), ``writing`` (the outputs, at once:
-    :func:`write_outputs`, whose per-writer seconds go to ``timings``).
+    :func:`write_outputs`, whose per-writer seconds go to ``timings``). A name with a suffix in
+    parentheses (``reading (420,118 road parts, …)``) updates the step of that name with counts.
     ``out`` is checked first (:func:`reports.export.check_out_dir`): a bad folder stops the job
     before any reading.
     """
@@ -173,7 +187,9 @@ def run_analyze(
     report = report or ReportOptions()
     preset = load_preset(preset_name or settings.preset)
     step("reading")
-    layers = load_layers(request, settings=settings, preset=preset)
+    layers = load_layers(
+        request, settings=settings, preset=preset, progress=lambda what: step(f"reading ({what})")
+    )
     blockages, blockage_rejects, blockage_notes = load_blockages(
         request.blockages, source_crs=request.blockage_crs, layers=layers,
         columns=request.blockage_columns,
@@ -189,7 +205,10 @@ def run_analyze(
         progress=lambda name: step(f"analysis: {name}"),
     )
     step("writing")
-    return write_outputs(layers, result, out=out, report=report, timings=timings)
+    return write_outputs(
+        layers, result, out=out, report=report, timings=timings,
+        progress=lambda what: step(f"writing ({what})"),
+    )
 
 
 def write_outputs(
@@ -199,6 +218,7 @@ def write_outputs(
     out: Path,
     report: ReportOptions,
     timings: dict[str, float] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Write every output of an analysis, the independent writers at once.
 
@@ -208,9 +228,11 @@ def write_outputs(
     release the GIL for much of their work). Each file is written atomically; when a writer
     fails, the others still finish and keep their files, ``summary.json`` is written from what
     was done, and :class:`OutputWriteError` names the failed writers and the files kept.
-    ``timings`` (when given) receives each writer's seconds by name.
+    ``timings`` (when given) receives each writer's seconds by name; ``progress`` is told
+    which writers have finished (``"1 of 2 writers done: layers.gpkg"``).
     """
     out.mkdir(parents=True, exist_ok=True)
+    tell = progress or (lambda _: None)
     jobs: dict[str, Callable[[], Any]] = {
         "layers.gpkg": lambda: write_analysis_tables(layers, result, out=out),
     }
@@ -224,6 +246,7 @@ def write_outputs(
             return job()
         finally:
             seconds[name] = time.perf_counter() - t0
+            tell(f"{len(seconds)} of {len(jobs)} writers done: {', '.join(seconds)}")
 
     with ThreadPoolExecutor(max_workers=output_workers(report.workers), thread_name_prefix="write") as pool:
         futures: dict[str, Future[Any]] = {n: pool.submit(timed, n, j) for n, j in jobs.items()}
@@ -311,11 +334,13 @@ def run_layers(
 ) -> dict[str, Any]:
     """The ``firereach layers`` job (``out`` checked first, before any reading; the preset
     decides the status of hydrants that state none). ``progress`` is told ``reading``, then
-    ``writing``."""
+    ``writing``; ``reading (<what, with counts>)`` updates the reading step."""
     check_out_dir(out)
     step = progress or (lambda _: None)
     preset = load_preset(preset_name or settings.preset)
     step("reading")
-    layers = load_layers(request, settings=settings, preset=preset)
+    layers = load_layers(
+        request, settings=settings, preset=preset, progress=lambda what: step(f"reading ({what})")
+    )
     step("writing")
     return write_layer_outputs(layers, out=out)

@@ -13,7 +13,7 @@ layers in the working CRS.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,6 +193,13 @@ class _Collector:
         """Extent of the drivable way parts kept (infinite when none)."""
         return (self.lon[0], self.lat[0], self.lon[1], self.lat[1])
 
+    def kept(self, seen: int) -> str:
+        """What has been kept of the ``seen`` objects so far, for a progress display."""
+        return (
+            f"{seen:,} objects: {len(self.ways):,} road parts, {len(self.points):,} points, "
+            f"{len(self.area_rows):,} areas"
+        )
+
     def node(self, obj: osmium.osm.Node) -> None:
         """A tagged node: a point feature, or a building without a footprint."""
         loc = obj.location
@@ -282,13 +289,20 @@ _CUT_BUILDING = (
 )
 
 
-def read_osm(path: str | Path) -> OsmData:
+#: Objects read between two progress reports of :func:`read_osm`.
+PROGRESS_EVERY = 1 << 17
+
+
+def read_osm(path: str | Path, *, progress: Callable[[str], None] | None = None) -> OsmData:
     """Read an OSM file (``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.osm.pbf``).
 
     Parameters
     ----------
     path
         The file to read.
+    progress
+        Told what has been kept so far (``"1,310,720 objects: 420,118 road parts, …"``) every
+        :data:`PROGRESS_EVERY` objects the key filters let through, and once at the end.
 
     Returns
     -------
@@ -310,8 +324,13 @@ def read_osm(path: str | Path) -> OsmData:
             ".osm.pbf"
         )
     found = _Collector()
+    tell = progress or (lambda _: None)
+    seen = 0
     try:
         for obj in _processor(path):
+            seen += 1
+            if seen % PROGRESS_EVERY == 0:
+                tell(found.kept(seen))
             if isinstance(obj, osmium.osm.Node):
                 found.node(obj)
             elif isinstance(obj, osmium.osm.Way):
@@ -323,6 +342,7 @@ def read_osm(path: str | Path) -> OsmData:
             f"cannot read OSM file {str(path)!r}: {exc}. Is it a complete OSM XML or PBF file?"
         ) from exc
     area_frame = found.area_frame()
+    tell(found.kept(seen))
     ways, points, unusable = found.ways, found.points, found.unusable
     missing, dropped = found.missing, found.dropped
 

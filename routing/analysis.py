@@ -166,7 +166,7 @@ def analyze(
     """
     options = options or AnalysisOptions()
     note = progress or _quiet
-    note("street graph")
+    note(f"street graph ({len(layers.roads):,} road edges)")
     graph = build_graph(layers.roads, barriers=layers.barriers)
     truck = truck_graph(graph, options=truck_options(preset, options))
     hydrants = layers.hydrants
@@ -177,7 +177,7 @@ def analyze(
     radius_rule = preset.rule("hydrant_radius")
     radius = radius_rule.value("value_m")
     needs = roads_needing_hydrants(layers.roads, preset=preset)
-    note("hydrant coverage")
+    note(f"hydrant coverage ({len(hydrants):,} hydrants)")
     coverage = hydrant_coverage(
         graph, snaps, radius_m=radius, in_service=in_service, method=options.coverage_method,
         hydrant_points=hydrants.geometry, needs_hydrants=needs,
@@ -190,9 +190,9 @@ def analyze(
         needs_hydrants=needs,
     )
 
-    note("building water")
+    note(f"building water ({len(layers.buildings):,} buildings)")
     buildings, pairs = _building_water(layers, graph, truck, snaps, preset, options)
-    note("station response")
+    note(f"station response ({len(layers.stations):,} stations)")
     response = _response(layers, truck, preset, options)
     roads = _roads_result(layers, truck, coverage, response)
     if response is not None:
@@ -210,7 +210,7 @@ def analyze(
         buildings["first_due_station"] = ""
         areas = gpd.GeoDataFrame({"station_id": [], "area_km2": []}, geometry=[], crs=layers.crs)
 
-    note("high-rise access")
+    note(f"high-rise access ({len(layers.buildings):,} buildings)")
     high_rises, access_findings = high_rise_access(truck, buildings, preset=preset)
     dead_ends, dead_end_findings = dead_end_lanes(
         truck, turnarounds=layers.turnarounds, buildings=buildings,
@@ -224,7 +224,7 @@ def analyze(
     if siting_mode not in _NOT_SITED:
         note("siting")
         siting = _siting(graph, coverage, buildings, options, radius)
-    note("findings")
+    note(f"findings ({len(underserved):,} underserved stretches, {len(spacing):,} spacing gaps)")
 
     hyd = hydrants.copy()
     hyd["snap_edge"] = snaps.edge

@@ -183,6 +183,10 @@ def test_analyze_writes_every_key(tmp_path: Path, helsinki_pbf: Path) -> None:
     for step in ("reading:", "analysis: street graph:", "analysis: hydrant coverage:",
                  "analysis: building water:", "analysis: siting:", "writing:"):
         assert step in result.stderr, step
+    # a step's line carries the counts it last showed (the live bar shows them as they grow)
+    assert re.search(r"analysis: hydrant coverage: \d+\.\d s \(\d[\d,]* hydrants\)", result.stderr)
+    assert re.search(r"writing: \d+\.\d s \(2 of 2 writers done: (layers\.gpkg|reports), "
+                     r"(layers\.gpkg|reports)\)", result.stderr), result.stderr
     timing = [line for line in result.stderr.splitlines() if line.startswith("time: ")]
     assert len(timing) == 1
     # the writers ran at once: their own seconds (those over a second) in brackets after "writing"

@@ -27,8 +27,13 @@ def test_step_lines_when_not_a_terminal_and_quiet(tmp_path: Path) -> None:
     result = runner.invoke(app, ["layers", "--osm", str(TINY), "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    assert any(re.fullmatch(r"  reading: \d+\.\d s", line) for line in lines), lines
-    assert any(re.fullmatch(r"  writing: \d+\.\d s", line) for line in lines), lines
+    # each finished step once, with the counts it last showed
+    reading = [line for line in lines if line.startswith("  reading: ")]
+    assert len(reading) == 1, lines
+    assert re.fullmatch(r"  reading: \d+\.\d s \(layers from \d+ road parts, \d+ points, \d+ areas\)",
+                        reading[0]), reading
+    writing = [line for line in lines if line.startswith("  writing: ")]
+    assert writing == [writing[0]] and re.fullmatch(r"  writing: \d+\.\d s", writing[0]), lines
     timing = [line for line in lines if line.startswith("time: ")]
     assert len(timing) == 1
     assert re.fullmatch(r"time: reading \d+\.\d s · writing \d+\.\d s · total \d+\.\d s", timing[0])

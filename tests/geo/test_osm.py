@@ -215,3 +215,17 @@ def test_the_reader_copies_every_road_tag_the_road_layer_reads(helsinki_pbf: Pat
     build_roads(replace(osm, ways=ways), crs=pyproj.CRS.from_epsg(32635))
     assert _Recording.seen, "build_roads read no road tag"
     assert _Recording.seen <= set(ROAD_TAG_KEYS), _Recording.seen - set(ROAD_TAG_KEYS)
+
+
+def test_reader_tells_what_it_has_kept_as_it_goes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import geo.osm
+
+    monkeypatch.setattr(geo.osm, "PROGRESS_EVERY", 10)
+    told: list[str] = []
+    osm = read_osm(TINY, progress=told.append)
+    assert len(told) >= 2  # along the way, and once at the end
+    counts = [int(t.split(" objects")[0].replace(",", "")) for t in told]
+    assert counts[:-1] == sorted(counts[:-1]) and all(c % 10 == 0 for c in counts[:-1])
+    assert told[-1].endswith(
+        f"{len(osm.ways):,} road parts, {len(osm.points):,} points, {len(osm.areas):,} areas"
+    )
