@@ -122,7 +122,12 @@ def build_roads(
     split_nodes = {n for n, c in usage.items() if c > 1}
     split_nodes.update(n for n in barrier_tags if n in usage)
 
-    rows: list[dict[str, object]] = []
+    # One attribute row per way, and per edge only its ends and the row of its way: a city has
+    # a million edges, and a dict of attributes for each would cost gigabytes.
+    attrs: list[dict[str, object]] = []
+    edge_way: list[int] = []
+    edge_u: list[int] = []
+    edge_v: list[int] = []
     coords: list[np.ndarray] = []
     for way_id, tags, ids, lons, lats in zip(
         ways["way_id"], ways["tags"], ways["node_ids"], ways["lon"], ways["lat"], strict=True
@@ -132,7 +137,8 @@ def build_roads(
         lanes = parse_float(tags.get("lanes"))
         width, width_source = _width(tags, highway, service, lanes)
         oneway, reverse = _oneway(tags)
-        attrs = {
+        row = len(attrs)
+        attrs.append({
             "way_id": int(way_id),
             "highway": highway,
             "name": tags.get("name", tags.get("name:zh", "")),
@@ -148,7 +154,7 @@ def build_roads(
             "tunnel": tags.get("tunnel", "no") not in {"no", ""},
             "emergency": tags.get("emergency", ""),
             "motorroad": tags.get("motorroad", "").lower() in _YES,
-        }
+        })
         xy = np.column_stack([lons, lats])
         node_ids = list(ids)
         if reverse:
@@ -158,7 +164,9 @@ def build_roads(
         last = len(node_ids) - 1
         for i in range(1, last + 1):
             if i == last or node_ids[i] in split_nodes:
-                rows.append({"u": node_ids[start], "v": node_ids[i], **attrs})
+                edge_way.append(row)
+                edge_u.append(node_ids[start])
+                edge_v.append(node_ids[i])
                 coords.append(xy[start : i + 1])
                 start = i
 
@@ -166,7 +174,10 @@ def build_roads(
         "u", "v", "way_id", "highway", "name", "oneway", "lanes", "width_m", "width_source",
         "maxheight_m", "access", "service", "surface", "bridge", "tunnel", "emergency", "motorroad",
     ]
-    frame = pd.DataFrame(rows, columns=columns)
+    per_way = pd.DataFrame(attrs, columns=columns[2:])
+    frame = per_way.iloc[np.asarray(edge_way, dtype=np.int64)].reset_index(drop=True)
+    frame.insert(0, "v", np.asarray(edge_v, dtype=np.int64))
+    frame.insert(0, "u", np.asarray(edge_u, dtype=np.int64))
     if coords:
         counts = np.fromiter((len(c) for c in coords), dtype=np.int64, count=len(coords))
         geoms = shapely.linestrings(
