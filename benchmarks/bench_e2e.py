@@ -75,10 +75,18 @@ def run(cmd: list[str]) -> tuple[float, float, str, str]:
 
 
 def _steps(text: str) -> dict[str, float]:
-    """FireReach's ``time:`` line as {step: seconds}."""
+    """FireReach's step lines (``  analysis: siting: 4.0 s (…)``) and the writers that ran at once
+    (``writing 31.8 s (layers.gpkg 31.2 s, reports 29.5 s)`` on the ``time:`` line) as
+    {step: seconds}, with ``total``."""
+    steps = {m[1]: float(m[2]) for m in re.finditer(r"^  (.+?): ([\d.]+) s", text, re.M)}
     line = next((ln for ln in text.splitlines() if ln.startswith("time:")), "")
-    found = re.finditer(r"([^·:]+?) ([\d.]+) s", line.removeprefix("time:"))
-    return {m[1].strip(): float(m[2]) for m in found}
+    writers = re.search(r"writing [\d.]+ s \((.*?)\)", line)
+    for name, seconds in re.findall(r"([^,]+?) ([\d.]+) s", writers[1] if writers else ""):
+        steps[f"writing: {name.strip()}"] = float(seconds)
+    total = re.search(r"total ([\d.]+) s", line)
+    if total:
+        steps["total"] = float(total[1])
+    return steps
 
 
 def measure(size: str) -> dict[str, object]:

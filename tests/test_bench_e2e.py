@@ -65,3 +65,20 @@ def test_analyst_baseline_runs(helsinki_pbf: Path, tmp_path: Path) -> None:
     assert result["hydrants"] == 37  # the extract's own hydrants (as FireReach reads them)
     assert 0 < result["covered_nodes"] <= result["nodes"]
     assert (tmp_path / "b.gpkg").stat().st_size > 0
+
+
+def test_step_times_are_read_from_the_cli_lines() -> None:
+    from benchmarks.bench_e2e import _steps
+
+    text = (
+        "  reading: 91.2 s (layers from 10 road parts, 2 points, 0 areas)\n"
+        "  analysis: hydrant coverage: 9.1 s (103,500 hydrants)\n"
+        "  analysis: siting: 4.0 s\n"
+        "  writing: 89.5 s (2 of 2 writers done: layers.gpkg, reports)\n"
+        "time: reading 91.2 s · analysis 13.1 s (hydrant coverage 9.1 s, siting 4.0 s) · writing "
+        "89.5 s (reports 89.5 s, layers.gpkg 31.2 s) · total 193.8 s\n"
+    )
+    assert _steps(text) == {
+        "reading": 91.2, "analysis: hydrant coverage": 9.1, "analysis: siting": 4.0,
+        "writing": 89.5, "writing: reports": 89.5, "writing: layers.gpkg": 31.2, "total": 193.8,
+    }
