@@ -26,9 +26,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pyrosm
 
 from benchmarks.osm_tiles import write_tiled_osm
@@ -59,19 +61,53 @@ def tiled_file(size: str) -> Path:
     return path
 
 
-def run(cmd: list[str]) -> tuple[float, float, str, str]:
-    """Run ``cmd``; wall seconds, peak RSS (MB), stdout and stderr."""
+def run(cmd: list[str]) -> tuple[float, float, str, str, list[tuple[float, float]]]:
+    """Run ``cmd``; wall seconds, peak RSS (MB), stdout, stderr and the RSS sampled every 0.25 s
+    as (seconds since start, MB)."""
     t = time.perf_counter()
+    samples: list[tuple[float, float]] = []
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        stop = threading.Event()
+
+        def sample() -> None:
+            child = psutil.Process(proc.pid)
+            while not stop.wait(0.25):
+                try:
+                    samples.append((time.perf_counter() - t, child.memory_info().rss / 2**20))
+                except psutil.Error:
+                    return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
+        stop.set()
+        sampler.join()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
-    return wall, usage.ru_maxrss / 1024.0, stdout, stderr
+    return wall, usage.ru_maxrss / 1024.0, stdout, stderr, samples
+
+
+def step_peaks(
+    steps: dict[str, float], samples: list[tuple[float, float]], wall: float
+) -> dict[str, float]:
+    """Peak sampled RSS (MB) within each step. The steps run one after the other and end just
+    before the process does (the answer line after them takes well under a second), so step
+    ``i`` spans ``wall - total + (seconds of the steps before it)`` onwards."""
+    order = [name for name in steps if name != "total" and not name.startswith("writing: ")]
+    start = wall - steps.get("total", sum(steps[n] for n in order))
+    peaks: dict[str, float] = {}
+    for name in order:
+        end = start + steps[name]
+        inside = [mb for t, mb in samples if start <= t <= end]
+        if inside:
+            peaks[name] = round(max(inside))
+        start = end
+    return peaks
 
 
 def _steps(text: str) -> dict[str, float]:
@@ -93,10 +129,11 @@ def measure(size: str) -> dict[str, object]:
     """One size: the baseline, then FireReach, on the same file; ratios FireReach / baseline."""
     path = tiled_file(size)
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
-        b_wall, b_rss, b_out, _ = run([sys.executable, "-m", "benchmarks.analyst_baseline", str(path),
+        b_wall, b_rss, b_out, _, _ = run([sys.executable, "-m", "benchmarks.analyst_baseline", str(path),
                                         str(Path(tmp) / "baseline.gpkg")])
-        f_wall, f_rss, f_out, f_err = run([sys.executable, "-m", "api.cli", "analyze", "--osm", str(path),
-                                           "--out", str(Path(tmp) / "out")])
+        f_wall, f_rss, f_out, f_err, f_samples = run([
+            sys.executable, "-m", "api.cli", "analyze", "--osm", str(path), "--out", str(Path(tmp) / "out"),
+        ])
         summary = json.loads((Path(tmp) / "out" / "summary.json").read_text(encoding="utf-8"))
         written = [p for p in (Path(tmp) / "out").iterdir() if p.is_file()]
         sizes = {p.name: round(p.stat().st_size / 1e6, 1) for p in written}
@@ -112,7 +149,8 @@ def measure(size: str) -> dict[str, object]:
         "baseline": json.loads(b_out.strip().splitlines()[-1]),
         "firereach_s": round(f_wall, 1),
         "firereach_rss_mb": round(f_rss),
-        "firereach_steps": _steps(f_out + "\n" + f_err),
+        "firereach_steps": (steps := _steps(f_out + "\n" + f_err)),
+        "firereach_step_peak_mb": step_peaks(steps, f_samples, f_wall),
         "outputs_mb": sizes,
         "ratio_time": round(f_wall / b_wall, 2),
         "ratio_rss": round(f_rss / b_rss, 2),

@@ -82,3 +82,14 @@ def test_step_times_are_read_from_the_cli_lines() -> None:
         "reading": 91.2, "analysis: hydrant coverage": 9.1, "analysis: siting": 4.0,
         "writing": 89.5, "writing: reports": 89.5, "writing: layers.gpkg": 31.2, "total": 193.8,
     }
+
+
+def test_step_peaks_take_the_samples_inside_each_step() -> None:
+    from benchmarks.bench_e2e import step_peaks
+
+    steps = {"reading": 2.0, "analysis: coverage": 1.0, "writing": 1.0, "writing: reports": 0.9,
+             "total": 4.0}
+    # the process ran 5 s: 1 s of start-up, then reading [1, 3], coverage [3, 4], writing [4, 5]
+    samples = [(0.5, 100.0), (1.5, 300.0), (2.5, 500.0), (3.5, 400.0), (4.5, 200.0)]
+    assert step_peaks(steps, samples, 5.0) == {"reading": 500, "analysis: coverage": 400,
+                                               "writing": 200}
