@@ -16,7 +16,6 @@ from typing import Any, Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.agency import BLOCKAGE_COLUMNS
 from geo.layers import Layers
@@ -38,7 +37,6 @@ from routing.quality import (
     analysis_quality,
     has_hydrant_data,
     with_blockage_quality,
-    with_hydrant_quality,
 )
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.siting import (
@@ -195,20 +193,7 @@ def analyze(
     note(f"station response ({len(layers.stations):,} stations)")
     response = _response(layers, truck, preset, options)
     roads = _roads_result(layers, truck, coverage, response)
-    if response is not None:
-        b_time, b_station = point_times(
-            truck, response.node_time_s, response.node_station,
-            buildings["access_edge"].to_numpy(), buildings["access_position_m"].to_numpy(),
-            station_snaps=response.station_snaps, turnout_s=response.turnout_s,
-        )
-        buildings["response_s"] = b_time
-        buildings["first_due_station"] = _station_ids(layers, b_station)
-        areas = first_due_areas(truck, response, n_stations=len(layers.stations))
-        areas.insert(0, "station_id", _station_ids(layers, areas["station"].to_numpy()))
-    else:
-        buildings["response_s"] = np.nan  # not computed (no station), not unreachable
-        buildings["first_due_station"] = ""
-        areas = gpd.GeoDataFrame({"station_id": [], "area_km2": []}, geometry=[], crs=layers.crs)
+    areas = _buildings_response(layers, truck, response, buildings)
 
     note(f"high-rise access ({len(layers.buildings):,} buildings)")
     high_rises, access_findings = high_rise_access(truck, buildings, preset=preset)
@@ -241,11 +226,11 @@ def analyze(
     for section, values in access_summary(high_rises, dead_ends).items():
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
-    summary["pump_connectors"] = _connector_summary(connectors)
+    summary["pump_connectors"] = connector_summary(connectors)
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
     underserved = with_rule(underserved, radius_rule)
     spacing = with_rule(spacing, spacing_rule)
-    buildings["flags"] = _flags(buildings, found)
+    buildings["flags"] = building_flags(buildings, found)
     result_layers = {
         "roads_analysis": roads,
         "coverage_pieces": pieces,
@@ -258,16 +243,42 @@ def analyze(
         "high_rise_access": high_rises,
         "dead_end_lanes": dead_ends,
         "pump_connectors_analysis": connectors,
+        **_siting_layers(siting),
     }
-    if siting is not None:
-        result_layers["proposed_hydrants"] = siting[0].chosen
-        result_layers["budget_curve"] = siting[1]
     analysis = Analysis(
         graph=graph, truck=truck, hydrant_snaps=snaps, coverage=coverage, response=response,
         layers=result_layers, findings=found, summary=summary,
     )
     note("blockage ranking")
     return rank_blockages(analysis, blockages, preset=preset)
+
+
+def _buildings_response(
+    layers: Layers, truck: TruckGraph, response: ResponseResult | None, buildings: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """Set each building's ``response_s`` and ``first_due_station`` (in place); the stations'
+    first-due areas. Without stations: NaN (not computed, not unreachable) and no areas."""
+    if response is None:
+        buildings["response_s"] = np.nan
+        buildings["first_due_station"] = ""
+        return gpd.GeoDataFrame({"station_id": [], "area_km2": []}, geometry=[], crs=layers.crs)
+    b_time, b_station = point_times(
+        truck, response.node_time_s, response.node_station,
+        buildings["access_edge"].to_numpy(), buildings["access_position_m"].to_numpy(),
+        station_snaps=response.station_snaps, turnout_s=response.turnout_s,
+    )
+    buildings["response_s"] = b_time
+    buildings["first_due_station"] = _station_ids(layers, b_station)
+    areas = first_due_areas(truck, response, n_stations=len(layers.stations))
+    areas.insert(0, "station_id", _station_ids(layers, areas["station"].to_numpy()))
+    return areas
+
+
+def _siting_layers(siting: tuple[SitingResult, pd.DataFrame] | None) -> dict[str, pd.DataFrame]:
+    """The siting proposal's result layers (none when the siting did not run)."""
+    if siting is None:
+        return {}
+    return {"proposed_hydrants": siting[0].chosen, "budget_curve": siting[1]}
 
 
 def _quiet(_: str) -> None:
@@ -346,120 +357,11 @@ def with_ranking(
         **summary.get("lanes", {}),
         "critical": int(result.summary["critical_lanes"]) if result is not None else None,
     }
-    summary["findings"] = _findings_summary(found)
+    summary["findings"] = findings_summary(found)
     summary["quality"] = with_blockage_quality(
         summary.get("quality"), summary["blockages"], given=blockages is not None
     )
     return dataclasses.replace(analysis, layers=layers, findings=found, summary=summary)
-
-
-def refresh_water_findings(
-    analysis: Analysis,
-    layers: Layers,
-    *,
-    preset: Preset,
-    options: AnalysisOptions,
-    buildings_changed: np.ndarray | None = None,
-    hydrants_changed: np.ndarray | None = None,
-) -> Analysis:
-    """The analysis with everything derived from hydrant status that is cheap re-derived.
-
-    For live hydrant updates, after ``buildings_analysis``, ``underserved_segments`` and
-    ``spacing_gaps`` have been brought to the new statuses in ``layers.hydrants``: the water
-    findings (:func:`water_findings`) are derived again from those layers, the pump connectors'
-    hydrants recomputed (:func:`connector_water`), the buildings' ``flags`` and the ``findings``
-    and ``pump_connectors`` summary figures follow. The findings keep the order of a full run.
-    The siting proposal is not recomputed (the slow step).
-
-    With ``buildings_changed`` (rows of ``buildings_analysis`` whose water changed; no other
-    building's did), the buildings' water findings and flags are derived again for those rows
-    only and spliced in the order of a full run. With ``hydrants_changed`` (rows of
-    ``layers.hydrants`` whose status changed; no other's did), only the pump connectors within
-    the connector band of those hydrants are recomputed.
-    """
-    buildings = analysis.layers["buildings_analysis"].copy()
-    old = analysis.findings
-    in_water = _water_rows(old, preset)
-    old_water = old.loc[in_water] if len(old) else old
-    streets = _street_water_findings(
-        preset, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"],
-        known=old_water,
-    )
-    index = pd.Index(buildings["building_id"].astype(str).to_numpy(dtype=object))
-    rules = _building_water_rules(preset)
-    if buildings_changed is None or not index.is_unique or len(set(rules)) < len(rules):
-        buildings_changed = None
-        water = concat_findings([*building_water_findings(preset, buildings), *streets])
-    else:
-        water = concat_findings([
-            *_splice_building_findings(old_water, preset, buildings, buildings_changed,
-                                       index=index),
-            *streets,
-        ])
-    connectors, connector_found = _refresh_connectors(
-        analysis, layers, preset, options, hydrants_changed=hydrants_changed
-    )
-    if len(old):
-        is_connector = (old["layer"] == "pump_connectors").to_numpy()
-        is_blockage = (old["layer"] == "blockages").to_numpy()
-        middle = old.loc[~in_water & ~is_connector & ~is_blockage]
-        tail = old.loc[is_blockage]
-    else:
-        middle = tail = old
-    found = concat_findings([water, middle, connector_found, tail]).reset_index(drop=True)
-    if buildings_changed is None:
-        buildings["flags"] = _flags(buildings, found)
-    else:
-        rows = np.asarray(buildings_changed, dtype=np.int64)
-        ids = index[rows]
-        mine = found.loc[found["feature_id"].isin(ids) & (found["layer"] == "buildings")]
-        flags = buildings["flags"].to_numpy(dtype=object).copy()
-        flags[rows] = _flags(buildings.iloc[rows], mine).to_numpy(dtype=object)
-        buildings["flags"] = pd.Series(flags, index=buildings.index, dtype=object)
-    summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
-    summary["findings"] = _findings_summary(found)
-    summary["pump_connectors"] = _connector_summary(connectors)
-    summary["quality"] = with_hydrant_quality(summary.get("quality"), layers)
-    result_layers = {
-        **analysis.layers, "buildings_analysis": buildings, "pump_connectors_analysis": connectors,
-    }
-    return dataclasses.replace(analysis, layers=result_layers, findings=found, summary=summary)
-
-
-def _refresh_connectors(
-    analysis: Analysis,
-    layers: Layers,
-    preset: Preset,
-    options: AnalysisOptions,
-    *,
-    hydrants_changed: np.ndarray | None,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """:func:`connector_water` after a status change, recomputed near the changed hydrants only.
-
-    A hose lay is never shorter than the straight line, so a connector farther than the band's
-    ``max_m`` in a straight line from every changed hydrant keeps its hydrants in range and its
-    nearest one (both counted within the band).
-    """
-    old = analysis.layers.get("pump_connectors_analysis")
-    if (hydrants_changed is None or old is None or len(old) != len(layers.pump_connectors)
-            or "pump_connector_hydrant_band" not in preset.rules or len(old) == 0):
-        return connector_water(layers, analysis.graph, analysis.hydrant_snaps, preset, options)
-    band = preset.rule("pump_connector_hydrant_band")
-    points = np.asarray(layers.hydrants.geometry.array, dtype=object)[
-        np.asarray(hydrants_changed, dtype=np.int64)]
-    points = points[~shapely.is_missing(points)]
-    tree = shapely.STRtree(np.asarray(old.geometry.array, dtype=object))
-    _, near = tree.query(points, predicate="dwithin", distance=band.value("max_m"))
-    near = np.unique(near)
-    out = old.copy()
-    if len(near):
-        sub = dataclasses.replace(layers, pump_connectors=layers.pump_connectors.iloc[near])
-        fresh, _ = connector_water(sub, analysis.graph, analysis.hydrant_snaps, preset, options)
-        for col in ("hydrants_in_range", "nearest_hydrant_m"):
-            values = out[col].to_numpy().copy()
-            values[near] = fresh[col].to_numpy()
-            out[col] = values
-    return out, _connector_findings(out, band)
 
 
 #: Result layers of the siting proposal (:func:`refresh_siting`).
@@ -481,56 +383,7 @@ def refresh_siting(analysis: Analysis, *, options: AnalysisOptions) -> Analysis:
     return dataclasses.replace(analysis, layers=layers, summary=summary)
 
 
-#: Layers whose findings all come from :func:`water_findings`.
-_WATER_LAYERS = frozenset({"underserved_segments", "spacing_gaps"})
-
-
-def _water_rows(found: pd.DataFrame, preset: Preset) -> np.ndarray:
-    """Which rows of ``found`` come from :func:`water_findings`."""
-    if len(found) == 0:
-        return np.zeros(0, dtype=bool)
-    layer = found["layer"].astype(str)
-    rule = found["rule_id"].astype(str)
-    water_rules = [r for lay, r in _water_keys(preset) if lay == "buildings"]
-    return ((layer.isin(list(_WATER_LAYERS)))
-            | ((layer == "buildings") & rule.isin(water_rules))).to_numpy(dtype=bool)
-
-
-def _splice_building_findings(
-    old: pd.DataFrame, preset: Preset, buildings: pd.DataFrame, rows: np.ndarray,
-    *, index: pd.Index,
-) -> list[pd.DataFrame]:
-    """The buildings' water findings, one frame per rule, with those of ``rows`` derived again.
-
-    ``old`` holds the current water findings; ``index`` the buildings' ids (unique), whose order
-    is the order of a full run within each rule.
-    """
-    rows = np.asarray(rows, dtype=np.int64)
-    fresh = building_water_findings(preset, buildings.iloc[rows])
-    is_building = (old["layer"] == "buildings").to_numpy()
-    changed = old["feature_id"].isin(index[rows]).to_numpy()
-    out: list[pd.DataFrame] = []
-    for frame, rule_id in zip(fresh, _building_water_rules(preset), strict=True):
-        kept = old.loc[is_building & ~changed & (old["rule_id"] == rule_id).to_numpy()]
-        both = concat_findings([kept, frame])
-        order = np.argsort(index.get_indexer(pd.Index(both["feature_id"])), kind="stable")
-        out.append(both.iloc[order].reset_index(drop=True))
-    return out
-
-
-def _building_water_rules(preset: Preset) -> list[str]:
-    """Rule ids of :func:`building_water_findings`' frames, in its order."""
-    names = ("hydrant_count_band", "hydrants_firefighting_side", "hydrant_credit")
-    return [preset.rule(n).id for n in names if n in preset.rules]
-
-
-def _water_keys(preset: Preset) -> set[tuple[str, str]]:
-    """(layer, rule id) of the building findings of :func:`water_findings`."""
-    names = ("hydrant_count_band", "hydrants_firefighting_side", "hydrant_credit")
-    return {("buildings", preset.rule(n).id) for n in names if n in preset.rules}
-
-
-def _flags(buildings: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
+def building_flags(buildings: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
     """Each building's finding rule ids, ``;``-joined and sorted ('' when none)."""
     flagged = found.loc[found["layer"] == "buildings"].groupby("feature_id")["rule_id"].agg(
         lambda ids: ";".join(sorted(set(ids)))
@@ -539,14 +392,14 @@ def _flags(buildings: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
     return ids.map(flagged).astype(object).where(ids.isin(flagged.index), "")
 
 
-def _connector_summary(connectors: pd.DataFrame) -> dict[str, int]:
+def connector_summary(connectors: pd.DataFrame) -> dict[str, int]:
     return {
         "total": len(connectors),
         "without_hydrant_in_band": int((connectors["hydrants_in_range"] == 0).sum()),
     }
 
 
-def _findings_summary(found: pd.DataFrame) -> dict[str, int]:
+def findings_summary(found: pd.DataFrame) -> dict[str, int]:
     return {
         "total": len(found),
         "shall": int((found["severity"] == "shall").sum()),
@@ -733,10 +586,10 @@ def connector_water(
     else:
         out["hydrants_in_range"] = pd.Series(dtype=np.int64)
         out["nearest_hydrant_m"] = pd.Series(dtype=np.float64)
-    return out, _connector_findings(out, band)
+    return out, connector_findings(out, band)
 
 
-def _connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:
+def connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:
     return findings(
         "pump_connectors", connectors["connector_id"].to_numpy(),
         connectors["hydrants_in_range"].to_numpy() == 0,
@@ -806,7 +659,7 @@ def water_findings(
     """The findings that follow hydrant status: buildings without a hydrant in the counting
     band, high-rises with too few, fire-flow deficits, underserved streets, spacing gaps."""
     return concat_findings(
-        [*building_water_findings(preset, buildings), *_street_water_findings(
+        [*building_water_findings(preset, buildings), *street_water_findings(
             preset, underserved, spacing
         )]
     )
@@ -839,7 +692,7 @@ def building_water_findings(preset: Preset, buildings: pd.DataFrame) -> list[pd.
     return out
 
 
-def _street_water_findings(
+def street_water_findings(
     preset: Preset, underserved: pd.DataFrame, spacing: pd.DataFrame,
     *, known: pd.DataFrame | None = None,
 ) -> list[pd.DataFrame]:
@@ -983,7 +836,7 @@ def _summary(
             "gates_locked": options.gates_locked,
             "missing_status": preset.hydrant_status.missing,
         },
-        "findings": _findings_summary(found),
+        "findings": findings_summary(found),
     }
     if response is not None:
         within_edges = roads["response_s"].to_numpy() <= limit

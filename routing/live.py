@@ -23,7 +23,7 @@ streets through the affected edges (stretches) or of the changed hydrants (gaps)
 and spliced in, then re-ranked by one sort (:func:`splice_underserved`, :func:`splice_spacing`);
 the affected buildings' water findings and ``flags`` are derived again and spliced in full-run
 order, and the street findings and pump connectors re-derived
-(:func:`routing.analysis.refresh_water_findings` with ``buildings_changed``). The siting
+(:func:`refresh_water_findings` with ``buildings_changed``). The siting
 proposal (the slow step) is not recomputed with the update: ``summary['live']['stale']`` says so
 (:func:`stale_parts`) until the caller recomputes it (the served workspace does so in the
 background: :class:`api.live.SitingRefresh`).
@@ -54,12 +54,18 @@ from routing.analysis import (
     SITING_LAYERS,
     Analysis,
     AnalysisOptions,
+    building_flags,
     building_water_figures,
+    building_water_findings,
     building_water_options,
+    connector_findings,
+    connector_summary,
+    connector_water,
     coverage_figures,
+    findings_summary,
     flow_deficit,
     hydrant_credit,
-    refresh_water_findings,
+    street_water_findings,
     with_road_coverage,
     with_rule,
 )
@@ -75,7 +81,9 @@ from routing.coverage import (
     street_keys,
     uncovered_stretches,
 )
+from routing.findings import concat_findings
 from routing.graph import StreetGraph
+from routing.quality import with_hydrant_quality
 from routing.snap import SnapResult
 from routing.spacing import _COLUMNS as _SPACING_COLUMNS
 from routing.spacing import spacing_gaps
@@ -667,3 +675,163 @@ def recompute_area(
         update.relevant_hydrants,
     )
     return new_layers, new_analysis, update
+
+
+def refresh_water_findings(
+    analysis: Analysis,
+    layers: Layers,
+    *,
+    preset: Preset,
+    options: AnalysisOptions,
+    buildings_changed: np.ndarray | None = None,
+    hydrants_changed: np.ndarray | None = None,
+) -> Analysis:
+    """The analysis with everything derived from hydrant status that is cheap re-derived.
+
+    For live hydrant updates, after ``buildings_analysis``, ``underserved_segments`` and
+    ``spacing_gaps`` have been brought to the new statuses in ``layers.hydrants``: the water
+    findings (:func:`routing.analysis.water_findings`) are derived again from those layers,
+    the pump connectors' hydrants recomputed (:func:`routing.analysis.connector_water`), the
+    buildings' ``flags`` and the ``findings`` and ``pump_connectors`` summary figures follow.
+    The findings keep the order of a full run. The siting proposal is not recomputed (the slow
+    step).
+
+    With ``buildings_changed`` (rows of ``buildings_analysis`` whose water changed; no other
+    building's did), the buildings' water findings and flags are derived again for those rows
+    only and spliced in the order of a full run. With ``hydrants_changed`` (rows of
+    ``layers.hydrants`` whose status changed; no other's did), only the pump connectors within
+    the connector band of those hydrants are recomputed.
+    """
+    buildings = analysis.layers["buildings_analysis"].copy()
+    old = analysis.findings
+    in_water = _water_rows(old, preset)
+    old_water = old.loc[in_water] if len(old) else old
+    streets = street_water_findings(
+        preset, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"],
+        known=old_water,
+    )
+    index = pd.Index(buildings["building_id"].astype(str).to_numpy(dtype=object))
+    rules = _building_water_rules(preset)
+    if buildings_changed is None or not index.is_unique or len(set(rules)) < len(rules):
+        buildings_changed = None
+        water = concat_findings([*building_water_findings(preset, buildings), *streets])
+    else:
+        water = concat_findings([
+            *_splice_building_findings(old_water, preset, buildings, buildings_changed,
+                                       index=index),
+            *streets,
+        ])
+    connectors, connector_found = _refresh_connectors(
+        analysis, layers, preset, options, hydrants_changed=hydrants_changed
+    )
+    if len(old):
+        is_connector = (old["layer"] == "pump_connectors").to_numpy()
+        is_blockage = (old["layer"] == "blockages").to_numpy()
+        middle = old.loc[~in_water & ~is_connector & ~is_blockage]
+        tail = old.loc[is_blockage]
+    else:
+        middle = tail = old
+    found = concat_findings([water, middle, connector_found, tail]).reset_index(drop=True)
+    if buildings_changed is None:
+        buildings["flags"] = building_flags(buildings, found)
+    else:
+        rows = np.asarray(buildings_changed, dtype=np.int64)
+        ids = index[rows]
+        mine = found.loc[found["feature_id"].isin(ids) & (found["layer"] == "buildings")]
+        flags = buildings["flags"].to_numpy(dtype=object).copy()
+        flags[rows] = building_flags(buildings.iloc[rows], mine).to_numpy(dtype=object)
+        buildings["flags"] = pd.Series(flags, index=buildings.index, dtype=object)
+    summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
+    summary["findings"] = findings_summary(found)
+    summary["pump_connectors"] = connector_summary(connectors)
+    summary["quality"] = with_hydrant_quality(summary.get("quality"), layers)
+    result_layers = {
+        **analysis.layers, "buildings_analysis": buildings, "pump_connectors_analysis": connectors,
+    }
+    return dataclasses.replace(analysis, layers=result_layers, findings=found, summary=summary)
+
+
+def _refresh_connectors(
+    analysis: Analysis,
+    layers: Layers,
+    preset: Preset,
+    options: AnalysisOptions,
+    *,
+    hydrants_changed: np.ndarray | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """:func:`routing.analysis.connector_water` after a status change, recomputed near the
+    changed hydrants only.
+
+    A hose lay is never shorter than the straight line, so a connector farther than the band's
+    ``max_m`` in a straight line from every changed hydrant keeps its hydrants in range and its
+    nearest one (both counted within the band).
+    """
+    old = analysis.layers.get("pump_connectors_analysis")
+    if (hydrants_changed is None or old is None or len(old) != len(layers.pump_connectors)
+            or "pump_connector_hydrant_band" not in preset.rules or len(old) == 0):
+        return connector_water(layers, analysis.graph, analysis.hydrant_snaps, preset, options)
+    band = preset.rule("pump_connector_hydrant_band")
+    points = np.asarray(layers.hydrants.geometry.array, dtype=object)[
+        np.asarray(hydrants_changed, dtype=np.int64)]
+    points = points[~shapely.is_missing(points)]
+    tree = shapely.STRtree(np.asarray(old.geometry.array, dtype=object))
+    _, near = tree.query(points, predicate="dwithin", distance=band.value("max_m"))
+    near = np.unique(near)
+    out = old.copy()
+    if len(near):
+        sub = dataclasses.replace(layers, pump_connectors=layers.pump_connectors.iloc[near])
+        fresh, _ = connector_water(sub, analysis.graph, analysis.hydrant_snaps, preset, options)
+        for col in ("hydrants_in_range", "nearest_hydrant_m"):
+            values = out[col].to_numpy().copy()
+            values[near] = fresh[col].to_numpy()
+            out[col] = values
+    return out, connector_findings(out, band)
+
+
+#: Layers whose findings all come from :func:`routing.analysis.water_findings`.
+_WATER_LAYERS = frozenset({"underserved_segments", "spacing_gaps"})
+
+
+def _water_rows(found: pd.DataFrame, preset: Preset) -> np.ndarray:
+    """Which rows of ``found`` come from :func:`routing.analysis.water_findings`."""
+    if len(found) == 0:
+        return np.zeros(0, dtype=bool)
+    layer = found["layer"].astype(str)
+    rule = found["rule_id"].astype(str)
+    water_rules = [r for lay, r in _water_keys(preset) if lay == "buildings"]
+    return ((layer.isin(list(_WATER_LAYERS)))
+            | ((layer == "buildings") & rule.isin(water_rules))).to_numpy(dtype=bool)
+
+
+def _splice_building_findings(
+    old: pd.DataFrame, preset: Preset, buildings: pd.DataFrame, rows: np.ndarray,
+    *, index: pd.Index,
+) -> list[pd.DataFrame]:
+    """The buildings' water findings, one frame per rule, with those of ``rows`` derived again.
+
+    ``old`` holds the current water findings; ``index`` the buildings' ids (unique), whose order
+    is the order of a full run within each rule.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    fresh = building_water_findings(preset, buildings.iloc[rows])
+    is_building = (old["layer"] == "buildings").to_numpy()
+    changed = old["feature_id"].isin(index[rows]).to_numpy()
+    out: list[pd.DataFrame] = []
+    for frame, rule_id in zip(fresh, _building_water_rules(preset), strict=True):
+        kept = old.loc[is_building & ~changed & (old["rule_id"] == rule_id).to_numpy()]
+        both = concat_findings([kept, frame])
+        order = np.argsort(index.get_indexer(pd.Index(both["feature_id"])), kind="stable")
+        out.append(both.iloc[order].reset_index(drop=True))
+    return out
+
+
+def _building_water_rules(preset: Preset) -> list[str]:
+    """Rule ids of :func:`routing.analysis.building_water_findings`' frames, in its order."""
+    names = ("hydrant_count_band", "hydrants_firefighting_side", "hydrant_credit")
+    return [preset.rule(n).id for n in names if n in preset.rules]
+
+
+def _water_keys(preset: Preset) -> set[tuple[str, str]]:
+    """(layer, rule id) of the building findings of :func:`routing.analysis.water_findings`."""
+    names = ("hydrant_count_band", "hydrants_firefighting_side", "hydrant_credit")
+    return {("buildings", preset.rule(n).id) for n in names if n in preset.rules}

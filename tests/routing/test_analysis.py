@@ -191,15 +191,15 @@ def test_pump_connector_band_on_tiny_fixture() -> None:
 
 def test_flags_when_no_building_has_a_finding() -> None:
     """No building finding at all must not trip pandas' fill-value warning (errors here)."""
-    from routing.analysis import _flags
+    from routing.analysis import building_flags
     from routing.findings import FINDING_COLUMNS
 
     buildings = pd.DataFrame({"building_id": ["osm/w1", "osm/w2"]})
     none = pd.DataFrame(columns=FINDING_COLUMNS)
-    assert _flags(buildings, none).tolist() == ["", ""]
+    assert building_flags(buildings, none).tolist() == ["", ""]
     found = pd.DataFrame({"layer": ["buildings", "buildings", "roads"], "feature_id": ["osm/w1"] * 3,
                           "rule_id": ["b", "a", "c"]})
-    assert _flags(buildings, found).tolist() == ["a;b", ""]
+    assert building_flags(buildings, found).tolist() == ["a;b", ""]
 
 
 def test_budget_curve_is_the_proposal_on_paper() -> None:

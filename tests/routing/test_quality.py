@@ -12,7 +12,8 @@ import pytest
 from geo.layers import Layers, build_layers
 from geo.osm import read_osm
 from geo.presets import load_preset
-from routing.analysis import Analysis, AnalysisOptions, analyze, refresh_water_findings
+from routing.analysis import Analysis, AnalysisOptions, analyze
+from routing.live import refresh_water_findings
 from routing.quality import INPUTS, with_hydrant_quality
 
 CN = load_preset("cn-gb")
