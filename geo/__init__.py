@@ -3,6 +3,7 @@
 Public names are listed in ``__all__``; each lives in the module named after its concept.
 """
 
+from geo import _pandas_options  # noqa: F401  (first: the options every table is built with)
 from geo.agency import (
     AgencyRead,
     parse_column_spec,
