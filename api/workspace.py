@@ -323,9 +323,11 @@ class _StartupClock:
         self.since = now
 
     def step(self, name: str | None) -> None:
-        """A progress callback: log the analysis step that just ended (None: the last one)."""
+        """A progress callback: log the analysis step that just ended (None: the last one);
+        its counts, given as ``name (counts)``, as ``name: counts``."""
         if self.current is not None:
-            self.done(f"analysis: {self.current}")
+            base, _, counts = self.current.partition(" (")
+            self.done(f"analysis: {base}: {counts.removesuffix(')')}" if counts else f"analysis: {base}")
         self.current = name
 
     def total(self) -> float:
