@@ -15,6 +15,7 @@ as an empty cell or 0.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -24,10 +25,10 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.utility import xl_cell_to_rowcol
+from xlsxwriter.worksheet import Worksheet
 
 from reports.budget import XLSX_MAX_ROWS, capped
 from reports.districts import (
@@ -48,13 +49,11 @@ from reports.quality import QUALITY_COLUMNS, input_rows, warning_lines
 
 log = logging.getLogger(__name__)
 
-HEADER_FILL = PatternFill("solid", fgColor="1A3D6B")
-TOTAL_FILL = PatternFill("solid", fgColor="DFE6EF")
-GRADE_FILLS = {
-    "severe": PatternFill("solid", fgColor="F4B6AD"),
-    "significant": PatternFill("solid", fgColor="FAD3A8"),
-    "general": PatternFill("solid", fgColor="D5E8C4"),
-}
+HEADER_FILL = "#1A3D6B"
+TOTAL_FILL = "#DFE6EF"
+GRADE_FILLS = {"severe": "#F4B6AD", "significant": "#FAD3A8", "general": "#D5E8C4"}
+#: Number format of date-time cells (Excel shows a bare number without one).
+DATETIME = "yyyy-mm-dd hh:mm:ss"
 
 KM = "#,##0.000"
 PCT = "0.00"
@@ -160,8 +159,91 @@ def _width(value: object) -> int:
     return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
 
 
+class _Sheet:
+    """One worksheet written with XlsxWriter, row after row, its formats shared by the workbook.
+
+    XlsxWriter writes the sheet's XML with string formatting (several times faster than
+    openpyxl's element-by-element serialisation of every cell) and shares one format object per
+    distinct style instead of styling each cell.
+    """
+
+    def __init__(self, book: _Book, name: str) -> None:
+        self.book = book
+        self.ws: Worksheet = book.wb.add_worksheet(name)
+        self.row = 0  # the next row to write (0-based)
+
+    def fmt(self, **props: object) -> Format | None:
+        """The workbook's shared format with these properties (None when there are none)."""
+        return self.book.fmt(**props)
+
+    def append(self, values: Sequence[object], fmt: Format | None = None) -> int:
+        """Write ``values`` in the next row (all in ``fmt``); the row's 0-based index."""
+        r = self.row
+        for j, v in enumerate(values):
+            self.write(r, j, v, fmt)
+        self.row += 1
+        return r
+
+    def write(self, r: int, j: int, value: object, fmt: Format | None) -> None:
+        """One cell: numbers as numbers, text as text (never a formula), None and '' as an empty
+        cell."""
+        ws = self.ws
+        if value is None or (isinstance(value, str) and not value):
+            if fmt is not None:
+                ws.write_blank(r, j, None, fmt)
+        elif isinstance(value, bool):
+            ws.write_boolean(r, j, value, fmt)
+        elif isinstance(value, int | float):
+            ws.write_number(r, j, value, fmt)
+        elif isinstance(value, datetime.datetime | datetime.date):
+            ws.write_datetime(r, j, value, fmt or self.fmt(num_format=DATETIME))
+        else:
+            ws.write_string(r, j, str(value), fmt)
+
+    def merge(self, r: int, first: int, last: int, value: object, fmt: Format | None) -> None:
+        """Cells ``first`` … ``last`` of row ``r`` merged, holding ``value``."""
+        self.ws.merge_range(r, first, r, last, "" if value is None else str(value), fmt)
+
+    def width(self, j: int, width: float) -> None:
+        self.ws.set_column(j, j, width)
+
+
+class _Book:
+    """An XlsxWriter workbook and its shared formats."""
+
+    def __init__(self, path: Path) -> None:
+        self.wb = xlsxwriter.Workbook(str(path), {
+            "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
+        })
+        self._formats: dict[tuple[tuple[str, object], ...], Format] = {}
+
+    def fmt(self, **props: object) -> Format | None:
+        if not props:
+            return None
+        key = tuple(sorted(props.items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format(dict(props))
+        return self._formats[key]
+
+    def sheet(self, name: str) -> _Sheet:
+        return _Sheet(self, name)
+
+
+_HEADER = {"bold": True, "font_color": "#FFFFFF", "bg_color": HEADER_FILL}
+_WRAP_TOP = {"text_wrap": True, "valign": "top"}
+
+
+def _column_format(frame: pd.DataFrame, col: str) -> str | None:
+    fmt = FORMATS.get(col)
+    if fmt is None and pd.api.types.is_integer_dtype(frame[col]):
+        return INT
+    if fmt is None and pd.api.types.is_float_dtype(frame[col]):
+        return "#,##0.00"
+    return fmt
+
+
 def _write_sheet(
-    ws: Worksheet,
+    ws: _Sheet,
     frame: pd.DataFrame,
     *,
     lang: Lang,
@@ -170,57 +252,55 @@ def _write_sheet(
 ) -> None:
     """Write a table: translated header, values, formats, frozen header, filter, widths."""
     columns = list(frame.columns)
-    ws.append([label(c, lang) for c in columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    head = ws.append([label(c, lang) for c in columns],
+                     ws.fmt(**_HEADER, text_wrap=True, valign="vcenter", align="center"))
+    ws.ws.set_row(head, 32)
     values = frame.to_numpy(dtype=object)
-    translate = [c in TRANSLATED_VALUES for c in columns]
-    for row in values:
-        ws.append([
-            label(str(v), lang) if t and isinstance(v, str) and v else _cell(v)
-            for v, t in zip(row, translate, strict=True)
-        ])
     n = len(values)
-    for j, col in enumerate(columns, start=1):
-        fmt = FORMATS.get(col)
-        if fmt is None and pd.api.types.is_integer_dtype(frame[col]):
-            fmt = INT
-        elif fmt is None and pd.api.types.is_float_dtype(frame[col]):
-            fmt = "#,##0.00"
-        if fmt is not None:
-            for r in range(2, n + 2):
-                ws.cell(row=r, column=j).number_format = fmt
-        sample = [label(col, lang), *(ws.cell(row=r, column=j).value for r in range(2, min(n, 300) + 2))]
+    translate = [c in TRANSLATED_VALUES for c in columns]
+    number = [_column_format(frame, c) for c in columns]
+    plain = [ws.fmt(num_format=f) if f else None for f in number]
+    grade_at = columns.index("grade") if "grade" in columns else -1
+    written: list[list[object]] = []
+    for i, row in enumerate(values):
+        cells = [label(str(v), lang) if t and isinstance(v, str) and v else _cell(v)
+                 for v, t in zip(row, translate, strict=True)]
+        if i < 300:
+            written.append(cells)
+        r = ws.row
+        total = total_last and i == n - 1
+        for j, v in enumerate(cells):
+            fmt = plain[j]
+            if total or (j == grade_at and str(row[j]) in GRADE_FILLS):
+                props: dict[str, object] = {"num_format": number[j]} if number[j] else {}
+                if j == grade_at and str(row[j]) in GRADE_FILLS:
+                    props["bg_color"] = GRADE_FILLS[str(row[j])]
+                if total:
+                    props.update(bold=True, bg_color=TOTAL_FILL)
+                fmt = ws.fmt(**props)
+            ws.write(r, j, v, fmt)
+        ws.row += 1
+    for j, col in enumerate(columns):
+        sample = [label(col, lang), *(cells[j] for cells in written)]
         widest = max(_width(v) if not isinstance(v, float) else len(f"{v:,.3f}") for v in sample)
-        ws.column_dimensions[get_column_letter(j)].width = min(max(widest + 2, 8), 60)
-    if "grade" in columns:
-        j = columns.index("grade") + 1
-        for r, g in enumerate(frame["grade"].astype(str), start=2):
-            if g in GRADE_FILLS:
-                ws.cell(row=r, column=j).fill = GRADE_FILLS[g]
-    if total_last and n:
-        for cell in ws[n + 1]:
-            cell.font = Font(bold=True)
-            cell.fill = TOTAL_FILL
-    ws.row_dimensions[1].height = 32
-    ws.freeze_panes = freeze
+        ws.width(j, min(max(widest + 2, 8), 60))
+    fr, fc = xl_cell_to_rowcol(freeze)
+    ws.ws.freeze_panes(fr, fc)
     if columns:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(n - (1 if total_last else 0), 0) + 1}"
+        ws.ws.autofilter(0, 0, max(n - (1 if total_last else 0), 0), len(columns) - 1)
 
 
 def _write_capped(
-    ws: Worksheet, frame: pd.DataFrame, *, lang: Lang, max_rows: int, where: str
+    ws: _Sheet, frame: pd.DataFrame, *, lang: Lang, max_rows: int, where: str
 ) -> None:
     """A table sorted worst first, cut to ``max_rows`` rows with a line saying what was left out."""
     shown, left = capped(frame, max_rows)
     _write_sheet(ws, shown, lang=lang)
     if left:
-        ws.append([])
-        ws.append([label("rows_left_out", lang, shown=len(shown), left=left, where=where)])
-        ws.cell(row=ws.max_row, column=1).font = Font(bold=True, color="9A6700")
-        log.info("%s: %d of %d rows written (the worst first), %d left out", ws.title, len(shown),
+        ws.row += 1
+        ws.append([label("rows_left_out", lang, shown=len(shown), left=left, where=where)],
+                  ws.fmt(bold=True, font_color="#9A6700"))
+        log.info("%s: %d of %d rows written (the worst first), %d left out", ws.ws.name, len(shown),
                  len(frame), left)
 
 
@@ -228,9 +308,9 @@ _SEVERITY_ORDER = {"shall": 0, "should": 1}
 _GPKG = "layers.gpkg"
 
 
-def _not_provided(ws: Worksheet, lang: Lang) -> None:
+def _not_provided(ws: _Sheet, lang: Lang) -> None:
     ws.append([label("not_provided", lang)])
-    ws.column_dimensions["A"].width = 30
+    ws.width(0, 30)
 
 
 def _plain(frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -293,46 +373,39 @@ def quality_frames(summary: Mapping[str, Any], *, lang: Lang = "zh") -> tuple[pd
     return warnings, inputs.rename(columns={c: f"q_{c}" for c in QUALITY_COLUMNS})
 
 
-_SEVERITY_FONTS = {"error": Font(bold=True, color="B00020"), "warning": Font(bold=True, color="9A6700")}
+_SEVERITY_FONTS = {"error": {"bold": True, "font_color": "#B00020"},
+                   "warning": {"bold": True, "font_color": "#9A6700"}}
 
 
-def _quality_sheet(ws: Worksheet, summary: Mapping[str, Any], lang: Lang) -> None:
+def _quality_sheet(ws: _Sheet, summary: Mapping[str, Any], lang: Lang) -> None:
     """数据说明: a title, the warnings (red errors, amber warnings), the rule, the table of inputs."""
     _, inputs = quality_frames(summary, lang=lang)
-    ws.append([label("quality_warnings", lang)])
-    ws.cell(row=1, column=1).font = Font(bold=True, size=13)
+    title = ws.fmt(bold=True, size=13)
+    last = len(QUALITY_COLUMNS) - 1
+    ws.append([label("quality_warnings", lang)], title)
     lines = warning_lines(summary, lang)
     if not lines:
         ws.append([label("quality_none", lang)])
     for w in lines:
-        ws.append([label(f"q_{w.severity}", lang), w.text])
-        font = _SEVERITY_FONTS.get(w.severity)
-        if font is not None:
-            ws.cell(row=ws.max_row, column=1).font = font
-            ws.cell(row=ws.max_row, column=2).font = font
-        ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-        last = len(QUALITY_COLUMNS)
-        ws.merge_cells(start_row=ws.max_row, start_column=2, end_row=ws.max_row, end_column=last)
-        ws.row_dimensions[ws.max_row].height = 15 * max(1, math.ceil(_width(w.text) / 150))
-    ws.append([])
-    ws.append([label("quality_heading", lang)])
-    ws.cell(row=ws.max_row, column=1).font = Font(bold=True, size=13)
-    ws.append([label("quality_intro", lang)])
-    ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=len(QUALITY_COLUMNS))
-    ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.row_dimensions[ws.max_row].height = 32
-    head = ws.max_row + 1
-    ws.append([label(c, lang) for c in inputs.columns])
-    for cell in ws[head]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = HEADER_FILL
+        font = _SEVERITY_FONTS.get(w.severity, {})
+        r = ws.row
+        ws.write(r, 0, label(f"q_{w.severity}", lang), ws.fmt(**font))
+        ws.merge(r, 1, last, w.text, ws.fmt(**font, **_WRAP_TOP))
+        ws.ws.set_row(r, 15 * max(1, math.ceil(_width(w.text) / 150)))
+        ws.row += 1
+    ws.row += 1
+    ws.append([label("quality_heading", lang)], title)
+    r = ws.row
+    ws.merge(r, 0, last, label("quality_intro", lang), ws.fmt(**_WRAP_TOP))
+    ws.ws.set_row(r, 32)
+    ws.row += 1
+    ws.append([label(c, lang) for c in inputs.columns], ws.fmt(**_HEADER))
+    wrap = ws.fmt(**_WRAP_TOP)
     for row in inputs.itertuples(index=False):
-        ws.append(list(row))
-        for cell in ws[ws.max_row]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.append([_cell(v) for v in row], wrap)
     widths = (16, 10, 40, 34, 24, 34, 40)
-    for j, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = width
+    for j, width in enumerate(widths):
+        ws.width(j, width)
 
 
 _NOT_SUMMED = frozenset(
@@ -445,41 +518,70 @@ def write_report_xlsx(
     """
     lg = check_lang(lang)
     t = thresholds or GradeThresholds()
-    wb = Workbook()
-    ws = wb.worksheets[0]
-    ws.title = label("sheet_overview", lg)
     prop_plain = _plain(proposed) if proposed is not None else None
-    _write_sheet(ws, overview_frame(summary, districts, prop_plain, lang=lg), lang=lg)
-    ws.append([])
-    ws.append([label("grading_rule", lg), t.describe(lg)])
-    ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
-    ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.merge_cells(start_row=ws.max_row, start_column=2, end_row=ws.max_row, end_column=4)
-    ws.row_dimensions[ws.max_row].height = 75
+    with atomic_path(Path(path)) as tmp:
+        book = _Book(tmp)
+        ws = book.sheet(label("sheet_overview", lg))
+        _write_sheet(ws, overview_frame(summary, districts, prop_plain, lang=lg), lang=lg)
+        ws.row += 1
+        r = ws.row
+        ws.write(r, 0, label("grading_rule", lg), ws.fmt(bold=True))
+        ws.merge(r, 1, 3, t.describe(lg), ws.fmt(**_WRAP_TOP))
+        ws.ws.set_row(r, 75)
+        ws.row += 1
 
-    _quality_sheet(wb.create_sheet(label("sheet_quality", lg)), summary, lg)
+        _quality_sheet(book.sheet(label("sheet_quality", lg)), summary, lg)
 
-    ws = wb.create_sheet(label("sheet_districts", lg))
-    d = district_frame(districts, lang=lg, thresholds=t)
-    _write_sheet(ws, d, lang=lg, freeze="B2", total_last=True)
+        d = district_frame(districts, lang=lg, thresholds=t)
+        _write_sheet(book.sheet(label("sheet_districts", lg)), d, lang=lg, freeze="B2", total_last=True)
 
-    ws = wb.create_sheet(label("sheet_underserved", lg))
-    u = _plain(underserved)
-    u = u.sort_values("rank") if "rank" in u else u
-    _write_capped(ws, u[[c for c in UNDERSERVED_COLUMNS if c in u.columns]], lang=lg, max_rows=max_rows,
-                  where=f"{_GPKG} (underserved_segments)")
+        u = _plain(underserved)
+        u = u.sort_values("rank") if "rank" in u else u
+        _write_capped(book.sheet(label("sheet_underserved", lg)),
+                      u[[c for c in UNDERSERVED_COLUMNS if c in u.columns]], lang=lg, max_rows=max_rows,
+                      where=f"{_GPKG} (underserved_segments)")
 
-    ws = wb.create_sheet(label("sheet_buildings", lg))
-    b = _plain(buildings)
+        b = _short_of_water(_plain(buildings))
+        _write_capped(book.sheet(label("sheet_buildings", lg)),
+                      b[[c for c in BUILDING_COLUMNS if c in b.columns]], lang=lg, max_rows=max_rows,
+                      where=f"{_GPKG} (buildings_analysis)")
+
+        _optional_sheets(book, lg, blockages=blockages, proposed=prop_plain, budget_curve=budget_curve,
+                         max_rows=max_rows)
+
+        f = _plain(findings)
+        if len(f) > max_rows and "severity" in f:  # shall (violations) before should (warnings)
+            f = f.iloc[np.argsort(f["severity"].map(_SEVERITY_ORDER).fillna(2).to_numpy(), kind="stable")]
+        _write_capped(book.sheet(label("sheet_findings", lg)),
+                      f[[c for c in FINDING_COLUMNS if c in f.columns]], lang=lg, max_rows=max_rows,
+                      where=f"findings.csv, {_GPKG} (findings)")
+        book.wb.close()
+    log.info("wrote %s: %d districts, %d underserved streets, %d buildings short of water, %d findings",
+             path, len(districts), len(u), len(b), len(f))
+    return Path(path)
+
+
+def _short_of_water(b: pd.DataFrame) -> pd.DataFrame:
+    """Buildings with a fire-flow deficit or no hydrant in range, high-rises and the largest
+    deficits first."""
     short = (np.nan_to_num(b["flow_deficit_lps"].to_numpy(dtype=np.float64)) > 0) | (
         b["hydrants_in_range"].to_numpy() == 0)
     b = b.loc[short].copy()
     b["_high"] = b["high_rise_class"].map({"class1": 0, "class2": 1}).fillna(2)
-    b = b.sort_values(["_high", "flow_deficit_lps"], ascending=[True, False], na_position="last")
-    _write_capped(ws, b[[c for c in BUILDING_COLUMNS if c in b.columns]], lang=lg, max_rows=max_rows,
-                  where=f"{_GPKG} (buildings_analysis)")
+    return b.sort_values(["_high", "flow_deficit_lps"], ascending=[True, False], na_position="last")
 
-    ws = wb.create_sheet(label("sheet_blockages", lg))
+
+def _optional_sheets(
+    book: _Book,
+    lg: Lang,
+    *,
+    blockages: pd.DataFrame | None,
+    proposed: pd.DataFrame | None,
+    budget_curve: pd.DataFrame | None,
+    max_rows: int,
+) -> None:
+    """The blockage ranking, proposed hydrants and budget curve sheets (a line when not given)."""
+    ws = book.sheet(label("sheet_blockages", lg))
     if blockages is None:
         _not_provided(ws, lg)
     else:
@@ -489,31 +591,18 @@ def write_report_xlsx(
         _write_capped(ws, _ordered(bl, BLOCKAGE_FIRST), lang=lg, max_rows=max_rows,
                       where=f"{_GPKG} (blockages_ranked)")
 
-    ws = wb.create_sheet(label("sheet_proposed", lg))
-    if prop_plain is None:
+    ws = book.sheet(label("sheet_proposed", lg))
+    if proposed is None:
         _not_provided(ws, lg)
     else:
-        p = ordered_proposals(prop_plain)
+        p = ordered_proposals(proposed)
         if "rank" not in p and "order" not in p:
             p.insert(0, "rank", np.arange(1, len(p) + 1))
         _write_capped(ws, _ordered(p, PROPOSED_FIRST), lang=lg, max_rows=max_rows,
                       where=f"{_GPKG} (proposed_hydrants)")
 
-    ws = wb.create_sheet(label("sheet_budget", lg))
+    ws = book.sheet(label("sheet_budget", lg))
     if budget_curve is None:
         _not_provided(ws, lg)
     else:
         _write_sheet(ws, _plain(budget_curve), lang=lg)
-
-    ws = wb.create_sheet(label("sheet_findings", lg))
-    f = _plain(findings)
-    if len(f) > max_rows and "severity" in f:  # shall (violations) before should (warnings)
-        f = f.iloc[np.argsort(f["severity"].map(_SEVERITY_ORDER).fillna(2).to_numpy(), kind="stable")]
-    _write_capped(ws, f[[c for c in FINDING_COLUMNS if c in f.columns]], lang=lg, max_rows=max_rows,
-                  where=f"findings.csv, {_GPKG} (findings)")
-
-    with atomic_path(Path(path)) as tmp:
-        wb.save(tmp)
-    log.info("wrote %s: %d districts, %d underserved streets, %d buildings short of water, %d findings",
-             path, len(districts), len(u), len(b), len(f))
-    return Path(path)

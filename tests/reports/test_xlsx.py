@@ -68,6 +68,19 @@ def test_sheets_headers_and_layout(helsinki_xlsx: tuple[Path, dict[str, Any], An
     km = header.index("道路长度（km）") + 1
     assert ws.cell(row=2, column=km).number_format == "#,##0.000"
     assert ws.column_dimensions["A"].width >= 8
+    # the header styled, the table filtered, each grade filled, the total row bold and shaded
+    assert ws.cell(row=1, column=1).font.b and ws.cell(row=1, column=1).fill.fgColor.rgb.endswith("1A3D6B")
+    n = ws.max_row
+    assert ws.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}{n - 1}"
+    grade = header.index("缺水等级") + 1
+    fills = {"严重": "F4B6AD", "较重": "FAD3A8", "一般": "D5E8C4"}
+    graded = [(c.value, c.fill.fgColor.rgb) for c in ws[openpyxl.utils.get_column_letter(grade)][1:n - 1]]
+    assert any(v in fills for v, _ in graded), graded
+    assert all(rgb.endswith(fills[v]) for v, rgb in graded if v in fills), graded
+    assert all(c.font.b and c.fill.fgColor.rgb.endswith("DFE6EF") for c in ws[n])
+    assert ws.cell(row=n, column=km).number_format == "#,##0.000"  # the total keeps its format
+    # text is never a formula, a missing value is an empty cell
+    assert all(not (isinstance(v, str) and v.startswith("=")) for row in _rows(ws) for v in row)
     # optional tables that were not given still have their sheet, saying so
     assert _rows(wb["通道占堵排名"]) == [("未提供",)]
     # no temporary file left beside the report
