@@ -137,7 +137,7 @@ def _get(summary: Mapping[str, Any], key: str) -> Any:
 
 
 def _cell(value: object) -> object:
-    """A value openpyxl can write: NaN, NA and infinities become empty cells; numpy to Python."""
+    """A value a cell can hold: NaN, NA and infinities become empty cells; numpy to Python."""
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool | np.bool_):
