@@ -15,6 +15,7 @@ import shapely
 from scipy.optimize import LinearConstraint, OptimizeResult
 
 import routing.siting as siting_module
+import routing.siting_matrix as siting_matrix
 from geo.errors import AnalysisError, ConfigError, CRSError, LayerValidationError
 from geo.presets import load_preset
 from routing.coverage import hydrant_coverage
@@ -707,7 +708,7 @@ def _brute_matrix(
             du, dv = (min(d, default=np.inf) for d in near)
             r = radius - np.nan_to_num(dem["offset_m"].iloc[j], nan=0.0)
             own = t if ce[i] == e else np.nan
-            out[i, j] = siting_module._covers(
+            out[i, j] = siting_matrix._covers(
                 np.array([L[e]]), np.array([dem["start_m"].iloc[j]]), np.array([dem["end_m"].iloc[j]]),
                 np.array([r]), np.array([du]), np.array([dv]), np.array([own]), np.array([r - off]),
             )[0]
@@ -727,7 +728,7 @@ def test_matrix_equals_brute_force(seed: int, monkeypatch: pytest.MonkeyPatch) -
     m = coverage_matrix(graph, cand, dem, radius_m=radius)
     assert (m.toarray() == expected).all()
     # in chunks of (about) one candidate each, the same matrix
-    monkeypatch.setattr(siting_module, "_MATRIX_CHUNK", 1)
+    monkeypatch.setattr(siting_matrix, "_MATRIX_CHUNK", 1)
     small = coverage_matrix(graph, cand, dem, radius_m=radius)
     assert (small.toarray() == expected).all()
     assert expected.any() and not expected.all()
