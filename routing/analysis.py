@@ -164,7 +164,7 @@ def analyze(
     """
     options = options or AnalysisOptions()
     note = progress or _quiet
-    note(f"street graph ({len(layers.roads):,} road edges)")
+    note(f"street graph ({_count(len(layers.roads), 'road edge')})")
     graph = build_graph(layers.roads, barriers=layers.barriers)
     truck = truck_graph(graph, options=truck_options(preset, options))
     hydrants = layers.hydrants
@@ -175,7 +175,7 @@ def analyze(
     radius_rule = preset.rule("hydrant_radius")
     radius = radius_rule.value("value_m")
     needs = roads_needing_hydrants(layers.roads, preset=preset)
-    note(f"hydrant coverage ({len(hydrants):,} hydrants)")
+    note(f"hydrant coverage ({_count(len(hydrants), 'hydrant')})")
     coverage = hydrant_coverage(
         graph, snaps, radius_m=radius, in_service=in_service, method=options.coverage_method,
         hydrant_points=hydrants.geometry, needs_hydrants=needs,
@@ -188,14 +188,14 @@ def analyze(
         needs_hydrants=needs,
     )
 
-    note(f"building water ({len(layers.buildings):,} buildings)")
+    note(f"building water ({_count(len(layers.buildings), 'building')})")
     buildings, pairs = _building_water(layers, graph, truck, snaps, preset, options)
-    note(f"station response ({len(layers.stations):,} stations)")
+    note(f"station response ({_count(len(layers.stations), 'station')})")
     response = _response(layers, truck, preset, options)
     roads = _roads_result(layers, truck, coverage, response)
     areas = _buildings_response(layers, truck, response, buildings)
 
-    note(f"high-rise access ({len(layers.buildings):,} buildings)")
+    note(f"high-rise access ({_count(len(layers.buildings), 'building')})")
     high_rises, access_findings = high_rise_access(truck, buildings, preset=preset)
     dead_ends, dead_end_findings = dead_end_lanes(
         truck, turnarounds=layers.turnarounds, buildings=buildings,
@@ -209,7 +209,8 @@ def analyze(
     if siting_mode not in _NOT_SITED:
         note("siting")
         siting = _siting(graph, coverage, buildings, options, radius)
-    note(f"findings ({len(underserved):,} underserved stretches, {len(spacing):,} spacing gaps)")
+    note(f"findings ({_count(len(underserved), 'underserved stretch', 'es')}, "
+         f"{_count(len(spacing), 'spacing gap')})")
 
     hyd = hydrants.copy()
     hyd["snap_edge"] = snaps.edge
@@ -279,6 +280,11 @@ def _siting_layers(siting: tuple[SitingResult, pd.DataFrame] | None) -> dict[str
     if siting is None:
         return {}
     return {"proposed_hydrants": siting[0].chosen, "budget_curve": siting[1]}
+
+
+def _count(n: int, noun: str, plural: str = "s") -> str:
+    """``1 station``, ``1,034 road edges``: a count for the progress display."""
+    return f"{n:,} {noun}{'' if n == 1 else plural}"
 
 
 def _quiet(_: str) -> None:
