@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.resources
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -29,7 +28,14 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.pipeline import LayersRequest, ReportOptions, load_blockages, run_analyze, run_layers
+from api.pipeline import (
+    LayersRequest,
+    ReportOptions,
+    load_blockages,
+    run_analyze,
+    run_layers,
+    split_step,
+)
 from api.settings import Settings
 from api.store import DB_NAME, HydrantState, hydrant_states, open_store
 from api.workspace import hydrants_with_states
@@ -271,7 +277,7 @@ class _StepTimes:
         groups: dict[str, float] = {}
         subs: dict[str, list[tuple[str, float]]] = {}
         for name, seconds in self.steps:
-            group, _, sub = _step_base(name).partition(": ")
+            group, _, sub = split_step(name)[0].partition(": ")
             groups[group] = groups.get(group, 0.0) + seconds
             if sub:
                 subs.setdefault(group, []).append((sub, seconds))
@@ -284,12 +290,6 @@ class _StepTimes:
             parts.append(f"{group} {seconds:.1f} s{detail}")
         total = sum(seconds for _, seconds in self.steps)
         return "time: " + " · ".join([*parts, f"total {total:.1f} s"])
-
-
-def _step_base(name: str) -> str:
-    """A step's name without the counts in parentheses that update it: ``reading (12 road
-    parts)`` -> ``reading``."""
-    return re.sub(r"\s*\(.*\)$", "", name)
 
 
 def _run_with_progress(
@@ -315,11 +315,11 @@ def _run_with_progress(
 
         def ended(done: tuple[str, float] | None) -> None:
             if done is not None:
-                counts = shown[0][len(done[0]):].strip()
-                _err.print(f"  {done[0]}: {done[1]:.1f} s" + (f" {counts}" if counts else ""))
+                counts = split_step(shown[0])[1]
+                _err.print(f"  {done[0]}: {done[1]:.1f} s" + (f" ({counts})" if counts else ""))
 
         def step(name: str) -> None:
-            base = _step_base(name)
+            base = split_step(name)[0]
             if base != times.current:
                 ended(times.start(base))
                 bar.reset(task)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,17 @@ from reports.map import write_map_html
 from routing.analysis import Analysis, AnalysisOptions, analyze
 
 log = logging.getLogger(__name__)
+
+
+def split_step(name: str) -> tuple[str, str]:
+    """A progress name as (step, counts): ``reading (12 road parts, 3 points)`` ->
+    ``("reading", "12 road parts, 3 points")``; ``("analysis: siting", "")`` without counts.
+
+    The jobs' ``progress`` callbacks name a step when it starts and repeat the name with its
+    counts in parentheses as they grow (:func:`run_analyze`).
+    """
+    found = re.fullmatch(r"(.*?)\s*\((.*)\)", name, flags=re.S)
+    return (found[1], found[2]) if found else (name, "")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import pyogrio
 import shapely
 
 from api import state_cache
+from api.pipeline import split_step
 from api.settings import Settings
 from api.store import Blockage, HydrantState
 from geo.agency import BLOCKAGE_COLUMNS
@@ -326,8 +327,8 @@ class _StartupClock:
         """A progress callback: log the analysis step that just ended (None: the last one);
         its counts, given as ``name (counts)``, as ``name: counts``."""
         if self.current is not None:
-            base, _, counts = self.current.partition(" (")
-            self.done(f"analysis: {base}: {counts.removesuffix(')')}" if counts else f"analysis: {base}")
+            base, counts = split_step(self.current)
+            self.done(f"analysis: {base}: {counts}" if counts else f"analysis: {base}")
         self.current = name
 
     def total(self) -> float:

@@ -1,29 +1,15 @@
 """Coordinates: source CRSs, the Chinese web-map offsets (GCJ-02, BD-09) and the working CRS.
 
 Agency hydrant lists often carry coordinates copied from AMap/Tencent (GCJ-02) or Baidu (BD-09)
-maps. PROJ does not implement these offsets, so this module does, vectorised with numpy: arrays
-in, arrays out, no Python loop over points (arrays are processed in cache-sized chunks). The
-forward formulas are the public ones (Krasovsky ellipsoid, ``a = 6378245.0``,
-``ee = 0.00669342162296594323``; BD-09 ``x_pi = pi * 3000 / 180``), evaluated with fewer sines
-but to the same result within ~1e-15 degrees; the inverses are fixed-point iterations that stop
-when a bound on the error (from the last step and the Lipschitz constant of the offset) is below
-``1e-9`` degrees (about 0.1 mm), so a round trip is exact to well under 1 cm anywhere in China.
-
-GCJ-02 applies only inside mainland China. The usual "inside China" test of the common libraries
-is a rectangle that also covers Korea, Japan and Vietnam; here :func:`in_china` uses a coarse
-boundary polygon shipped in ``geo/presets/china_boundary.geojson`` (mainland and Hainan; Hong
-Kong, Macau, Taiwan, Kinmen and Matsu outside). The polygon is coarse: Hong Kong and Macau
-borders are right to about 1-2 km, land borders elsewhere to 5-50 km, so points within a few
-tens of km of a land border (Dandong, Heihe, Ruili ...) may fall on the wrong side. For such data
-pass ``china_only=False`` to apply the offset regardless, since the user who states that a file is
-GCJ-02 knows it is. The BD-09 step itself is a plain formula and applies everywhere, as in
-Baidu's own API; only its GCJ-02 part is limited to China.
+maps. PROJ does not implement these offsets: ``geo._gcj02`` does (vectorised forward formulas and
+inverses exact to well under 1 cm; its docstring gives the constants and the error bound), and
+``geo._china_boundary`` decides where GCJ-02 applies (a coarse mainland boundary, not a
+rectangle; its docstring says how coarse and when to pass ``china_only=False``). BD-09's own
+step applies everywhere, as in Baidu's API.
 
 Everything else (WGS84, CGCS2000 and its Gauss-Krüger zones, UTM ...) goes through pyproj with
-``always_xy=True`` (CGCS2000 GK CRSs are northing/easting in EPSG order).
-
-This module is the public face; the offset maths and their inverses live in ``geo._gcj02``, the
-China boundary test in ``geo._china_boundary``.
+``always_xy=True`` (CGCS2000 GK CRSs are northing/easting in EPSG order). This module is the
+public face of both.
 """
 
 from __future__ import annotations

@@ -798,9 +798,8 @@ def _water_rows(found: pd.DataFrame, preset: Preset) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     layer = found["layer"].astype(str)
     rule = found["rule_id"].astype(str)
-    water_rules = [r for lay, r in _water_keys(preset) if lay == "buildings"]
     return ((layer.isin(list(_WATER_LAYERS)))
-            | ((layer == "buildings") & rule.isin(water_rules))).to_numpy(dtype=bool)
+            | ((layer == "buildings") & rule.isin(_building_water_rules(preset)))).to_numpy(dtype=bool)
 
 
 def _splice_building_findings(
@@ -829,9 +828,3 @@ def _building_water_rules(preset: Preset) -> list[str]:
     """Rule ids of :func:`routing.analysis.building_water_findings`' frames, in its order."""
     names = ("hydrant_count_band", "hydrants_firefighting_side", "hydrant_credit")
     return [preset.rule(n).id for n in names if n in preset.rules]
-
-
-def _water_keys(preset: Preset) -> set[tuple[str, str]]:
-    """(layer, rule id) of the building findings of :func:`routing.analysis.water_findings`."""
-    names = ("hydrant_count_band", "hydrants_firefighting_side", "hydrant_credit")
-    return {("buildings", preset.rule(n).id) for n in names if n in preset.rules}
