@@ -39,8 +39,9 @@ from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
+from geo.preset_lookup import credited_flow, required_fire_flow
 from geo.preset_scope import CoverageRoads, HydrantStatusRule
-from geo.presets import Preset, Rule, credited_flow, load_preset, required_fire_flow
+from geo.presets import Preset, Rule, load_preset
 from geo.quality import input_quality, layer_quality
 from geo.rejects import Reject, rejects_frame
 from geo.roads import build_roads

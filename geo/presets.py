@@ -30,49 +30,49 @@ import math
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from geo import vocabulary
-from geo.errors import ConfigError, LayerValidationError
+from geo.errors import ConfigError
+from geo.preset_model import (
+    APPARATUS_KINDS,
+    CONFIDENCE_SYMBOLS,
+    FIRE_FLOW_BANDS,
+    HYDRANT_STATUSES,
+    MEASURES,
+    SEVERITIES,
+    ApparatusProfile,
+    Confidence,
+    FireFlowRow,
+    FireFlowTable,
+    FlowCreditRule,
+    Preset,
+    Rule,
+    Severity,
+)
 from geo.preset_scope import (
-    DEFAULT_COVERAGE_ROADS,
-    DEFAULT_HYDRANT_STATUS,
-    CoverageRoads,
-    HydrantStatusRule,
     build_scope_tables,
     check_scope_tables,
 )
 
 log = logging.getLogger(__name__)
 
+#: The model (:mod:`geo.preset_model`) is part of this module's public interface.
+__all__ = [
+    "APPARATUS_KINDS", "BUILTIN_PRESETS", "CONFIDENCE_SYMBOLS", "CORE_RULES", "FIRE_FLOW_BANDS",
+    "FIRE_FLOW_GROUP_KEYS", "HYDRANT_STATUSES", "MEASURES", "RULE_KEYS", "RULE_TEXT_KEYS",
+    "SEVERITIES", "UNITS", "ApparatusProfile", "Confidence", "FireFlowRow", "FireFlowTable",
+    "FlowCreditRule", "Preset", "Rule", "Severity", "load_preset",
+]
+
 #: Names of the presets shipped in ``geo/presets/``.
 BUILTIN_PRESETS: tuple[str, ...] = ("cn-gb", "us", "de")
-
-#: ``shall`` (应/不应: a violation) or ``should`` (宜/不宜: a warning).
-SEVERITIES: tuple[str, ...] = vocabulary.SEVERITIES
-
-#: Confidence levels and the symbol reports print for them.
-CONFIDENCE_SYMBOLS: Mapping[str, str] = MappingProxyType(
-    {"verified": "✅", "secondary": "🟡", "unverified": "⚠️"}
-)
-
-#: Hydrant ``status`` values (see :data:`geo.schema.HYDRANTS`).
-HYDRANT_STATUSES: tuple[str, ...] = vocabulary.HYDRANT_STATUSES
-
-#: Apparatus profiles every preset defines.
-APPARATUS_KINDS: tuple[str, ...] = ("pumper", "aerial", "heavy")
-
-#: How a distance rule is measured: along streets (hose-lay) or as the crow flies.
-MEASURES: tuple[str, ...] = ("network", "straight_line")
 
 #: Unit suffixes accepted at the end of a numeric key, and what they mean.
 UNITS: Mapping[str, str] = MappingProxyType(
@@ -197,12 +197,6 @@ _FLOW_CREDIT_LISTS = ("band_min_m", "band_max_m", "band_lps")
 _FLOW_CREDIT_TEXT = ("clause", "confidence", "note")
 _FIRE_FLOW_TEXT = ("csv", "clause", "confidence", "note", "default_grade")
 
-#: Band measures a fire-flow CSV may use: (min column, max column, measure name).
-FIRE_FLOW_BANDS: tuple[tuple[str, str, str], ...] = (
-    ("volume_min_m3", "volume_max_m3", "volume_m3"),
-    ("floor_area_min_m2", "floor_area_max_m2", "floor_area_m2"),
-    ("levels_min", "levels_max", "levels"),
-)
 _FIRE_FLOW_COLUMNS = ("fire_resistance_grade", "building_group", "flow_lps", "confidence", "note")
 
 #: Keys of ``[fire_flow.groups]``: building use, optionally a tag-based kind, and ``_high_rise``.
@@ -212,335 +206,6 @@ FIRE_FLOW_GROUP_KEYS: tuple[str, ...] = tuple(
     for suffix in ("", "_high_rise")
 )
 _FIRE_FLOW_REQUIRED_GROUPS = ("residential", "public", "industrial", "unknown")
-
-#: OSM ``building=*`` values that select the ``warehouse`` / ``house`` fire-flow groups.
-WAREHOUSE_BUILDINGS = frozenset({"warehouse"})
-HOUSE_BUILDINGS = frozenset(
-    {"house", "detached", "semidetached_house", "terrace", "bungalow", "farm", "cabin"}
-)
-
-Severity = Literal["shall", "should"]
-Confidence = Literal["verified", "secondary", "unverified"]
-
-
-# --------------------------------------------------------------------------------------------
-# Data classes
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule of a preset.
-
-    Attributes
-    ----------
-    id
-        Rule id, e.g. ``hydrant_radius``.
-    values
-        Numeric values keyed with their unit suffix (``value_m``, ``min_lps`` ...).
-    clause
-        Where the rule comes from, e.g. ``"GB 50974-2014 7.2.5"``.
-    severity
-        ``shall`` (a violation) or ``should`` (a warning).
-    confidence
-        ``verified``, ``secondary`` or ``unverified``.
-    title_en, title_zh
-        Short titles for reports.
-    note
-        Why a value was chosen where the source is silent, caveats, conversions.
-    text
-        Other text fields: ``measure`` (``network`` / ``straight_line``), ``source_value`` (the
-        source's wording in its own units), ``shape``, ``applies_to``.
-    source
-        The preset file that last set this rule (a user file when it overrides a built-in).
-    """
-
-    id: str
-    values: Mapping[str, float]
-    clause: str
-    severity: Severity
-    confidence: Confidence
-    title_en: str
-    title_zh: str
-    note: str = ""
-    text: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    source: str = ""
-
-    def value(self, key: str | None = None) -> float:
-        """Return one numeric value.
-
-        Parameters
-        ----------
-        key
-            The key, e.g. ``"max_m"``; may be left out when the rule has exactly one value.
-
-        Raises
-        ------
-        ConfigError
-            When the key is missing or ambiguous.
-        """
-        if key is None:
-            if len(self.values) == 1:
-                return next(iter(self.values.values()))
-            example = next(iter(self.values), "value_m")
-            raise ConfigError(
-                f"rule {self.id!r} has {len(self.values)} values "
-                f"({', '.join(self.values) or 'none'}); name the one you need, "
-                f"e.g. rule.value({example!r})"
-            )
-        if key not in self.values:
-            raise ConfigError(
-                f"rule {self.id!r} (from {self.source}) has no value {key!r}; "
-                f"it has: {', '.join(self.values) or 'none'}"
-            )
-        return self.values[key]
-
-    @property
-    def measure(self) -> str:
-        """``network`` or ``straight_line`` for distance rules, ``''`` otherwise."""
-        return self.text.get("measure", "")
-
-    @property
-    def symbol(self) -> str:
-        """✅, 🟡 or ⚠️ for the confidence."""
-        return CONFIDENCE_SYMBOLS[self.confidence]
-
-    def describe(self) -> str:
-        """One line for reports: ``"<title>: value_m=150 (GB 50974-2014 7.2.5, shall ✅)"``."""
-        vals = ", ".join(f"{k}={v:g}" for k, v in self.values.items())
-        return f"{self.title_en}: {vals} ({self.clause}, {self.severity} {self.symbol})"
-
-
-@dataclass(frozen=True)
-class ApparatusProfile:
-    """What one kind of fire apparatus needs from a lane.
-
-    Attributes
-    ----------
-    kind
-        ``pumper``, ``aerial`` or ``heavy`` (or a user-defined kind).
-    min_width_m, min_height_m
-        Clear width and clear height the lane must offer.
-    turning_radius_m
-        Turning radius the lane geometry must allow.
-    turnaround_m
-        Size of the turnaround at a dead end (side of a square, or a diameter: see ``note``).
-    clause, confidence, note
-        Provenance, as for :class:`Rule`; ``confidence`` is the weakest of the four values.
-    """
-
-    kind: str
-    min_width_m: float
-    min_height_m: float
-    turning_radius_m: float
-    turnaround_m: float
-    clause: str
-    confidence: Confidence
-    note: str = ""
-    title_en: str = ""
-    title_zh: str = ""
-
-
-@dataclass(frozen=True)
-class FlowCreditRule:
-    """How much flow a hydrant is credited with when counting supply for a building.
-
-    The credit of a hydrant is the credit of its status; when ``cap_at_measured`` it is lowered
-    to the hydrant's measured ``flow_lps`` if that is lower; when a distance is given it is also
-    capped by the distance band the hydrant falls in (0 outside every band).
-
-    Attributes
-    ----------
-    in_service_lps, low_pressure_lps, unknown_lps, out_of_service_lps
-        Credit by hydrant status.
-    flag_unknown
-        Whether hydrants of unknown status are flagged in results (their credit is an assumption).
-    cap_at_measured
-        Use the hydrant's measured ``flow_lps`` when it is lower than the credit.
-    bands
-        Distance bands ``(min_m, max_m, max_lps)``: the first band is closed, the others are
-        ``min_m < d <= max_m``; a hydrant outside every band is credited 0.
-    clause, confidence, note
-        Provenance.
-    """
-
-    in_service_lps: float
-    low_pressure_lps: float
-    unknown_lps: float
-    out_of_service_lps: float
-    flag_unknown: bool
-    cap_at_measured: bool
-    bands: tuple[tuple[float, float, float], ...]
-    clause: str
-    confidence: Confidence
-    note: str = ""
-
-    def status_credit(self, status: str) -> float:
-        """Credit in L/s for one status value."""
-        credits = {
-            "in_service": self.in_service_lps,
-            "low_pressure": self.low_pressure_lps,
-            "unknown": self.unknown_lps,
-            "out_of_service": self.out_of_service_lps,
-        }
-        if status not in credits:
-            raise ConfigError(
-                f"unknown hydrant status {status!r}; expected one of {', '.join(HYDRANT_STATUSES)}"
-            )
-        return credits[status]
-
-
-@dataclass(frozen=True)
-class FireFlowRow:
-    """One cell of a fire-flow table: a building group, a grade and a size band."""
-
-    fire_resistance_grade: str
-    building_group: str
-    band_min: float
-    band_max: float
-    flow_lps: float
-    confidence: Confidence
-    note: str
-    line: int
-
-
-@dataclass(frozen=True)
-class FireFlowTable:
-    """The outdoor fire-flow table of a preset (GB 50974 Table 3.3.2 for ``cn-gb``).
-
-    Attributes
-    ----------
-    rows
-        The cells. ``flow_lps`` is NaN for cells the source leaves empty ('—').
-    measure
-        What the bands measure: ``volume_m3``, ``floor_area_m2`` or ``levels``.
-    source
-        The CSV file.
-    clause, confidence, note
-        Provenance of the whole table.
-    default_grade
-        The ``fire_resistance_grade`` used when a building has none (OSM never says).
-    groups
-        For each grade: building kind (``residential``, ``public_high_rise``, ``warehouse`` ...)
-        to the table's ``building_group``.
-    """
-
-    rows: tuple[FireFlowRow, ...]
-    measure: str
-    source: str
-    clause: str
-    confidence: Confidence
-    note: str
-    default_grade: str
-    groups: Mapping[str, Mapping[str, str]]
-
-    @property
-    def grades(self) -> tuple[str, ...]:
-        """Grades present in the table, in file order."""
-        return tuple(dict.fromkeys(r.fire_resistance_grade for r in self.rows))
-
-    def frame(self) -> pd.DataFrame:
-        """The table as a new DataFrame (band columns named after :attr:`measure`)."""
-        lo, hi = _band_columns(self.measure)
-        return pd.DataFrame(
-            {
-                "fire_resistance_grade": [r.fire_resistance_grade for r in self.rows],
-                "building_group": [r.building_group for r in self.rows],
-                lo: [r.band_min for r in self.rows],
-                hi: [r.band_max for r in self.rows],
-                "flow_lps": [r.flow_lps for r in self.rows],
-                "confidence": [r.confidence for r in self.rows],
-                "note": [r.note for r in self.rows],
-            }
-        )
-
-
-@dataclass(frozen=True, eq=False)
-class Preset:
-    """A loaded, validated rule preset (hashable by identity, so it can key a cache).
-
-    Attributes
-    ----------
-    name, title_en, title_zh
-        Preset name (``cn-gb``, ``us``, ``de`` or the user's) and titles.
-    rules
-        Rules by id.
-    apparatus
-        Apparatus profiles by kind (at least ``pumper``, ``aerial`` and ``heavy``).
-    speeds_kmh
-        Truck speed by OSM highway class, with a ``default`` entry: a setting, not a rule.
-    speeds_confidence, speeds_note
-        Provenance of the speed table.
-    flow_credit
-        Hydrant flow credit by status and distance.
-    fire_flow
-        Outdoor fire-flow table.
-    files
-        The preset files read, the top one first (a user file, then what it extends).
-    hydrant_status
-        What a hydrant with no stated status is taken to be (``[hydrant_status]``).
-    coverage_roads
-        Which roads need hydrants (``[coverage]``).
-    """
-
-    name: str
-    title_en: str
-    title_zh: str
-    rules: Mapping[str, Rule]
-    apparatus: Mapping[str, ApparatusProfile]
-    speeds_kmh: Mapping[str, float]
-    speeds_confidence: Confidence
-    speeds_note: str
-    flow_credit: FlowCreditRule
-    fire_flow: FireFlowTable
-    files: tuple[str, ...]
-    hydrant_status: HydrantStatusRule = DEFAULT_HYDRANT_STATUS
-    coverage_roads: CoverageRoads = DEFAULT_COVERAGE_ROADS
-
-    def rule(self, rule_id: str) -> Rule:
-        """Return rule ``rule_id``.
-
-        Raises
-        ------
-        ConfigError
-            When the preset has no such rule; the message lists the known ids.
-        """
-        try:
-            return self.rules[rule_id]
-        except KeyError:
-            raise ConfigError(
-                f"preset {self.name!r} ({self.files[0]}) has no rule {rule_id!r}; known rule ids: "
-                f"{', '.join(sorted(self.rules))}. Add it in a user preset with "
-                f"extends = {self.name!r}"
-            ) from None
-
-    def profile(self, kind: str) -> ApparatusProfile:
-        """Return apparatus profile ``kind`` (``pumper``, ``aerial``, ``heavy`` ...)."""
-        try:
-            return self.apparatus[kind]
-        except KeyError:
-            raise ConfigError(
-                f"preset {self.name!r} has no apparatus profile {kind!r}; known: "
-                f"{', '.join(self.apparatus)}"
-            ) from None
-
-    def rules_frame(self) -> pd.DataFrame:
-        """All rules as a new DataFrame: id, values (text), clause, severity, confidence, titles."""
-        return pd.DataFrame(
-            {
-                "id": list(self.rules),
-                "values": [", ".join(f"{k}={v:g}" for k, v in r.values.items())
-                           for r in self.rules.values()],
-                "clause": [r.clause for r in self.rules.values()],
-                "severity": [r.severity for r in self.rules.values()],
-                "confidence": [r.confidence for r in self.rules.values()],
-                "title_en": [r.title_en for r in self.rules.values()],
-                "title_zh": [r.title_zh for r in self.rules.values()],
-                "note": [r.note for r in self.rules.values()],
-                "source": [r.source for r in self.rules.values()],
-            }
-        )
-
 
 # --------------------------------------------------------------------------------------------
 # Loading
@@ -1019,13 +684,6 @@ def _build_flow_credit(
     )
 
 
-def _band_columns(measure: str) -> tuple[str, str]:
-    for lo, hi, name in FIRE_FLOW_BANDS:
-        if name == measure:
-            return lo, hi
-    raise ConfigError(f"unknown fire-flow measure {measure!r}")
-
-
 def _build_fire_flow(raw: Mapping[str, Any], chain: str) -> FireFlowTable:
     for key in ("csv", "clause", "confidence", "default_grade", "groups"):
         if key not in raw:
@@ -1148,252 +806,3 @@ def _read_fire_flow_csv(ref: _FileRef) -> tuple[tuple[FireFlowRow, ...], str]:
     return tuple(rows), measure
 
 
-# --------------------------------------------------------------------------------------------
-# Using a preset
-# --------------------------------------------------------------------------------------------
-
-
-def _as_text_array(values: object, n_expected: int | None, what: str) -> npt.NDArray[np.object_]:
-    """Normalise a column of category values to lower-case stripped text ('' when missing)."""
-    series = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
-    if n_expected is not None and len(series) != n_expected:
-        raise LayerValidationError(f"{what} has {len(series)} values; expected {n_expected}")
-    filled = series.astype(object).where(series.notna(), "")
-    return filled.astype(str).str.strip().str.lower().to_numpy(dtype=object, copy=True)
-
-
-def credited_flow(
-    preset: Preset,
-    status: object,
-    flow_lps: object,
-    *,
-    distance_m: object | None = None,
-) -> npt.NDArray[np.float64]:
-    """Flow credited to each hydrant when counting supply for a building, in L/s.
-
-    Parameters
-    ----------
-    preset
-        The rule preset (its :attr:`Preset.flow_credit`).
-    status
-        Hydrant status per hydrant (``in_service``, ``low_pressure``, ``out_of_service``,
-        ``unknown``); missing values count as ``unknown``.
-    flow_lps
-        Rated or measured flow per hydrant; NaN when unknown. When the preset's
-        ``cap_at_measured`` is set, a lower measured flow replaces the credit.
-    distance_m
-        Optional distance from each hydrant to the building (network distance for the default
-        presets). The credit is then capped by the preset's distance bands: 0 outside
-        ``hydrant_count_band`` for ``cn-gb`` (5-150 m), the ISO 1,000/670/250 gpm bands for ``us``.
-
-    Returns
-    -------
-    numpy.ndarray
-        Credited flow in L/s, one per hydrant.
-
-    Raises
-    ------
-    LayerValidationError
-        On an unknown status, a negative flow or distance, or arrays of different lengths.
-    """
-    rule = preset.flow_credit
-    stat = _as_text_array(status, None, "status")
-    stat[stat == ""] = "unknown"
-    bad = ~np.isin(stat, HYDRANT_STATUSES)
-    if bad.any():
-        pos = np.flatnonzero(bad)[:5].tolist()
-        raise LayerValidationError(
-            f"hydrant status {sorted(set(stat[bad]))} at positions {pos}; expected one of "
-            f"{', '.join(HYDRANT_STATUSES)}: fix the hydrants layer's status column"
-        )
-    flow = np.asarray(
-        pd.to_numeric(pd.Series(flow_lps, dtype=object), errors="coerce"), dtype=float
-    ).reshape(-1)
-    if flow.shape != stat.shape:
-        raise LayerValidationError(f"flow_lps has {flow.size} values; status has {stat.size}")
-    if (flow < 0).any():
-        raise LayerValidationError(
-            f"negative flow_lps at positions {np.flatnonzero(flow < 0)[:5].tolist()}; fix the layer"
-        )
-    credit = np.select(
-        [stat == s for s in HYDRANT_STATUSES],
-        [rule.status_credit(s) for s in HYDRANT_STATUSES],
-        default=0.0,
-    ).astype(float)
-    if rule.cap_at_measured:
-        credit = np.where(np.isfinite(flow), np.minimum(credit, flow), credit)
-    if distance_m is not None:
-        dist = np.asarray(distance_m, dtype=float).reshape(-1)
-        if dist.shape != stat.shape:
-            raise LayerValidationError(f"distance_m has {dist.size} values; status has {stat.size}")
-        if (dist < 0).any():
-            raise LayerValidationError("distance_m has negative values")
-        cap = np.zeros_like(credit)
-        for i, (lo, hi, lps) in reversed(list(enumerate(rule.bands))):
-            inside = (dist <= hi) & ((dist >= lo) if i == 0 else (dist > lo))
-            cap = np.where(inside, lps, cap)
-        credit = np.minimum(credit, cap)
-    return credit
-
-
-def credit_flags(preset: Preset, status: object) -> npt.NDArray[np.bool_]:
-    """True where a hydrant's credit is an assumption to show in reports.
-
-    That is ``low_pressure`` hydrants (their reduced credit is a setting) and, when the preset's
-    ``flag_unknown`` is set, hydrants of ``unknown`` (or missing) status.
-    """
-    stat = _as_text_array(status, None, "status")
-    flagged = stat == "low_pressure"
-    if preset.flow_credit.flag_unknown:
-        flagged |= (stat == "unknown") | (stat == "")
-    return np.asarray(flagged, dtype=bool)
-
-
-def truck_speed_kmh(preset: Preset, highway: object) -> npt.NDArray[np.float64]:
-    """Truck speed in km/h for each OSM highway class (the preset's ``default`` when not listed)."""
-    hw = _as_text_array(highway, None, "highway")
-    speeds = preset.speeds_kmh
-    return np.asarray(
-        pd.Series(hw, dtype=object).map(lambda h: speeds.get(h, speeds["default"])), dtype=float
-    )
-
-
-def fire_flow_lookup(
-    preset: Preset, buildings: pd.DataFrame, *, grade: str | None = None
-) -> pd.DataFrame:
-    """Required outdoor fire flow of each building, with the table cell it came from.
-
-    Parameters
-    ----------
-    preset
-        The rule preset (its :attr:`Preset.fire_flow` table).
-    buildings
-        The buildings layer (:data:`geo.schema.BUILDINGS`) or any frame with ``use`` and the
-        band measure of the table: ``volume_m3`` (``cn-gb``), ``floor_area_m2`` or ``footprint_m2``
-        and ``levels`` (``us``), ``levels`` (``de``). Optional: ``high_rise_class``, ``building``
-        (``warehouse`` and house types pick their own groups) and ``fire_resistance_grade``.
-    grade
-        Grade for every building; default: the building's ``fire_resistance_grade`` column if
-        present, else the table's ``default_grade`` (``1-2`` for ``cn-gb``: OSM never says).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Same index as ``buildings``; columns ``required_flow_lps`` (NaN when the measure is
-        unknown or the cell is '—'), ``fire_flow_group`` and ``fire_flow_basis`` (clause,
-        confidence, group, grade, band, value).
-    """
-    table = preset.fire_flow
-    n = len(buildings)
-    if "use" not in buildings.columns:
-        raise LayerValidationError("buildings frame has no 'use' column; classify buildings first")
-    use = _as_text_array(buildings["use"], n, "use")
-    use[use == ""] = "unknown"
-    bad = ~np.isin(use, ("residential", "public", "industrial", "unknown"))
-    if bad.any():
-        raise LayerValidationError(
-            f"buildings 'use' has values {sorted(set(use[bad]))}; expected residential, public,"
-            " industrial or unknown"
-        )
-    hr = (
-        _as_text_array(buildings["high_rise_class"], n, "high_rise_class")
-        if "high_rise_class" in buildings.columns else np.full(n, "", dtype=object)
-    )
-    btag = (
-        _as_text_array(buildings["building"], n, "building")
-        if "building" in buildings.columns else np.full(n, "", dtype=object)
-    )
-    if grade is not None:
-        if grade not in table.grades:
-            raise ConfigError(
-                f"fire-resistance grade {grade!r} is not in {table.source}; known: "
-                f"{', '.join(table.grades)}"
-            )
-        grades = np.full(n, grade, dtype=object)
-    elif "fire_resistance_grade" in buildings.columns:
-        grades = pd.Series(buildings["fire_resistance_grade"], dtype=object).where(
-            buildings["fire_resistance_grade"].notna(), ""
-        ).astype(str).str.strip().to_numpy(dtype=object)
-        grades[grades == ""] = table.default_grade
-        unknown_grades = sorted(set(grades) - set(table.grades))
-        if unknown_grades:
-            raise LayerValidationError(
-                f"buildings 'fire_resistance_grade' has values {unknown_grades} not in "
-                f"{table.source} ({', '.join(table.grades)})"
-            )
-    else:
-        grades = np.full(n, table.default_grade, dtype=object)
-    measure = _fire_flow_measure(buildings, table.measure)
-
-    special = np.where(
-        np.isin(btag, list(WAREHOUSE_BUILDINGS)), "warehouse",
-        np.where(np.isin(btag, list(HOUSE_BUILDINGS)), "house", ""),
-    ).astype(object)
-    is_hr = np.isin(hr, ("class1", "class2"))
-    combo = pd.Series(grades + "|" + special + "|" + use + "|" + np.where(is_hr, "h", ""))
-    group_of: dict[str, str] = {}
-    for key in combo.unique():
-        g, sp, u, h = str(key).split("|")
-        mapping = table.groups.get(g, {})
-        candidates = [c for c in (f"{sp}_high_rise" if sp and h else "", sp,
-                                  f"{u}_high_rise" if h else "", u) if c]
-        group_of[str(key)] = next((mapping[c] for c in candidates if c in mapping), "")
-    group = combo.map(group_of).to_numpy(dtype=object)
-
-    flow = np.full(n, np.nan)
-    basis = np.full(n, "", dtype=object)
-    measure_name = table.measure
-    unknown_measure = ~np.isfinite(measure)
-    basis[:] = f"{table.clause}: {measure_name} unknown"
-    for row in table.rows:
-        sel = (grades == row.fire_resistance_grade) & (group == row.building_group)
-        if not sel.any():
-            continue
-        full_range = row.band_min == 0 and row.band_max == math.inf
-        lower_ok = measure >= row.band_min if row.band_min == 0 else measure > row.band_min
-        inside = sel & ((lower_ok & (measure <= row.band_max)) | full_range)
-        if not inside.any():
-            continue
-        flow[inside] = row.flow_lps
-        if row.band_max == math.inf:
-            band = f"{measure_name} > {row.band_min:g}" if row.band_min else f"any {measure_name}"
-        elif row.band_min == 0:
-            band = f"{measure_name} <= {row.band_max:g}"
-        else:
-            band = f"{row.band_min:g} < {measure_name} <= {row.band_max:g}"
-        value = f"{row.flow_lps:g} L/s" if math.isfinite(row.flow_lps) else "'—' (no value)"
-        basis[inside] = (
-            f"{table.clause} [{row.confidence}]: {row.building_group}, grade "
-            f"{row.fire_resistance_grade}, {band}: {value}"
-        )
-    no_group = group == ""
-    basis[no_group] = f"{table.clause}: no building group for this use and grade"
-    basis[no_group & unknown_measure] = f"{table.clause}: no building group; {measure_name} unknown"
-    return pd.DataFrame(
-        {"required_flow_lps": flow, "fire_flow_group": group, "fire_flow_basis": basis},
-        index=buildings.index,
-    )
-
-
-def required_fire_flow(
-    preset: Preset, buildings: pd.DataFrame, *, grade: str | None = None
-) -> pd.Series:
-    """Required outdoor fire flow in L/s per building (NaN when the volume/area/levels is unknown).
-
-    See :func:`fire_flow_lookup` for the inputs and for the table cell behind each value.
-    """
-    flow = fire_flow_lookup(preset, buildings, grade=grade)["required_flow_lps"]
-    return flow.rename("required_flow_lps")
-
-
-def _fire_flow_measure(buildings: pd.DataFrame, measure: str) -> npt.NDArray[np.float64]:
-    def col(name: str) -> npt.NDArray[np.float64]:
-        if name not in buildings.columns:
-            raise LayerValidationError(
-                f"buildings frame has no {name!r} column, which this preset's fire-flow table needs"
-            )
-        return np.asarray(pd.to_numeric(buildings[name], errors="coerce"), dtype=float)
-
-    if measure == "floor_area_m2" and "floor_area_m2" not in buildings.columns:
-        return col("footprint_m2") * col("levels")
-    return col(measure)

@@ -19,7 +19,8 @@ import pandas as pd
 
 from geo.agency import BLOCKAGE_COLUMNS
 from geo.layers import Layers
-from geo.presets import Preset, Rule, credited_flow, required_fire_flow
+from geo.preset_lookup import credited_flow, required_fire_flow
+from geo.presets import Preset, Rule
 from routing.access import access_summary, high_rise_access
 from routing.blockages import BlockageResult, blockage_impact
 from routing.coverage import (
@@ -537,7 +538,7 @@ def hydrant_credit(
     preset: Preset, hydrants: gpd.GeoDataFrame
 ) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The flow (L/s) a hydrant row at a hose-lay distance counts for a building (the preset's
-    :func:`~geo.presets.credited_flow` of the hydrants' status and flow)."""
+    :func:`~geo.preset_lookup.credited_flow` of the hydrants' status and flow)."""
     status = hydrants["status"].to_numpy(dtype=object)
     flow = hydrants["flow_lps"].to_numpy(dtype=np.float64)
 

@@ -13,17 +13,19 @@ import pandas as pd
 import pytest
 
 from geo.errors import ConfigError, LayerValidationError
+from geo.preset_lookup import (
+    credit_flags,
+    credited_flow,
+    fire_flow_lookup,
+    required_fire_flow,
+    truck_speed_kmh,
+)
 from geo.presets import (
     APPARATUS_KINDS,
     BUILTIN_PRESETS,
     CORE_RULES,
     Preset,
-    credit_flags,
-    credited_flow,
-    fire_flow_lookup,
     load_preset,
-    required_fire_flow,
-    truck_speed_kmh,
 )
 
 FT = 0.3048
