@@ -369,6 +369,144 @@ def _check_sites(
     return clearance, valid, main_dist, pipe
 
 
+@dataclass(frozen=True)
+class _Variants:
+    """Every variant of every site (one row each): the site, its shift rank, side, edge, position."""
+
+    site: np.ndarray  # index of the site
+    rank: np.ndarray  # 0 unshifted, then +d, -d, +2d, -2d ...
+    side: np.ndarray  # 1 left, 2 right
+    edge: np.ndarray
+    pos: np.ndarray
+    offset: np.ndarray  # centreline to kerb site
+
+
+def _candidate_stretches(
+    graph: StreetGraph,
+    coverage: CoverageResult,
+    buildings: gpd.GeoDataFrame | None,
+    o: CandidateOptions,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]:
+    """The stretches to site along, sorted by edge and start: ``(edge, start_m, end_m)``, the
+    number of uncovered pieces among them and the edges added whole for under-supplied
+    buildings (:attr:`CandidateOptions.under_supplied`)."""
+    e, s, t = _uncovered_pieces(graph, coverage)
+    n_uncovered = len(e)
+    deficit_edges = np.empty(0, dtype=np.int64)
+    if buildings is None or not o.under_supplied:
+        return e, s, t, n_uncovered, deficit_edges
+    rows = _deficit_buildings(buildings, graph.n_edges)
+    if len(rows):
+        edge_of = buildings["access_edge"].to_numpy(dtype=np.float64)[rows].astype(np.int64)
+        deficit_edges = np.unique(edge_of)
+        deficit_edges = deficit_edges[coverage.counted[deficit_edges]]
+    keep = ~np.isin(e, deficit_edges)
+    e = np.concatenate([e[keep], deficit_edges])
+    s = np.concatenate([s[keep], np.zeros(len(deficit_edges))])
+    t = np.concatenate([t[keep], graph.length_m[deficit_edges]])
+    order = np.lexsort((s, e))
+    return e[order], s[order], t[order], n_uncovered, deficit_edges
+
+
+def _staggered_sites(
+    graph: StreetGraph, site_edge: np.ndarray, site_pos: np.ndarray, step: np.ndarray,
+    width: np.ndarray, both_sides_width_m: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sites by road width: ``(edge, position_m, side)``.
+
+    Narrow roads: one site per step, its side chosen later (side 0). Wide roads: a left site
+    (1) a quarter step before and a right one (2) a quarter step after: staggered
+    (GB 50974 7.2.3).
+    """
+    wide = width[site_edge] > both_sides_width_m
+    we, wp, ws = site_edge[wide], site_pos[wide], step[wide]
+    edge = np.concatenate([site_edge[~wide], we, we])
+    pos = np.concatenate([
+        site_pos[~wide],
+        np.clip(wp - ws / 4, 0.0, graph.length_m[we]),
+        np.clip(wp + ws / 4, 0.0, graph.length_m[we]),
+    ])
+    side = np.concatenate(
+        [np.zeros(int((~wide).sum()), np.int8), np.ones(len(we), np.int8), np.full(len(we), 2, np.int8)]
+    )
+    return edge, pos, side
+
+
+def _site_variants(
+    graph: StreetGraph, site_edge: np.ndarray, site_pos: np.ndarray, site_side: np.ndarray,
+    offset: np.ndarray, o: CandidateOptions,
+) -> _Variants:
+    """Every variant of every site: shifts 0, +d, -d, +2d, -2d ...; narrow sites on both sides."""
+    n_steps = math.floor(o.max_shift_m / o.shift_step_m + 1e-9)
+    shifts = np.zeros(2 * n_steps + 1)
+    shifts[1::2] = o.shift_step_m * np.arange(1, n_steps + 1)
+    shifts[2::2] = -o.shift_step_m * np.arange(1, n_steps + 1)
+    n_sides = np.where(site_side == 0, 2, 1)
+    per_site = n_sides * len(shifts)
+    v_site = np.repeat(np.arange(len(site_pos)), per_site)
+    first = np.zeros(len(site_pos) + 1, dtype=np.int64)
+    np.cumsum(per_site, out=first[1:])
+    j = np.arange(len(v_site)) - first[v_site]
+    v_rank = j // n_sides[v_site]
+    v_edge = site_edge[v_site]
+    return _Variants(
+        site=v_site,
+        rank=v_rank,
+        side=np.where(site_side[v_site] == 0, 1 + j % 2, site_side[v_site]),
+        edge=v_edge,
+        pos=np.clip(site_pos[v_site] + shifts[v_rank], 0.0, graph.length_m[v_edge]),
+        offset=offset[v_edge],
+    )
+
+
+def _fit_variants(
+    graph: StreetGraph, v: _Variants, n_sites: int, offset: np.ndarray,
+    buildings: gpd.GeoDataFrame | None, mains: gpd.GeoDataFrame | None, o: CandidateOptions,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Points and checks of the variants: ``(points, clearance, valid, main_distance, pipe)``.
+
+    Unshifted variants first; shifted ones only for the sites that none of those fits.
+    """
+    fp_tree = None
+    if buildings is not None and len(buildings):
+        fp = np.asarray(buildings.geometry.array)
+        fp_tree = shapely.STRtree(fp[~shapely.is_missing(fp)])
+    mains_tree = None
+    if mains is not None:
+        mains_tree = shapely.STRtree(_eligible_mains(mains, graph, o.min_main_dn_mm))
+    n_var = len(v.site)
+    points = np.full(n_var, None, dtype=object)
+    clearance, main_dist = np.full(n_var, np.inf), np.full(n_var, np.nan)
+    valid, pipe = np.zeros(n_var, dtype=bool), np.zeros(n_var)
+    todo = np.flatnonzero(v.rank == 0)
+    for _ in range(2):
+        points[todo] = _offset_points(
+            graph, v.edge[todo], v.pos[todo], np.where(v.side[todo] == 1, v.offset[todo], -v.offset[todo])
+        )
+        clearance[todo], valid[todo], main_dist[todo], pipe[todo] = _check_sites(
+            graph, points[todo], v.edge[todo], offset, fp_tree, mains_tree, o
+        )
+        fitted = np.zeros(n_sites, dtype=bool)
+        fitted[v.site[valid]] = True
+        todo = np.flatnonzero((v.rank > 0) & ~fitted[v.site])
+    return points, clearance, valid, main_dist, pipe
+
+
+def _pick_variants(
+    v: _Variants, clearance: np.ndarray, valid: np.ndarray, pipe: np.ndarray, wall_distance_m: float
+) -> np.ndarray:
+    """Per site the first valid variant: least shift, least pipe, most clearance, right side;
+    sorted by edge, position and side. Clearance beyond twice the wall distance makes no
+    difference to the side."""
+    cap = np.minimum(clearance, 2.0 * wall_distance_m)
+    ok = np.flatnonzero(valid)
+    pref = ok[np.lexsort((-v.side[ok], -cap[ok], pipe[ok], v.rank[ok], v.site[ok]))]
+    firsts = np.ones(len(pref), dtype=bool)
+    firsts[1:] = v.site[pref][1:] != v.site[pref][:-1]
+    pick = pref[firsts]
+    return pick[np.lexsort((v.side[pick], v.pos[pick], v.edge[pick]))]
+
+
 def siting_candidates(
     graph: StreetGraph,
     coverage: CoverageResult,
@@ -410,105 +548,34 @@ def siting_candidates(
     """
     o = options if options is not None else CandidateOptions()
     _check_coverage(graph, coverage)
-    e, s, t = _uncovered_pieces(graph, coverage)
-    n_uncovered = len(e)
     if buildings is not None:
         _check_crs(buildings, graph, "buildings")
-    deficit_edges = np.empty(0, dtype=np.int64)
-    if buildings is not None and o.under_supplied:
-        rows = _deficit_buildings(buildings, graph.n_edges)
-        if len(rows):
-            edge_of = buildings["access_edge"].to_numpy(dtype=np.float64)[rows].astype(np.int64)
-            deficit_edges = np.unique(edge_of)
-            deficit_edges = deficit_edges[coverage.counted[deficit_edges]]
-        keep = ~np.isin(e, deficit_edges)
-        e = np.concatenate([e[keep], deficit_edges])
-        s = np.concatenate([s[keep], np.zeros(len(deficit_edges))])
-        t = np.concatenate([t[keep], graph.length_m[deficit_edges]])
-        order = np.lexsort((s, e))
-        e, s, t = e[order], s[order], t[order]
-
+    e, s, t, n_uncovered, deficit_edges = _candidate_stretches(graph, coverage, buildings, o)
     width = _road_width(graph, o.default_width_m)
     offset = width / 2 + o.kerb_offset_m
     site_edge, site_pos, step = _stretch_sites(graph, e, s, t, o.spacing_m)
-    # Narrow roads: one site per step, its side chosen below (0). Wide roads: a left site a
-    # quarter step before and a right one a quarter step after: staggered (GB 50974 7.2.3).
-    wide = width[site_edge] > o.both_sides_width_m
-    we, wp, ws = site_edge[wide], site_pos[wide], step[wide]
-    site_edge = np.concatenate([site_edge[~wide], we, we])
-    site_pos = np.concatenate([
-        site_pos[~wide],
-        np.clip(wp - ws / 4, 0.0, graph.length_m[we]),
-        np.clip(wp + ws / 4, 0.0, graph.length_m[we]),
-    ])
-    site_side = np.concatenate(
-        [np.zeros(int((~wide).sum()), np.int8), np.ones(len(we), np.int8), np.full(len(we), 2, np.int8)]
+    site_edge, site_pos, site_side = _staggered_sites(
+        graph, site_edge, site_pos, step, width, o.both_sides_width_m
     )
-
-    # Every variant of every site: shifts 0, +d, -d, +2d, -2d ...; narrow sites on both sides.
-    n_steps = math.floor(o.max_shift_m / o.shift_step_m + 1e-9)
-    shifts = np.zeros(2 * n_steps + 1)
-    shifts[1::2] = o.shift_step_m * np.arange(1, n_steps + 1)
-    shifts[2::2] = -o.shift_step_m * np.arange(1, n_steps + 1)
-    n_sides = np.where(site_side == 0, 2, 1)
-    per_site = n_sides * len(shifts)
-    v_site = np.repeat(np.arange(len(site_pos)), per_site)
-    first = np.zeros(len(site_pos) + 1, dtype=np.int64)
-    np.cumsum(per_site, out=first[1:])
-    j = np.arange(len(v_site)) - first[v_site]
-    v_rank = j // n_sides[v_site]
-    v_side = np.where(site_side[v_site] == 0, 1 + j % 2, site_side[v_site])  # 1 left, 2 right
-    v_edge = site_edge[v_site]
-    v_pos = np.clip(site_pos[v_site] + shifts[v_rank], 0.0, graph.length_m[v_edge])
-    v_off = offset[v_edge]
-    fp_tree = None
-    if buildings is not None and len(buildings):
-        fp = np.asarray(buildings.geometry.array)
-        fp_tree = shapely.STRtree(fp[~shapely.is_missing(fp)])
-    mains_tree = None
-    if mains is not None:
-        mains_tree = shapely.STRtree(_eligible_mains(mains, graph, o.min_main_dn_mm))
-
-    # Unshifted variants first; shifted ones only for the sites that none of those fits.
-    n_var = len(v_site)
-    points = np.full(n_var, None, dtype=object)
-    clearance, main_dist = np.full(n_var, np.inf), np.full(n_var, np.nan)
-    valid, pipe = np.zeros(n_var, dtype=bool), np.zeros(n_var)
-    todo = np.flatnonzero(v_rank == 0)
-    for _ in range(2):
-        points[todo] = _offset_points(
-            graph, v_edge[todo], v_pos[todo], np.where(v_side[todo] == 1, v_off[todo], -v_off[todo])
-        )
-        clearance[todo], valid[todo], main_dist[todo], pipe[todo] = _check_sites(
-            graph, points[todo], v_edge[todo], offset, fp_tree, mains_tree, o
-        )
-        fitted = np.zeros(len(site_pos), dtype=bool)
-        fitted[v_site[valid]] = True
-        todo = np.flatnonzero((v_rank > 0) & ~fitted[v_site])
-
-    # Per site the first valid variant: least shift, least pipe, most clearance, right side.
-    # Clearance beyond twice the wall distance makes no difference to the side.
-    cap = np.minimum(clearance, 2.0 * o.wall_distance_m)
-    ok = np.flatnonzero(valid)
-    pref = ok[np.lexsort((-v_side[ok], -cap[ok], pipe[ok], v_rank[ok], v_site[ok]))]
-    firsts = np.ones(len(pref), dtype=bool)
-    firsts[1:] = v_site[pref][1:] != v_site[pref][:-1]
-    pick = pref[firsts]
-    pick = pick[np.lexsort((v_side[pick], v_pos[pick], v_edge[pick]))]
+    v = _site_variants(graph, site_edge, site_pos, site_side, offset, o)
+    points, clearance, valid, main_dist, pipe = _fit_variants(
+        graph, v, len(site_pos), offset, buildings, mains, o
+    )
+    pick = _pick_variants(v, clearance, valid, pipe, o.wall_distance_m)
 
     roads = graph.roads
-    pe = v_edge[pick]
+    pe = v.edge[pick]
     frame = pd.DataFrame(
         {
             "candidate_id": np.arange(len(pick), dtype=np.int64),
             "edge_id": graph.edge_id[pe],
             "name": roads["name"].fillna("").astype(str).to_numpy(dtype=object)[pe],
             "highway": roads["highway"].fillna("").astype(str).to_numpy(dtype=object)[pe],
-            "position_m": v_pos[pick],
-            "side": np.where(v_side[pick] == 1, "left", "right").astype(object),
-            "offset_m": v_off[pick],
+            "position_m": v.pos[pick],
+            "side": np.where(v.side[pick] == 1, "left", "right").astype(object),
+            "offset_m": v.offset[pick],
             "road_width_m": width[pe],
-            "shift_m": v_pos[pick] - site_pos[v_site[pick]],
+            "shift_m": v.pos[pick] - site_pos[v.site[pick]],
             "wall_distance_m": np.where(np.isfinite(clearance[pick]), clearance[pick], np.nan),
             "main_distance_m": np.where(np.isinf(main_dist[pick]), np.nan, main_dist[pick]),
             "pipe_m": pipe[pick],
