@@ -452,7 +452,8 @@ def _split_lines(
     """Length of each line inside the polygons, and the (line, polygon, length) pieces.
 
     A line on a shared boundary intersects both polygons: its pieces are scaled so that no line
-    counts for more than its own length.
+    counts for more than its own length. A line inside a polygon (most streets of a district)
+    counts whole; only lines crossing a boundary are cut, against the prepared polygon.
     """
     n = len(lines)
     if n == 0 or len(polygons) == 0:
@@ -460,9 +461,13 @@ def _split_lines(
         return np.zeros(n), (empty_i, empty_i, np.empty(0))
     li, pi = shapely.STRtree(polygons).query(lines, predicate="intersects")
     li, pi = li.astype(np.int64), pi.astype(np.int64)
-    length = shapely.length(shapely.intersection(lines[li], polygons[pi]))
-    per_line = np.bincount(li, weights=length, minlength=n)
     own = shapely.length(lines)
+    shapely.prepare(polygons)
+    whole = shapely.contains_properly(polygons[pi], lines[li])
+    length = own[li].copy()
+    cut = np.flatnonzero(~whole)
+    length[cut] = shapely.length(shapely.intersection(lines[li[cut]], polygons[pi[cut]]))
+    per_line = np.bincount(li, weights=length, minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(per_line > own, own / per_line, 1.0)
     length = length * scale[li]
@@ -533,15 +538,27 @@ def _count(idx: npt.NDArray[np.int64], n: int, mask: npt.NDArray[np.bool_] | Non
     return np.bincount(slot, weights=w, minlength=n + 1).astype(np.float64)
 
 
-def _line_sums(
-    lines: npt.NDArray[np.object_], polygons: npt.NDArray[np.object_], values: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Per unit (plus 'outside' last): sum over line pieces of piece length × value per metre."""
-    n = len(polygons)
-    inside, (li, pi, length) = _split_lines(lines, polygons)
-    out = np.bincount(pi, weights=length * values[li], minlength=n) if n else np.zeros(0)
-    outside = float(((shapely.length(lines) - inside) * values).sum()) if len(lines) else 0.0
-    return np.append(out, max(outside, 0.0))
+@dataclass(frozen=True)
+class _LineSums:
+    """Lines cut once by the units, summed per unit for any value per metre."""
+
+    n_units: int
+    own: npt.NDArray[np.float64]
+    inside: npt.NDArray[np.float64]
+    pieces: _Pieces
+
+    @classmethod
+    def of(cls, lines: npt.NDArray[np.object_], polygons: npt.NDArray[np.object_]) -> _LineSums:
+        inside, pieces = _split_lines(lines, polygons)
+        return cls(len(polygons), shapely.length(lines) if len(lines) else np.zeros(0), inside, pieces)
+
+    def __call__(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Per unit (plus 'outside' last): sum over line pieces of piece length × value per metre."""
+        n = self.n_units
+        li, pi, length = self.pieces
+        out = np.bincount(pi, weights=length * values[li], minlength=n) if n else np.zeros(0)
+        outside = float(((self.own - self.inside) * values).sum()) if len(self.own) else 0.0
+        return np.append(out, max(outside, 0.0))
 
 
 def _needs_hydrants(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
@@ -578,33 +595,48 @@ def aggregate_districts(
     """
     polys = _geoms(units)
     n = len(polys)
+    cols, street, uncovered = _street_columns(polys, inputs)
+    cols.update(_hydrant_columns(polys, inputs.hydrants))
+    cols.update(_building_columns(polys, inputs.buildings))
+    if not inputs.hydrant_data:  # no hydrant in the data: nothing measured against hydrants
+        for c in ("covered_km", "uncovered_km", "covered_pct", "uncovered_pct",
+                  "high_rise_flow_deficit", "high_rise_no_water", "class1_no_water"):
+            cols[c] = np.full(n + 1, np.nan)
+    _blockage_columns(cols, inputs.blockages, polys)
+    _proposed_columns(cols, inputs.proposed, polys, street, uncovered)
+    out = _district_frame(
+        units, polys, pd.DataFrame(cols), street_outside_m=float(street[n]), inputs=inputs,
+        thresholds=thresholds,
+    )
+    log.info(
+        "district summary: %d units, %s", len(out),
+        ", ".join(f"{g} {int((out['grade'] == g).sum())}" for g in GRADES),
+    )
+    return out
+
+
+def _street_columns(
+    polys: npt.NDArray[np.object_], inputs: DistrictInputs
+) -> tuple[dict[str, Any], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Street length, hydrant coverage and response per unit (plus 'outside' last); also the
+    street and uncovered metres (for the proposal columns)."""
+    n = len(polys)
     roads = inputs.roads
     road_lines = _geoms(roads)
+    by_road = _LineSums.of(road_lines, polys)
     if inputs.pieces is not None and len(inputs.pieces):
-        piece_lines = _geoms(inputs.pieces)
+        by_piece = _LineSums.of(_geoms(inputs.pieces), polys)
         needs = _needs_hydrants(inputs.pieces)
-        street = _line_sums(piece_lines, polys, needs)
-        uncovered = _line_sums(
-            piece_lines, polys, needs * ~inputs.pieces["covered"].to_numpy(dtype=bool)
-        )
+        street = by_piece(needs)
+        uncovered = by_piece(needs * ~inputs.pieces["covered"].to_numpy(dtype=bool))
     else:
         needs = _needs_hydrants(roads)
-        street = _line_sums(road_lines, polys, needs)
-        own = shapely.length(road_lines)
+        street = by_road(needs)
+        own = by_road.own
         frac = np.divide(
             roads["uncovered_m"].to_numpy(dtype=np.float64), own, out=np.zeros(len(own)), where=own > 0
         ) if len(road_lines) else np.zeros(0)
-        uncovered = _line_sums(road_lines, polys, frac * needs)
-    if inputs.response_limit_s is not None and len(road_lines):
-        ok = (roads["response_s"].to_numpy(dtype=np.float64) <= inputs.response_limit_s).astype(np.float64)
-        road_total = _line_sums(road_lines, polys, np.ones(len(road_lines)))
-        within = _line_sums(road_lines, polys, ok)
-        safe_total = np.where(road_total > 0, road_total, 1.0)
-        within_pct = np.where(road_total > 0, 100.0 * within / safe_total, np.nan)
-    else:
-        within = np.full(n + 1, np.nan)
-        within_pct = np.full(n + 1, np.nan)
-
+        uncovered = by_road(frac * needs)
     cols: dict[str, Any] = {}
     cols["street_km"] = street / 1000.0
     cols["uncovered_km"] = uncovered / 1000.0
@@ -612,20 +644,39 @@ def aggregate_districts(
     safe = np.where(street > 0, street, 1.0)
     cols["covered_pct"] = np.where(street > 0, 100.0 * (street - uncovered) / safe, np.nan)
     cols["uncovered_pct"] = np.where(street > 0, 100.0 * uncovered / safe, np.nan)
+    if inputs.response_limit_s is not None and len(road_lines):
+        ok = (roads["response_s"].to_numpy(dtype=np.float64) <= inputs.response_limit_s).astype(np.float64)
+        road_total = by_road(np.ones(len(road_lines)))
+        within = by_road(ok)
+        safe_total = np.where(road_total > 0, road_total, 1.0)
+        cols["response_within_km"] = within / 1000.0
+        cols["response_within_pct"] = np.where(road_total > 0, 100.0 * within / safe_total, np.nan)
+    else:
+        cols["response_within_km"] = np.full(n + 1, np.nan)
+        cols["response_within_pct"] = np.full(n + 1, np.nan)
+    return cols, street, uncovered
 
-    h = inputs.hydrants
+
+def _hydrant_columns(polys: npt.NDArray[np.object_], h: gpd.GeoDataFrame) -> dict[str, Any]:
+    """Hydrants per unit, in all and by status."""
+    n = len(polys)
     h_idx = _assign_points(_geoms(h), polys)
     status = h["status"].fillna("unknown").astype(str).to_numpy() if len(h) else np.empty(0, dtype=object)
-    cols["hydrants_total"] = _count(h_idx, n)
+    cols: dict[str, Any] = {"hydrants_total": _count(h_idx, n)}
     for s in HYDRANT_STATUSES:
         cols[f"hydrants_{s}"] = _count(h_idx, n, status == s)
+    return cols
 
-    b = inputs.buildings
+
+def _building_columns(polys: npt.NDArray[np.object_], b: gpd.GeoDataFrame) -> dict[str, Any]:
+    """High-rises per unit: by class, short of water or flow, and with non-compliant access."""
+    n = len(polys)
     b_idx = _assign_points(_geoms(b), polys)
     cls = b["high_rise_class"].astype(str).to_numpy() if len(b) else np.empty(0, dtype=object)
     high = np.isin(cls, ("class1", "class2"))
     no_water = (b["hydrants_in_range"].to_numpy() == 0) if len(b) else np.zeros(0, dtype=bool)
     deficit = np.nan_to_num(b["flow_deficit_lps"].to_numpy(dtype=np.float64)) > 0 if len(b) else no_water
+    cols: dict[str, Any] = {}
     cols["high_rise_class1"] = _count(b_idx, n, cls == "class1")
     cols["high_rise_class2"] = _count(b_idx, n, cls == "class2")
     cols["high_rise_flow_deficit"] = _count(b_idx, n, high & deficit)
@@ -637,19 +688,21 @@ def aggregate_districts(
         cols["high_rise_access_noncompliant"] = _count(b_idx, n, high & bad)
     else:
         cols["high_rise_access_noncompliant"] = np.full(n + 1, np.nan)
+    return cols
 
-    cols["response_within_km"] = within / 1000.0
-    cols["response_within_pct"] = within_pct
 
-    if not inputs.hydrant_data:  # no hydrant in the data: nothing measured against hydrants
-        for c in ("covered_km", "uncovered_km", "covered_pct", "uncovered_pct",
-                  "high_rise_flow_deficit", "high_rise_no_water", "class1_no_water"):
-            cols[c] = np.full(n + 1, np.nan)
-
-    _blockage_columns(cols, inputs.blockages, polys)
-    _proposed_columns(cols, inputs.proposed, polys, street, uncovered)
-
-    table = pd.DataFrame(cols)
+def _district_frame(
+    units: gpd.GeoDataFrame,
+    polys: npt.NDArray[np.object_],
+    table: pd.DataFrame,
+    *,
+    street_outside_m: float,
+    inputs: DistrictInputs,
+    thresholds: GradeThresholds | None,
+) -> gpd.GeoDataFrame:
+    """The units with their columns and grades; the 'outside' row kept only when something
+    (street length, hydrants, high-rises, blockages, proposals) lies outside every unit."""
+    n = len(polys)
     counts = [c for c in table.columns if c.startswith(("hydrants_", "high_rise_", "class1_", "blockages_"))
               or c == "proposed_hydrants"]
     base = pd.DataFrame(units[UNIT_COLUMNS]).reset_index(drop=True)
@@ -666,19 +719,14 @@ def aggregate_districts(
     frame = grade_districts(frame, thresholds=thresholds, hydrant_data=inputs.hydrant_data)
     geometry = np.concatenate([polys, np.array([None], dtype=object)])
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs=units.crs), crs=units.crs)
-    has_outside = (street[n] > 0.5) or any(
+    has_outside = (street_outside_m > 0.5) or any(
         out.loc[n, c] > 0 for c in ("hydrants_total", "high_rise_class1", "high_rise_class2",
                                       "blockages_total", "proposed_hydrants")
         if pd.notna(out.loc[n, c])
     )
     if not has_outside:
         out = out.iloc[:n]
-    out = out[[*DISTRICT_COLUMNS, "geometry"]].reset_index(drop=True)
-    log.info(
-        "district summary: %d units, %s", len(out),
-        ", ".join(f"{g} {int((out['grade'] == g).sum())}" for g in GRADES),
-    )
-    return out
+    return out[[*DISTRICT_COLUMNS, "geometry"]].reset_index(drop=True)
 
 
 def _blockage_columns(

@@ -379,3 +379,33 @@ def test_routing_column_names() -> None:
     assert t.loc["b", "proposed_cost_yuan"] == pytest.approx(35_000.0)
     assert t.loc["b", "proposed_gain_km"] == pytest.approx(0.3)
     assert t.loc["b", "covered_pct_after"] == pytest.approx(100 * (1.0 + 0.3) / 1.5)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_line_split_equals_brute_force_on_random_units(seed: int) -> None:
+    """Lines inside a unit count whole, crossing ones are cut: per unit and outside, the sums
+    equal cutting every line by every unit (lines on shared borders scaled to their length)."""
+    from reports.districts import _LineSums
+
+    rng = np.random.default_rng(seed)
+    # units: random convex blobs and squares sharing borders, some overlapping the others' edges
+    polys = [shapely.box(x, y, x + 400, y + 400) for x in (0, 400) for y in (0, 400)]
+    polys += [shapely.Point(rng.uniform(0, 1200, 2)).buffer(rng.uniform(50, 300)) for _ in range(3)]
+    polygons = np.array(polys, dtype=object)
+    starts = rng.uniform(-200, 1200, (300, 2))
+    lines = np.array(
+        [shapely.LineString([s, s + rng.uniform(-150, 150, 2), s + rng.uniform(-150, 150, 2)]) for s in starts]
+        + [shapely.LineString([(400, 0), (400, 800)]), shapely.LineString([(100, 100), (300, 100)])],
+        dtype=object,
+    )
+    values = rng.uniform(0, 2, len(lines))
+    got = _LineSums.of(lines, polygons)(values)
+
+    pieces = np.array([[shapely.intersection(ln, pg).length for pg in polygons] for ln in lines])
+    own = shapely.length(lines)
+    per_line = pieces.sum(axis=1)
+    scale = np.where(per_line > own, own / np.where(per_line > 0, per_line, 1), 1.0)
+    want = (pieces * (scale * values)[:, None]).sum(axis=0)
+    outside = float(((own - np.minimum(per_line, own)) * values).sum())
+    assert got[:-1] == pytest.approx(want, rel=1e-9, abs=1e-6)
+    assert got[-1] == pytest.approx(max(outside, 0.0), rel=1e-9, abs=1e-6)
