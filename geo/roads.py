@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import Counter
 
 import geopandas as gpd
 import numpy as np
@@ -89,6 +88,59 @@ def _maxheight(tags: dict[str, str]) -> float:
     return min(finite) if finite else math.nan
 
 
+_ROAD_COLUMNS = (
+    "way_id", "highway", "name", "oneway", "lanes", "width_m", "width_source",
+    "maxheight_m", "access", "service", "surface", "bridge", "tunnel", "emergency", "motorroad",
+)
+
+
+def _way_row(way_id: int, tags: dict[str, str]) -> tuple[tuple[object, ...], bool]:
+    """The attributes of one way (in :data:`_ROAD_COLUMNS` order) and whether it runs reversed."""
+    highway = tags.get("highway", "")
+    service = tags.get("service", "")
+    lanes = parse_float(tags.get("lanes"))
+    width, width_source = _width(tags, highway, service, lanes)
+    oneway, reverse = _oneway(tags)
+    row = (
+        int(way_id), highway, tags.get("name", tags.get("name:zh", "")), oneway, lanes, width,
+        width_source, _maxheight(tags), _access(tags), service, tags.get("surface", ""),
+        tags.get("bridge", "no") not in {"no", ""}, tags.get("tunnel", "no") not in {"no", ""},
+        tags.get("emergency", ""), tags.get("motorroad", "").lower() in _YES,
+    )
+    return row, reverse
+
+
+def _cut_ways(
+    node_ids: list[np.ndarray], lon: list[np.ndarray], lat: list[np.ndarray], barrier_nodes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cut the ways (each already in its legal direction) into edges: ``(way row, u, v, geometry)``.
+
+    A way is cut at its ends, at every node used more than once anywhere (shared by ways, or a
+    way crossing itself) and at every barrier node; edges keep way order, then order along it.
+    """
+    sizes = np.fromiter((len(a) for a in node_ids), dtype=np.int64, count=len(node_ids))
+    if not len(sizes) or not sizes.sum():
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, empty, np.empty(0, dtype=object)
+    ids = np.concatenate(node_ids).astype(np.int64, copy=False)
+    xy = np.column_stack([np.concatenate(lon), np.concatenate(lat)]).astype(np.float64, copy=False)
+    way_of = np.repeat(np.arange(len(sizes)), sizes)
+    _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    cut = (counts[inverse] > 1) | np.isin(ids, barrier_nodes)
+    first = np.cumsum(sizes) - sizes
+    used = sizes > 0
+    cut[first[used]] = True
+    cut[(first + sizes - 1)[used]] = True
+    at = np.flatnonzero(cut)
+    same_way = way_of[at[:-1]] == way_of[at[1:]]
+    start, end = at[:-1][same_way], at[1:][same_way]
+    lens = end - start + 1
+    offsets = np.cumsum(lens) - lens
+    points = np.repeat(start - offsets, lens) + np.arange(int(lens.sum()))
+    geoms = shapely.linestrings(xy[points], indices=np.repeat(np.arange(len(start)), lens))
+    return way_of[start], ids[start], ids[end], np.asarray(geoms, dtype=object)
+
+
 def build_roads(
     osm: OsmData, *, crs: pyproj.CRS
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -114,77 +166,28 @@ def build_roads(
         for i, t in zip(points["osm_id"], points["tags"], strict=True)
         if "barrier" in t
     }
-    # Nodes used more than once anywhere (shared by ways, or a way crossing itself) are
-    # junctions; ends of parts and barrier nodes on roads are graph nodes too.
-    usage: Counter[int] = Counter()
-    for ids in ways["node_ids"]:
-        usage.update(ids)
-    split_nodes = {n for n, c in usage.items() if c > 1}
-    split_nodes.update(n for n in barrier_tags if n in usage)
-
     # One attribute row per way, and per edge only its ends and the row of its way: a city has
     # a million edges, and a dict of attributes for each would cost gigabytes.
-    attrs: list[dict[str, object]] = []
-    edge_way: list[int] = []
-    edge_u: list[int] = []
-    edge_v: list[int] = []
-    coords: list[np.ndarray] = []
+    rows: list[tuple[object, ...]] = []
+    node_ids: list[np.ndarray] = []
+    lon: list[np.ndarray] = []
+    lat: list[np.ndarray] = []
     for way_id, tags, ids, lons, lats in zip(
         ways["way_id"], ways["tags"], ways["node_ids"], ways["lon"], ways["lat"], strict=True
     ):
-        highway = tags.get("highway", "")
-        service = tags.get("service", "")
-        lanes = parse_float(tags.get("lanes"))
-        width, width_source = _width(tags, highway, service, lanes)
-        oneway, reverse = _oneway(tags)
-        row = len(attrs)
-        attrs.append({
-            "way_id": int(way_id),
-            "highway": highway,
-            "name": tags.get("name", tags.get("name:zh", "")),
-            "oneway": oneway,
-            "lanes": lanes,
-            "width_m": width,
-            "width_source": width_source,
-            "maxheight_m": _maxheight(tags),
-            "access": _access(tags),
-            "service": service,
-            "surface": tags.get("surface", ""),
-            "bridge": tags.get("bridge", "no") not in {"no", ""},
-            "tunnel": tags.get("tunnel", "no") not in {"no", ""},
-            "emergency": tags.get("emergency", ""),
-            "motorroad": tags.get("motorroad", "").lower() in _YES,
-        })
-        xy = np.column_stack([lons, lats])
-        node_ids = list(ids)
-        if reverse:
-            xy = xy[::-1]
-            node_ids = node_ids[::-1]
-        start = 0
-        last = len(node_ids) - 1
-        for i in range(1, last + 1):
-            if i == last or node_ids[i] in split_nodes:
-                edge_way.append(row)
-                edge_u.append(node_ids[start])
-                edge_v.append(node_ids[i])
-                coords.append(xy[start : i + 1])
-                start = i
+        row, reverse = _way_row(way_id, tags)
+        rows.append(row)
+        step = -1 if reverse else 1
+        node_ids.append(np.asarray(ids, dtype=np.int64)[::step])
+        lon.append(np.asarray(lons, dtype=np.float64)[::step])
+        lat.append(np.asarray(lats, dtype=np.float64)[::step])
+    barrier_nodes = np.fromiter(barrier_tags, dtype=np.int64, count=len(barrier_tags))
+    edge_way, edge_u, edge_v, geoms = _cut_ways(node_ids, lon, lat, barrier_nodes)
 
-    columns = [
-        "u", "v", "way_id", "highway", "name", "oneway", "lanes", "width_m", "width_source",
-        "maxheight_m", "access", "service", "surface", "bridge", "tunnel", "emergency", "motorroad",
-    ]
-    per_way = pd.DataFrame(attrs, columns=columns[2:])
-    frame = per_way.iloc[np.asarray(edge_way, dtype=np.int64)].reset_index(drop=True)
-    frame.insert(0, "v", np.asarray(edge_v, dtype=np.int64))
-    frame.insert(0, "u", np.asarray(edge_u, dtype=np.int64))
-    if coords:
-        counts = np.fromiter((len(c) for c in coords), dtype=np.int64, count=len(coords))
-        geoms = shapely.linestrings(
-            np.concatenate(coords), indices=np.repeat(np.arange(len(coords)), counts)
-        )
-    else:
-        geoms = np.array([], dtype=object)
+    per_way = pd.DataFrame(rows, columns=list(_ROAD_COLUMNS))
+    frame = per_way.iloc[edge_way].reset_index(drop=True)
+    frame.insert(0, "v", edge_v)
+    frame.insert(0, "u", edge_u)
     roads = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326")).to_crs(crs)
     # Edges whose two ends are the same location (duplicate nodes) carry no length.
     roads["length_m"] = roads.geometry.length.to_numpy()
@@ -207,9 +210,9 @@ def build_roads(
 
 def _turnarounds(points: pd.DataFrame, roads: gpd.GeoDataFrame, *, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     """``highway=turning_circle|turning_loop`` nodes that are nodes of the roads graph."""
-    nodes = set(roads["u"].tolist()) | set(roads["v"].tolist())
+    nodes = np.union1d(roads["u"].to_numpy(np.int64), roads["v"].to_numpy(np.int64))
     kind = points["tags"].map(lambda t: t.get("highway", ""))
-    keep = kind.isin(["turning_circle", "turning_loop"]) & points["osm_id"].isin(list(nodes))
+    keep = kind.isin(["turning_circle", "turning_loop"]) & points["osm_id"].isin(nodes)
     sel = points.loc[keep]
     frame = pd.DataFrame(
         {"node_id": sel["osm_id"].astype("int64").to_numpy(), "kind": kind[keep].to_numpy()},
@@ -227,11 +230,17 @@ def _barriers(
     crs: pyproj.CRS,
 ) -> gpd.GeoDataFrame:
     """Barrier nodes that are nodes of the roads graph, with the road they sit on."""
-    node_way: dict[int, tuple[int, str]] = {}
-    for u, v, way_id, name in zip(roads["u"], roads["v"], roads["way_id"], roads["name"], strict=True):
-        for node in (int(u), int(v)):
-            if node in barrier_tags and node not in node_way:
-                node_way[node] = (int(way_id), str(name))
+    # The first edge (u before v) that has the barrier node at an end gives its road.
+    ends = np.column_stack([roads["u"].to_numpy(np.int64), roads["v"].to_numpy(np.int64)]).ravel()
+    on_road = np.flatnonzero(np.isin(ends, np.fromiter(barrier_tags, np.int64, len(barrier_tags))))
+    nodes, first = np.unique(ends[on_road], return_index=True)
+    edge = on_road[first] // 2
+    node_way: dict[int, tuple[int, str]] = dict(zip(
+        nodes.tolist(),
+        zip(roads["way_id"].to_numpy(np.int64)[edge].tolist(),
+            roads["name"].astype(str).to_numpy(object)[edge].tolist(), strict=True),
+        strict=True,
+    ))
     keep = points["osm_id"].isin(list(node_way)) & points["tags"].map(lambda t: "barrier" in t)
     sel = points.loc[keep]
     records = []

@@ -7,6 +7,7 @@ at 50 N, 0.0001 deg of latitude is 11.1 m and 0.0001 deg of longitude 7.15 m).
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 import pyproj
 import pytest
 import shapely
@@ -159,3 +160,43 @@ def test_nanjing_heights_from_building_parts() -> None:
     assert len(from_parts) == 6 and lone == 1
     assert (from_parts["high_rise_class"] == "class1").all()
     assert from_parts["height_m"].max() == 250.0
+
+
+def _cut_by_walking(node_ids: list[list[int]], barriers: set[int]) -> list[tuple[int, int, int, int, int]]:
+    """Reference: walk each way, cutting at shared nodes (counted over every way), barriers and
+    its end: ``(way, u, v, first index, last index)`` per edge."""
+    from collections import Counter
+
+    usage: Counter[int] = Counter(n for ids in node_ids for n in ids)
+    split = {n for n, c in usage.items() if c > 1} | (barriers & set(usage))
+    edges = []
+    for w, ids in enumerate(node_ids):
+        start = 0
+        for i in range(1, len(ids)):
+            if i == len(ids) - 1 or ids[i] in split:
+                edges.append((w, ids[start], ids[i], start, i))
+                start = i
+    return edges
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_ways_cut_into_edges_as_by_walking_them(seed: int) -> None:
+    """Random ways over a small pool of nodes (shared nodes, self-crossings, loops, one-node
+    and empty ways, barriers): the vectorised cut equals walking each way."""
+    from geo.roads import _cut_ways
+
+    rng = np.random.default_rng(seed)
+    pool = rng.choice(10_000, size=60, replace=False)
+    ways = [list(rng.choice(pool, size=int(rng.integers(0, 9)))) for _ in range(40)]
+    ways[0] = [ways[0][0], *ways[0][1:], ways[0][0]] if ways[0] else ways[0]  # a closed way
+    barriers = set(rng.choice(pool, size=5).tolist())
+    xy = {int(n): (float(n) * 1e-4, float(n) * 2e-4) for n in pool}
+    ids = [np.asarray(w, dtype=np.int64) for w in ways]
+    lon = [np.array([xy[int(n)][0] for n in w]) for w in ways]
+    lat = [np.array([xy[int(n)][1] for n in w]) for w in ways]
+    way, u, v, geoms = _cut_ways(ids, lon, lat, np.array(sorted(barriers), dtype=np.int64))
+
+    want = _cut_by_walking([[int(n) for n in w] for w in ways], barriers)
+    assert list(zip(way.tolist(), u.tolist(), v.tolist(), strict=True)) == [e[:3] for e in want]
+    for g, (w, _, _, s, t) in zip(geoms, want, strict=True):
+        assert np.array_equal(np.asarray(g.coords), np.column_stack([lon[w], lat[w]])[s : t + 1])
