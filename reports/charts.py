@@ -27,10 +27,11 @@ import pandas as pd
 import shapely
 from matplotlib import font_manager
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.path import Path as MplPath
 
 from reports.districts import COST_COLUMNS, GRADES, OUTSIDE_ID, find_column
 from reports.i18n import Lang, label
@@ -103,8 +104,14 @@ def _geoms(frame: gpd.GeoDataFrame | gpd.GeoSeries | None) -> npt.NDArray[np.obj
     return arr[~(shapely.is_missing(arr) | shapely.is_empty(arr))]
 
 
-def _line_segments(geoms: npt.NDArray[np.object_]) -> list[npt.NDArray[np.float64]]:
-    """Every linestring (polygons: every ring) as an (n, 2) array."""
+#: Vertices per drawn path: Agg rasterises each path in bounded memory, and a city's streets in a
+#: few paths instead of one object per street piece.
+_PATH_VERTICES = 100_000
+
+
+def _line_paths(geoms: npt.NDArray[np.object_]) -> list[MplPath]:
+    """Every linestring (polygons: every ring) as moves and lines, in paths of about
+    :data:`_PATH_VERTICES` vertices, each path cut only where a line starts."""
     if len(geoms) == 0:
         return []
     kind = shapely.get_type_id(geoms)
@@ -116,15 +123,21 @@ def _line_segments(geoms: npt.NDArray[np.object_]) -> list[npt.NDArray[np.float6
     if len(parts) == 0:
         return []
     coords, idx = shapely.get_coordinates(parts, return_index=True)
-    cuts = np.flatnonzero(np.diff(idx)) + 1
-    return list(np.split(coords, cuts))
+    starts = np.flatnonzero(np.r_[True, np.diff(idx) != 0])
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[starts] = MplPath.MOVETO
+    cuts = starts[np.unique(starts // _PATH_VERTICES, return_index=True)[1]][1:]
+    return [MplPath(v, c) for v, c in zip(np.split(coords, cuts), np.split(codes, cuts), strict=True)]
 
 
 def _draw_lines(ax: Axes, geoms: npt.NDArray[np.object_], *, color: str, width: float, z: float = 1) -> None:
-    segs = _line_segments(geoms)
-    if segs:
-        ax.add_collection(LineCollection(segs, colors=color, linewidths=width, zorder=z,
-                                         capstyle="round"))
+    paths = _line_paths(geoms)
+    if paths:
+        ax.add_collection(
+            PathCollection(paths, facecolors="none", edgecolors=color, linewidths=width, zorder=z,
+                           capstyle="round", joinstyle="round"),
+            autolim=False,
+        )
 
 
 def _points_xy(frame: gpd.GeoDataFrame | None) -> npt.NDArray[np.float64]:
