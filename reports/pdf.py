@@ -537,6 +537,105 @@ def _proposed_rows(proposed: pd.DataFrame, lang: Lang, n: int) -> tuple[list[lis
 # The report
 
 
+def _map_pages(
+    maps: MapInputs, *, districts: gpd.GeoDataFrame, summary: Mapping[str, Any], st: _Styles, lang: Lang
+) -> tuple[list[Flowable], int]:
+    """A page per map (coverage, grades, hydrants, blockages, proposals) and how many there are."""
+    lg = lang
+    radius = _get(summary, "coverage.radius_m") or 150.0
+    computed = coverage_computed(summary)
+    n_maps = 2
+    story = _map_page(
+        label("map_coverage", lg),
+        charts.coverage_map(maps.pieces, hydrants=maps.hydrants, stations=maps.stations,
+                            districts=districts, lang=lg),
+        label("map_coverage_note", lg, radius=float(radius)) if computed
+        else label("map_coverage_no_data", lg), st,
+    )
+    if len(districts) and computed:
+        grade_png = charts.grade_map(districts, maps.roads, lang=lg)
+        story += _map_page(label("map_grades", lg), grade_png, None, st)
+        n_maps += 1
+    story += _map_page(label("map_hydrants", lg),
+                       charts.hydrant_map(maps.roads, maps.hydrants, districts=districts, lang=lg), None, st)
+    if maps.blockages is not None and len(maps.blockages):
+        impact = find_column(maps.blockages, IMPACT_COLUMNS)
+        story += _map_page(label("map_blockages", lg), charts.blockage_map(
+            maps.roads, maps.blockages, impact_column=impact, districts=districts, lang=lg),
+            label("blockage_size_note", lg) if impact else None, st)
+        n_maps += 1
+    if maps.proposed is not None and len(maps.proposed):
+        story += _map_page(label("map_proposed", lg), charts.proposed_map(
+            maps.pieces, maps.hydrants, maps.proposed, districts=districts, lang=lg), None, st)
+        n_maps += 1
+    return story, n_maps
+
+
+def _chart_page(
+    districts: gpd.GeoDataFrame, *, summary: Mapping[str, Any], budget_curve: pd.DataFrame | None,
+    st: _Styles, lang: Lang,
+) -> list[Flowable]:
+    """The charts page: coverage by district, and the budget curve when there is one."""
+    lg = lang
+    chart_parts: list[Flowable] = [Paragraph(label("contents_charts", lg), st.h1)]
+    if len(districts) and coverage_computed(summary):
+        chart_parts.append(_image(
+            charts.coverage_chart(districts, overall_pct=_get(summary, "coverage.covered_pct"), lang=lg),
+            max_h=FRAME_H * 0.55,
+        ))
+    budget_png = None
+    if budget_curve is not None:
+        budget_png = charts.budget_chart(
+            budget_curve, covered_km=_get(summary, "coverage.covered_km"),
+            road_km=_get(summary, "coverage.road_km"), lang=lg,
+        )
+    if budget_png is not None:
+        chart_parts += [Spacer(1, 4 * mm), _image(budget_png, max_h=FRAME_H * 0.35)]
+    else:
+        chart_parts.append(Paragraph(f"{label('chart_budget', lg)}: {label('not_provided', lg)}", st.small))
+    return [*chart_parts, PageBreak()]
+
+
+def _table_pages(
+    districts: gpd.GeoDataFrame, *, maps: MapInputs, underserved: pd.DataFrame | None,
+    max_district_rows: int, st: _Styles, lang: Lang,
+) -> list[Flowable]:
+    """The tables: worst districts (graded colours), underserved streets, blockages, proposals."""
+    lg = lang
+    story: list[Flowable] = []
+    if len(districts):
+        shown = _worst_districts(districts, max_district_rows)
+        rows, widths, right, grade_col = _district_rows(shown, lg, all_districts=districts)
+        extra = []
+        for i, g in enumerate(shown["grade"].astype(str), start=1):
+            if g in charts.GRADE_COLOURS:
+                colour = colors.HexColor(charts.GRADE_COLOURS[g])
+                extra.append(("BACKGROUND", (grade_col, i), (grade_col, i), colour))
+        story += [Paragraph(label("table_districts", lg), st.h1),
+                  _table(rows, widths=widths, st=st, right=right, extra=extra, total_row=True),
+                  Spacer(1, 1.5 * mm), Paragraph(_esc(label("pdf_table_note", lg)), st.small)]
+        if len(shown) < len(districts):
+            story.append(Paragraph(_esc(label(
+                "rows_left_out", lg, shown=len(shown), left=len(districts) - len(shown),
+                where="report.xlsx, districts.gpkg")), st.small))
+        story.append(Spacer(1, 5 * mm))
+    if underserved is not None and len(underserved):
+        story += [Paragraph(label("table_underserved", lg, n=TOP_ROWS), st.h1),
+                  _table(_underserved_rows(underserved, lg, TOP_ROWS), widths=[0.6, 3, 1.4, 1.1, 1.1, 1.1],
+                         st=st, right=(0, 3, 4, 5)), Spacer(1, 6 * mm)]
+    if maps.blockages is not None and len(maps.blockages):
+        b_rows, b_widths = _blockage_rows(maps.blockages, lg, TOP_ROWS)
+        story += [Paragraph(label("table_blockages", lg, n=TOP_ROWS), st.h1),
+                  _table(b_rows, widths=b_widths, st=st, right=(0, *range(6, len(b_widths)))),
+                  Spacer(1, 6 * mm)]
+    if maps.proposed is not None and len(maps.proposed):
+        p_rows, p_widths = _proposed_rows(maps.proposed, lg, 30)
+        story += [Paragraph(label("table_proposed", lg, n=30), st.h1),
+                  _table(p_rows, widths=p_widths, st=st, right=(0, 4, 5))]
+
+    return story
+
+
 def write_report_pdf(
     path: Path,
     *,
@@ -595,82 +694,13 @@ def write_report_pdf(
         title=title, area_name=area_name, generated_at=generated_at, summary=summary,
         districts=districts, proposed=maps.proposed, thresholds=thresholds, st=st, lang=lg,
     )
-    radius = _get(summary, "coverage.radius_m") or 150.0
-    computed = coverage_computed(summary)
-    n_maps = 2
-    story += _map_page(
-        label("map_coverage", lg),
-        charts.coverage_map(maps.pieces, hydrants=maps.hydrants, stations=maps.stations,
-                            districts=districts, lang=lg),
-        label("map_coverage_note", lg, radius=float(radius)) if computed
-        else label("map_coverage_no_data", lg), st,
+    map_pages, n_maps = _map_pages(maps, districts=districts, summary=summary, st=st, lang=lg)
+    story += map_pages
+    story += _chart_page(districts, summary=summary, budget_curve=budget_curve, st=st, lang=lg)
+    story += _table_pages(
+        districts, maps=maps, underserved=underserved, max_district_rows=max_district_rows, st=st,
+        lang=lg,
     )
-    if len(districts) and computed:
-        grade_png = charts.grade_map(districts, maps.roads, lang=lg)
-        story += _map_page(label("map_grades", lg), grade_png, None, st)
-        n_maps += 1
-    story += _map_page(label("map_hydrants", lg),
-                       charts.hydrant_map(maps.roads, maps.hydrants, districts=districts, lang=lg), None, st)
-    if maps.blockages is not None and len(maps.blockages):
-        impact = find_column(maps.blockages, IMPACT_COLUMNS)
-        story += _map_page(label("map_blockages", lg), charts.blockage_map(
-            maps.roads, maps.blockages, impact_column=impact, districts=districts, lang=lg),
-            label("blockage_size_note", lg) if impact else None, st)
-        n_maps += 1
-    if maps.proposed is not None and len(maps.proposed):
-        story += _map_page(label("map_proposed", lg), charts.proposed_map(
-            maps.pieces, maps.hydrants, maps.proposed, districts=districts, lang=lg), None, st)
-        n_maps += 1
-
-    # charts
-    chart_parts: list[Flowable] = [Paragraph(label("contents_charts", lg), st.h1)]
-    if len(districts) and computed:
-        chart_parts.append(_image(
-            charts.coverage_chart(districts, overall_pct=_get(summary, "coverage.covered_pct"), lang=lg),
-            max_h=FRAME_H * 0.55,
-        ))
-    budget_png = None
-    if budget_curve is not None:
-        budget_png = charts.budget_chart(
-            budget_curve, covered_km=_get(summary, "coverage.covered_km"),
-            road_km=_get(summary, "coverage.road_km"), lang=lg,
-        )
-    if budget_png is not None:
-        chart_parts += [Spacer(1, 4 * mm), _image(budget_png, max_h=FRAME_H * 0.35)]
-    else:
-        chart_parts.append(Paragraph(f"{label('chart_budget', lg)}: {label('not_provided', lg)}", st.small))
-    story += [*chart_parts, PageBreak()]
-
-    # tables
-    if len(districts):
-        shown = _worst_districts(districts, max_district_rows)
-        rows, widths, right, grade_col = _district_rows(shown, lg, all_districts=districts)
-        extra = []
-        for i, g in enumerate(shown["grade"].astype(str), start=1):
-            if g in charts.GRADE_COLOURS:
-                colour = colors.HexColor(charts.GRADE_COLOURS[g])
-                extra.append(("BACKGROUND", (grade_col, i), (grade_col, i), colour))
-        story += [Paragraph(label("table_districts", lg), st.h1),
-                  _table(rows, widths=widths, st=st, right=right, extra=extra, total_row=True),
-                  Spacer(1, 1.5 * mm), Paragraph(_esc(label("pdf_table_note", lg)), st.small)]
-        if len(shown) < len(districts):
-            story.append(Paragraph(_esc(label(
-                "rows_left_out", lg, shown=len(shown), left=len(districts) - len(shown),
-                where="report.xlsx, districts.gpkg")), st.small))
-        story.append(Spacer(1, 5 * mm))
-    if underserved is not None and len(underserved):
-        story += [Paragraph(label("table_underserved", lg, n=TOP_ROWS), st.h1),
-                  _table(_underserved_rows(underserved, lg, TOP_ROWS), widths=[0.6, 3, 1.4, 1.1, 1.1, 1.1],
-                         st=st, right=(0, 3, 4, 5)), Spacer(1, 6 * mm)]
-    if maps.blockages is not None and len(maps.blockages):
-        b_rows, b_widths = _blockage_rows(maps.blockages, lg, TOP_ROWS)
-        story += [Paragraph(label("table_blockages", lg, n=TOP_ROWS), st.h1),
-                  _table(b_rows, widths=b_widths, st=st, right=(0, *range(6, len(b_widths)))),
-                  Spacer(1, 6 * mm)]
-    if maps.proposed is not None and len(maps.proposed):
-        p_rows, p_widths = _proposed_rows(maps.proposed, lg, 30)
-        story += [Paragraph(label("table_proposed", lg, n=30), st.h1),
-                  _table(p_rows, widths=p_widths, st=st, right=(0, 4, 5))]
 
     footer = _footer(title, lg)
     with atomic_path(Path(path)) as tmp:
