@@ -141,10 +141,17 @@ class _GcjOffset:
         ``near``: the points are those of the previous call, moved by a little.
         """
         n = lon.shape[0]
-        dlon, dlat, sq, x, y, t, u, v = (row[:n] for row in self._real)
-        ex, ey, a, b, c = (row[:n] for row in self._cplx)
         near = near and n == self._n
         self._n = n
+        self._phasors(lon, lat, n, near=near)
+        self._harmonics(n)
+        self._polynomial(n)
+        return self._to_degrees(n)
+
+    def _phasors(self, lon: FloatArray, lat: FloatArray, n: int, *, near: bool) -> None:
+        """``e^(i x deg)`` and ``e^(i y deg)`` of the points (turned from the last ones when near)."""
+        _, _, _, x, y, t, u, v = (row[:n] for row in self._real)
+        ex, ey, a, _, _ = (row[:n] for row in self._cplx)
         for ang, deg, phasor, offset in ((x, lon, ex, 105.0), (y, lat, ey, 35.0)):
             if near:
                 np.subtract(deg, offset, out=t)
@@ -157,6 +164,11 @@ class _GcjOffset:
             else:
                 np.subtract(deg, offset, out=ang)
             _unit_phasor(ang, phasor, t)
+
+    def _harmonics(self, n: int) -> None:
+        """The sine terms of both offsets, from the phasors by products (no trigonometry)."""
+        dlon, dlat, _sq, _x, _y, t, u, _v = (row[:n] for row in self._real)
+        ex, ey, a, b, c = (row[:n] for row in self._cplx)
         # Longitude row: sin of 6, 15, 60, 180 psi; both rows: sin of 360, 1080 psi (psi = x deg).
         np.multiply(ex, ex, out=a)
         np.multiply(a, ex, out=b)  # 3
@@ -192,6 +204,11 @@ class _GcjOffset:
         np.multiply(a, c, out=a)  # 180
         _add_scaled(dlat, a.imag, 40.0 / 3.0, t)
         dlat += u
+
+    def _polynomial(self, n: int) -> None:
+        """Add the polynomial and square-root terms of both offsets."""
+        dlon, dlat, sq, x, y, t, u, _v = (row[:n] for row in self._real)
+        _ex, _ey, _a, _b, _c = (row[:n] for row in self._cplx)
         # Polynomial and sqrt terms: -100 + x (2 + 0.1 y) + y (3 + 0.2 y) + 0.2 sqrt|x| and
         # 300 + x (1 + 0.1 x + 0.1 y) + 2 y + 0.1 sqrt|x|.
         np.abs(x, out=sq)
@@ -217,6 +234,11 @@ class _GcjOffset:
         dlon += u
         np.multiply(sq, 0.1, out=u)
         dlon += u
+
+    def _to_degrees(self, n: int) -> tuple[FloatArray, FloatArray]:
+        """Scale the offsets (metres-like units) to degrees at each point's latitude."""
+        dlon, dlat, _sq, _x, _y, t, u, v = (row[:n] for row in self._real)
+        _ex, ey, a, _b, _c = (row[:n] for row in self._cplx)
         # Degrees: dlat * 180 m sqrt(m) / (a (1 - ee) pi), dlon * 180 sqrt(m) / (a cos(lat) pi)
         # with m = 1 - ee sin(lat)^2.
         np.multiply(ey, _ROT_35, out=a)

@@ -312,6 +312,50 @@ def high_rise_class(
         ``"public, 80.0 m > 50 m: GB 50016 5.1.1 class 1"``).
     """
     n = len(height_m)
+    h, u, lv, b, a, imp = _high_rise_inputs(height_m, use, levels, building_tag, amenity_tag, important)
+    t = thresholds
+    known = np.isfinite(h)
+    residential = u == "residential"
+    base = np.where(residential, t.residential_m, t.public_m)
+    top = np.where(residential, t.residential_class1_m, t.public_class1_m)
+    single = ~residential & (lv > 0) & (lv <= 1)
+    hospital = np.isin(b, list(HOSPITAL_VALUES)) | np.isin(a, list(HOSPITAL_VALUES))
+    elderly = np.isin(a, list(ELDERLY_CARE_VALUES))
+    special = ~residential & (hospital | elderly | imp)
+    above = known & (h > base) & ~single
+    by_height = above & (h > top)
+    by_kind = above & ~by_height & special
+    cls = np.select(
+        [~known, ~above, by_height | by_kind], ["unknown", "not_high_rise", "class1"],
+        default="class2",
+    ).astype(object)
+    reason = np.select(
+        [hospital, elderly, imp], [" (hospital)", " (elderly care)", " (marked important)"],
+        default="",
+    ).astype(object)
+    basis = np.select(
+        [~known, single & ~(h <= base), ~above, by_height, by_kind],
+        ["unknown", "single", "below", "top", "kind"], default="base",
+    ).astype(object)
+    basis = _class_basis(basis, u, h, base, top, reason, t.clause)
+    storeys_unknown = above & ~residential & ~np.isfinite(lv)
+    basis[storeys_unknown] = basis[storeys_unknown] + "; storeys unknown, taken as multi-storey"
+    return pd.DataFrame(
+        {"high_rise_class": cls, "class_basis": basis}, index=_index(height_m, n)
+    )
+
+
+def _high_rise_inputs(
+    height_m: pd.Series,
+    use: pd.Series,
+    levels: pd.Series,
+    building_tag: pd.Series,
+    amenity_tag: pd.Series | None,
+    important: pd.Series | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The inputs of :func:`high_rise_class` checked and as arrays: heights, uses, levels,
+    building and amenity tags, important flags."""
+    n = len(height_m)
     h = _floats(height_m, n=n, what="height_m")
     if (h < 0).any():
         raise LayerValidationError(
@@ -336,26 +380,18 @@ def high_rise_class(
     )
     if imp.size != n:
         raise LayerValidationError(f"important has {imp.size} values; expected {n}")
-    t = thresholds
+    return h, u, lv, b, a, imp
 
-    known = np.isfinite(h)
-    residential = u == "residential"
-    base = np.where(residential, t.residential_m, t.public_m)
-    top = np.where(residential, t.residential_class1_m, t.public_class1_m)
-    single = ~residential & (lv > 0) & (lv <= 1)
-    hospital = np.isin(b, list(HOSPITAL_VALUES)) | np.isin(a, list(HOSPITAL_VALUES))
-    elderly = np.isin(a, list(ELDERLY_CARE_VALUES))
-    special = ~residential & (hospital | elderly | imp)
-    above = known & (h > base) & ~single
-    by_height = above & (h > top)
-    by_kind = above & ~by_height & special
-    cls = np.select(
-        [~known, ~above, by_height | by_kind], ["unknown", "not_high_rise", "class1"],
-        default="class2",
-    ).astype(object)
 
+def _class_basis(
+    case: np.ndarray, u: np.ndarray, h: np.ndarray, base: np.ndarray, top: np.ndarray,
+    reason: np.ndarray, clause: str,
+) -> np.ndarray:
+    """The ``class_basis`` text of each building from its case (``unknown`` height, ``single``
+    storey, ``below`` the threshold, above the class-1 ``top``, class 1 by ``kind``, class 2
+    above the ``base``)."""
     label = np.select(
-        [residential, u == "public", u == "industrial"],
+        [u == "residential", u == "public", u == "industrial"],
         [
             "residential",
             "public",
@@ -364,16 +400,11 @@ def high_rise_class(
         ],
         default="use unknown (stricter public thresholds applied)",
     ).astype(object)
-    reason = np.select(
-        [hospital, elderly, imp], [" (hospital)", " (elderly care)", " (marked important)"],
-        default="",
-    ).astype(object)
     h_txt = np.char.mod("%.1f m", h).astype(object)
     base_txt = np.char.mod("%g m", base).astype(object)
     top_txt = np.char.mod("%g m", top).astype(object)
-    clause = t.clause
-    basis = np.select(
-        [~known, single & ~(h <= base), ~above, by_height, by_kind],
+    return np.select(
+        [case == "unknown", case == "single", case == "below", case == "top", case == "kind"],
         [
             "height unknown: no usable height or building:levels tag",
             label + ", single storey, " + h_txt + f": not high-rise ({clause})",
@@ -383,11 +414,6 @@ def high_rise_class(
         ],
         default=label + ", " + h_txt + " > " + base_txt + f": {clause} class 2",
     ).astype(object)
-    storeys_unknown = above & ~residential & ~np.isfinite(lv)
-    basis[storeys_unknown] = basis[storeys_unknown] + "; storeys unknown, taken as multi-storey"
-    return pd.DataFrame(
-        {"high_rise_class": cls, "class_basis": basis}, index=_index(height_m, n)
-    )
 
 
 def building_volume(footprint_m2: pd.Series, height_m: pd.Series) -> pd.Series:

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from geo.errors import ConfigError, LayerValidationError
-from geo.preset_model import HYDRANT_STATUSES, Preset
+from geo.preset_model import HYDRANT_STATUSES, FireFlowTable, Preset
 
 #: OSM ``building=*`` values that select the ``warehouse`` / ``house`` fire-flow groups.
 WAREHOUSE_BUILDINGS = frozenset({"warehouse"})
@@ -164,6 +164,50 @@ def fire_flow_lookup(
             f"buildings 'use' has values {sorted(set(use[bad]))}; expected residential, public,"
             " industrial or unknown"
         )
+    grades = _fire_resistance_grades(table, buildings, grade)
+    group = _fire_flow_groups(table, buildings, grades, use)
+    flow, basis = _fire_flow_cells(table, grades, group, _fire_flow_measure(buildings, table.measure))
+    return pd.DataFrame(
+        {"required_flow_lps": flow, "fire_flow_group": group, "fire_flow_basis": basis},
+        index=buildings.index,
+    )
+
+
+def _fire_resistance_grades(
+    table: FireFlowTable, buildings: pd.DataFrame, grade: str | None
+) -> npt.NDArray[np.object_]:
+    """Each building's grade: ``grade`` for all, else its own column, else the table's default."""
+    n = len(buildings)
+    if grade is not None:
+        if grade not in table.grades:
+            raise ConfigError(
+                f"fire-resistance grade {grade!r} is not in {table.source}; known: "
+                f"{', '.join(table.grades)}"
+            )
+        return np.full(n, grade, dtype=object)
+    if "fire_resistance_grade" not in buildings.columns:
+        return np.full(n, table.default_grade, dtype=object)
+    grades = pd.Series(buildings["fire_resistance_grade"], dtype=object).where(
+        buildings["fire_resistance_grade"].notna(), ""
+    ).astype(str).str.strip().to_numpy(dtype=object)
+    grades[grades == ""] = table.default_grade
+    unknown_grades = sorted(set(grades) - set(table.grades))
+    if unknown_grades:
+        raise LayerValidationError(
+            f"buildings 'fire_resistance_grade' has values {unknown_grades} not in "
+            f"{table.source} ({', '.join(table.grades)})"
+        )
+    return grades
+
+
+def _fire_flow_groups(
+    table: FireFlowTable, buildings: pd.DataFrame, grades: npt.NDArray[np.object_],
+    use: npt.NDArray[np.object_],
+) -> npt.NDArray[np.object_]:
+    """The table's building group of each building ('' when none): by grade, the warehouse or
+    house kind of its ``building`` tag, its use and whether it is a high-rise; the most specific
+    group the table's ``[fire_flow.groups]`` name wins."""
+    n = len(buildings)
     hr = (
         _as_text_array(buildings["high_rise_class"], n, "high_rise_class")
         if "high_rise_class" in buildings.columns else np.full(n, "", dtype=object)
@@ -172,28 +216,6 @@ def fire_flow_lookup(
         _as_text_array(buildings["building"], n, "building")
         if "building" in buildings.columns else np.full(n, "", dtype=object)
     )
-    if grade is not None:
-        if grade not in table.grades:
-            raise ConfigError(
-                f"fire-resistance grade {grade!r} is not in {table.source}; known: "
-                f"{', '.join(table.grades)}"
-            )
-        grades = np.full(n, grade, dtype=object)
-    elif "fire_resistance_grade" in buildings.columns:
-        grades = pd.Series(buildings["fire_resistance_grade"], dtype=object).where(
-            buildings["fire_resistance_grade"].notna(), ""
-        ).astype(str).str.strip().to_numpy(dtype=object)
-        grades[grades == ""] = table.default_grade
-        unknown_grades = sorted(set(grades) - set(table.grades))
-        if unknown_grades:
-            raise LayerValidationError(
-                f"buildings 'fire_resistance_grade' has values {unknown_grades} not in "
-                f"{table.source} ({', '.join(table.grades)})"
-            )
-    else:
-        grades = np.full(n, table.default_grade, dtype=object)
-    measure = _fire_flow_measure(buildings, table.measure)
-
     special = np.where(
         np.isin(btag, list(WAREHOUSE_BUILDINGS)), "warehouse",
         np.where(np.isin(btag, list(HOUSE_BUILDINGS)), "house", ""),
@@ -207,8 +229,15 @@ def fire_flow_lookup(
         candidates = [c for c in (f"{sp}_high_rise" if sp and h else "", sp,
                                   f"{u}_high_rise" if h else "", u) if c]
         group_of[str(key)] = next((mapping[c] for c in candidates if c in mapping), "")
-    group = combo.map(group_of).to_numpy(dtype=object)
+    return combo.map(group_of).to_numpy(dtype=object)
 
+
+def _fire_flow_cells(
+    table: FireFlowTable, grades: npt.NDArray[np.object_], group: npt.NDArray[np.object_],
+    measure: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.object_]]:
+    """The flow of each building's table cell (NaN when none or '—') and the basis text."""
+    n = len(grades)
     flow = np.full(n, np.nan)
     basis = np.full(n, "", dtype=object)
     measure_name = table.measure
@@ -238,10 +267,7 @@ def fire_flow_lookup(
     no_group = group == ""
     basis[no_group] = f"{table.clause}: no building group for this use and grade"
     basis[no_group & unknown_measure] = f"{table.clause}: no building group; {measure_name} unknown"
-    return pd.DataFrame(
-        {"required_flow_lps": flow, "fire_flow_group": group, "fire_flow_basis": basis},
-        index=buildings.index,
-    )
+    return flow, basis
 
 
 def required_fire_flow(

@@ -168,32 +168,14 @@ def analyze(
     note(f"street graph ({_count(len(layers.roads), 'road edge')})")
     graph = build_graph(layers.roads, barriers=layers.barriers)
     truck = truck_graph(graph, options=truck_options(preset, options))
-    hydrants = layers.hydrants
-    snaps = snap_points(graph, hydrants.geometry, max_distance_m=options.snap_distance_m)
-    status = hydrants["status"].to_numpy(dtype=object)
-    in_service = status == "in_service"
-
-    radius_rule = preset.rule("hydrant_radius")
-    radius = radius_rule.value("value_m")
-    needs = roads_needing_hydrants(layers.roads, preset=preset)
-    note(f"hydrant coverage ({_count(len(hydrants), 'hydrant')})")
-    coverage = hydrant_coverage(
-        graph, snaps, radius_m=radius, in_service=in_service, method=options.coverage_method,
-        hydrant_points=hydrants.geometry, needs_hydrants=needs,
-    )
-    pieces = coverage_pieces(graph, coverage)
-    underserved = underserved_segments(pieces, buildings=layers.buildings)
-    spacing_rule = preset.rule("hydrant_spacing")
-    spacing = spacing_gaps(
-        graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
-        needs_hydrants=needs,
-    )
+    note(f"hydrant coverage ({_count(len(layers.hydrants), 'hydrant')})")
+    h = _hydrant_steps(layers, graph, preset, options)
 
     note(f"building water ({_count(len(layers.buildings), 'building')})")
-    buildings, pairs = _building_water(layers, graph, truck, snaps, preset, options)
+    buildings, pairs = _building_water(layers, graph, truck, h.snaps, preset, options)
     note(f"station response ({_count(len(layers.stations), 'station')})")
     response = _response(layers, truck, preset, options)
-    roads = _roads_result(layers, truck, coverage, response)
+    roads = _roads_result(layers, truck, h.coverage, response)
     areas = _buildings_response(layers, truck, response, buildings)
 
     note(f"high-rise access ({_count(len(layers.buildings), 'building')})")
@@ -204,40 +186,33 @@ def analyze(
     )
 
     hydrant_data = has_hydrant_data(layers)
-    connectors, connector_findings = connector_water(layers, graph, snaps, preset, options)
+    connectors, connector_findings = connector_water(layers, graph, h.snaps, preset, options)
     siting_mode = _siting_mode(options, hydrant_data=hydrant_data)
     siting = None
     if siting_mode not in _NOT_SITED:
         note("siting")
-        siting = _siting(graph, coverage, buildings, options, radius)
-    note(f"findings ({_count(len(underserved), 'underserved stretch', 'es')}, "
-         f"{_count(len(spacing), 'spacing gap')})")
-
-    hyd = hydrants.copy()
-    hyd["snap_edge"] = snaps.edge
-    hyd["snap_offset_m"] = snaps.offset_m
-    hyd["snap_reason"] = snaps.reason.astype(str)
-
+        siting = _siting(graph, h.coverage, buildings, options, h.radius_rule.value("value_m"))
+    note(f"findings ({_count(len(h.underserved), 'underserved stretch', 'es')}, "
+         f"{_count(len(h.spacing), 'spacing gap')})")
+    hyd = _hydrants_layer(layers.hydrants, h.snaps)
     found = concat_findings(
-        [*_findings(layers, preset, buildings, underserved, spacing, response, areas, hyd),
+        [*_findings(layers, preset, buildings, h.underserved, h.spacing, response, areas, hyd),
          access_findings, dead_end_findings, connector_findings if hydrant_data else pd.DataFrame()]
     )
     summary = _summary(
-        preset, coverage, buildings, roads, response, underserved, spacing, found, options, hyd
+        preset, h.coverage, buildings, roads, response, h.underserved, h.spacing, found, options, hyd
     )
     for section, values in access_summary(high_rises, dead_ends).items():
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = connector_summary(connectors)
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
-    underserved = with_rule(underserved, radius_rule)
-    spacing = with_rule(spacing, spacing_rule)
     buildings["flags"] = building_flags(buildings, found)
     result_layers = {
         "roads_analysis": roads,
-        "coverage_pieces": pieces,
-        "underserved_segments": underserved,
-        "spacing_gaps": spacing,
+        "coverage_pieces": h.pieces,
+        "underserved_segments": with_rule(h.underserved, h.radius_rule),
+        "spacing_gaps": with_rule(h.spacing, h.spacing_rule),
         "buildings_analysis": buildings,
         "hydrants_analysis": hyd,
         "building_hydrants": _pairs_layer(layers, pairs),
@@ -248,11 +223,60 @@ def analyze(
         **_siting_layers(siting),
     }
     analysis = Analysis(
-        graph=graph, truck=truck, hydrant_snaps=snaps, coverage=coverage, response=response,
+        graph=graph, truck=truck, hydrant_snaps=h.snaps, coverage=h.coverage, response=response,
         layers=result_layers, findings=found, summary=summary,
     )
     note("blockage ranking")
     return rank_blockages(analysis, blockages, preset=preset)
+
+
+@dataclass(frozen=True)
+class _HydrantSteps:
+    """Hydrants on the street graph: snaps, coverage and its pieces, underserved stretches and
+    spacing gaps, with the two rules they were measured against."""
+
+    snaps: SnapResult
+    coverage: CoverageResult
+    pieces: gpd.GeoDataFrame
+    underserved: gpd.GeoDataFrame
+    spacing: gpd.GeoDataFrame
+    radius_rule: Rule
+    spacing_rule: Rule
+
+
+def _hydrant_steps(
+    layers: Layers, graph: StreetGraph, preset: Preset, options: AnalysisOptions
+) -> _HydrantSteps:
+    """Snap the hydrants, cover the streets that need hydrants, find the gaps between them."""
+    hydrants = layers.hydrants
+    snaps = snap_points(graph, hydrants.geometry, max_distance_m=options.snap_distance_m)
+    in_service = hydrants["status"].to_numpy(dtype=object) == "in_service"
+    radius_rule = preset.rule("hydrant_radius")
+    needs = roads_needing_hydrants(layers.roads, preset=preset)
+    coverage = hydrant_coverage(
+        graph, snaps, radius_m=radius_rule.value("value_m"), in_service=in_service,
+        method=options.coverage_method, hydrant_points=hydrants.geometry, needs_hydrants=needs,
+    )
+    pieces = coverage_pieces(graph, coverage)
+    spacing_rule = preset.rule("hydrant_spacing")
+    spacing = spacing_gaps(
+        graph, snaps, max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
+        needs_hydrants=needs,
+    )
+    return _HydrantSteps(
+        snaps=snaps, coverage=coverage, pieces=pieces,
+        underserved=underserved_segments(pieces, buildings=layers.buildings), spacing=spacing,
+        radius_rule=radius_rule, spacing_rule=spacing_rule,
+    )
+
+
+def _hydrants_layer(hydrants: gpd.GeoDataFrame, snaps: SnapResult) -> gpd.GeoDataFrame:
+    """The hydrants with where each snapped on the street graph (or why not)."""
+    hyd = hydrants.copy()
+    hyd["snap_edge"] = snaps.edge
+    hyd["snap_offset_m"] = snaps.offset_m
+    hyd["snap_reason"] = snaps.reason.astype(str)
+    return hyd
 
 
 def _buildings_response(

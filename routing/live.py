@@ -600,43 +600,12 @@ def recompute_area(
         update = AreaUpdate(changed, moved, np.empty(0, np.int64), np.empty(0, np.int64), 0)
         return new_layers, dataclasses.replace(analysis, layers=result_layers), update
 
-    radius = analysis.coverage.radius_m
-    method = analysis.coverage.method
-    points = np.asarray(hydrants.geometry.array, dtype=object)
-    edges = affected_edges(graph, snaps, moved, radius_m=radius, method=method, points=points)
-    relevant = relevant_hydrants(graph, snaps, edges, radius_m=radius, method=method, points=points)
     in_service = new_status == "in_service"
-    part = hydrant_coverage(
-        graph, snaps, radius_m=radius, in_service=in_service & relevant,
-        method="straight" if method == "straight" else "network",
-        hydrant_points=hydrants.geometry if method == "straight" else None,
-        needs_hydrants=analysis.coverage.needs_hydrants,
+    coverage, edge_rows, relevant = _splice_hydrant_coverage(
+        graph, snaps, analysis.coverage, hydrants, moved, in_service=in_service
     )
-    usable = _valid_points(points) if method == "straight" else snaps.snapped
-    coverage = splice_coverage(
-        graph, analysis.coverage, part, edges, n_hydrants=int((in_service & usable).sum())
-    )
-    edge_rows = np.flatnonzero(edges)
-
-    roads = with_road_coverage(analysis.layers["roads_analysis"], coverage)
-    pieces = analysis.layers["coverage_pieces"]
-    if len(edge_rows):
-        pieces, _ = _splice_pieces(graph, pieces, coverage, edge_rows)
-    underserved = with_rule(
-        splice_underserved(
-            analysis.layers["underserved_segments"], pieces, graph.edge_id[edge_rows],
-            buildings=layers.buildings,
-        ),
-        preset.rule("hydrant_radius"),
-    )
-    spacing_rule = preset.rule("hydrant_spacing")
-    spacing = with_rule(
-        splice_spacing(
-            analysis.layers["spacing_gaps"], graph, snaps, moved,
-            max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
-            needs_hydrants=coverage.needs_hydrants,
-        ),
-        spacing_rule,
+    roads, pieces, underserved, spacing = _splice_streets(
+        layers, analysis, coverage, edge_rows, moved, in_service=in_service, preset=preset
     )
 
     band = preset.rule("hydrant_count_band").value("max_m")
@@ -675,6 +644,70 @@ def recompute_area(
         update.relevant_hydrants,
     )
     return new_layers, new_analysis, update
+
+
+def _splice_hydrant_coverage(
+    graph: StreetGraph,
+    snaps: SnapResult,
+    current: CoverageResult,
+    hydrants: gpd.GeoDataFrame,
+    moved: np.ndarray,
+    *,
+    in_service: np.ndarray,
+) -> tuple[CoverageResult, np.ndarray, np.ndarray]:
+    """Coverage with the ``moved`` hydrants' new status: recomputed on the edges they can reach
+    from the hydrants that can reach those edges; ``(coverage, edge rows, relevant hydrants)``."""
+    radius, method = current.radius_m, current.method
+    points = np.asarray(hydrants.geometry.array, dtype=object)
+    edges = affected_edges(graph, snaps, moved, radius_m=radius, method=method, points=points)
+    relevant = relevant_hydrants(graph, snaps, edges, radius_m=radius, method=method, points=points)
+    part = hydrant_coverage(
+        graph, snaps, radius_m=radius, in_service=in_service & relevant,
+        method="straight" if method == "straight" else "network",
+        hydrant_points=hydrants.geometry if method == "straight" else None,
+        needs_hydrants=current.needs_hydrants,
+    )
+    usable = _valid_points(points) if method == "straight" else snaps.snapped
+    coverage = splice_coverage(
+        graph, current, part, edges, n_hydrants=int((in_service & usable).sum())
+    )
+    return coverage, np.flatnonzero(edges), relevant
+
+
+def _splice_streets(
+    layers: Layers,
+    analysis: Analysis,
+    coverage: CoverageResult,
+    edge_rows: np.ndarray,
+    moved: np.ndarray,
+    *,
+    in_service: np.ndarray,
+    preset: Preset,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Roads, coverage pieces, underserved stretches and spacing gaps with the new coverage,
+    recomputed on ``edge_rows`` (and the spacing around the ``moved`` hydrants) only."""
+    graph, snaps = analysis.graph, analysis.hydrant_snaps
+    roads = with_road_coverage(analysis.layers["roads_analysis"], coverage)
+    pieces = analysis.layers["coverage_pieces"]
+    if len(edge_rows):
+        pieces, _ = _splice_pieces(graph, pieces, coverage, edge_rows)
+    underserved = with_rule(
+        splice_underserved(
+            analysis.layers["underserved_segments"], pieces, graph.edge_id[edge_rows],
+            buildings=layers.buildings,
+        ),
+        preset.rule("hydrant_radius"),
+    )
+    spacing_rule = preset.rule("hydrant_spacing")
+    spacing = with_rule(
+        splice_spacing(
+            analysis.layers["spacing_gaps"], graph, snaps, moved,
+            max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
+            needs_hydrants=coverage.needs_hydrants,
+        ),
+        spacing_rule,
+    )
+    return roads, pieces, underserved, spacing
 
 
 def refresh_water_findings(

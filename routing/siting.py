@@ -613,6 +613,47 @@ def _prepare(
     return A, cost.cost_of(candidates), demand["weight"].to_numpy(dtype=np.float64)
 
 
+def _max_coverage_model(
+    A: sp.csr_array, w: np.ndarray, c_unit: np.ndarray, *, k: int | None, budget_cny: float | None
+) -> tuple[np.ndarray, list[LinearConstraint]]:
+    """The max-coverage MIP over ``x`` (candidates) then ``y`` (demand columns): the objective
+    ``-sum w y`` and the constraints ``y <= A^T x``, ``sum x <= k``, ``sum cost x <= budget``."""
+    n, m = A.shape
+    obj = np.concatenate([np.zeros(n), -w])
+    cons = [LinearConstraint(sp.hstack([-A.T.astype(np.float64), sp.identity(m)], format="csr"),
+                             -np.inf, 0.0)]
+    if k is not None:
+        cons.append(LinearConstraint(np.concatenate([np.ones(n), np.zeros(m)])[None, :], -np.inf, k))
+    if budget_cny is not None:
+        cons.append(
+            LinearConstraint(np.concatenate([c_unit, np.zeros(m)])[None, :], -np.inf, budget_cny)
+        )
+    return obj, cons
+
+
+def _greedy_max_coverage(
+    A: sp.csr_array, w: np.ndarray, c_unit: np.ndarray, *, k_eff: int, k: int | None,
+    budget_cny: float | None,
+) -> tuple[np.ndarray, float | None, float | None]:
+    """Lazy greedy picks, their guarantee and (by count only) the online bound; with a budget,
+    the better of the plain and the gain-per-yuan greedy."""
+    n = A.shape[0]
+    every = np.arange(n)
+    online = None
+    picks, gains = _lazy_greedy(A, w, rows=every, per=np.ones(n), k=k_eff, cost=c_unit,
+                                budget=budget_cny)
+    if budget_cny is not None:
+        alt, alt_gains = _lazy_greedy(A, w, rows=every, per=c_unit, k=k_eff, cost=c_unit,
+                                      budget=budget_cny)
+        if sum(alt_gains) > sum(gains):
+            picks = alt
+        guarantee = GREEDY_FACTOR / 2 if k is None else None
+    else:
+        guarantee = GREEDY_FACTOR
+        online = _online_bound(A, picks, w, k_eff)
+    return np.asarray(picks, dtype=np.int64), guarantee, online
+
+
 def site_hydrants(
     candidates: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
@@ -680,15 +721,7 @@ def site_hydrants(
     c_unit = unit[rows]
     k_eff = n if k is None else int(min(k, n))
 
-    obj = np.concatenate([np.zeros(n), -w])
-    cons = [LinearConstraint(sp.hstack([-A.T.astype(np.float64), sp.identity(m)], format="csr"),
-                             -np.inf, 0.0)]
-    if k is not None:
-        cons.append(LinearConstraint(np.concatenate([np.ones(n), np.zeros(m)])[None, :], -np.inf, k))
-    if budget_cny is not None:
-        cons.append(
-            LinearConstraint(np.concatenate([c_unit, np.zeros(m)])[None, :], -np.inf, budget_cny)
-        )
+    obj, cons = _max_coverage_model(A, w, c_unit, k=k, budget_cny=budget_cny)
     what = f"max coverage ({n} candidates x {m} demand columns)"
 
     lp: float | None = None
@@ -709,19 +742,9 @@ def site_hydrants(
             picked = np.flatnonzero(x[:n] > 0.5)
         else:
             status = "heuristic"
-            every = np.arange(n)
-            picks, gains = _lazy_greedy(A, w, rows=every, per=np.ones(n), k=k_eff, cost=c_unit,
-                                        budget=budget_cny)
-            if budget_cny is not None:
-                alt, alt_gains = _lazy_greedy(A, w, rows=every, per=c_unit, k=k_eff, cost=c_unit,
-                                              budget=budget_cny)
-                if sum(alt_gains) > sum(gains):
-                    picks = alt
-                guarantee = GREEDY_FACTOR / 2 if k is None else None
-            else:
-                guarantee = GREEDY_FACTOR
-                online = _online_bound(A, picks, w, k_eff)
-            picked = np.asarray(picks, dtype=np.int64)
+            picked, guarantee, online = _greedy_max_coverage(
+                A, w, c_unit, k_eff=k_eff, k=k, budget_cny=budget_cny
+            )
 
     order = _order_chosen(matrix, rows[picked], weight, unit)
     _, (gain,) = _replay(matrix, order, [weight])

@@ -594,6 +594,69 @@ def siting_candidates(
 # --- step 2: demand -------------------------------------------------------------------------------
 
 
+def _street_demand(
+    e: np.ndarray, s: np.ndarray, t: np.ndarray, geoms: np.ndarray,
+    buildings: gpd.GeoDataFrame | None, w: DemandWeights,
+) -> pd.DataFrame:
+    """Uncovered street segments (edge rows ``e`` from ``s`` to ``t``), weighted by length and
+    by the length fronting a high-rise (within ``w.frontage_m``)."""
+    length = t - s
+    high_m = np.zeros(len(e))
+    if buildings is not None and "high_rise_class" in buildings.columns and len(e):
+        high = np.isin(buildings["high_rise_class"].to_numpy(dtype=object), w.high_rise_classes)
+        fp = np.asarray(buildings.geometry.array)[high]
+        if len(fp):
+            si, _ = shapely.STRtree(fp).query(geoms, predicate="dwithin", distance=w.frontage_m)
+            fronting = np.zeros(len(e), dtype=bool)
+            fronting[si] = True
+            high_m = np.where(fronting, length, 0.0)
+    return pd.DataFrame(
+        {
+            "kind": "uncovered",
+            "edge": e,
+            "start_m": s,
+            "end_m": t,
+            "length_m": length,
+            "offset_m": 0.0,
+            "high_rise_m": high_m,
+            "deficit_lps": 0.0,
+            "building_id": "",
+            "weight": w.per_m * length + w.high_rise_per_m * high_m,
+        }
+    )
+
+
+def _deficit_demand(
+    graph: StreetGraph, buildings: gpd.GeoDataFrame, rows: np.ndarray, w: DemandWeights
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """One demand per building short of flow (``rows``) at its access point, weighted by the
+    deficit; and the access points."""
+    be = buildings["access_edge"].to_numpy(dtype=np.float64)[rows].astype(np.int64)
+    bp = np.clip(buildings["access_position_m"].to_numpy(dtype=np.float64)[rows], 0,
+                 graph.length_m[be])
+    boff = np.nan_to_num(buildings["access_offset_m"].to_numpy(dtype=np.float64)[rows], nan=0.0)
+    deficit = buildings["flow_deficit_lps"].to_numpy(dtype=np.float64)[rows]
+    ids = (
+        buildings["building_id"].astype(str).to_numpy(dtype=object)[rows]
+        if "building_id" in buildings.columns else rows.astype(str).astype(object)
+    )
+    frame = pd.DataFrame(
+        {
+            "kind": "flow_deficit",
+            "edge": be,
+            "start_m": bp,
+            "end_m": bp,
+            "length_m": 0.0,
+            "offset_m": boff,
+            "high_rise_m": 0.0,
+            "deficit_lps": deficit,
+            "building_id": ids,
+            "weight": w.per_lps * deficit,
+        }
+    )
+    return frame, np.asarray(shapely.line_interpolate_point(graph.geometry[be], bp))
+
+
 def demand_segments(
     graph: StreetGraph,
     coverage: CoverageResult,
@@ -647,66 +710,21 @@ def demand_segments(
     pe, ps, pt = _uncovered_pieces(graph, coverage)
     stretch, s, t, _ = _split(pe, ps, pt, float(max_segment_m), 0.5)
     e = pe[stretch]
-    length = t - s
     geoms = line_substrings(graph.geometry, s, t, line_index=e)
-    high_m = np.zeros(len(e))
     if buildings is not None:
         _check_crs(buildings, graph, "buildings")
-    if buildings is not None and "high_rise_class" in buildings.columns and len(e):
-        high = np.isin(buildings["high_rise_class"].to_numpy(dtype=object), w.high_rise_classes)
-        fp = np.asarray(buildings.geometry.array)[high]
-        if len(fp):
-            si, _ = shapely.STRtree(fp).query(geoms, predicate="dwithin", distance=w.frontage_m)
-            fronting = np.zeros(len(e), dtype=bool)
-            fronting[si] = True
-            high_m = np.where(fronting, length, 0.0)
-    roads = graph.roads
-    names = roads["name"].fillna("").astype(str).to_numpy(dtype=object)
-    highways = roads["highway"].fillna("").astype(str).to_numpy(dtype=object)
-    street = pd.DataFrame(
-        {
-            "kind": "uncovered",
-            "edge": e,
-            "start_m": s,
-            "end_m": t,
-            "length_m": length,
-            "offset_m": 0.0,
-            "high_rise_m": high_m,
-            "deficit_lps": 0.0,
-            "building_id": "",
-            "weight": w.per_m * length + w.high_rise_per_m * high_m,
-        }
-    )
+    street = _street_demand(e, s, t, geoms, buildings, w)
+    length, high_m = street["length_m"].to_numpy(), street["high_rise_m"].to_numpy()
     frames = [street]
     geometry = [geoms]
     rows = _deficit_buildings(buildings, graph.n_edges)
     if buildings is not None and len(rows):
-        be = buildings["access_edge"].to_numpy(dtype=np.float64)[rows].astype(np.int64)
-        bp = np.clip(buildings["access_position_m"].to_numpy(dtype=np.float64)[rows], 0,
-                     graph.length_m[be])
-        boff = np.nan_to_num(buildings["access_offset_m"].to_numpy(dtype=np.float64)[rows], nan=0.0)
-        deficit = buildings["flow_deficit_lps"].to_numpy(dtype=np.float64)[rows]
-        ids = (
-            buildings["building_id"].astype(str).to_numpy(dtype=object)[rows]
-            if "building_id" in buildings.columns else rows.astype(str).astype(object)
-        )
-        frames.append(
-            pd.DataFrame(
-                {
-                    "kind": "flow_deficit",
-                    "edge": be,
-                    "start_m": bp,
-                    "end_m": bp,
-                    "length_m": 0.0,
-                    "offset_m": boff,
-                    "high_rise_m": 0.0,
-                    "deficit_lps": deficit,
-                    "building_id": ids,
-                    "weight": w.per_lps * deficit,
-                }
-            )
-        )
-        geometry.append(np.asarray(shapely.line_interpolate_point(graph.geometry[be], bp)))
+        deficit_frame, deficit_points = _deficit_demand(graph, buildings, rows, w)
+        frames.append(deficit_frame)
+        geometry.append(deficit_points)
+    roads = graph.roads
+    names = roads["name"].fillna("").astype(str).to_numpy(dtype=object)
+    highways = roads["highway"].fillna("").astype(str).to_numpy(dtype=object)
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else street
     edge = frame.pop("edge").to_numpy(dtype=np.int64)
     frame.insert(0, "demand_id", np.arange(len(frame), dtype=np.int64))
