@@ -236,8 +236,9 @@ NoSitingOpt = Annotated[bool, typer.Option("--no-siting", help="skip hydrant sit
 NoReportsOpt = Annotated[bool, typer.Option("--no-reports", help="skip XLSX/PDF/map")]
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", min=1,
-    help="output writers run at once (layers.gpkg beside the reports); default "
-         "FIREREACH_OUTPUT_WORKERS, else min(cores, 4); 1 writes one after the other",
+    help="work at once: a large OSM file read by 2 processes, the output writers (layers.gpkg "
+         "beside the reports); default FIREREACH_OUTPUT_WORKERS, else by cores (writers "
+         "min(cores, 4)); 1 reads and writes one after the other (least memory)",
 )]
 
 

@@ -78,20 +78,24 @@ class LayersRequest:
 
 
 def load_osm(
-    request: LayersRequest, *, settings: Settings, progress: Callable[[str], None] | None = None
+    request: LayersRequest,
+    *,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> OsmData:
     """Read the OSM file, or download (cached) for a place or bbox; ``progress`` is told what
-    the reader has kept so far (:func:`geo.osm.read_osm`)."""
+    the reader has kept so far, ``workers`` how many processes read (:func:`geo.osm.read_osm`)."""
     sources = [x is not None for x in (request.osm, request.place, request.bbox)]
     if sum(sources) != 1:
         raise ConfigError("give exactly one of --osm FILE, --place NAME or --bbox W,S,E,N")
     if request.osm is not None:
-        return read_osm(request.osm, progress=progress)
+        return read_osm(request.osm, progress=progress, workers=workers)
     path = download_osm(
         place=request.place, bbox=request.bbox, cache_dir=settings.cache_dir / "osm",
         overpass_url=settings.overpass_url,
     )
-    return read_osm(path, progress=progress)
+    return read_osm(path, progress=progress, workers=workers)
 
 
 def load_layers(
@@ -100,15 +104,17 @@ def load_layers(
     settings: Settings,
     preset: Preset | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> Layers:
     """Build all layers for a request.
 
     ``preset`` (default: the settings' preset) gives the status of hydrants that state none.
     ``progress`` is told what is being done, with counts (for the CLI's progress display).
+    ``workers``: processes reading the OSM file (:func:`geo.osm.read_osm`; default by size).
     """
     preset = preset or load_preset(settings.preset)
     tell = progress or (lambda _: None)
-    osm = load_osm(request, settings=settings, progress=tell)
+    osm = load_osm(request, settings=settings, progress=tell, workers=workers)
     tell(
         f"layers from {len(osm.ways):,} road parts, {len(osm.points):,} points, "
         f"{len(osm.areas):,} areas"
@@ -200,7 +206,8 @@ def run_analyze(
     preset = load_preset(preset_name or settings.preset)
     step("reading")
     layers = load_layers(
-        request, settings=settings, preset=preset, progress=lambda what: step(f"reading ({what})")
+        request, settings=settings, preset=preset, progress=lambda what: step(f"reading ({what})"),
+        workers=report.workers,
     )
     blockages, blockage_rejects, blockage_notes = load_blockages(
         request.blockages, source_crs=request.blockage_crs, layers=layers,
@@ -352,7 +359,8 @@ def run_layers(
     preset = load_preset(preset_name or settings.preset)
     step("reading")
     layers = load_layers(
-        request, settings=settings, preset=preset, progress=lambda what: step(f"reading ({what})")
+        request, settings=settings, preset=preset, progress=lambda what: step(f"reading ({what})"),
+        workers=settings.output_workers,
     )
     step("writing")
     return write_layer_outputs(layers, out=out)

@@ -34,8 +34,8 @@ class Settings(BaseSettings):
     workspace: Path = Field(default=Path("out/demo"), description="workspace served by the API")
     output_workers: int | None = Field(
         default=None, ge=1,
-        description="output writers run at once by `firereach analyze` (layers.gpkg beside the "
-        "reports); None = min(cores, 4)",
+        description="work at once in `firereach analyze`: OSM reading processes (large files) "
+        "and output writers (layers.gpkg beside the reports); None = by cores",
     )
     public_read: bool = Field(
         default=True, description="serve public layers (features, tiles, hydrant status) without a key"

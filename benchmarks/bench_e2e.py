@@ -61,9 +61,21 @@ def tiled_file(size: str) -> Path:
     return path
 
 
+def _tree_rss(proc: psutil.Process) -> int:
+    """Resident bytes of a process and all its children (the OSM reader's second process)."""
+    total = proc.memory_info().rss
+    for sub in proc.children(recursive=True):
+        try:
+            total += sub.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
 def run(cmd: list[str]) -> tuple[float, float, str, str, list[tuple[float, float]]]:
-    """Run ``cmd``; wall seconds, peak RSS (MB), stdout, stderr and the RSS sampled every 0.25 s
-    as (seconds since start, MB)."""
+    """Run ``cmd``; wall seconds, peak RSS (MB: the larger of the process's own peak and the
+    sampled sum over it and its children), stdout, stderr and that sum sampled every 0.25 s as
+    (seconds since start, MB)."""
     t = time.perf_counter()
     samples: list[tuple[float, float]] = []
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -74,7 +86,7 @@ def run(cmd: list[str]) -> tuple[float, float, str, str, list[tuple[float, float
             child = psutil.Process(proc.pid)
             while not stop.wait(0.25):
                 try:
-                    samples.append((time.perf_counter() - t, child.memory_info().rss / 2**20))
+                    samples.append((time.perf_counter() - t, _tree_rss(child) / 2**20))
                 except psutil.Error:
                     return
 
@@ -89,7 +101,9 @@ def run(cmd: list[str]) -> tuple[float, float, str, str, list[tuple[float, float
         stdout, stderr = out.read(), err.read()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
-    return wall, usage.ru_maxrss / 1024.0, stdout, stderr, samples
+    # The sampled sum over the process tree can exceed the largest single process's own peak.
+    peak = max([usage.ru_maxrss / 1024.0, *(mb for _, mb in samples)])
+    return wall, peak, stdout, stderr, samples
 
 
 def step_peaks(

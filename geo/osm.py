@@ -13,9 +13,15 @@ layers in the working CRS.
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import osmium
@@ -215,9 +221,18 @@ class _Collector:
 
     def way(self, obj: osmium.osm.Way) -> None:
         """A way: a building outline, a point drawn as a line, or a drivable road (split where cut)."""
+        self.building_way(obj)
+        self.road_way(obj)
+
+    def building_way(self, obj: osmium.osm.Way) -> None:
+        """A way as a building outline (nothing when it has no ``building`` tag)."""
         tags = obj.tags
         if "building" in tags:
             self._building_way(obj, tags)
+
+    def road_way(self, obj: osmium.osm.Way) -> None:
+        """A way as a point drawn as a line, or as a drivable road (split where cut)."""
+        tags = obj.tags
         if _keep(tags, _WAY_POINT_KEYS) and not obj.is_closed():
             mid = _way_midpoint(obj)
             if mid is not None:
@@ -293,7 +308,12 @@ _CUT_BUILDING = (
 PROGRESS_EVERY = 1 << 17
 
 
-def read_osm(path: str | Path, *, progress: Callable[[str], None] | None = None) -> OsmData:
+def read_osm(
+    path: str | Path,
+    *,
+    progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
+) -> OsmData:
     """Read an OSM file (``.osm``, ``.osm.gz``, ``.osm.bz2``, ``.osm.pbf``).
 
     Parameters
@@ -303,6 +323,11 @@ def read_osm(path: str | Path, *, progress: Callable[[str], None] | None = None)
     progress
         Told what has been kept so far (``"1,310,720 objects: 420,118 road parts, …"``) every
         :data:`PROGRESS_EVERY` objects the key filters let through, and once at the end.
+    workers
+        Processes reading at once: with 2 or more, the tagged nodes and the assembled areas are
+        read by a second process while this one reads the ways (each pass reads the file, the
+        Python work per object is split in two). Default: 2 on a machine with 2 or more cores
+        for a file of :data:`PARALLEL_MIN_BYTES` or more, else 1. The result is the same.
 
     Returns
     -------
@@ -323,15 +348,11 @@ def read_osm(path: str | Path, *, progress: Callable[[str], None] | None = None)
             f"OSM file {str(path)!r} has an unknown extension; use .osm, .osm.gz, .osm.bz2 or "
             ".osm.pbf"
         )
-    found = _Collector()
-    handler = _Handler(found, progress or (lambda _: None))
-    try:
-        handler.apply_file(str(path), locations=True, filters=_filters())
-    except RuntimeError as exc:  # pyosmium reports parse errors as RuntimeError
-        raise InputFileError(
-            f"cannot read OSM file {str(path)!r}: {exc}. Is it a complete OSM XML or PBF file?"
-        ) from exc
-    tell, seen = handler.tell, handler.seen
+    tell = progress or (lambda _: None)
+    if _read_workers(path, workers) > 1:
+        found, seen = _read_split(path, tell)
+    else:
+        found, seen = _read_pass(path, ("node", "way", "area"), tell)
     area_frame = found.area_frame()
     tell(found.kept(seen))
     ways, points, unusable = found.ways, found.points, found.unusable
@@ -367,9 +388,96 @@ def read_osm(path: str | Path, *, progress: Callable[[str], None] | None = None)
     )
 
 
+#: File size from which :func:`read_osm` reads with two processes by default: below it, starting
+#: the second process costs more than it saves.
+PARALLEL_MIN_BYTES = 48 << 20
+
+
+def _read_workers(path: Path, workers: int | None) -> int:
+    if workers is not None:
+        return max(1, int(workers))
+    if (os.cpu_count() or 1) < 2 or path.stat().st_size < PARALLEL_MIN_BYTES:
+        return 1
+    return 2
+
+
+def _read_pass(
+    path: Path, kinds: tuple[str, ...], tell: Callable[[str], None]
+) -> tuple[_Collector, int]:
+    """One libosmium read of ``path`` calling back for ``kinds`` (``node``, ``way``, ``area``);
+    the collector and how many objects it was shown."""
+    found = _Collector()
+    handler = _handler(kinds)(found, tell)
+    try:
+        handler.apply_file(str(path), locations=True, filters=_filters(kinds))
+    except RuntimeError as exc:  # pyosmium reports parse errors as RuntimeError
+        raise InputFileError(
+            f"cannot read OSM file {str(path)!r}: {exc}. Is it a complete OSM XML or PBF file?"
+        ) from exc
+    return found, handler.seen
+
+
+def read_nodes_and_areas(path: str | Path) -> tuple[Any, ...]:
+    """The second reader of :func:`_read_split` (run by :mod:`geo._osm_child`): what the
+    collector kept of the tagged nodes, building ways and assembled areas, and how many objects
+    it was shown."""
+    found, seen = _read_pass(Path(path), ("node", "building", "area"), lambda _: None)
+    return found.points, found.unusable, found.building_ways, found.area_rows, found.area_wkb, seen
+
+
+def _read_split(path: Path, tell: Callable[[str], None]) -> tuple[_Collector, int]:
+    """Roads here; tagged nodes, building ways and areas in a second Python process at the same
+    time; merged in file order (nodes before ways), as one pass would have collected them.
+
+    The second process is a plain ``python -m geo._osm_child`` (no multiprocessing: nothing of
+    the caller's ``__main__`` is run again, and a threaded server is never forked). Should it
+    fail while this pass succeeded, its part is read here instead, with a warning.
+    """
+    with tempfile.TemporaryDirectory(prefix="firereach-osm-") as tmp:
+        out = Path(tmp) / "nodes_areas.pickle"
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+        with subprocess.Popen(
+            [sys.executable, "-m", "geo._osm_child", str(path), str(out)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        ) as child:
+            try:
+                found, seen = _read_pass(path, ("road",), tell)
+            except BaseException:
+                child.kill()
+                raise
+            _, err = child.communicate()
+        if child.returncode == 0 and out.is_file():
+            with out.open("rb") as f:
+                there = pickle.load(f)
+        else:
+            log.warning(
+                "the second OSM reader failed (exit %s: %s); reading nodes and areas here",
+                child.returncode, err.decode(errors="replace").strip()[-500:],
+            )
+            there = read_nodes_and_areas(path)
+    points, unusable, found.building_ways, found.area_rows, found.area_wkb, seen_there = there
+    found.points = points + found.points
+    found.unusable = unusable + found.unusable
+    return found, seen + seen_there
+
+
+#: What a reading pass calls back for: the libosmium callback and the collector's method.
+_KINDS: dict[str, tuple[str, str]] = {
+    "node": ("node", "node"),
+    "way": ("way", "way"),
+    "road": ("way", "road_way"),
+    "building": ("way", "building_way"),
+    "area": ("area", "area"),
+}
+
+
 class _Handler(osmium.SimpleHandler):
     """libosmium calls back for each object the filters let through (node locations stored,
-    areas assembled in a second pass); a third cheaper than iterating a ``FileProcessor``."""
+    areas assembled in a second pass); a third cheaper than iterating a ``FileProcessor``.
+    Subclasses made by :func:`_handler` have only the callbacks a pass needs: libosmium skips
+    the Python call for the others (and the area assembly when there is no ``area``)."""
 
     def __init__(self, found: _Collector, tell: Callable[[str], None]) -> None:
         super().__init__()
@@ -380,21 +488,23 @@ class _Handler(osmium.SimpleHandler):
         if self.seen % PROGRESS_EVERY == 0:
             self.tell(self.found.kept(self.seen))
 
-    def node(self, obj: osmium.osm.Node) -> None:
-        self._tick()
-        self.found.node(obj)
 
-    def way(self, obj: osmium.osm.Way) -> None:
-        self._tick()
-        self.found.way(obj)
+def _handler(kinds: tuple[str, ...]) -> type[_Handler]:
+    """A :class:`_Handler` calling back for exactly ``kinds`` (keys of :data:`_KINDS`)."""
+    methods: dict[str, Callable[[_Handler, Any], None]] = {}
+    for kind in kinds:
+        callback, method = _KINDS[kind]
 
-    def area(self, obj: osmium.osm.Area) -> None:
-        self._tick()
-        self.found.area(obj)
+        def call(self: _Handler, obj: Any, _method: str = method) -> None:
+            self._tick()
+            getattr(self.found, _method)(obj)
+
+        methods[callback] = call
+    return type(f"_Handler_{'_'.join(kinds)}", (_Handler,), methods)
 
 
-def _filters() -> list[object]:
-    """Only the objects the reader uses.
+def _filters(kinds: tuple[str, ...]) -> list[object]:
+    """Only the objects a pass over ``kinds`` uses.
 
     The key filters run in libosmium before Python sees an object (node locations are stored for
     every node first), so untagged nodes, footways, rivers, land use … cost no Python time: on a
@@ -402,7 +512,12 @@ def _filters() -> list[object]:
     """
     node_keys = osmium.filter.KeyFilter(*(_POINT_KEYS.keys() | {"building"}))
     node_keys.enable_for(osmium.osm.NODE)
-    way_keys = osmium.filter.KeyFilter(*(_WAY_POINT_KEYS.keys() | {"highway", "building"}))
+    way_key_set: set[str] = set()
+    if "way" in kinds or "road" in kinds:
+        way_key_set |= _WAY_POINT_KEYS.keys() | {"highway"}
+    if "way" in kinds or "building" in kinds:
+        way_key_set.add("building")
+    way_keys = osmium.filter.KeyFilter(*sorted(way_key_set))
     way_keys.enable_for(osmium.osm.WAY)
     area_keys = osmium.filter.KeyFilter(*_AREA_KEYS.keys())
     area_keys.enable_for(osmium.osm.AREA)

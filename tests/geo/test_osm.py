@@ -15,7 +15,7 @@ import pytest
 
 from geo.errors import InputFileError
 from geo.hydrants import osm_hydrants
-from geo.osm import is_drivable, read_osm
+from geo.osm import OsmData, is_drivable, read_osm
 from geo.roads import build_roads
 from geo.stations import osm_stations
 from geo.water import osm_water_sources
@@ -240,3 +240,46 @@ def test_string_columns_use_python_storage() -> None:
 
     assert pd.get_option("mode.string_storage") == "python"
     assert pd.DataFrame({"a": ["x", None]})["a"].array.dtype.storage == "python"
+
+
+def _same_osm(a: OsmData, b: OsmData) -> None:
+    for name in ("ways", "points", "areas", "unusable"):
+        x, y = getattr(a, name), getattr(b, name)
+        if "geometry" in x:
+            assert [g.wkb for g in x["geometry"]] == [g.wkb for g in y["geometry"]], name
+            x, y = x.drop(columns="geometry"), y.drop(columns="geometry")
+        pd.testing.assert_frame_equal(x, y, obj=name)
+    assert (a.bounds, a.way_nodes_missing, a.ways_dropped) == (b.bounds, b.way_nodes_missing, b.ways_dropped)
+
+
+@pytest.mark.parametrize(
+    "name", ["helsinki", "tiny_compound.osm", "osm/bayreuth-north.osm.gz", "osm/nanjing-xinjiekou.osm"]
+)
+def test_two_readers_read_what_one_reads(name: str, helsinki_pbf: Path) -> None:
+    """Roads in this process, nodes, building ways and areas in a second one: the same tables,
+    rows in the same order (nodes before ways, as in the file), the same notes and counts."""
+    path = (helsinki_pbf if name == "helsinki" else FIXTURES / name if name.endswith(".osm")
+            and "/" not in name else shared_file(name))
+    _same_osm(read_osm(path, workers=1), read_osm(path, workers=2))
+
+
+def test_failed_second_reader_falls_back_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the second process cannot run, its part is read here: same result, and a warning."""
+    import geo.osm
+
+    path = FIXTURES / "tiny_compound.osm"
+    one = read_osm(path, workers=1)
+    monkeypatch.setattr(geo.osm.sys, "executable", shutil.which("false") or "/bin/false")
+    with caplog.at_level("WARNING", logger="geo.osm"):
+        two = read_osm(path, workers=2)
+    _same_osm(one, two)
+    assert "second OSM reader failed" in caplog.text
+
+
+def test_bad_file_with_two_readers(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.osm.pbf"
+    bad.write_bytes(b"\x00\x00\x00\x0dnot a pbf at all" * 100)
+    with pytest.raises(InputFileError, match="cannot read OSM file"):
+        read_osm(bad, workers=2)
