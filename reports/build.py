@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,74 @@ def _maps_in(maps: MapInputs, units: gpd.GeoDataFrame, name: str) -> MapInputs:
     return dataclasses.replace(
         maps, **{f.name: cut(getattr(maps, f.name)) for f in dataclasses.fields(maps)
                  if isinstance(getattr(maps, f.name), gpd.GeoDataFrame)}
+    )
+
+
+@dataclass(frozen=True)
+class _ReportTables:
+    """What the report files show: the summary sections, the district summary, the tables (with
+    their ``district``), the map layers and the area's name."""
+
+    summary: dict[str, Any]
+    districts: gpd.GeoDataFrame
+    findings: pd.DataFrame
+    underserved: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    blockages: gpd.GeoDataFrame | None
+    proposed: gpd.GeoDataFrame | None
+    budget_curve: pd.DataFrame | None
+    maps: MapInputs
+    area_name: str
+
+
+def _report_tables(
+    layers: Layers,
+    analysis: Analysis,
+    units: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    *,
+    inputs: DistrictInputs,
+    blockages: gpd.GeoDataFrame | None,
+    proposed: gpd.GeoDataFrame | None,
+    budget_curve: pd.DataFrame | None,
+    area_name: str,
+) -> _ReportTables:
+    """The whole area's report tables, each row placed in its report unit."""
+    summary: dict[str, Any] = layer_counts(layers)
+    summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string()}
+    for section, values in analysis.summary.items():
+        summary.setdefault(section, {}).update(values)
+    blockages_d = _with_district(blockages, units) if blockages is not None else None
+    proposed_d = _with_district(proposed, units) if proposed is not None else None
+    maps = MapInputs(
+        roads=analysis.layers["roads_analysis"], pieces=analysis.layers["coverage_pieces"],
+        hydrants=analysis.layers["hydrants_analysis"], stations=layers.stations,
+        blockages=blockages_d, proposed=proposed_d,
+    )
+    return _ReportTables(
+        summary=summary, districts=districts, findings=analysis.findings,
+        underserved=_with_district(analysis.layers["underserved_segments"], units),
+        buildings=_with_district(inputs.buildings, units), blockages=blockages_d,
+        proposed=proposed_d, budget_curve=budget_curve, maps=maps, area_name=area_name,
+    )
+
+
+def _one_unit(
+    t: _ReportTables, district: str, *, units: gpd.GeoDataFrame, analysis: Analysis
+) -> _ReportTables:
+    """The tables, maps and name narrowed to one report unit (:func:`one_district`)."""
+    one = one_district(
+        district, summary=t.summary, districts=t.districts,
+        tables={"underserved": t.underserved, "buildings": t.buildings, "blockages": t.blockages,
+                "proposed": t.proposed},
+        spacing_districts=district_of(analysis.layers["spacing_gaps"], units).to_numpy(),
+        findings=t.findings, budget_curve=t.budget_curve,
+    )
+    return _ReportTables(
+        summary=one.summary, districts=one.districts, findings=one.findings,
+        underserved=one.underserved, buildings=one.buildings, blockages=one.blockages,
+        proposed=one.proposed, budget_curve=one.budget_curve,
+        maps=_maps_in(t.maps, units, one.name), area_name=f"{t.area_name} · {one.name}",
     )
 
 
@@ -129,54 +198,32 @@ def build_reports(
         layers.districts, roads=inputs.roads,
         points=(inputs.hydrants, inputs.buildings, blockages, proposed), options=options,
     )
-    districts = aggregate_districts(units, inputs, thresholds=options.thresholds)
-
-    summary: dict[str, Any] = layer_counts(layers)
-    summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string()}
-    for section, values in analysis.summary.items():
-        summary.setdefault(section, {}).update(values)
-
-    underserved = _with_district(analysis.layers["underserved_segments"], units)
-    buildings = _with_district(inputs.buildings, units)
-    blockages_d = _with_district(blockages, units) if blockages is not None else None
-    proposed_d = _with_district(proposed, units) if proposed is not None else None
-    findings = analysis.findings
-    maps = MapInputs(
-        roads=analysis.layers["roads_analysis"], pieces=analysis.layers["coverage_pieces"],
-        hydrants=analysis.layers["hydrants_analysis"], stations=layers.stations,
-        blockages=blockages_d, proposed=proposed_d,
+    t = _report_tables(
+        layers, analysis, units, aggregate_districts(units, inputs, thresholds=options.thresholds),
+        inputs=inputs, blockages=blockages, proposed=proposed, budget_curve=budget_curve,
+        area_name=area_name or _area_name(layers),
     )
     if district is not None:
-        one = one_district(
-            district, summary=summary, districts=districts,
-            tables={"underserved": underserved, "buildings": buildings, "blockages": blockages_d,
-                    "proposed": proposed_d},
-            spacing_districts=district_of(analysis.layers["spacing_gaps"], units).to_numpy(),
-            findings=findings, budget_curve=budget_curve,
-        )
-        summary, districts, findings = one.summary, one.districts, one.findings
-        underserved, buildings, budget_curve = one.underserved, one.buildings, one.budget_curve
-        blockages_d, proposed_d = one.blockages, one.proposed
-        maps = _maps_in(maps, units, one.name)
-        area_name = f"{area_name or _area_name(layers)} · {one.name}"
-    write_geopackage({"district_summary": districts}, out_dir / DISTRICTS_FILE)
-    counts = grade_counts(districts)
-    summary["districts"] = counts
+        t = _one_unit(t, district, units=units, analysis=analysis)
+    write_geopackage({"district_summary": t.districts}, out_dir / DISTRICTS_FILE)
+    counts = grade_counts(t.districts)
+    t.summary["districts"] = counts
     write_report_xlsx(
-        out_dir / XLSX_FILE, summary=summary, districts=districts, underserved=underserved,
-        buildings=buildings, findings=findings, blockages=blockages_d, proposed=proposed_d,
-        budget_curve=budget_curve, thresholds=options.thresholds, lang=lg, max_rows=budget.xlsx_max_rows,
+        out_dir / XLSX_FILE, summary=t.summary, districts=t.districts, underserved=t.underserved,
+        buildings=t.buildings, findings=t.findings, blockages=t.blockages, proposed=t.proposed,
+        budget_curve=t.budget_curve, thresholds=options.thresholds, lang=lg,
+        max_rows=budget.xlsx_max_rows,
     )
     write_report_pdf(
         out_dir / PDF_FILE,
         title=label("report_title", lg),
-        area_name=area_name or _area_name(layers),
+        area_name=t.area_name,
         generated_at=datetime.now().astimezone(),
-        summary=summary,
-        districts=districts,
-        maps=maps,
-        underserved=underserved,
-        budget_curve=budget_curve,
+        summary=t.summary,
+        districts=t.districts,
+        maps=t.maps,
+        underserved=t.underserved,
+        budget_curve=t.budget_curve,
         thresholds=options.thresholds,
         lang=lg,
         max_district_rows=budget.pdf_max_district_rows,
