@@ -17,7 +17,7 @@ import shapely
 from geo import vocabulary
 from geo._validate import require_columns
 from geo.errors import LayerValidationError
-from geo.presets import Preset
+from geo.presets import Preset, Rule
 from routing.access import _check_layer, _high_rise_rows
 from routing.findings import concat_findings, findings
 from routing.graph import TruckGraph
@@ -157,20 +157,34 @@ def dead_end_lanes(
         crs=g.crs,
     )
     failed = verdict == "no_turnaround"
-    feature_ids = np.array([f"dead_end/{n}" for n in out["end_node_id"]], dtype=object)
-    table = findings(
-        "dead_ends", feature_ids, failed, limit_rule, values=chains.length, limit=limit,
-        message="dead-end lane {value:.0f} m long (limit {limit:.0f} m) serving a high-rise "
-        f"has no turnaround; a {size_text} turnaround is required ({turn_rule.clause}, "
-        f"{apparatus})",
+    table = _dead_end_findings(
+        out, failed, limit_rule, turn_rule, size_text=size_text, apparatus=apparatus
     )
-    if len(table):
-        table["message"] = table["message"] + ": serves " + hr_text[failed].astype(str)
     log.info(
         "dead ends: %d chains, %d over %.0f m, %d with a turnaround, %d serving high-rises "
         "without one", n_c, int(over.sum()), limit, int((over & has_turn).sum()), int(failed.sum()),
     )
     return out, concat_findings([table])
+
+
+def _dead_end_findings(
+    out: gpd.GeoDataFrame, failed: np.ndarray, limit_rule: Rule, turn_rule: Rule, *,
+    size_text: str, apparatus: str,
+) -> pd.DataFrame:
+    """One ``fire_lane_dead_end`` finding per ``failed`` chain, naming the high-rises it serves."""
+    limit = limit_rule.value("value_m")
+    feature_ids = np.array([f"dead_end/{n}" for n in out["end_node_id"]], dtype=object)
+    table = findings(
+        "dead_ends", feature_ids, failed, limit_rule, values=out["length_m"].to_numpy(),
+        limit=limit,
+        message="dead-end lane {value:.0f} m long (limit {limit:.0f} m) serving a high-rise "
+        f"has no turnaround; a {size_text} turnaround is required ({turn_rule.clause}, "
+        f"{apparatus})",
+    )
+    if len(table):
+        hr_text = out["high_rises"].to_numpy(dtype=object)
+        table["message"] = table["message"] + ": serves " + hr_text[failed].astype(str)
+    return table
 
 
 @dataclass(frozen=True)

@@ -783,6 +783,30 @@ def _drop_redundant(A: sp.csr_array, picks: list[int], m: int) -> list[int]:
     return keep[::-1]
 
 
+def _target_mask(target: np.ndarray | None, n_demand: int) -> np.ndarray:
+    """The demand rows to cover: all by default, else a checked boolean mask."""
+    if target is None:
+        return np.ones(n_demand, dtype=bool)
+    tmask = np.asarray(target)
+    if tmask.dtype != bool or tmask.shape != (n_demand,):
+        raise ConfigError(
+            f"target must be a boolean mask with one value per demand row ({n_demand}); "
+            f"got dtype {tmask.dtype}, shape {tmask.shape}"
+        )
+    return tmask
+
+
+def _greedy_cover(A: sp.csr_array, count: np.ndarray, per: np.ndarray) -> tuple[np.ndarray, float]:
+    """Lazy greedy on newly covered target rows (per ``per`` of a pick), redundant picks removed;
+    and its guarantee (the harmonic number of the largest candidate's cover)."""
+    n, m = A.shape
+    picks, _ = _lazy_greedy(A, count, rows=np.arange(n), per=per, k=n)
+    picked = np.asarray(_drop_redundant(A, picks, m), dtype=np.int64)
+    sizes = np.bincount(np.repeat(np.arange(n), np.diff(A.indptr)),
+                        weights=count[A.indices], minlength=n)
+    return picked, _harmonic(int(sizes.max()))
+
+
 def cover_all(
     candidates: gpd.GeoDataFrame,
     demand: gpd.GeoDataFrame,
@@ -832,15 +856,7 @@ def cover_all(
         raise ConfigError(f"objective must be 'count' or 'cost', got {objective!r}")
     t0 = time.perf_counter()
     matrix, unit, weight = _prepare(candidates, demand, matrix, cost)
-    if target is None:
-        tmask = np.ones(len(demand), dtype=bool)
-    else:
-        tmask = np.asarray(target)
-        if tmask.dtype != bool or tmask.shape != (len(demand),):
-            raise ConfigError(
-                f"target must be a boolean mask with one value per demand row ({len(demand)}); "
-                f"got dtype {tmask.dtype}, shape {tmask.shape}"
-            )
+    tmask = _target_mask(target, len(demand))
     red = _reduce(matrix, np.flatnonzero(tmask), weight)
     chosen_method = _choose_method(method, red, options)
     A, rows = red.A, red.cand
@@ -866,12 +882,7 @@ def cover_all(
             picked = np.flatnonzero(x > 0.5)
         else:
             status = "heuristic"
-            per = np.ones(n) if objective == "count" else c_unit
-            picks, _ = _lazy_greedy(A, red.count, rows=np.arange(n), per=per, k=n)
-            picked = np.asarray(_drop_redundant(A, picks, m), dtype=np.int64)
-            sizes = np.bincount(np.repeat(np.arange(n), np.diff(A.indptr)),
-                                weights=red.count[A.indices], minlength=n)
-            guarantee = _harmonic(int(sizes.max()))
+            picked, guarantee = _greedy_cover(A, red.count, np.ones(n) if objective == "count" else c_unit)
     order = _order_chosen(matrix, rows[picked], weight, unit)
     value = float(len(order)) if objective == "count" else float(unit[order].sum())
     result = _result(

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.threads import map_chunks
 from routing.bounded import bounded_pairs
 from routing.graph import StreetGraph
 from routing.snap import SnapResult, snap_points
@@ -88,13 +89,18 @@ def building_access(
     mask = np.ones(graph.n_edges, dtype=bool) if edge_mask is None else np.asarray(edge_mask, bool)
     candidates = np.flatnonzero(mask)
     tree = shapely.STRtree(graph.geometry[candidates])
-    (q, t), dist = tree.query_nearest(
-        geoms, max_distance=max_access_m, return_distance=True, all_matches=False
-    )
+
+    def nearest(start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        (q, t), dist = tree.query_nearest(
+            geoms[start:stop], max_distance=max_access_m, return_distance=True, all_matches=False
+        )
+        return q + start, t, dist
+
     edge_of = np.full(n, -1, dtype=np.int64)
     offset = np.full(n, np.nan)
-    edge_of[q] = candidates[t]
-    offset[q] = dist
+    for _, (q, t, dist) in map_chunks(nearest, n):  # GEOS without the GIL: one chunk per core
+        edge_of[q] = candidates[t]
+        offset[q] = dist
     access = np.full(n, None, dtype=object)
     found = edge_of >= 0
     lines = shapely.shortest_line(geoms[found], graph.geometry[edge_of[found]])
