@@ -8,6 +8,7 @@ hydrants, and collects every rejected row in one rejects table.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,16 +128,16 @@ class Layers:
 
 #: Columns of the ``notes`` table: a reader's note (``kind`` ``note``) or a count of how OSM was
 #: tagged (``kind`` ``osm``: ``input`` the key of :attr:`Layers.osm_notes`, ``count`` its value).
-NOTE_COLUMNS = ("kind", "input", "level", "message", "count", "column")
+NOTE_COLUMNS = ("kind", "input", "level", "message", "count", "column", "label")
 
 
 def notes_frame(layers: Layers) -> pd.DataFrame:
     """The readers' notes and the OSM tagging counts of ``layers`` as one table."""
-    rows = [("note", n.input, n.level, n.message, n.count, n.column) for n in layers.notes]
-    rows += [("osm", k, "info", "", int(v), None) for k, v in layers.osm_notes.items()]
+    rows = [("note", n.input, n.level, n.message, n.count, n.column, n.label) for n in layers.notes]
+    rows += [("osm", k, "info", "", int(v), None, None) for k, v in layers.osm_notes.items()]
     frame = pd.DataFrame(rows, columns=list(NOTE_COLUMNS))
     frame["count"] = frame["count"].astype("Int64")
-    return frame.astype({c: object for c in ("kind", "input", "level", "message", "column")})
+    return frame.astype({c: object for c in ("kind", "input", "level", "message", "column", "label")})
 
 
 def _notes_from(frame: pd.DataFrame) -> tuple[tuple[Note, ...], dict[str, int]]:
@@ -148,11 +149,17 @@ def _notes_from(frame: pd.DataFrame) -> tuple[tuple[Note, ...], dict[str, int]]:
         if r["kind"] == "osm" and count is not None:
             osm[str(r["input"])] = count
         elif r["kind"] == "note":
-            column = r["column"]
-            column = None if column is None or pd.isna(column) or column == "" else str(column)
+            column, label = _text_or_none(r["column"]), _text_or_none(r.get("label"))
             level: NoteLevel = "warning" if r["level"] == "warning" else "info"
-            notes.append(Note(str(r["input"]), level, str(r["message"]), count, column))
+            notes.append(Note(str(r["input"]), level, str(r["message"]), count, column, label))
     return tuple(notes), osm
+
+
+def _text_or_none(value: object) -> str | None:
+    """A stored text cell, or None when empty or missing (a workspace from before the column)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    return str(value) or None
 
 
 def _study_area(osm: OsmData, margin_m: float) -> shapely.Polygon:
@@ -186,7 +193,7 @@ def _osm_tagging_notes(*, stations_merged: int, lone_parts: int) -> tuple[Note, 
         notes.append(Note(
             input="buildings", level="warning", count=lone_parts,
             message=f"{lone_parts} building:part area(s) lie in no building outline and were "
-            "taken as buildings of their own",
+            "taken as buildings of their own", label="lone_building_parts",
         ))
     if stations_merged:
         notes.append(Note(

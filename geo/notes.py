@@ -31,6 +31,9 @@ class Note:
         How many rows it concerns, when it concerns rows.
     column
         The column concerned, if one can be named.
+    label
+        A key the reports translate the note by (``qm.<label>`` in :mod:`reports.i18n`, with
+        ``{count}``), for notes every run may raise; without one the message is shown as is.
     """
 
     input: str
@@ -38,10 +41,15 @@ class Note:
     message: str
     count: int | None = None
     column: str | None = None
+    label: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        """The note as a plain dict (keys ``input``, ``level``, ``message``, ``count``, ``column``)."""
-        return asdict(self)
+        """The note as a plain dict (keys ``input``, ``level``, ``message``, ``count``, ``column``,
+        and ``label`` when it has one)."""
+        out = asdict(self)
+        if self.label is None:
+            del out["label"]
+        return out
 
 
 class NoteList:

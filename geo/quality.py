@@ -302,11 +302,16 @@ def input_warnings(entries: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def note_warnings(layers: Layers) -> list[dict[str, Any]]:
-    """The readers' notes of level ``error`` or ``warning`` as warnings (code ``note``)."""
-    return [
-        warning("note", n.input, n.level, n.message, n.count)
-        for n in layers.notes if n.level in ("error", "warning")
-    ]
+    """The readers' notes of level ``error`` or ``warning`` as warnings (code ``note``; a note's
+    ``label``, when it has one, tells the reports how to translate it)."""
+    out = []
+    for n in layers.notes:
+        if n.level in ("error", "warning"):
+            w = warning("note", n.input, n.level, n.message, n.count)
+            if n.label is not None:
+                w["label"] = n.label
+            out.append(w)
+    return out
 
 
 def layer_quality(layers: Layers) -> dict[str, Any]:

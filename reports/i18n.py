@@ -385,6 +385,11 @@ LABELS: dict[str, tuple[str, str]] = {
     "qr.blockage_ranking": ("占堵影响排名", "blockage ranking"),
     "qr.grading": ("分区缺水定级", "district grading"),
     "qr.siting": ("补建选址", "hydrant siting"),
+    "qm.lone_building_parts": (
+        "{count} 个 building:part（建筑局部）不在任何建筑轮廓内，已各自按独立建筑处理。",
+        "{count} building:part area(s) lie in no building outline and were taken as buildings "
+        "of their own.",
+    ),
     "qm.no_roads": (
         "数据中没有可通行道路：无法计算任何结果。", "No drivable roads in the data: nothing can be measured."
     ),

@@ -35,12 +35,12 @@ def warning_lines(summary: Mapping[str, Any], lang: Lang = "zh") -> list[Warning
     """The warnings of ``summary["quality"]``, errors first, in ``lang``.
 
     A warning whose ``code`` has a label (``qm.<code>``) is shown translated; a reader's note
-    (code ``note``) keeps its own message.
+    (code ``note``) by its ``label`` when it has one, else in its own words.
     """
     out = []
     for w in quality_section(summary).get("warnings", []):
         code = str(w.get("code", ""))
-        key = f"qm.{code}"
+        key = f"qm.{w['label']}" if w.get("label") else f"qm.{code}"
         count = w.get("count")
         if key in LABELS:
             status = label(str(w.get("status", "in_service")), lang)

@@ -26,6 +26,7 @@ def test_roundtrip_keeps_schema_and_results(tmp_path: Path, helsinki_pbf: Path) 
     assert built["stations"]["merged_duplicates"] == 0
     assert layer_counts(back) == built
     assert back.notes == layers.notes and back.osm_notes == layers.osm_notes
+    assert any(n.label == "lone_building_parts" for n in back.notes)  # the key to translate it by
     for name in LAYER_NAMES:
         a, b = getattr(layers, name), getattr(back, name)
         assert {c.name for c in SCHEMAS[name]} <= set(b.columns)

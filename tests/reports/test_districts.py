@@ -394,7 +394,8 @@ def test_line_split_equals_brute_force_on_random_units(seed: int) -> None:
     polygons = np.array(polys, dtype=object)
     starts = rng.uniform(-200, 1200, (300, 2))
     lines = np.array(
-        [shapely.LineString([s, s + rng.uniform(-150, 150, 2), s + rng.uniform(-150, 150, 2)]) for s in starts]
+        [shapely.LineString([s, s + rng.uniform(-150, 150, 2), s + rng.uniform(-150, 150, 2)])
+         for s in starts]
         + [shapely.LineString([(400, 0), (400, 800)]), shapely.LineString([(100, 100), (300, 100)])],
         dtype=object,
     )

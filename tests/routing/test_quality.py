@@ -47,6 +47,13 @@ def test_every_input_has_an_entry(helsinki: Layers) -> None:
     # and 6 building:part areas of the bbox-cut extract lie in no outline: the reader's note
     assert _codes_of(q) == ["statuses_assumed", "note"]
     assert "6 building:part area(s) lie in no building outline" in q["warnings"][1]["message"]
+    # which the reports show in the report's language
+    from reports.quality import warning_lines
+
+    assert q["warnings"][1]["label"] == "lone_building_parts"
+    zh = [w.text for w in warning_lines({"quality": q}, "zh")]
+    assert "6 个 building:part（建筑局部）不在任何建筑轮廓内，已各自按独立建筑处理。" in zh
+    assert not any("lie in no building outline" in t for t in zh)
 
 
 def _codes_of(q: dict[str, Any]) -> list[str]:
