@@ -789,7 +789,27 @@ def _schema_30(node: Any) -> Any:
         return [_schema_30(n) for n in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _schema_30(v) for k, v in node.items()}
+    out = _nullable_30({k: _schema_30(v) for k, v in node.items()})
+    for key, op in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        value = out.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            out[op] = value
+            out[key] = True
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    examples = out.get("examples")
+    if isinstance(examples, list) and "schema" not in out:
+        # JSON-schema examples (a list) become the 3.0 singular example
+        out.pop("examples")
+        if examples:
+            out.setdefault("example", examples[0])
+    for key in ("$schema", "contentMediaType", "contentEncoding", "prefixItems", "unevaluatedProperties"):
+        out.pop(key, None)
+    return out
+
+
+def _nullable_30(out: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf``/``oneOf`` with a null option and ``type: [X, "null"]`` as 3.0's ``nullable``."""
     for key in ("anyOf", "oneOf"):
         options = out.get(key)
         if isinstance(options, list) and any(o == {"type": "null"} for o in options):
@@ -806,21 +826,6 @@ def _schema_30(node: Any) -> Any:
         if len(kinds) < len(kind):
             out["nullable"] = True
         out["type"] = kinds[0] if len(kinds) == 1 else "string"
-    for key, op in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        value = out.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[op] = value
-            out[key] = True
-    if "const" in out:
-        out["enum"] = [out.pop("const")]
-    examples = out.get("examples")
-    if isinstance(examples, list) and "schema" not in out:
-        # JSON-schema examples (a list) become the 3.0 singular example
-        out.pop("examples")
-        if examples:
-            out.setdefault("example", examples[0])
-    for key in ("$schema", "contentMediaType", "contentEncoding", "prefixItems", "unevaluatedProperties"):
-        out.pop(key, None)
     return out
 
 

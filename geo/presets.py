@@ -413,7 +413,17 @@ def _check_doc(doc: Mapping[str, Any], ref: _FileRef) -> None:
     for key in ("name", "title_en", "title_zh", "extends", "note"):
         if key in doc:
             _text(doc[key], f"{at}: {key}")
-    for rule_id, raw in _table(doc.get("rules", {}), f"{at}: rules").items():
+    _check_rules(_table(doc.get("rules", {}), f"{at}: rules"), at)
+    _check_apparatus(_table(doc.get("apparatus", {}), f"{at}: apparatus"), at)
+    _check_speeds(_table(doc.get("speeds", {}), f"{at}: speeds"), at)
+    _check_flow_credit(_table(doc.get("flow_credit", {}), f"{at}: flow_credit"), at)
+    _check_fire_flow(_table(doc.get("fire_flow", {}), f"{at}: fire_flow"), at, ref)
+    check_scope_tables(doc, at)
+
+
+def _check_rules(rules: dict[str, Any], at: str) -> None:
+    """``[rules.<id>]``: text keys from :data:`RULE_TEXT_KEYS`, numbers with a unit suffix."""
+    for rule_id, raw in rules.items():
         rule = _table(raw, f"{at}: rules.{rule_id}")
         for key, value in rule.items():
             where = f"{at}: rules.{rule_id}.{key}"
@@ -430,7 +440,11 @@ def _check_doc(doc: Mapping[str, Any], ref: _FileRef) -> None:
             else:
                 _check_unit(key, where, expected=RULE_KEYS.get(rule_id, ()))
                 _number(value, where)
-    for kind, raw in _table(doc.get("apparatus", {}), f"{at}: apparatus").items():
+
+
+def _check_apparatus(apparatus: dict[str, Any], at: str) -> None:
+    """``[apparatus.<kind>]``: the four positive sizes and provenance text."""
+    for kind, raw in apparatus.items():
         prof = _table(raw, f"{at}: apparatus.{kind}")
         for key, value in prof.items():
             where = f"{at}: apparatus.{kind}.{key}"
@@ -444,7 +458,11 @@ def _check_doc(doc: Mapping[str, Any], ref: _FileRef) -> None:
                     f"{where}: unknown key; apparatus keys are "
                     f"{', '.join(_APPARATUS_NUMBERS + _APPARATUS_TEXT)}"
                 )
-    for key, value in _table(doc.get("speeds", {}), f"{at}: speeds").items():
+
+
+def _check_speeds(speeds: dict[str, Any], at: str) -> None:
+    """``[speeds]``: positive ``<highway>_kmh`` values and provenance text."""
+    for key, value in speeds.items():
         where = f"{at}: speeds.{key}"
         if key in _SPEED_TEXT:
             _check_enum(key, _text(value, where), where)
@@ -453,9 +471,6 @@ def _check_doc(doc: Mapping[str, Any], ref: _FileRef) -> None:
             if not key.endswith("_kmh"):
                 raise ConfigError(f"{where}: speeds are keyed <highway>_kmh, e.g. residential_kmh")
             _number(value, where, positive=True)
-    _check_flow_credit(_table(doc.get("flow_credit", {}), f"{at}: flow_credit"), at)
-    _check_fire_flow(_table(doc.get("fire_flow", {}), f"{at}: fire_flow"), at, ref)
-    check_scope_tables(doc, at)
 
 
 def _check_flow_credit(table: dict[str, Any], at: str) -> None:

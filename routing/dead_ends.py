@@ -20,7 +20,7 @@ from geo.errors import LayerValidationError
 from geo.presets import Preset, Rule
 from routing.access import _check_layer, _high_rise_rows
 from routing.findings import concat_findings, findings
-from routing.graph import TruckGraph
+from routing.graph import StreetGraph, TruckGraph
 
 __all__ = ["DEAD_END_COLUMNS", "DEAD_END_VERDICTS", "access_edges", "dead_end_lanes"]
 
@@ -281,70 +281,100 @@ def _served_high_rises(
     return hr_text, hr_count
 
 
+@dataclass(frozen=True)
+class _Incidence:
+    """Each node's passable non-loop edges (CSR: ``ptr``, the far end ``other`` and the ``edge``)
+    and its degree in the undirected passable graph (self-loops count twice)."""
+
+    degree: np.ndarray
+    ptr: np.ndarray
+    other: np.ndarray
+    edge: np.ndarray
+
+    @classmethod
+    def of(cls, truck: TruckGraph) -> _Incidence:
+        g = truck.graph
+        live = np.flatnonzero(truck.edge_passable)
+        u, v = g.u_idx[live], g.v_idx[live]
+        degree = np.bincount(np.concatenate([u, v]), minlength=g.n_nodes)
+        walk = u != v  # self-loops are never walked
+        ends_a = np.concatenate([u[walk], v[walk]])
+        ends_b = np.concatenate([v[walk], u[walk]])
+        inc_edge = np.concatenate([live[walk], live[walk]])
+        order = np.argsort(ends_a, kind="stable")
+        ptr = np.zeros(g.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ends_a, minlength=g.n_nodes), out=ptr[1:])
+        return cls(degree, ptr, ends_b[order], inc_edge[order])
+
+    def walk(
+        self, start: int, length_m: np.ndarray
+    ) -> tuple[list[int], list[int], list[float], int, float]:
+        """From a degree-1 node through degree-2 nodes: the edges, the nodes with their distance
+        from ``start``, the junction (degree >= 3; -1 when the walk ends at another degree-1
+        node, which is then the last node) and the length walked."""
+        node, prev, dist = start, -1, 0.0
+        edges: list[int] = []
+        nodes: list[int] = []
+        dists: list[float] = []
+        for _ in range(len(length_m) + 1):
+            nodes.append(node)
+            dists.append(dist)
+            lo, hi = self.ptr[node], self.ptr[node + 1]
+            k = lo if hi - lo == 1 or self.edge[lo] != prev else lo + 1
+            e, nxt = int(self.edge[k]), int(self.other[k])
+            edges.append(e)
+            dist += float(length_m[e])
+            prev = e
+            if self.degree[nxt] != 2:
+                if self.degree[nxt] == 1:  # an isolated path: ends at its far end
+                    nodes.append(nxt)
+                    dists.append(dist)
+                    return edges, nodes, dists, -1, dist
+                return edges, nodes, dists, nxt, dist
+            node = nxt
+        return edges, nodes, dists, -1, dist
+
+
 def _dead_end_chains(truck: TruckGraph) -> _Chains:
     """Walk every dead-end chain of the undirected passable graph."""
     g = truck.graph
-    live = np.flatnonzero(truck.edge_passable)
-    u, v = g.u_idx[live], g.v_idx[live]
-    degree = np.bincount(np.concatenate([u, v]), minlength=g.n_nodes)
-    # incidence lists (self-loops count twice in the degree but are never walked)
-    walk = u != v
-    ends_a = np.concatenate([u[walk], v[walk]])
-    ends_b = np.concatenate([v[walk], u[walk]])
-    inc_edge = np.concatenate([live[walk], live[walk]])
-    order = np.argsort(ends_a, kind="stable")
-    ends_a, ends_b, inc_edge = ends_a[order], ends_b[order], inc_edge[order]
-    ptr = np.zeros(g.n_nodes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ends_a, minlength=g.n_nodes), out=ptr[1:])
-
-    starts = np.flatnonzero(degree == 1)
+    inc = _Incidence.of(truck)
+    starts = np.flatnonzero(inc.degree == 1)
     done = np.zeros(g.n_nodes, dtype=bool)
     edge_chain = np.full(g.n_edges, -1, dtype=np.int64)
     ends_l: list[int] = []
     junctions: list[int] = []
     lengths: list[float] = []
-    n_edges: list[int] = []
-    edge_ids: list[str] = []
     geoms: list[list[int]] = []
     nodes_l: list[int] = []
     node_chain_l: list[int] = []
     node_dist_l: list[float] = []
-    length_m, eid = g.length_m, g.edge_id
     for start in starts.tolist():
         if done[start]:
             continue
-        done[start] = True
         c = len(ends_l)
-        node, prev, dist = start, -1, 0.0
-        edges: list[int] = []
-        junction = -1
-        for _ in range(g.n_edges + 1):
-            nodes_l.append(node)
-            node_chain_l.append(c)
-            node_dist_l.append(dist)
-            lo, hi = ptr[node], ptr[node + 1]
-            k = lo if hi - lo == 1 or inc_edge[lo] != prev else lo + 1
-            e, nxt = int(inc_edge[k]), int(ends_b[k])
-            edges.append(e)
-            dist += float(length_m[e])
-            prev = e
-            if degree[nxt] != 2:
-                if degree[nxt] == 1:  # an isolated path: its far end is done too
-                    done[nxt] = True
-                    nodes_l.append(nxt)
-                    node_chain_l.append(c)
-                    node_dist_l.append(dist)
-                else:
-                    junction = nxt
-                break
-            node = nxt
+        edges, nodes, dists, junction, length = inc.walk(start, g.length_m)
+        done[start] = True
+        if junction < 0:
+            done[nodes[-1]] = True  # an isolated path is listed once, from its first end
+        nodes_l += nodes
+        node_chain_l += [c] * len(nodes)
+        node_dist_l += dists
         edge_chain[edges] = c
         ends_l.append(start)
         junctions.append(junction)
-        lengths.append(dist)
-        n_edges.append(len(edges))
-        edge_ids.append(";".join(str(int(eid[e])) for e in edges))
+        lengths.append(length)
         geoms.append(edges)
+    return _chains_of(g, starts, edge_chain, ends_l, junctions, lengths, geoms,
+                      (nodes_l, node_chain_l, node_dist_l))
+
+
+def _chains_of(
+    g: StreetGraph, starts: np.ndarray, edge_chain: np.ndarray, ends_l: list[int],
+    junctions: list[int], lengths: list[float], geoms: list[list[int]],
+    node_rows: tuple[list[int], list[int], list[float]],
+) -> _Chains:
+    """The walked chains as arrays, each with its merged geometry."""
     flat = np.fromiter((e for es in geoms for e in es), dtype=np.int64)
     owner = np.repeat(np.arange(len(geoms)), [len(es) for es in geoms])
     merged = (
@@ -352,12 +382,14 @@ def _dead_end_chains(truck: TruckGraph) -> _Chains:
         if len(flat) else np.empty(0, dtype=object)
     )
     log.info("dead ends: %d degree-1 nodes, %d chains walked", len(starts), len(ends_l))
+    eid = g.edge_id
+    nodes_l, node_chain_l, node_dist_l = node_rows
     return _Chains(
         end=np.asarray(ends_l, dtype=np.int64),
         junction=np.asarray(junctions, dtype=np.int64),
         length=np.asarray(lengths, dtype=np.float64),
-        n_edges=np.asarray(n_edges, dtype=np.int64),
-        edge_ids=np.asarray(edge_ids, dtype=object),
+        n_edges=np.asarray([len(es) for es in geoms], dtype=np.int64),
+        edge_ids=np.asarray([";".join(str(int(eid[e])) for e in es) for es in geoms], dtype=object),
         geometry=np.asarray(merged, dtype=object),
         edge_chain=edge_chain,
         node=np.asarray(nodes_l, dtype=np.int64),

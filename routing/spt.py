@@ -160,6 +160,39 @@ def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _prepare(truck: TruckGraph, response: ResponseResult) -> _Net:
+    """The network with its arcs and station seeds, and the base shortest-path tree (checked to
+    give the ``response`` times)."""
+    net = _network(truck, response)
+    n = net.n
+    time, pred, arcs = _dijkstra(
+        net, np.ones(len(net.arc_edge), bool), np.ones(len(net.seed_node), bool), predecessors=True
+    )
+    base = np.asarray(response.node_time_s, dtype=np.float64)
+    same_reach = np.array_equal(np.isfinite(time), np.isfinite(base))
+    fin = np.isfinite(time)
+    if not same_reach or (fin.any() and np.abs(time[fin] - base[fin]).max() > _CHECK_TOL_S):
+        raise AnalysisError(
+            "the response times do not match the truck graph (different graph, options or "
+            "turnout); compute the response with station_response on the same truck graph"
+        )
+    n_st = len(net.snaps)
+    par = np.full(n + n_st + 1, -1, dtype=np.int64)
+    reached = pred >= 0
+    par[:n][reached] = pred[reached]
+    par[net.sources] = n + n_st
+    tree_edge, tree_seed = _tree_arcs(net, pred, arcs)
+    tin, size, levels = _layout(par, n + n_st)
+    order = np.empty(int((tin >= 0).sum()), dtype=np.int64)
+    order[tin[tin >= 0]] = np.flatnonzero(tin >= 0)
+    return replace(
+        net, time=time, par=par, tree_edge=tree_edge, tree_seed=tree_seed, tin=tin, size=size,
+        order=order, levels=levels,
+    )
+
+
+def _network(truck: TruckGraph, response: ResponseResult) -> _Net:
+    """The directed arcs of the truck graph (by tail and by head) and one seed arc per station
+    and direction it may leave its edge in; the tree fields still empty."""
     graph = truck.graph
     n = graph.n_nodes
     snaps = response.station_snaps
@@ -192,60 +225,40 @@ def _prepare(truck: TruckGraph, response: ResponseResult) -> _Net:
         np.concatenate([turnout + (1 - frac[fw]) * t_edge[fw], turnout + frac[bw] * t_edge[bw]]),
         _MIN_WEIGHT,
     )
-    seed_edge = np.concatenate([se[fw], se[bw]])
-    seed_side = np.concatenate([np.ones(int(fw.sum()), np.int8), np.zeros(int(bw.sum()), np.int8)])
-    seed_pos = snaps.position_m[seed_station]
     seed_in_ptr, seed_in = _index(seed_node, n)
-    station_edge = np.where(snaps.snapped, snaps.edge, -1)
-    station_pos = np.where(snaps.snapped, snaps.position_m, np.nan)
-
     empty = np.empty(0, dtype=np.int64)
-    net = _Net(
+    return _Net(
         truck=truck, n=n, root=n + n_st, fwd=fwd, bwd=bwd, arc_tail=tail, arc_head=head,
         arc_w=w, arc_edge=edge, out_ptr=out_ptr, out_arc=out_arc, in_ptr=in_ptr, in_arc=in_arc,
         sources=n + ok, seed_station=seed_station, seed_node=seed_node, seed_w=seed_w,
-        seed_edge=seed_edge, seed_side=seed_side, seed_pos=seed_pos, seed_in_ptr=seed_in_ptr,
-        seed_in=seed_in, station_edge=station_edge, station_pos=station_pos,
+        seed_edge=np.concatenate([se[fw], se[bw]]),
+        seed_side=np.concatenate([np.ones(int(fw.sum()), np.int8), np.zeros(int(bw.sum()), np.int8)]),
+        seed_pos=snaps.position_m[seed_station], seed_in_ptr=seed_in_ptr, seed_in=seed_in,
+        station_edge=np.where(snaps.snapped, snaps.edge, -1),
+        station_pos=np.where(snaps.snapped, snaps.position_m, np.nan),
         time=np.empty(0), par=empty, tree_edge=empty, tree_seed=empty, tin=empty, size=empty,
         order=empty, levels=(), snaps=snaps, turnout=turnout,
     )
-    time, pred, arcs = _dijkstra(
-        net, np.ones(len(edge), bool), np.ones(len(seed_node), bool), predecessors=True
-    )
-    base = np.asarray(response.node_time_s, dtype=np.float64)
-    same_reach = np.array_equal(np.isfinite(time), np.isfinite(base))
-    fin = np.isfinite(time)
-    if not same_reach or (fin.any() and np.abs(time[fin] - base[fin]).max() > _CHECK_TOL_S):
-        raise AnalysisError(
-            "the response times do not match the truck graph (different graph, options or "
-            "turnout); compute the response with station_response on the same truck graph"
-        )
 
-    P = n + n_st + 1
-    par = np.full(P, -1, dtype=np.int64)
-    reached = pred >= 0
-    par[:n][reached] = pred[reached]
-    par[n + ok] = n + n_st
+
+def _tree_arcs(net: _Net, pred: np.ndarray, arcs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The roads row (real arcs) or seed (station arcs) of the tree arc into each node, -1 if none."""
+    n = net.n
     tree_edge = np.full(n, -1, dtype=np.int64)
     tree_seed = np.full(n, -1, dtype=np.int64)
+    reached = pred >= 0
     real = np.flatnonzero(reached & (pred < n))
     if len(real):
-        keys = tail[arcs] * n + head[arcs]  # sorted: arcs are lexsorted by (tail, head)
+        keys = net.arc_tail[arcs] * n + net.arc_head[arcs]  # sorted: arcs lexsorted by (tail, head)
         pos = np.searchsorted(keys, pred[real] * n + real)
-        tree_edge[real] = edge[arcs[pos]]
+        tree_edge[real] = net.arc_edge[arcs[pos]]
     virt = np.flatnonzero(reached & (pred >= n))
     if len(virt):
-        skeys = seed_station * n + seed_node
+        skeys = net.seed_station * n + net.seed_node
         sorder = np.argsort(skeys, kind="stable")
         pos = np.searchsorted(skeys[sorder], (pred[virt] - n) * n + virt)
         tree_seed[virt] = sorder[pos]
-    tin, size, levels = _layout(par, n + n_st)
-    order = np.empty(int((tin >= 0).sum()), dtype=np.int64)
-    order[tin[tin >= 0]] = np.flatnonzero(tin >= 0)
-    return replace(
-        net, time=time, par=par, tree_edge=tree_edge, tree_seed=tree_seed, tin=tin, size=size,
-        order=order, levels=levels,
-    )
+    return tree_edge, tree_seed
 
 
 def _dijkstra(
@@ -509,86 +522,114 @@ def _intervals(net: _Net, groups: _Groups, removed: np.ndarray) -> _Intervals:
     return _Intervals(k=k, lo=lo, hi=hi)
 
 
+@dataclass(frozen=True)
+class _Copies:
+    """The node copies a chunk of scenarios recomputes: for each scenario interval of the tree's
+    preorder (``iv``), its nodes in order (``node``), with their scenario (``k``)."""
+
+    iv: _Intervals
+    P: int
+    start: np.ndarray  # first copy of each interval
+    k: np.ndarray
+    node: np.ndarray
+    key: np.ndarray  # interval keys k * P + lo, sorted
+
+    @classmethod
+    def of(cls, net: _Net, iv: _Intervals) -> _Copies:
+        counts = iv.hi - iv.lo
+        owner, cpos = _expand(iv.lo, counts)
+        P = net.n_total + 1
+        return cls(iv=iv, P=P, start=np.cumsum(counts) - counts, k=iv.k[owner],
+                   node=net.order[cpos], key=iv.k * P + iv.lo)
+
+    def locate(self, net: _Net, kk: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """The copy of each node in scenario ``kk``, -1 when the scenario does not recompute it."""
+        pos = net.tin[nodes]
+        if len(self.key) == 0:
+            return np.full(len(nodes), -1, dtype=np.int64)
+        iv = self.iv
+        j = np.searchsorted(self.key, kk * self.P + pos, side="right") - 1
+        jj = np.maximum(j, 0)
+        ok = (pos >= 0) & (j >= 0) & (iv.k[jj] == kk) & (pos < iv.hi[jj])
+        return np.where(ok, self.start[jj] + pos - iv.lo[jj], -1)
+
+
 def _run_chunk(
     net: _Net, groups: _Groups, removed: np.ndarray, iv: _Intervals, pts: _Points,
     ks: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Node and point times of scenarios ``ks`` (their intervals ``iv``), where they change."""
-    graph = net.truck.graph
-    P = net.n_total + 1
-    counts = iv.hi - iv.lo
-    cstart = np.cumsum(counts) - counts
-    T = int(counts.sum())
-    owner, cpos = _expand(iv.lo, counts)
-    copy_k = iv.k[owner]
-    copy_node = net.order[cpos]
-    ikey = iv.k * P + iv.lo
+    c = _Copies.of(net, iv)
+    T = len(c.node)
+    new = _copy_times(net, groups, removed, c) if T else np.empty(0)
+    changed = new != net.time[c.node] if T else np.zeros(0, dtype=bool)
+    pk, pp, pt = _point_changes(net, groups, pts, ks, c, new)
+    return c.k[changed], c.node[changed], new[changed], pk, pp, pt
+
+
+def _copy_times(net: _Net, groups: _Groups, removed: np.ndarray, c: _Copies) -> np.ndarray:
+    """New times of the copies: one Dijkstra over all copies of the chunk, from a root joined to
+    each copy by the best arc from an unaffected node or a station seed."""
+    T = len(c.node)
     scen_edge = groups.edge
+    # arcs inside the copies
+    own, apos = _expand(net.out_ptr[c.node], net.out_ptr[c.node + 1] - net.out_ptr[c.node])
+    a = net.out_arc[apos]
+    keep = net.arc_edge[a] != scen_edge[c.k[own]]
+    own, a = own[keep], a[keep]
+    dst = c.locate(net, c.k[own], net.arc_head[a])
+    inner = dst >= 0
+    r_src, r_dst, r_w = own[inner], dst[inner], net.arc_w[a[inner]]
+    # arcs entering the copies from unaffected nodes
+    own, apos = _expand(net.in_ptr[c.node], net.in_ptr[c.node + 1] - net.in_ptr[c.node])
+    a = net.in_arc[apos]
+    y = net.arc_tail[a]
+    keep = (net.arc_edge[a] != scen_edge[c.k[own]]) & np.isfinite(net.time[y])
+    own, a, y = own[keep], a[keep], y[keep]
+    outside = c.locate(net, c.k[own], y) < 0
+    init = np.full(T, np.inf)
+    np.minimum.at(init, own[outside], net.time[y[outside]] + net.arc_w[a[outside]])
+    # station seeds not crossing a report
+    own, spos = _expand(net.seed_in_ptr[c.node],
+                        net.seed_in_ptr[c.node + 1] - net.seed_in_ptr[c.node])
+    j = net.seed_in[spos]
+    keep = ~(removed[j] & (net.seed_edge[j] == scen_edge[c.k[own]]))
+    np.minimum.at(init, own[keep], net.seed_w[j[keep]])
+    seeded = np.flatnonzero(np.isfinite(init))
+    rows = np.concatenate([r_src, np.full(len(seeded), T)])
+    cols = np.concatenate([r_dst, seeded])
+    data = np.maximum(np.concatenate([r_w, init[seeded]]), _MIN_WEIGHT)
+    o = np.lexsort((data, cols, rows))
+    rows, cols, data = rows[o], cols[o], data[o]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    union = sp.csr_array((data[first], (rows[first], cols[first])), shape=(T + 1, T + 1))
+    return np.asarray(dijkstra(union, directed=True, indices=T))[:T]
 
-    def locate(kk: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-        pos = net.tin[nodes]
-        if len(ikey) == 0:
-            return np.full(len(nodes), -1, dtype=np.int64)
-        j = np.searchsorted(ikey, kk * P + pos, side="right") - 1
-        jj = np.maximum(j, 0)
-        ok = (pos >= 0) & (j >= 0) & (iv.k[jj] == kk) & (pos < iv.hi[jj])
-        return np.where(ok, cstart[jj] + pos - iv.lo[jj], -1)
 
-    new = np.empty(0)
-    if T:
-        # arcs inside the copies
-        own, apos = _expand(net.out_ptr[copy_node], net.out_ptr[copy_node + 1] - net.out_ptr[copy_node])
-        a = net.out_arc[apos]
-        keep = net.arc_edge[a] != scen_edge[copy_k[own]]
-        own, a = own[keep], a[keep]
-        dst = locate(copy_k[own], net.arc_head[a])
-        inner = dst >= 0
-        r_src, r_dst, r_w = own[inner], dst[inner], net.arc_w[a[inner]]
-        # arcs entering the copies from unaffected nodes
-        own, apos = _expand(net.in_ptr[copy_node], net.in_ptr[copy_node + 1] - net.in_ptr[copy_node])
-        a = net.in_arc[apos]
-        y = net.arc_tail[a]
-        keep = (net.arc_edge[a] != scen_edge[copy_k[own]]) & np.isfinite(net.time[y])
-        own, a, y = own[keep], a[keep], y[keep]
-        outside = locate(copy_k[own], y) < 0
-        init = np.full(T, np.inf)
-        np.minimum.at(init, own[outside], net.time[y[outside]] + net.arc_w[a[outside]])
-        # station seeds not crossing a report
-        own, spos = _expand(net.seed_in_ptr[copy_node],
-                            net.seed_in_ptr[copy_node + 1] - net.seed_in_ptr[copy_node])
-        j = net.seed_in[spos]
-        keep = ~(removed[j] & (net.seed_edge[j] == scen_edge[copy_k[own]]))
-        np.minimum.at(init, own[keep], net.seed_w[j[keep]])
-        seeded = np.flatnonzero(np.isfinite(init))
-        rows = np.concatenate([r_src, np.full(len(seeded), T)])
-        cols = np.concatenate([r_dst, seeded])
-        data = np.maximum(np.concatenate([r_w, init[seeded]]), _MIN_WEIGHT)
-        o = np.lexsort((data, cols, rows))
-        rows, cols, data = rows[o], cols[o], data[o]
-        first = np.ones(len(rows), dtype=bool)
-        first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
-        union = sp.csr_array((data[first], (rows[first], cols[first])), shape=(T + 1, T + 1))
-        new = np.asarray(dijkstra(union, directed=True, indices=T))[:T]
-    changed = new != net.time[copy_node] if T else np.zeros(0, dtype=bool)
-    node_k, node, node_t = copy_k[changed], copy_node[changed], new[changed]
-
-    # points on edges touching a recomputed node, and on the blocked edge itself
-    own, apos = _expand(pts.att_ptr[copy_node], pts.att_ptr[copy_node + 1] - pts.att_ptr[copy_node])
+def _point_changes(
+    net: _Net, groups: _Groups, pts: _Points, ks: np.ndarray, c: _Copies, new: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points on edges touching a recomputed node, and on each blocked edge itself, whose time
+    changes: (scenario, point, new time)."""
+    graph = net.truck.graph
+    T = len(c.node)
+    own, apos = _expand(pts.att_ptr[c.node], pts.att_ptr[c.node + 1] - pts.att_ptr[c.node])
     e_ks = groups.edge[ks]
     own2, opos = _expand(pts.on_ptr[e_ks], pts.on_ptr[e_ks + 1] - pts.on_ptr[e_ks])
     n_pts = len(pts.edge)
-    keys = np.unique(np.concatenate([copy_k[own] * n_pts + pts.att[apos],
+    keys = np.unique(np.concatenate([c.k[own] * n_pts + pts.att[apos],
                                      ks[own2] * n_pts + pts.on[opos]]))
     pk, pp = keys // max(n_pts, 1), keys % max(n_pts, 1)
     f = pts.edge[pp]
     u, v = graph.u_idx[f], graph.v_idx[f]
-    cu, cv = locate(pk, u), locate(pk, v)
+    cu, cv = c.locate(net, pk, u), c.locate(net, pk, v)
     tu = np.where(cu >= 0, new[np.maximum(cu, 0)] if T else 0.0, net.time[u])
     tv = np.where(cv >= 0, new[np.maximum(cv, 0)] if T else 0.0, net.time[v])
     g = np.where(f == groups.edge[pk], pk, -1)
     pt = _point_new(net, pts, pp, tu, tv, g, groups)
     pch = pt != pts.base[pp]
-    return node_k, node, node_t, pk[pch], pp[pch], pt[pch]
+    return pk[pch], pp[pch], pt[pch]
 
 
 def _scenarios(
