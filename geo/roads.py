@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from itertools import chain
 
 import geopandas as gpd
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geo.osm import OsmData
+from geo.osm import ROAD_TAG_KEYS, OsmData
 from geo.units import parse_float, parse_length_m
 
 log = logging.getLogger(__name__)
@@ -111,19 +112,17 @@ def _way_row(way_id: int, tags: dict[str, str]) -> tuple[tuple[object, ...], boo
 
 
 def _cut_ways(
-    node_ids: list[np.ndarray], lon: list[np.ndarray], lat: list[np.ndarray], barrier_nodes: np.ndarray
+    ids: np.ndarray, xy: np.ndarray, sizes: np.ndarray, barrier_nodes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cut the ways (each already in its legal direction) into edges: ``(way row, u, v, geometry)``.
+    """Cut the ways (their node ids and coordinates end to end, ``sizes`` nodes each, each way
+    already in its legal direction) into edges: ``(way row, u, v, geometry)``.
 
     A way is cut at its ends, at every node used more than once anywhere (shared by ways, or a
     way crossing itself) and at every barrier node; edges keep way order, then order along it.
     """
-    sizes = np.fromiter((len(a) for a in node_ids), dtype=np.int64, count=len(node_ids))
     if not len(sizes) or not sizes.sum():
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, empty, np.empty(0, dtype=object)
-    ids = np.concatenate(node_ids).astype(np.int64, copy=False)
-    xy = np.column_stack([np.concatenate(lon), np.concatenate(lat)]).astype(np.float64, copy=False)
     way_of = np.repeat(np.arange(len(sizes)), sizes)
     _, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
     cut = (counts[inverse] > 1) | np.isin(ids, barrier_nodes)
@@ -139,6 +138,49 @@ def _cut_ways(
     points = np.repeat(start - offsets, lens) + np.arange(int(lens.sum()))
     geoms = shapely.linestrings(xy[points], indices=np.repeat(np.arange(len(start)), lens))
     return way_of[start], ids[start], ids[end], np.asarray(geoms, dtype=object)
+
+
+def _way_attributes(tags: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
+    """The attribute rows of the ways (:data:`_ROAD_COLUMNS` but ``way_id``) and whether each
+    runs reversed (``oneway=-1``).
+
+    :func:`_way_row` runs once per distinct combination of the tags it reads (a city's ways
+    share a few thousand), the name is taken per way.
+    """
+    frame = pd.DataFrame.from_records(list(tags), columns=list(ROAD_TAG_KEYS), nrows=len(tags))
+    keys = [k for k in ROAD_TAG_KEYS if k not in ("name", "name:zh")]
+    if len(frame):
+        group = frame.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+        _, first = np.unique(group, return_index=True)
+    else:
+        group, first = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    distinct = [
+        _way_row(0, {str(k): v for k, v in row.items() if isinstance(v, str)})
+        for row in frame.iloc[first][keys].to_dict("records")
+    ]
+    columns = list(_ROAD_COLUMNS[1:])
+    rows = pd.DataFrame([row[1:] for row, _ in distinct], columns=columns)
+    reverse = np.fromiter((rev for _, rev in distinct), dtype=bool, count=len(distinct))
+    out = rows.iloc[group].reset_index(drop=True)
+    name = frame["name"].to_numpy(dtype=object)
+    zh = frame["name:zh"].to_numpy(dtype=object)
+    out["name"] = np.where(pd.isna(name), np.where(pd.isna(zh), "", zh), name)
+    return out, reverse[group]
+
+
+def _flat_nodes(ways: pd.DataFrame, reverse: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ways' node ids and coordinates end to end (reversed ways backwards) and their sizes."""
+    sizes = np.fromiter((len(x) for x in ways["node_ids"]), dtype=np.int64, count=len(ways))
+    total = int(sizes.sum())
+    ids = np.fromiter(chain.from_iterable(ways["node_ids"]), dtype=np.int64, count=total)
+    lon = np.fromiter(chain.from_iterable(ways["lon"]), dtype=np.float64, count=total)
+    lat = np.fromiter(chain.from_iterable(ways["lat"]), dtype=np.float64, count=total)
+    first = np.cumsum(sizes) - sizes
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    at = np.arange(total)
+    back = reverse[owner]
+    at[back] = 2 * first[owner[back]] + sizes[owner[back]] - 1 - at[back]
+    return ids[at], np.column_stack([lon[at], lat[at]]), sizes
 
 
 def build_roads(
@@ -168,23 +210,11 @@ def build_roads(
     }
     # One attribute row per way, and per edge only its ends and the row of its way: a city has
     # a million edges, and a dict of attributes for each would cost gigabytes.
-    rows: list[tuple[object, ...]] = []
-    node_ids: list[np.ndarray] = []
-    lon: list[np.ndarray] = []
-    lat: list[np.ndarray] = []
-    for way_id, tags, ids, lons, lats in zip(
-        ways["way_id"], ways["tags"], ways["node_ids"], ways["lon"], ways["lat"], strict=True
-    ):
-        row, reverse = _way_row(way_id, tags)
-        rows.append(row)
-        step = -1 if reverse else 1
-        node_ids.append(np.asarray(ids, dtype=np.int64)[::step])
-        lon.append(np.asarray(lons, dtype=np.float64)[::step])
-        lat.append(np.asarray(lats, dtype=np.float64)[::step])
+    per_way, reverse = _way_attributes(ways["tags"])
+    per_way.insert(0, "way_id", ways["way_id"].to_numpy(dtype=np.int64))
+    ids, xy, sizes = _flat_nodes(ways, reverse)
     barrier_nodes = np.fromiter(barrier_tags, dtype=np.int64, count=len(barrier_tags))
-    edge_way, edge_u, edge_v, geoms = _cut_ways(node_ids, lon, lat, barrier_nodes)
-
-    per_way = pd.DataFrame(rows, columns=list(_ROAD_COLUMNS))
+    edge_way, edge_u, edge_v, geoms = _cut_ways(ids, xy, sizes, barrier_nodes)
     frame = per_way.iloc[edge_way].reset_index(drop=True)
     frame.insert(0, "v", edge_v)
     frame.insert(0, "u", edge_u)

@@ -202,16 +202,22 @@ class _Recording(dict[str, str]):
         return super().__getitem__(key)
 
 
-def test_the_reader_copies_every_road_tag_the_road_layer_reads(helsinki_pbf: Path) -> None:
+def test_the_reader_copies_every_road_tag_the_road_layer_reads(
+    helsinki_pbf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from dataclasses import replace
 
+    import geo.roads
     from geo.osm import ROAD_TAG_KEYS
 
     osm = read_osm(helsinki_pbf)
     assert all(set(t) <= set(ROAD_TAG_KEYS) for t in osm.ways["tags"])
     ways = osm.ways.copy()
+    # every way's tags offered whole (names included), recording what is looked up
     ways["tags"] = pd.Series([_Recording(t) for t in osm.ways["tags"]], index=ways.index, dtype=object)
     _Recording.seen = set()
+    way_row = geo.roads._way_row
+    monkeypatch.setattr(geo.roads, "_way_row", lambda i, tags: way_row(i, _Recording(tags)))
     build_roads(replace(osm, ways=ways), crs=pyproj.CRS.from_epsg(32635))
     assert _Recording.seen, "build_roads read no road tag"
     assert _Recording.seen <= set(ROAD_TAG_KEYS), _Recording.seen - set(ROAD_TAG_KEYS)

@@ -191,10 +191,14 @@ def test_ways_cut_into_edges_as_by_walking_them(seed: int) -> None:
     ways[0] = [ways[0][0], *ways[0][1:], ways[0][0]] if ways[0] else ways[0]  # a closed way
     barriers = set(rng.choice(pool, size=5).tolist())
     xy = {int(n): (float(n) * 1e-4, float(n) * 2e-4) for n in pool}
-    ids = [np.asarray(w, dtype=np.int64) for w in ways]
     lon = [np.array([xy[int(n)][0] for n in w]) for w in ways]
     lat = [np.array([xy[int(n)][1] for n in w]) for w in ways]
-    way, u, v, geoms = _cut_ways(ids, lon, lat, np.array(sorted(barriers), dtype=np.int64))
+    way, u, v, geoms = _cut_ways(
+        np.asarray([n for w in ways for n in w], dtype=np.int64),
+        np.column_stack([np.concatenate(lon), np.concatenate(lat)]),
+        np.asarray([len(w) for w in ways], dtype=np.int64),
+        np.array(sorted(barriers), dtype=np.int64),
+    )
 
     want = _cut_by_walking([[int(n) for n in w] for w in ways], barriers)
     assert list(zip(way.tolist(), u.tolist(), v.tolist(), strict=True)) == [e[:3] for e in want]
