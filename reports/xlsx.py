@@ -154,6 +154,23 @@ def _cell(value: object) -> object:
     return value if isinstance(value, str) else str(value)
 
 
+def _column_cells(column: pd.Series, *, lang: Lang, translate: bool) -> list[object]:
+    """The cells of one column (:func:`_cell` of each value; vocabulary values translated):
+    numbers converted as one array, other values one by one."""
+    if pd.api.types.is_bool_dtype(column) and not column.hasnans:
+        return list(column.astype(bool).tolist())
+    if pd.api.types.is_integer_dtype(column) and not column.hasnans:
+        return list(column.astype(np.int64).tolist())
+    if pd.api.types.is_float_dtype(column):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        cells: list[object] = values.tolist()
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            cells[i] = None
+        return cells
+    return [label(str(v), lang) if translate and isinstance(v, str) and v else _cell(v)
+            for v in column.to_numpy(dtype=object)]
+
+
 def _width(value: object) -> int:
     text = "" if value is None else str(value)
     return sum(2 if ord(c) > 0x2E7F else 1 for c in text)
@@ -255,39 +272,58 @@ def _write_sheet(
     head = ws.append([label(c, lang) for c in columns],
                      ws.fmt(**_HEADER, text_wrap=True, valign="vcenter", align="center"))
     ws.ws.set_row(head, 32)
-    values = frame.to_numpy(dtype=object)
-    n = len(values)
-    translate = [c in TRANSLATED_VALUES for c in columns]
+    n = len(frame)
+    cells_by_col = [_column_cells(frame[c], lang=lang, translate=c in TRANSLATED_VALUES) for c in columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+               for c in columns]
     number = [_column_format(frame, c) for c in columns]
     plain = [ws.fmt(num_format=f) if f else None for f in number]
     grade_at = columns.index("grade") if "grade" in columns else -1
-    written: list[list[object]] = []
-    for i, row in enumerate(values):
-        cells = [label(str(v), lang) if t and isinstance(v, str) and v else _cell(v)
-                 for v, t in zip(row, translate, strict=True)]
-        if i < 300:
-            written.append(cells)
-        r = ws.row
-        total = total_last and i == n - 1
-        for j, v in enumerate(cells):
-            fmt = plain[j]
-            if total or (j == grade_at and str(row[j]) in GRADE_FILLS):
-                props: dict[str, object] = {"num_format": number[j]} if number[j] else {}
-                if j == grade_at and str(row[j]) in GRADE_FILLS:
-                    props["bg_color"] = GRADE_FILLS[str(row[j])]
-                if total:
-                    props.update(bold=True, bg_color=TOTAL_FILL)
-                fmt = ws.fmt(**props)
-            ws.write(r, j, v, fmt)
-        ws.row += 1
+    grades = frame["grade"].astype(str).tolist() if grade_at >= 0 else []
+    write_number = ws.ws.write_number
+    r0 = ws.row
+    for j, cells in enumerate(cells_by_col):
+        fmt = plain[j]
+        if numeric[j]:  # numbers or empty: no type test per cell
+            for i, v in enumerate(cells):
+                if v is not None:
+                    write_number(r0 + i, j, v, fmt)
+                elif fmt is not None:
+                    ws.write(r0 + i, j, None, fmt)
+        else:
+            for i, v in enumerate(cells):
+                ws.write(r0 + i, j, v, fmt)
+    _write_fills(ws, r0, cells_by_col, number, grades, grade_at=grade_at, total_last=total_last)
+    ws.row += n
     for j, col in enumerate(columns):
-        sample = [label(col, lang), *(cells[j] for cells in written)]
+        sample = [label(col, lang), *cells_by_col[j][:300]]
         widest = max(_width(v) if not isinstance(v, float) else len(f"{v:,.3f}") for v in sample)
         ws.width(j, min(max(widest + 2, 8), 60))
     fr, fc = xl_cell_to_rowcol(freeze)
     ws.ws.freeze_panes(fr, fc)
     if columns:
         ws.ws.autofilter(0, 0, max(n - (1 if total_last else 0), 0), len(columns) - 1)
+
+
+def _write_fills(
+    ws: _Sheet, r0: int, cells_by_col: list[list[object]], number: list[str | None],
+    grades: list[str], *, grade_at: int, total_last: bool,
+) -> None:
+    """Cells with a fill of their own written again over the plain ones: the grade column's
+    colours and the total row (bold on its own fill)."""
+    n = len(cells_by_col[0]) if cells_by_col else 0
+    for i in range(n):
+        total = total_last and i == n - 1
+        for j in range(len(cells_by_col)) if total else ([grade_at] if grade_at >= 0 else []):
+            graded = j == grade_at and grades[i] in GRADE_FILLS
+            if not (total or graded):
+                continue
+            props: dict[str, object] = {"num_format": number[j]} if number[j] else {}
+            if graded:
+                props["bg_color"] = GRADE_FILLS[grades[i]]
+            if total:
+                props.update(bold=True, bg_color=TOTAL_FILL)
+            ws.write(r0 + i, j, cells_by_col[j][i], ws.fmt(**props))
 
 
 def _write_capped(
