@@ -672,8 +672,9 @@ def _roads_result(
 
 
 def with_road_coverage(roads: gpd.GeoDataFrame, coverage: CoverageResult) -> gpd.GeoDataFrame:
-    """A copy of ``roads`` with each edge's covered and uncovered metres and covered %."""
-    out = roads.copy()
+    """A copy of ``roads`` with each edge's covered and uncovered metres and covered %.
+    (pandas copies on write: the road columns stay shared with ``roads``.)"""
+    out = roads.copy(deep=False)
     out["covered_m"] = coverage.covered_m
     out["uncovered_m"] = coverage.uncovered_m
     length = out["length_m"].to_numpy()

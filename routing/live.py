@@ -489,7 +489,7 @@ def _splice_water(
         hydrants.geometry, credited_lps=hydrant_credit(preset, hydrants),
         options=building_water_options(preset, options),
     )
-    out = old.copy()
+    out = old.copy(deep=False)  # copy on write: the unchanged columns stay shared
     for col in ("hydrants_in_range", "credited_flow_lps", "nearest_hydrant_m"):
         values = out[col].to_numpy().copy()
         values[rows] = per[col].to_numpy()
@@ -591,7 +591,7 @@ def recompute_area(
     new_status = hydrants["status"].to_numpy(dtype=object)
     moved = changed[old_status[changed] != new_status[changed]]
     new_layers = dataclasses.replace(layers, hydrants=hydrants)
-    hyd_layer = analysis.layers["hydrants_analysis"].copy()
+    hyd_layer = analysis.layers["hydrants_analysis"].copy(deep=False)  # copy on write
     for col in ("status", "pressure_mpa", "status_source"):
         if col in hydrants:
             hyd_layer[col] = hydrants[col].to_numpy()
@@ -735,7 +735,7 @@ def refresh_water_findings(
     ``layers.hydrants`` whose status changed; no other's did), only the pump connectors within
     the connector band of those hydrants are recomputed.
     """
-    buildings = analysis.layers["buildings_analysis"].copy()
+    buildings = analysis.layers["buildings_analysis"].copy(deep=False)  # copy on write
     old = analysis.findings
     in_water = _water_rows(old, preset)
     old_water = old.loc[in_water] if len(old) else old
@@ -810,7 +810,7 @@ def _refresh_connectors(
     tree = shapely.STRtree(np.asarray(old.geometry.array, dtype=object))
     _, near = tree.query(points, predicate="dwithin", distance=band.value("max_m"))
     near = np.unique(near)
-    out = old.copy()
+    out = old.copy(deep=False)  # copy on write
     if len(near):
         sub = dataclasses.replace(layers, pump_connectors=layers.pump_connectors.iloc[near])
         fresh, _ = connector_water(sub, analysis.graph, analysis.hydrant_snaps, preset, options)
