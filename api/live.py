@@ -293,10 +293,12 @@ class SitingRefresh:
         self._thread = threading.Thread(target=self._run, name="firereach-siting", daemon=True)
 
     def start(self) -> None:
+        """Start refreshing in the background (nothing when the interval is 0: off)."""
         if self._interval > 0:
             self._thread.start()
 
     def stop(self) -> None:
+        """Stop refreshing; waits up to a minute for a refresh under way to finish."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=60)

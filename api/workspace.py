@@ -190,6 +190,7 @@ def served_reports(
 
 
 def wgs84_collections(layers: Layers, analysis: Analysis) -> dict[str, gpd.GeoDataFrame]:
+    """Every served layer and analysis result with a geometry, in WGS84 (the collections)."""
     frames: dict[str, pd.DataFrame] = {**layers.as_dict(), **analysis.layers}
     out: dict[str, gpd.GeoDataFrame] = {}
     for name, frame in frames.items():

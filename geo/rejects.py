@@ -80,6 +80,7 @@ class RowRejects:
         reason: str | Callable[[int], str],
         values: Sequence[object],
     ) -> None:
+        """Reject the rows of ``mask`` (each once: the first reason stays; blank rows never)."""
         for j in np.flatnonzero(mask):
             i = int(j)
             if i in self._rows or self.blank[i]:
@@ -89,15 +90,18 @@ class RowRejects:
             self._rows[i] = (column, text, None if value is None else str(value))
 
     def rejected_mask(self, n: int) -> NDArray[np.bool_]:
+        """Which of ``n`` rows have been rejected."""
         mask = np.zeros(n, dtype=bool)
         if self._rows:
             mask[list(self._rows)] = True
         return mask
 
     def row_number(self, i: int) -> int:
+        """The row number a user sees in the file for row ``i``."""
         return int(self.row_numbers[i])
 
     def records(self) -> list[Reject]:
+        """The rejects, one per rejected row, in row order."""
         out = []
         for i in sorted(self._rows):
             column, reason, value = self._rows[i]

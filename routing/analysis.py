@@ -424,6 +424,7 @@ def building_flags(buildings: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
 
 
 def connector_summary(connectors: pd.DataFrame) -> dict[str, int]:
+    """The ``pump_connectors`` summary: how many, and how many with no hydrant in the band."""
     return {
         "total": len(connectors),
         "without_hydrant_in_band": int((connectors["hydrants_in_range"] == 0).sum()),
@@ -431,6 +432,7 @@ def connector_summary(connectors: pd.DataFrame) -> dict[str, int]:
 
 
 def findings_summary(found: pd.DataFrame) -> dict[str, int]:
+    """The ``findings`` summary: how many, by severity."""
     return {
         "total": len(found),
         "shall": int((found["severity"] == "shall").sum()),
@@ -621,6 +623,7 @@ def connector_water(
 
 
 def connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:
+    """One finding per pump connector with no hydrant in the ``band`` (GB 50974 5.4.7)."""
     return findings(
         "pump_connectors", connectors["connector_id"].to_numpy(),
         connectors["hydrants_in_range"].to_numpy() == 0,

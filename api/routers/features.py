@@ -27,6 +27,7 @@ class OGCRoute(APIRoute):
     """OGC API – Features answers an invalid query parameter with 400 (not FastAPI's 422)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler with request validation errors answered as OGC 400s."""
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
