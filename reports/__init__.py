@@ -11,12 +11,14 @@ from reports.export import (
     write_geopackage,
     write_summary,
 )
+from reports.inputs import MapInputs, ReportInputs
 from reports.map import render_map, write_map_html
-from reports.pdf import MapInputs, write_report_pdf
+from reports.pdf import write_report_pdf
 from reports.xlsx import write_report_xlsx
 
 __all__ = [
-    "DistrictOptions", "GradeThresholds", "MapInputs", "OutputBudget", "atomic_path", "build_reports",
+    "DistrictOptions", "GradeThresholds", "MapInputs", "OutputBudget", "ReportInputs", "atomic_path",
+    "build_reports",
     "check_out_dir", "check_out_file",
     "district_summary", "render_map", "write_csv", "write_geopackage", "write_map_html",
     "write_report_pdf", "write_report_xlsx", "write_summary",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,8 @@ from reports.districts import (
 )
 from reports.export import write_geopackage
 from reports.i18n import check_lang, label
-from reports.pdf import MapInputs, write_report_pdf
+from reports.inputs import MapInputs, ReportInputs
+from reports.pdf import write_report_pdf
 from reports.xlsx import write_report_xlsx
 from routing.analysis import Analysis
 
@@ -68,23 +68,6 @@ def _maps_in(maps: MapInputs, units: gpd.GeoDataFrame, name: str) -> MapInputs:
     )
 
 
-@dataclass(frozen=True)
-class _ReportTables:
-    """What the report files show: the summary sections, the district summary, the tables (with
-    their ``district``), the map layers and the area's name."""
-
-    summary: dict[str, Any]
-    districts: gpd.GeoDataFrame
-    findings: pd.DataFrame
-    underserved: gpd.GeoDataFrame
-    buildings: gpd.GeoDataFrame
-    blockages: gpd.GeoDataFrame | None
-    proposed: gpd.GeoDataFrame | None
-    budget_curve: pd.DataFrame | None
-    maps: MapInputs
-    area_name: str
-
-
 def _report_tables(
     layers: Layers,
     analysis: Analysis,
@@ -96,7 +79,7 @@ def _report_tables(
     proposed: gpd.GeoDataFrame | None,
     budget_curve: pd.DataFrame | None,
     area_name: str,
-) -> _ReportTables:
+) -> ReportInputs:
     """The whole area's report tables, each row placed in its report unit."""
     summary: dict[str, Any] = layer_counts(layers)
     summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string()}
@@ -107,9 +90,8 @@ def _report_tables(
     maps = MapInputs(
         roads=analysis.layers["roads_analysis"], pieces=analysis.layers["coverage_pieces"],
         hydrants=analysis.layers["hydrants_analysis"], stations=layers.stations,
-        blockages=blockages_d, proposed=proposed_d,
     )
-    return _ReportTables(
+    return ReportInputs(
         summary=summary, districts=districts, findings=analysis.findings,
         underserved=_with_district(analysis.layers["underserved_segments"], units),
         buildings=_with_district(inputs.buildings, units), blockages=blockages_d,
@@ -118,8 +100,8 @@ def _report_tables(
 
 
 def _one_unit(
-    t: _ReportTables, district: str, *, units: gpd.GeoDataFrame, analysis: Analysis
-) -> _ReportTables:
+    t: ReportInputs, district: str, *, units: gpd.GeoDataFrame, analysis: Analysis
+) -> ReportInputs:
     """The tables, maps and name narrowed to one report unit (:func:`one_district`)."""
     one = one_district(
         district, summary=t.summary, districts=t.districts,
@@ -128,11 +110,12 @@ def _one_unit(
         spacing_districts=district_of(analysis.layers["spacing_gaps"], units).to_numpy(),
         findings=t.findings, budget_curve=t.budget_curve,
     )
-    return _ReportTables(
+    return ReportInputs(
         summary=one.summary, districts=one.districts, findings=one.findings,
         underserved=one.underserved, buildings=one.buildings, blockages=one.blockages,
         proposed=one.proposed, budget_curve=one.budget_curve,
-        maps=_maps_in(t.maps, units, one.name), area_name=f"{t.area_name} · {one.name}",
+        maps=_maps_in(t.maps, units, one.name) if t.maps is not None else None,
+        area_name=f"{t.area_name} · {one.name}",
     )
 
 
@@ -207,26 +190,13 @@ def build_reports(
         t = _one_unit(t, district, units=units, analysis=analysis)
     write_geopackage({"district_summary": t.districts}, out_dir / DISTRICTS_FILE)
     counts = grade_counts(t.districts)
-    t.summary["districts"] = counts
+    t = dataclasses.replace(t, summary={**t.summary, "districts": counts})
     write_report_xlsx(
-        out_dir / XLSX_FILE, summary=t.summary, districts=t.districts, underserved=t.underserved,
-        buildings=t.buildings, findings=t.findings, blockages=t.blockages, proposed=t.proposed,
-        budget_curve=t.budget_curve, thresholds=options.thresholds, lang=lg,
-        max_rows=budget.xlsx_max_rows,
+        out_dir / XLSX_FILE, t, thresholds=options.thresholds, lang=lg, max_rows=budget.xlsx_max_rows
     )
     write_report_pdf(
-        out_dir / PDF_FILE,
-        title=label("report_title", lg),
-        area_name=t.area_name,
-        generated_at=datetime.now().astimezone(),
-        summary=t.summary,
-        districts=t.districts,
-        maps=t.maps,
-        underserved=t.underserved,
-        budget_curve=t.budget_curve,
-        thresholds=options.thresholds,
-        lang=lg,
-        max_district_rows=budget.pdf_max_district_rows,
+        out_dir / PDF_FILE, t, title=label("report_title", lg), generated_at=datetime.now().astimezone(),
+        thresholds=options.thresholds, lang=lg, max_district_rows=budget.pdf_max_district_rows,
     )
     log.info("reports in %s: %d districts (%s severe)", out_dir, counts["total"], counts["severe"])
     return {

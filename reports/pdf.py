@@ -49,6 +49,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from geo.errors import ConfigError
 from reports import charts
 from reports.budget import PDF_MAX_DISTRICT_ROWS
 from reports.districts import (
@@ -65,6 +66,7 @@ from reports.districts import (
 )
 from reports.export import atomic_path
 from reports.i18n import Lang, check_lang, label, value_or_not_computed
+from reports.inputs import MapInputs, ReportInputs
 from reports.quality import QUALITY_COLUMNS, coverage_computed, input_rows, warning_lines
 
 log = logging.getLogger(__name__)
@@ -75,34 +77,6 @@ MARGIN = 16 * mm
 FRAME_W = PAGE_W - 2 * MARGIN
 FRAME_H = PAGE_H - 2 * MARGIN - 8 * mm  # room for the footer
 TOP_ROWS = 20
-
-
-@dataclass(frozen=True)
-class MapInputs:
-    """The layers drawn on the report maps (working CRS, metres).
-
-    Attributes
-    ----------
-    roads
-        Street edges (``roads_analysis``).
-    pieces
-        ``coverage_pieces`` (``covered`` flag per piece): the coverage-gap map.
-    hydrants
-        Hydrant points with ``status``.
-    stations
-        Fire stations (optional, on the coverage map).
-    blockages
-        Blockage points with ``status`` and an impact column (optional: its map and table).
-    proposed
-        Proposed hydrants with a cost column (optional: its map and table).
-    """
-
-    roads: gpd.GeoDataFrame
-    pieces: gpd.GeoDataFrame
-    hydrants: gpd.GeoDataFrame
-    stations: gpd.GeoDataFrame | None = None
-    blockages: gpd.GeoDataFrame | None = None
-    proposed: gpd.GeoDataFrame | None = None
 
 
 @cache
@@ -538,10 +512,12 @@ def _proposed_rows(proposed: pd.DataFrame, lang: Lang, n: int) -> tuple[list[lis
 
 
 def _map_pages(
-    maps: MapInputs, *, districts: gpd.GeoDataFrame, summary: Mapping[str, Any], st: _Styles, lang: Lang
+    inputs: ReportInputs, maps: MapInputs, *, st: _Styles, lang: Lang
 ) -> tuple[list[Flowable], int]:
     """A page per map (coverage, grades, hydrants, blockages, proposals) and how many there are."""
     lg = lang
+    districts, summary = inputs.districts, inputs.summary
+    blockages, proposed = inputs.blockages, inputs.proposed
     radius = _get(summary, "coverage.radius_m") or 150.0
     computed = coverage_computed(summary)
     n_maps = 2
@@ -558,15 +534,15 @@ def _map_pages(
         n_maps += 1
     story += _map_page(label("map_hydrants", lg),
                        charts.hydrant_map(maps.roads, maps.hydrants, districts=districts, lang=lg), None, st)
-    if maps.blockages is not None and len(maps.blockages):
-        impact = find_column(maps.blockages, IMPACT_COLUMNS)
+    if blockages is not None and len(blockages):
+        impact = find_column(blockages, IMPACT_COLUMNS)
         story += _map_page(label("map_blockages", lg), charts.blockage_map(
-            maps.roads, maps.blockages, impact_column=impact, districts=districts, lang=lg),
+            maps.roads, blockages, impact_column=impact, districts=districts, lang=lg),
             label("blockage_size_note", lg) if impact else None, st)
         n_maps += 1
-    if maps.proposed is not None and len(maps.proposed):
+    if proposed is not None and len(proposed):
         story += _map_page(label("map_proposed", lg), charts.proposed_map(
-            maps.pieces, maps.hydrants, maps.proposed, districts=districts, lang=lg), None, st)
+            maps.pieces, maps.hydrants, proposed, districts=districts, lang=lg), None, st)
         n_maps += 1
     return story, n_maps
 
@@ -597,11 +573,11 @@ def _chart_page(
 
 
 def _table_pages(
-    districts: gpd.GeoDataFrame, *, maps: MapInputs, underserved: pd.DataFrame | None,
-    max_district_rows: int, st: _Styles, lang: Lang,
+    inputs: ReportInputs, *, max_district_rows: int, st: _Styles, lang: Lang
 ) -> list[Flowable]:
     """The tables: worst districts (graded colours), underserved streets, blockages, proposals."""
     lg = lang
+    districts, underserved = inputs.districts, inputs.underserved
     story: list[Flowable] = []
     if len(districts):
         shown = _worst_districts(districts, max_district_rows)
@@ -623,13 +599,13 @@ def _table_pages(
         story += [Paragraph(label("table_underserved", lg, n=TOP_ROWS), st.h1),
                   _table(_underserved_rows(underserved, lg, TOP_ROWS), widths=[0.6, 3, 1.4, 1.1, 1.1, 1.1],
                          st=st, right=(0, 3, 4, 5)), Spacer(1, 6 * mm)]
-    if maps.blockages is not None and len(maps.blockages):
-        b_rows, b_widths = _blockage_rows(maps.blockages, lg, TOP_ROWS)
+    if inputs.blockages is not None and len(inputs.blockages):
+        b_rows, b_widths = _blockage_rows(inputs.blockages, lg, TOP_ROWS)
         story += [Paragraph(label("table_blockages", lg, n=TOP_ROWS), st.h1),
                   _table(b_rows, widths=b_widths, st=st, right=(0, *range(6, len(b_widths)))),
                   Spacer(1, 6 * mm)]
-    if maps.proposed is not None and len(maps.proposed):
-        p_rows, p_widths = _proposed_rows(maps.proposed, lg, 30)
+    if inputs.proposed is not None and len(inputs.proposed):
+        p_rows, p_widths = _proposed_rows(inputs.proposed, lg, 30)
         story += [Paragraph(label("table_proposed", lg, n=30), st.h1),
                   _table(p_rows, widths=p_widths, st=st, right=(0, 4, 5))]
 
@@ -638,15 +614,10 @@ def _table_pages(
 
 def write_report_pdf(
     path: Path,
+    inputs: ReportInputs,
     *,
     title: str,
-    area_name: str,
     generated_at: datetime,
-    summary: Mapping[str, Any],
-    districts: gpd.GeoDataFrame,
-    maps: MapInputs,
-    underserved: pd.DataFrame | None = None,
-    budget_curve: pd.DataFrame | None = None,
     thresholds: GradeThresholds | None = None,
     lang: str = "zh",
     max_district_rows: int = PDF_MAX_DISTRICT_ROWS,
@@ -660,19 +631,12 @@ def write_report_pdf(
     ----------
     path
         Target file (written beside under a temporary name, then moved into place).
-    title, area_name, generated_at
+    inputs
+        The summary, tables and map layers (:class:`reports.inputs.ReportInputs`; ``maps`` is
+        required, blockages, proposed hydrants and the budget curve are optional; the top-20
+        table comes from ``underserved``); ``area_name`` goes on the title page.
+    title, generated_at
         Title page text and date.
-    summary
-        The ``summary.json`` sections (``coverage``, ``hydrants``, ``buildings``, ``stations``,
-        ``analysis``).
-    districts
-        The district summary (:func:`reports.districts.aggregate_districts`).
-    maps
-        The layers to draw (:class:`MapInputs`); blockages and proposed hydrants are optional.
-    underserved
-        ``underserved_segments`` (with a ``district`` column when known): the top-20 table.
-    budget_curve
-        Optional cost/coverage steps: the budget chart.
     thresholds
         The grading rule printed on the title page (default :class:`GradeThresholds`).
     lang
@@ -688,19 +652,20 @@ def write_report_pdf(
         ``path``.
     """
     lg = check_lang(lang)
+    if inputs.maps is None:
+        raise ConfigError("the PDF report needs the map layers (ReportInputs.maps)")
     st = _styles(lg)
     thresholds = thresholds or GradeThresholds()
+    area_name, districts = inputs.area_name, inputs.districts
     story = _title_page(
-        title=title, area_name=area_name, generated_at=generated_at, summary=summary,
-        districts=districts, proposed=maps.proposed, thresholds=thresholds, st=st, lang=lg,
+        title=title, area_name=area_name, generated_at=generated_at, summary=inputs.summary,
+        districts=districts, proposed=inputs.proposed, thresholds=thresholds, st=st, lang=lg,
     )
-    map_pages, n_maps = _map_pages(maps, districts=districts, summary=summary, st=st, lang=lg)
+    map_pages, n_maps = _map_pages(inputs, inputs.maps, st=st, lang=lg)
     story += map_pages
-    story += _chart_page(districts, summary=summary, budget_curve=budget_curve, st=st, lang=lg)
-    story += _table_pages(
-        districts, maps=maps, underserved=underserved, max_district_rows=max_district_rows, st=st,
-        lang=lg,
-    )
+    story += _chart_page(districts, summary=inputs.summary, budget_curve=inputs.budget_curve, st=st,
+                         lang=lg)
+    story += _table_pages(inputs, max_district_rows=max_district_rows, st=st, lang=lg)
 
     footer = _footer(title, lg)
     with atomic_path(Path(path)) as tmp:

@@ -45,6 +45,7 @@ from reports.districts import (
 )
 from reports.export import atomic_path
 from reports.i18n import Lang, check_lang, label, value_or_not_computed
+from reports.inputs import ReportInputs
 from reports.quality import QUALITY_COLUMNS, input_rows, warning_lines
 
 log = logging.getLogger(__name__)
@@ -503,15 +504,8 @@ def _unit_text(unit: str, lang: Lang, cell_m: float) -> str:
 
 def write_report_xlsx(
     path: Path,
+    inputs: ReportInputs,
     *,
-    summary: Mapping[str, Any],
-    districts: pd.DataFrame,
-    underserved: pd.DataFrame,
-    buildings: pd.DataFrame,
-    findings: pd.DataFrame,
-    blockages: pd.DataFrame | None = None,
-    proposed: pd.DataFrame | None = None,
-    budget_curve: pd.DataFrame | None = None,
     thresholds: GradeThresholds | None = None,
     lang: str = "zh",
     max_rows: int = XLSX_MAX_ROWS,
@@ -522,21 +516,14 @@ def write_report_xlsx(
     ----------
     path
         Target file.
-    summary
-        The ``summary.json`` sections.
-    districts
-        The district summary (:func:`reports.districts.aggregate_districts`).
-    underserved
-        ``underserved_segments`` (a ``district`` column is written when present).
-    buildings
-        ``buildings_analysis``: rows with a fire-flow deficit or no usable hydrant in range are
-        written, high-rises and the largest deficits first.
-    findings
-        The findings table.
-    blockages, proposed, budget_curve
-        Optional tables: blockages worst first (``rank``, else the impact), proposed hydrants in
-        building ``order``, the budget curve as given. Column names of :mod:`routing.blockages`
-        and :mod:`routing.siting` get translated headers; other columns keep their names.
+    inputs
+        The summary and tables (:class:`reports.inputs.ReportInputs`; its map layers are not
+        used): ``underserved`` (a ``district`` column is written when present); ``buildings``,
+        of which the rows with a fire-flow deficit or no usable hydrant in range are written,
+        high-rises and the largest deficits first; the findings; optionally blockages worst first
+        (``rank``, else the impact), proposed hydrants in building ``order`` and the budget
+        curve as given. Column names of :mod:`routing.blockages` and :mod:`routing.siting` get
+        translated headers; other columns keep their names.
     thresholds
         The grading rule, written under the overview (default :class:`GradeThresholds`).
     lang
@@ -552,6 +539,8 @@ def write_report_xlsx(
     pathlib.Path
         ``path``.
     """
+    summary, districts, underserved = inputs.summary, inputs.districts, inputs.underserved
+    buildings, findings, proposed = inputs.buildings, inputs.findings, inputs.proposed
     lg = check_lang(lang)
     t = thresholds or GradeThresholds()
     prop_plain = _plain(proposed) if proposed is not None else None
@@ -582,8 +571,8 @@ def write_report_xlsx(
                       b[[c for c in BUILDING_COLUMNS if c in b.columns]], lang=lg, max_rows=max_rows,
                       where=f"{_GPKG} (buildings_analysis)")
 
-        _optional_sheets(book, lg, blockages=blockages, proposed=prop_plain, budget_curve=budget_curve,
-                         max_rows=max_rows)
+        _optional_sheets(book, lg, blockages=inputs.blockages, proposed=prop_plain,
+                         budget_curve=inputs.budget_curve, max_rows=max_rows)
 
         f = _plain(findings)
         if len(f) > max_rows and "severity" in f:  # shall (violations) before should (warnings)

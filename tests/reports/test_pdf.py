@@ -21,7 +21,8 @@ from reports import charts
 from reports.build import build_reports
 from reports.districts import GradeThresholds, aggregate_districts, report_units
 from reports.i18n import LABELS, all_label_text
-from reports.pdf import MapInputs, write_report_pdf
+from reports.inputs import MapInputs, ReportInputs
+from reports.pdf import write_report_pdf
 from tests.conftest import missing
 from tests.reports.test_districts import CRS, _districts, _inputs, helsinki_analysis
 
@@ -151,14 +152,17 @@ def test_english_report_without_optional_tables(tmp_path: Path) -> None:
                                      "b": (shapely.box(1000, 0, 2000, 1000), 8)}), roads=inputs.roads)
     districts = aggregate_districts(units, inputs)
     assert inputs.pieces is not None
-    path = write_report_pdf(
-        tmp_path / "en.pdf", title="Water report", area_name="Paper town",
-        generated_at=datetime(2024, 5, 1, 9, 30),
+    report = ReportInputs(
         summary={"coverage": {"covered_pct": 83.3, "radius_m": 150.0}}, districts=districts,
-        maps=MapInputs(roads=inputs.roads, pieces=inputs.pieces, hydrants=inputs.hydrants),
         underserved=gpd.GeoDataFrame({"rank": [1], "name": [""], "length_m": [500.0], "n_buildings": [0],
                                       "n_high_rises": [0]},
                                      geometry=[shapely.LineString([(1500, 500), (2000, 500)])], crs=CRS),
+        buildings=inputs.buildings, findings=pd.DataFrame(),
+        maps=MapInputs(roads=inputs.roads, pieces=inputs.pieces, hydrants=inputs.hydrants),
+        area_name="Paper town",
+    )
+    path = write_report_pdf(
+        tmp_path / "en.pdf", report, title="Water report", generated_at=datetime(2024, 5, 1, 9, 30),
         thresholds=RULE, lang="en",
     )
     reader = PdfReader(path)

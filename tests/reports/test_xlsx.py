@@ -22,6 +22,7 @@ from reports.districts import (
     report_units,
 )
 from reports.i18n import label
+from reports.inputs import ReportInputs
 from reports.xlsx import write_report_xlsx
 from tests.reports.test_districts import CRS, _districts, _inputs, helsinki_analysis
 
@@ -44,10 +45,10 @@ def helsinki_xlsx(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     districts = district_summary(layers, analysis)
     summary = _summary(layers, analysis)
     path = tmp_path_factory.mktemp("xlsx") / "report.xlsx"
-    write_report_xlsx(
-        path, summary=summary, districts=districts, underserved=analysis.layers["underserved_segments"],
+    write_report_xlsx(path, ReportInputs(
+        summary=summary, districts=districts, underserved=analysis.layers["underserved_segments"],
         buildings=analysis.layers["buildings_analysis"], findings=analysis.findings,
-    )
+    ))
     return path, summary, districts, analysis
 
 
@@ -170,16 +171,16 @@ def test_optional_tables_and_english(tmp_path: Path) -> None:
     findings = pd.DataFrame({"layer": ["buildings"], "feature_id": ["x"], "rule_id": ["r"], "clause": ["c"],
                              "severity": ["shall"], "confidence": ["verified"], "value": [1.0],
                              "limit": [0.0], "message": ["m"]})
-    write_report_xlsx(
-        path, summary={"coverage": {"covered_pct": 83.33}}, districts=districts,
+    write_report_xlsx(path, ReportInputs(
+        summary={"coverage": {"covered_pct": 83.33}}, districts=districts,
         underserved=gpd.GeoDataFrame(
             {"rank": [1], "name": ["四平路"], "length_m": [500.0], "n_buildings": [2], "n_high_rises": [0],
              "way_ids": ["[1]"]},
             geometry=[shapely.LineString([(1500, 500), (2000, 500)])], crs=CRS,
         ),
         buildings=inputs.buildings.assign(building_id=["w1", "w2", "w3", "w4"]),
-        findings=findings, blockages=blockages, proposed=proposed, budget_curve=curve, lang="en",
-    )
+        findings=findings, blockages=blockages, proposed=proposed, budget_curve=curve,
+    ), lang="en")
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames[0] == "Overview" and "Blockage ranking" in wb.sheetnames
     ranking = pd.read_excel(path, sheet_name="Blockage ranking")
@@ -211,8 +212,9 @@ def test_optional_tables_and_english(tmp_path: Path) -> None:
 def test_bad_language_writes_nothing(tmp_path: Path) -> None:
     empty = pd.DataFrame()
     with pytest.raises(ConfigError, match="zh"):
-        write_report_xlsx(tmp_path / "x.xlsx", summary={}, districts=empty, underserved=empty,
-                          buildings=empty, findings=empty, lang="fr")
+        write_report_xlsx(tmp_path / "x.xlsx", ReportInputs(
+            summary={}, districts=empty, underserved=empty, buildings=empty, findings=empty,
+        ), lang="fr")
     assert not list(tmp_path.iterdir())
     assert label("severe", "zh") == "严重"
 
@@ -232,12 +234,12 @@ def test_routing_tables_ranked_and_ordered(tmp_path: Path) -> None:
     inputs = _inputs(blockages=blockages, proposed=proposed)
     units = report_units(_districts({"a": (shapely.box(0, 0, 1000, 1000), 8),
                                      "b": (shapely.box(1000, 0, 2000, 1000), 8)}), roads=inputs.roads)
-    path = write_report_xlsx(
-        tmp_path / "r.xlsx", summary={}, districts=aggregate_districts(units, inputs),
+    path = write_report_xlsx(tmp_path / "r.xlsx", ReportInputs(
+        summary={}, districts=aggregate_districts(units, inputs),
         underserved=pd.DataFrame({"rank": [], "name": [], "length_m": []}),
         buildings=inputs.buildings.assign(building_id=["w1", "w2", "w3", "w4"]),
         findings=pd.DataFrame({"rule_id": []}), blockages=blockages, proposed=proposed,
-    )
+    ))
     ranking = pd.read_excel(path, sheet_name="通道占堵排名")
     assert ranking["占堵编号"].tolist() == ["z", "y", "x"]
     assert ranking["影响方式"].tolist() == ["完全阻断", "变窄（可通行）", "不计（已整改等）"]
