@@ -272,7 +272,7 @@ def _hydrant_steps(
 
 def _hydrants_layer(hydrants: gpd.GeoDataFrame, snaps: SnapResult) -> gpd.GeoDataFrame:
     """The hydrants with where each snapped on the street graph (or why not)."""
-    hyd = hydrants.copy()
+    hyd = hydrants.copy(deep=False)  # copy on write: the hydrant columns stay shared
     hyd["snap_edge"] = snaps.edge
     hyd["snap_offset_m"] = snaps.offset_m
     hyd["snap_reason"] = snaps.reason.astype(str)
@@ -512,7 +512,7 @@ def _siting_summary(
 
 def with_rule(frame: gpd.GeoDataFrame, rule: Rule) -> gpd.GeoDataFrame:
     """Every row of ``frame`` is a flag of ``rule``: say which, with clause and confidence."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy on write
     out["rule_id"] = rule.id
     out["clause"] = rule.clause
     out["severity"] = rule.severity
@@ -546,7 +546,7 @@ def _building_water(
         credited_lps=hydrant_credit(preset, layers.hydrants),
         options=building_water_options(preset, options),
     )
-    out = b.copy()
+    out = b.copy(deep=False)  # copy on write: the building columns stay shared
     out["access_edge"] = access.snaps.edge
     out["access_position_m"] = access.snaps.position_m
     out["access_offset_m"] = access.offset_m
@@ -598,7 +598,7 @@ def connector_water(
     options: AnalysisOptions,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Hydrants 5–40 m (hose-lay) from each pump connector (GB 50974 6.1.5)."""
-    out = layers.pump_connectors.copy()
+    out = layers.pump_connectors.copy(deep=False)  # copy on write
     if "pump_connector_hydrant_band" not in preset.rules:
         out["hydrants_in_range"] = 0
         out["nearest_hydrant_m"] = np.nan
