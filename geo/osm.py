@@ -349,9 +349,13 @@ def read_osm(
             ".osm.pbf"
         )
     tell = progress or (lambda _: None)
+    found, seen = None, 0
     if _read_workers(path, workers) > 1:
-        found, seen = _read_split(path, tell)
-    else:
+        try:
+            found, seen = _read_split(path, tell)
+        except OSError as exc:  # no temporary folder, no process to start: read in one
+            log.warning("reading %s in one process: %s", path.name, exc)
+    if found is None:
         found, seen = _read_pass(path, ("node", "way", "area"), tell)
     area_frame = found.area_frame()
     tell(found.kept(seen))

@@ -289,3 +289,19 @@ def test_bad_file_with_two_readers(tmp_path: Path) -> None:
     bad.write_bytes(b"\x00\x00\x00\x0dnot a pbf at all" * 100)
     with pytest.raises(InputFileError, match="cannot read OSM file"):
         read_osm(bad, workers=2)
+
+
+def test_no_temporary_folder_reads_in_one_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import geo.osm
+
+    def no_tmp(*_: object, **__: object) -> None:
+        raise OSError("No space left on device")
+
+    path = FIXTURES / "tiny_compound.osm"
+    one = read_osm(path, workers=1)
+    monkeypatch.setattr(geo.osm.tempfile, "TemporaryDirectory", no_tmp)
+    with caplog.at_level("WARNING", logger="geo.osm"):
+        _same_osm(one, read_osm(path, workers=2))
+    assert "in one process: No space left on device" in caplog.text
