@@ -63,8 +63,10 @@ def require_same_crs(frame: Any, crs: Any, *, layer: str, other: str) -> None:
         )
 
 
-def bool_mask(value: ArrayLike | None, n: int, *, what: str) -> NDArray[np.bool_]:
-    """``value`` checked as a boolean mask of shape ``(n,)``; all False when None.
+def bool_mask(
+    value: ArrayLike | None, n: int, *, what: str, default: bool = False
+) -> NDArray[np.bool_]:
+    """``value`` checked as a boolean mask of shape ``(n,)``; all ``default`` when None.
 
     Raises
     ------
@@ -72,7 +74,7 @@ def bool_mask(value: ArrayLike | None, n: int, *, what: str) -> NDArray[np.bool_
         Not a boolean array of that shape.
     """
     if value is None:
-        return np.zeros(n, dtype=bool)
+        return np.full(n, default, dtype=bool)
     arr = np.asarray(value)
     if arr.dtype != bool or arr.shape != (n,):
         raise ConfigError(

@@ -37,7 +37,7 @@ import shapely
 from scipy.sparse.csgraph import dijkstra
 
 from geo import vocabulary
-from geo._validate import require_same_crs
+from geo._validate import bool_mask, require_same_crs
 from geo.errors import ConfigError
 from geo.presets import Preset
 from routing.graph import StreetGraph
@@ -223,15 +223,7 @@ def _merge_intervals(
 
 
 def _counted(needs_hydrants: np.ndarray | None, n: int) -> np.ndarray:
-    if needs_hydrants is None:
-        return np.ones(n, dtype=bool)
-    mask = np.asarray(needs_hydrants)
-    if mask.dtype != bool or mask.shape != (n,):
-        raise ConfigError(
-            f"needs_hydrants must be a boolean mask with one value per edge ({n}); got dtype "
-            f"{mask.dtype}, shape {mask.shape}"
-        )
-    return mask
+    return bool_mask(needs_hydrants, n, what="needs_hydrants (one value per edge)", default=True)
 
 
 def roads_needing_hydrants(roads: pd.DataFrame, *, preset: Preset) -> np.ndarray:

@@ -57,7 +57,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
-from geo._validate import require_columns
+from geo._validate import bool_mask, require_columns
 from geo.errors import AnalysisError, ConfigError
 from routing.siting_matrix import coverage_matrix
 from routing.siting_sites import (
@@ -783,19 +783,6 @@ def _drop_redundant(A: sp.csr_array, picks: list[int], m: int) -> list[int]:
     return keep[::-1]
 
 
-def _target_mask(target: np.ndarray | None, n_demand: int) -> np.ndarray:
-    """The demand rows to cover: all by default, else a checked boolean mask."""
-    if target is None:
-        return np.ones(n_demand, dtype=bool)
-    tmask = np.asarray(target)
-    if tmask.dtype != bool or tmask.shape != (n_demand,):
-        raise ConfigError(
-            f"target must be a boolean mask with one value per demand row ({n_demand}); "
-            f"got dtype {tmask.dtype}, shape {tmask.shape}"
-        )
-    return tmask
-
-
 def _greedy_cover(A: sp.csr_array, count: np.ndarray, per: np.ndarray) -> tuple[np.ndarray, float]:
     """Lazy greedy on newly covered target rows (per ``per`` of a pick), redundant picks removed;
     and its guarantee (the harmonic number of the largest candidate's cover)."""
@@ -856,7 +843,7 @@ def cover_all(
         raise ConfigError(f"objective must be 'count' or 'cost', got {objective!r}")
     t0 = time.perf_counter()
     matrix, unit, weight = _prepare(candidates, demand, matrix, cost)
-    tmask = _target_mask(target, len(demand))
+    tmask = bool_mask(target, len(demand), what="target (one value per demand row)", default=True)
     red = _reduce(matrix, np.flatnonzero(tmask), weight)
     chosen_method = _choose_method(method, red, options)
     A, rows = red.A, red.cand
