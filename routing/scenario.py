@@ -290,6 +290,8 @@ def _response_change(
     reports: _Reports,
     max_rows: int,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The response section of a scenario (buildings cut off or delayed by the blocking reports)
+    and one row per report (snapped, rejected, what it does to its lane)."""
     rules = BlockageRules()
     frame = reports.frame
     # points far from every street (or that do not project) are rejected before snapping
@@ -303,7 +305,6 @@ def _response_change(
     b = analysis.layers["buildings_analysis"]
     access = AccessPoints.from_columns(b, max_access_m=options.access_distance_m)
     limit = float(preset.rule("station_response").value("value_s"))
-    out: list[dict[str, Any]] = []
     if analysis.response is None:
         return {"limit_s": limit, "note": "no fire station in the workspace: response times not computed"}, []
     result = blockage_impact(
@@ -311,6 +312,32 @@ def _response_change(
         hydrant_snaps=analysis.hydrant_snaps, preset=preset, rules=rules, limit_s=limit,
     )
     rows = result.blockages
+    out = _report_rows(reports, near, rows)
+    full = (rows["effect"] == "full").to_numpy()
+    edge_rows = pd.Index(analysis.graph.edge_id).get_indexer(rows["edge_id"].to_numpy(dtype=np.int64)[full])
+    times = scenario_times(
+        analysis.truck, analysis.response, edge_rows, rows["position_m"].to_numpy(dtype=np.float64)[full],
+        points_edge=access.snaps.edge, points_position_m=access.snaps.position_m,
+    )
+    delays = _building_delays(b, times.base_point_time_s, times.combined_point_time_s, limit, max_rows)
+    worst = delays.pop("buildings")
+    doc = {
+        "limit_s": limit,
+        "blocked_edges": int(result.combined["blocked_edges"]),
+        "reports_blocking": int(full.sum()),
+        "reports_narrowing": int((rows["effect"] == "narrowed").sum()),
+        "reports_rejected": int((rows["effect"] == "rejected").sum()) + int((~near).sum()),
+        **delays,
+        "hydrants_unreachable": int(result.combined["hydrants_unreachable"]),
+        "buildings": worst,
+    }
+    return doc, out
+
+
+def _report_rows(reports: _Reports, near: np.ndarray, rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """One row per report, in input order: what it does to its lane, or why it was rejected
+    (``near`` False: outside the served area, before snapping)."""
+    out: list[dict[str, Any]] = []
     row_of = np.cumsum(near) - 1
     for i in range(len(near)):
         head: dict[str, Any] = {"index": i}
@@ -322,7 +349,8 @@ def _response_change(
                 **head, "kind": reports.kind[i], "edge_id": None,
                 "road_name": None, "offset_m": None, "edge_width_m": None, "remaining_width_m": None,
                 "width_basis": "", "effect": "rejected",
-                "reason": f"outside the served area (more than {pad / 1000:g} km from every street)",
+                "reason": f"outside the served area (more than {SERVED_MARGIN_M / 1000:g} km from every "
+                          "street)",
                 "buildings_cut_alone": 0, "high_rises_cut_alone": 0,
             })
             continue
@@ -336,14 +364,13 @@ def _response_change(
             "effect": str(r["effect"]), "reason": str(r["reason"]) or None,
             "buildings_cut_alone": int(r["buildings_cut"]), "high_rises_cut_alone": int(r["high_rises_cut"]),
         })
-    full = (rows["effect"] == "full").to_numpy()
-    edge_rows = pd.Index(analysis.graph.edge_id).get_indexer(rows["edge_id"].to_numpy(dtype=np.int64)[full])
-    times = scenario_times(
-        analysis.truck, analysis.response, edge_rows, rows["position_m"].to_numpy(dtype=np.float64)[full],
-        points_edge=access.snaps.edge, points_position_m=access.snaps.position_m,
-    )
-    before = times.base_point_time_s
-    after = times.combined_point_time_s
+    return out
+
+
+def _building_delays(
+    b: pd.DataFrame, before: np.ndarray, after: np.ndarray, limit: float, max_rows: int
+) -> dict[str, Any]:
+    """Buildings cut off, delayed and pushed past the response limit, and the worst of them."""
     reach_before = np.isfinite(before)
     cut = reach_before & ~np.isfinite(after)
     both = reach_before & np.isfinite(after)
@@ -355,19 +382,13 @@ def _response_change(
     worst = np.flatnonzero(cut | delayed)
     worst = worst[np.lexsort((-delay[worst], ~cut[worst]))][:max_rows]
     ids = b["building_id"].astype(str).to_numpy(dtype=object)
-    doc = {
-        "limit_s": limit,
-        "blocked_edges": int(result.combined["blocked_edges"]),
-        "reports_blocking": int(full.sum()),
-        "reports_narrowing": int((rows["effect"] == "narrowed").sum()),
-        "reports_rejected": int((rows["effect"] == "rejected").sum()) + int((~near).sum()),
+    return {
         "buildings_cut_off": int(cut.sum()),
         "high_rises_cut_off": int((cut & high).sum()),
         "buildings_delayed": int(delayed.sum()),
         "buildings_past_limit": int(past.sum()),
         "max_delay_s": json_number(delay.max() if len(delay) else 0.0, 1),
         "median_delay_s": json_number(np.median(delay[delayed]) if delayed.any() else 0.0, 1),
-        "hydrants_unreachable": int(result.combined["hydrants_unreachable"]),
         "buildings": [
             {"building_id": str(ids[i]), "high_rise_class": str(b["high_rise_class"].iloc[i]),
              "response_s_before": json_number(before[i], 1), "response_s_after": json_number(after[i], 1),
@@ -375,7 +396,6 @@ def _response_change(
             for i in worst.tolist()
         ],
     }
-    return doc, out
 
 
 def scenario_impact(
