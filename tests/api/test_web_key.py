@@ -105,7 +105,9 @@ def test_page_asks_for_a_key_then_draws_with_it(
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "web_key_needed.png"))
 
-    # 2. A wrong key: a clear error, the form stays, the key is not kept.
+    # 2. A wrong key: a clear error, the form stays, the key is not kept. (Requests of step 1 still
+    # in flight on a loaded machine, from the language switch, must not count as this step's.)
+    page.wait_for_load_state("networkidle")
     sent.clear()
     page.fill("#key-input", "frk_000000000000_not-a-real-key")
     page.locator("#key-form button[type=submit]").click()
@@ -118,6 +120,7 @@ def test_page_asks_for_a_key_then_draws_with_it(
     page.screenshot(path=str(SHOTS / "web_key_wrong.png"))
 
     # 3. The viewer key: the form goes away and the layers draw; every request carries the key.
+    page.wait_for_load_state("networkidle")
     sent.clear()
     page.fill("#key-input", viewer_key)
     page.press("#key-input", "Enter")
