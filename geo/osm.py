@@ -438,20 +438,22 @@ def _read_split(path: Path, tell: Callable[[str], None]) -> tuple[_Collector, in
     fail while this pass succeeded, its part is read here instead, with a warning.
     """
     with tempfile.TemporaryDirectory(prefix="firereach-osm-") as tmp:
-        out = Path(tmp) / "nodes_areas.pickle"
+        out, errors = Path(tmp) / "nodes_areas.pickle", Path(tmp) / "stderr.txt"
         root = str(Path(__file__).resolve().parent.parent)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
-        with subprocess.Popen(
+        # its messages to a file, not a pipe: a full pipe would stall it while this pass runs
+        with errors.open("wb") as err_file, subprocess.Popen(
             [sys.executable, "-m", "geo._osm_child", str(path), str(out)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file, env=env,
         ) as child:
             try:
                 found, seen = _read_pass(path, ("road",), tell)
             except BaseException:
                 child.kill()
                 raise
-            _, err = child.communicate()
+            child.wait()
+        err = errors.read_bytes()
         if child.returncode == 0 and out.is_file():
             with out.open("rb") as f:
                 there = pickle.load(f)
