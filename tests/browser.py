@@ -159,10 +159,20 @@ class PageWatch:
         """Requests that left the machine (or tried to)."""
         return [url for url in self.requests if not is_local(url)]
 
+    def superseded(self) -> list[str]:
+        """Feature pages the page itself cancelled (``net::ERR_ABORTED``): a newer load of the
+        same layer (the view moved, e.g. a popup panned it) aborts the one in flight by design
+        (``abortLoad`` in ``api/web/app.js``); on a loaded machine a load is still in flight more
+        often."""
+        return [f for f in self.failed
+                if f.endswith("net::ERR_ABORTED") and "/ogc/collections/" in f and "/items?" in f]
+
     def problems(self) -> list[str]:
-        """Failed and non-local requests, console errors and uncaught exceptions, labelled."""
+        """Failed (but not :meth:`superseded`) and non-local requests, console errors and
+        uncaught exceptions, labelled."""
+        superseded = set(self.superseded())
         return (
-            [f"failed request {u}" for u in self.failed]
+            [f"failed request {u}" for u in self.failed if u not in superseded]
             + [f"non-local request {u}" for u in self.non_local()]
             + [f"console error {m}" for m in self.console_errors]
             + [f"page error {m}" for m in self.page_errors]
