@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from geo.osm import OsmData, read_osm
 from geo.presets import Preset, load_preset
 from geo.quality import layer_quality
 from geo.rejects import Reject, rejects_frame
+from geo.threads import thread_count
 from reports.build import build_reports
 from reports.export import check_out_dir, write_csv, write_geopackage, write_summary
 from reports.map import write_map_html
@@ -160,10 +160,9 @@ class ReportOptions:
 
 
 def output_workers(workers: int | None = None) -> int:
-    """Writers run at once: ``workers`` when given (at least 1), else ``min(cores, 4)``."""
-    if workers is not None:
-        return max(1, workers)
-    return max(1, min(os.cpu_count() or 1, 4))
+    """Writers run at once: ``workers`` when given (at least 1), else ``min(cores, 4)``
+    (:func:`geo.threads.thread_count`, the same rule as for geometry work)."""
+    return thread_count(workers)
 
 
 def load_blockages(

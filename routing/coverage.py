@@ -496,6 +496,27 @@ def hydrant_coverage(
     return result
 
 
+def coverage_gaps(
+    graph: StreetGraph, result: CoverageResult
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every gap between covered intervals as (edge, start, end), unsorted and of any length
+    (empty ones included: callers drop what is too short for them): before each interval (from
+    the previous end on the same edge, or 0), and after the last interval of each edge (or the
+    whole edge when it has none)."""
+    ce, cs, ct = result.interval_edge, result.interval_start, result.interval_end
+    same = np.zeros(len(ce), dtype=bool)
+    same[1:] = ce[1:] == ce[:-1]
+    prev_end = np.where(same, np.roll(ct, 1), 0.0)
+    last_end = np.zeros(graph.n_edges)
+    if len(ce):
+        last_end[ce] = ct  # intervals are sorted: the last one per edge wins
+    return (
+        np.concatenate([ce, np.arange(graph.n_edges)]),
+        np.concatenate([prev_end, last_end]),
+        np.concatenate([cs, graph.length_m]),
+    )
+
+
 def coverage_pieces(graph: StreetGraph, result: CoverageResult) -> gpd.GeoDataFrame:
     """Covered and uncovered pieces of every edge as LineStrings.
 
@@ -513,19 +534,8 @@ def coverage_pieces(graph: StreetGraph, result: CoverageResult) -> gpd.GeoDataFr
         needs_hydrants`` (the edge's :attr:`CoverageResult.needs_hydrants`) and the piece
         geometry, sorted by edge then ``start_m``; in the graph's CRS.
     """
-    L = graph.length_m
     ce, cs, ct = result.interval_edge, result.interval_start, result.interval_end
-    # Gaps: before each interval (from the previous end on the same edge, or 0), and after the
-    # last interval of each edge (or the whole edge when it has none).
-    same = np.zeros(len(ce), dtype=bool)
-    same[1:] = ce[1:] == ce[:-1]
-    prev_end = np.where(same, np.roll(ct, 1), 0.0)
-    last_end = np.zeros(graph.n_edges)
-    if len(ce):
-        last_end[ce] = ct  # intervals are sorted: the last one per edge wins
-    ge = np.concatenate([ce, np.arange(graph.n_edges)])
-    gs = np.concatenate([prev_end, last_end])
-    gt = np.concatenate([cs, L])
+    ge, gs, gt = coverage_gaps(graph, result)
     gap = gt - gs > _MIN_PIECE_M
     edge = np.concatenate([ce, ge[gap]])
     start = np.concatenate([cs, gs[gap]])

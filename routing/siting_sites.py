@@ -18,7 +18,7 @@ import shapely
 from geo._validate import require_columns
 from geo.errors import ConfigError, CRSError, LayerValidationError
 from geo.presets import Preset
-from routing.coverage import HIGH_RISE_CLASSES, CoverageResult
+from routing.coverage import HIGH_RISE_CLASSES, CoverageResult, coverage_gaps
 from routing.graph import StreetGraph
 from routing.snap import line_substrings, snap_points
 
@@ -212,18 +212,7 @@ def _uncovered_pieces(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Uncovered pieces (edge, start, end), sorted by edge then start: the gaps between intervals,
     on the roads that need hydrants (:attr:`CoverageResult.needs_hydrants`) only."""
-    L = graph.length_m
-    ce, cs, ct = coverage.interval_edge, coverage.interval_start, coverage.interval_end
-    same = np.zeros(len(ce), dtype=bool)
-    same[1:] = ce[1:] == ce[:-1]
-    prev_end = np.where(same, np.roll(ct, 1), 0.0)
-    last_end = np.zeros(graph.n_edges)
-    if len(ce):
-        last = np.flatnonzero(np.append(ce[1:] != ce[:-1], True))
-        last_end[ce[last]] = ct[last]
-    e = np.concatenate([ce, np.arange(graph.n_edges)])
-    s = np.concatenate([prev_end, last_end])
-    t = np.concatenate([cs, L])
+    e, s, t = coverage_gaps(graph, coverage)
     keep = (t - s > _MIN_PIECE_M) & coverage.counted[e]
     e, s, t = e[keep], s[keep], t[keep]
     order = np.lexsort((s, e))
