@@ -77,7 +77,7 @@ from routing.analysis import (
     with_ranking,
 )
 from routing.live import RECOMPUTED as RECOMPUTED  # re-exported: the served state's vocabulary
-from routing.live import STALE_SITING, AreaUpdate, recompute_area, sort_pieces
+from routing.live import STALE_SITING, AreaUpdate, recompute_area, sort_pieces, splice_runs
 from routing.live import affected_edges as affected_edges
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class LiveResult:
 def _set_rows(frame: gpd.GeoDataFrame, source: pd.DataFrame, rows: np.ndarray,
               columns: tuple[str, ...]) -> gpd.GeoDataFrame:
     """A copy of ``frame`` with ``columns`` at ``rows`` taken from ``source`` (same rows)."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy on write: the other columns stay shared
     for col in columns:
         if col in out and col in source:
             values = out[col].to_numpy().copy()
@@ -145,12 +145,11 @@ def _refresh_collections(
         ids = analysis.graph.edge_id[update.edges]
         old = out["coverage_pieces"]
         new = res["coverage_pieces"]
-        fresh = new.loc[np.isin(new["edge_id"].to_numpy(), ids)].to_crs("EPSG:4326")
-        kept = old.loc[~np.isin(old["edge_id"].to_numpy(), ids)]
-        out["coverage_pieces"] = sort_pieces(
-            gpd.GeoDataFrame(pd.concat([kept, fresh], ignore_index=True), geometry="geometry",
-                             crs="EPSG:4326")
+        fresh = sort_pieces(new.loc[np.isin(new["edge_id"].to_numpy(), ids)].to_crs("EPSG:4326"))
+        spliced = splice_runs(
+            old, old["edge_id"].to_numpy(), fresh, fresh["edge_id"].to_numpy(), ids
         )
+        out["coverage_pieces"] = gpd.GeoDataFrame(spliced, geometry="geometry", crs="EPSG:4326")
     for name in ("underserved_segments", "spacing_gaps", "pump_connectors_analysis"):
         if name in out:
             out[name] = res[name].to_crs("EPSG:4326")

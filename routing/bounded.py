@@ -75,7 +75,7 @@ def bounded_pairs(
         return pd.DataFrame({"s": np.empty(0, np.int64), "t": np.empty(0, np.int64),
                              "d": np.empty(0)})
     sources, chunks = _chunks(xy, sources, limit)
-    x_order = np.argsort(xy[:, 0], kind="stable")
+    x_order = graph.node_x_order
     xs = xy[x_order, 0]
     is_target = np.zeros(graph.n_nodes, dtype=bool)
     is_target[targets] = True

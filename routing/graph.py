@@ -17,6 +17,7 @@ is a new :class:`TruckGraph` built from masks; the :class:`StreetGraph` is never
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -146,6 +147,14 @@ class StreetGraph:
     def n_edges(self) -> int:
         """Number of edges (rows of ``roads``)."""
         return len(self.length_m)
+
+    @functools.cached_property
+    def node_x_order(self) -> np.ndarray:
+        """Node indices sorted by x (stable): windows of nodes by x with two binary searches.
+
+        Sorted once per graph; live updates ask for a few small windows each.
+        """
+        return np.argsort(self.node_xy[:, 0], kind="stable")
 
     def node_index(self, ids: ArrayLike) -> np.ndarray:
         """Return the node indices of OSM node ids.

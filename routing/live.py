@@ -102,19 +102,25 @@ def edge_subgraph(graph: StreetGraph, rows: np.ndarray) -> StreetGraph:
     )
 
 
+def _name_codes(names: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's code among the distinct names (one hashing pass), the codes whose stripped
+    name is empty and the stripped distinct names."""
+    codes, distinct = pd.factorize(pd.Series(np.asarray(names, dtype=object)), use_na_sentinel=False)
+    stripped = pd.Series(distinct, dtype=object).fillna("").astype(str).str.strip().to_numpy()
+    return codes, np.flatnonzero(stripped == ""), stripped
+
+
 def _street_rows(pieces: gpd.GeoDataFrame, keys: set[str]) -> np.ndarray:
     """Positions of the rows of ``pieces`` whose street key is in ``keys``.
 
     Strips only the distinct names (a few thousand) rather than every row.
     """
-    names = pd.Series(pieces["name"].to_numpy(dtype=object))
-    distinct = pd.Series(pd.unique(names), dtype=object)
-    stripped = distinct.fillna("").astype(str).str.strip()
+    codes, blank, stripped = _name_codes(pieces["name"].to_numpy(dtype=object))
     named = {k[5:] for k in keys if k.startswith("name/")}
     ways = [int(k[4:]) for k in keys if k.startswith("way/")]
-    hit = names.isin(distinct[stripped.isin(named).to_numpy()]).to_numpy()
+    hit = np.isin(codes, np.flatnonzero(np.isin(stripped, list(named))))
     if ways:
-        unnamed = names.isin(distinct[(stripped == "").to_numpy()]).to_numpy()
+        unnamed = np.isin(codes, blank)
         hit = hit | unnamed & np.isin(pieces["way_id"].to_numpy(dtype=np.int64), ways)
     return np.flatnonzero(hit)
 
@@ -132,12 +138,10 @@ def _on_streets(frame: pd.DataFrame, keys: set[str]) -> np.ndarray:
 
     Only the unnamed stretches' ways are looked at (a named stretch's key is its name).
     """
-    names = pd.Series(frame["name"].to_numpy(dtype=object))
-    distinct = pd.Series(pd.unique(names), dtype=object)
-    stripped = distinct.fillna("").astype(str).str.strip()
+    codes, blank, stripped = _name_codes(frame["name"].to_numpy(dtype=object))
     named = {k[5:] for k in keys if k.startswith("name/")}
-    hit = names.isin(distinct[stripped.isin(named).to_numpy()]).to_numpy().copy()
-    unnamed = np.flatnonzero(names.isin(distinct[(stripped == "").to_numpy()]).to_numpy())
+    hit = np.isin(codes, np.flatnonzero(np.isin(stripped, list(named))))
+    unnamed = np.flatnonzero(np.isin(codes, blank))
     if len(unnamed):
         hit[unnamed] = np.isin(_stretch_keys(frame.iloc[unnamed]), list(keys))
     return hit
@@ -447,6 +451,35 @@ def sort_pieces(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return pieces.iloc[order].reset_index(drop=True)
 
 
+def splice_runs(
+    old: pd.DataFrame, old_keys: np.ndarray, fresh: pd.DataFrame, fresh_keys: np.ndarray,
+    replaced: np.ndarray,
+) -> pd.DataFrame:
+    """``old`` with the rows of the keys ``replaced`` taken out and ``fresh`` put in their place.
+
+    ``old_keys`` (one per row of ``old``) and ``fresh_keys`` must be non-decreasing, and every
+    fresh key must be among ``replaced``; the result is in key order, each key's rows in their
+    own order. Built from slices in one copy (no sort of the whole table), so it costs one pass
+    over ``old`` whatever the number of keys replaced.
+    """
+    replaced = np.unique(np.asarray(replaced))
+    lo = np.searchsorted(old_keys, replaced, side="left")
+    hi = np.searchsorted(old_keys, replaced, side="right")
+    f_lo = np.searchsorted(fresh_keys, replaced, side="left")
+    f_hi = np.searchsorted(fresh_keys, replaced, side="right")
+    parts: list[pd.DataFrame] = []
+    start = 0
+    for a, b, fa, fb in zip(lo.tolist(), hi.tolist(), f_lo.tolist(), f_hi.tolist(), strict=True):
+        if a > start:
+            parts.append(old.iloc[start:a])
+        if fb > fa:
+            parts.append(fresh.iloc[fa:fb])
+        start = b
+    if start < len(old) or not parts:
+        parts.append(old.iloc[start:])
+    return pd.concat(parts, ignore_index=True)
+
+
 def _splice_pieces(
     graph: StreetGraph, old: gpd.GeoDataFrame, coverage: CoverageResult, rows: np.ndarray
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -462,10 +495,11 @@ def _splice_pieces(
         intervals=(local, coverage.interval_start[take], coverage.interval_end[take]),
         n_hydrants=coverage.n_hydrants, needs_hydrants=coverage.counted[rows],
     )
-    fresh = coverage_pieces(sub, sub_cov)
-    keep = ~np.isin(old["edge_id"].to_numpy(), graph.edge_id[rows])
-    spliced = pd.concat([old.iloc[np.flatnonzero(keep)], fresh], ignore_index=True)
-    return sort_pieces(gpd.GeoDataFrame(spliced, geometry="geometry", crs=old.crs)), fresh
+    fresh = sort_pieces(coverage_pieces(sub, sub_cov))
+    spliced = splice_runs(
+        old, old["edge_id"].to_numpy(), fresh, fresh["edge_id"].to_numpy(), graph.edge_id[rows]
+    )
+    return gpd.GeoDataFrame(spliced, geometry="geometry", crs=old.crs), fresh
 
 
 def _splice_water(
@@ -499,33 +533,23 @@ def _splice_water(
         out["credited_flow_lps"].to_numpy(dtype=np.float64),
     )
 
+    # The pairs are in building order, then hydrant order: the changed buildings' runs are
+    # replaced in place (one copy, no sort of the whole layer).
     b_ids = layers.buildings["building_id"].astype(str).to_numpy(dtype=object)
-    h_ids = hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)
-    keep = ~old_pairs["building_id"].isin(b_ids[rows]).to_numpy()
-    # built from object arrays like the full run's pairs layer, so the dtypes match
-    building = np.concatenate([
-        old_pairs["building_id"].to_numpy(dtype=object)[keep],
-        b_ids[rows[pairs["building"].to_numpy(dtype=np.int64)]],
-    ])
-    hydrant = np.concatenate([
-        old_pairs["hydrant_id"].to_numpy(dtype=object)[keep],
-        h_ids[pairs["hydrant"].to_numpy(dtype=np.int64)],
-    ])
-    distance = np.concatenate([
-        old_pairs["distance_m"].to_numpy(dtype=np.float64)[keep],
-        pairs["distance_m"].to_numpy(dtype=np.float64),
-    ])
-    credit_lps = np.concatenate([
-        old_pairs["credited_lps"].to_numpy(dtype=np.float64)[keep],
-        pairs["credited_lps"].to_numpy(dtype=np.float64),
-    ])
-    order = np.lexsort((
-        pd.Index(h_ids).get_indexer(hydrant), pd.Index(b_ids).get_indexer(building)
-    ))
-    spliced = pd.DataFrame({
-        "building_id": building[order], "hydrant_id": hydrant[order],
-        "distance_m": distance[order], "credited_lps": credit_lps[order],
+    building_row = rows[pairs["building"].to_numpy(dtype=np.int64)]
+    hydrant_row = pairs["hydrant"].to_numpy(dtype=np.int64)
+    order = np.lexsort((hydrant_row, building_row))
+    building_row, hydrant_row = building_row[order], hydrant_row[order]
+    fresh = pd.DataFrame({
+        "building_id": b_ids[building_row],
+        "hydrant_id": hydrants["hydrant_id"].iloc[hydrant_row].astype(str).to_numpy(dtype=object),
+        "distance_m": pairs["distance_m"].to_numpy(dtype=np.float64)[order],
+        "credited_lps": pairs["credited_lps"].to_numpy(dtype=np.float64)[order],
     })
+    old_rows = pd.Index(b_ids).get_indexer(old_pairs["building_id"].to_numpy(dtype=object))
+    spliced = splice_runs(old_pairs, old_rows, fresh, building_row, rows)
+    if len(spliced) == 0:  # no pair left: typed as a full run types an empty layer
+        spliced = fresh
     return out, spliced
 
 

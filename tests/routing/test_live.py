@@ -161,3 +161,28 @@ def test_pump_connectors_recomputed_near_changed_hydrants_only() -> None:
         layers, analysis, hydrants = new_layers, live, changed
     # the near hydrant counted for the connector, and no longer does out of service
     assert analysis.layers["pump_connectors_analysis"]["hydrants_in_range"].iloc[0] == before - 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    old_keys=st.lists(st.integers(0, 12), max_size=40),
+    fresh_keys=st.lists(st.integers(0, 12), max_size=15),
+    extra=st.lists(st.integers(0, 12), max_size=5),
+)
+def test_splice_runs_equals_concat_and_sort(
+    old_keys: list[int], fresh_keys: list[int], extra: list[int]
+) -> None:
+    """Replacing key runs in place equals dropping them, appending the fresh rows and a stable
+    sort by key (the reference), for any keys, empty runs and keys with no rows at all."""
+    from routing.live import splice_runs
+
+    old_k = np.sort(np.asarray(old_keys, dtype=np.int64))
+    fresh_k = np.sort(np.asarray(fresh_keys, dtype=np.int64))
+    replaced = np.unique(np.concatenate([fresh_k, np.asarray(extra, dtype=np.int64)]))
+    old = pd.DataFrame({"k": old_k, "tag": [f"old{i}" for i in range(len(old_k))]})
+    fresh = pd.DataFrame({"k": fresh_k, "tag": [f"new{i}" for i in range(len(fresh_k))]})
+    got = splice_runs(old, old_k, fresh, fresh_k, replaced)
+    kept = old.loc[~np.isin(old_k, replaced)]
+    both = pd.concat([kept, fresh], ignore_index=True)
+    want = both.iloc[np.argsort(both["k"].to_numpy(), kind="stable")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
