@@ -122,7 +122,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 def _gpkg_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """Make list/dict columns JSON text and object columns text (GeoPackage holds neither)."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy on write: the columns replaced below are new
     geometry = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
     for col in out.columns:
         if col == geometry:
