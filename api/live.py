@@ -66,6 +66,7 @@ from api.workspace import (
     load_workspace,
     served_reports,
 )
+from geo.catalog import LayerName
 from geo.errors import InputFileError, LayerValidationError, NotFoundError
 from geo.layers import Layers
 from routing.analysis import (
@@ -125,32 +126,33 @@ def _refresh_collections(
     out = dict(collections)
     res = analysis.layers
     hyd_cols = ("status", "pressure_mpa", "status_source")
-    for name, source in (("hydrants", layers.hydrants), ("hydrants_analysis", res["hydrants_analysis"])):
+    for name, source in (("hydrants", layers.hydrants),
+                         (LayerName.HYDRANTS_ANALYSIS, res[LayerName.HYDRANTS_ANALYSIS])):
         if name in out:
             out[name] = _set_rows(out[name], source, update.hydrants, hyd_cols)
     if len(update.status_changed) == 0:
         return out
-    if "roads_analysis" in out:
-        out["roads_analysis"] = _set_rows(
-            out["roads_analysis"], res["roads_analysis"], update.edges,
+    if LayerName.ROADS_ANALYSIS in out:
+        out[LayerName.ROADS_ANALYSIS] = _set_rows(
+            out[LayerName.ROADS_ANALYSIS], res[LayerName.ROADS_ANALYSIS], update.edges,
             ("covered_m", "uncovered_m", "covered_pct"),
         )
-    if "buildings_analysis" in out:
-        out["buildings_analysis"] = _set_rows(
-            out["buildings_analysis"], res["buildings_analysis"], update.buildings,
+    if LayerName.BUILDINGS_ANALYSIS in out:
+        out[LayerName.BUILDINGS_ANALYSIS] = _set_rows(
+            out[LayerName.BUILDINGS_ANALYSIS], res[LayerName.BUILDINGS_ANALYSIS], update.buildings,
             ("hydrants_in_range", "credited_flow_lps", "nearest_hydrant_m", "flow_deficit_lps",
              "flags"),
         )
-    if "coverage_pieces" in out:
+    if LayerName.COVERAGE_PIECES in out:
         ids = analysis.graph.edge_id[update.edges]
-        old = out["coverage_pieces"]
-        new = res["coverage_pieces"]
+        old = out[LayerName.COVERAGE_PIECES]
+        new = res[LayerName.COVERAGE_PIECES]
         fresh = sort_pieces(new.loc[np.isin(new["edge_id"].to_numpy(), ids)].to_crs("EPSG:4326"))
         spliced = splice_runs(
             old, old["edge_id"].to_numpy(), fresh, fresh["edge_id"].to_numpy(), ids
         )
-        out["coverage_pieces"] = gpd.GeoDataFrame(spliced, geometry="geometry", crs="EPSG:4326")
-    for name in ("underserved_segments", "spacing_gaps", "pump_connectors_analysis"):
+        out[LayerName.COVERAGE_PIECES] = gpd.GeoDataFrame(spliced, geometry="geometry", crs="EPSG:4326")
+    for name in (LayerName.UNDERSERVED_SEGMENTS, LayerName.SPACING_GAPS, LayerName.PUMP_CONNECTORS_ANALYSIS):
         if name in out:
             out[name] = res[name].to_crs("EPSG:4326")
     return out
@@ -349,8 +351,8 @@ def rerank_blockages(ws: Workspace, ledger: Sequence[Blockage]) -> RankingResult
         reports = served_reports(stored, ledger, crs)
         ranking = blockage_ranking(base, reports, preset=ws.preset)
         frames = {} if ranking is None else {
-            "blockages_ranked": ranking.blockages.to_crs("EPSG:4326"),
-            "critical_lanes": ranking.critical_lanes.to_crs("EPSG:4326"),
+            LayerName.BLOCKAGES_RANKED: ranking.blockages.to_crs("EPSG:4326"),
+            LayerName.CRITICAL_LANES: ranking.critical_lanes.to_crs("EPSG:4326"),
         }
         with ws.lock:
             analysis = with_ranking(ws.analysis, ranking, reports)
@@ -393,7 +395,7 @@ def ledger_write(
 def ledger_impact(ws: Workspace, blockage_id: int) -> dict[str, Any] | None:
     """The served ranking row of a ledger item (None when it is not among the ranked reports)."""
     with ws.lock:
-        ranked = ws.analysis.layers.get("blockages_ranked")
+        ranked = ws.analysis.layers.get(LayerName.BLOCKAGES_RANKED)
     if ranked is None or len(ranked) == 0:
         return None
     hit = ranked.loc[ranked["blockage_id"].astype(str) == f"{LEDGER_PREFIX}{blockage_id}"]
@@ -562,7 +564,7 @@ def _load_current(settings: Settings, store: Store) -> Workspace:
 
 
 def _ranks_ledger_items(ws: Workspace) -> bool:
-    ranked = ws.analysis.layers.get("blockages_ranked")
+    ranked = ws.analysis.layers.get(LayerName.BLOCKAGES_RANKED)
     if ranked is None or len(ranked) == 0:
         return False
     return bool(ranked["blockage_id"].astype(str).str.startswith(LEDGER_PREFIX).any())

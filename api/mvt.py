@@ -35,6 +35,7 @@ import pandas as pd
 import shapely
 
 from api.ogc import column_kind
+from geo.catalog import LayerName
 
 log = logging.getLogger(__name__)
 
@@ -78,24 +79,24 @@ class LayerSpec:
 
 #: The big layers of the web map, with the properties its styles and popups use.
 LAYER_SPECS: Mapping[str, LayerSpec] = {
-    "roads_analysis": LayerSpec(
+    LayerName.ROADS_ANALYSIS: LayerSpec(
         ("edge_id", "name", "highway", "width_m", "length_m", "covered_m", "uncovered_m",
          "covered_pct", "truck_passable", "truck_blocked_by", "response_s", "first_due_station"),
         minzoom=10, detail_zoom=14, overview=("edge_id",),
     ),
-    "buildings_analysis": LayerSpec(
+    LayerName.BUILDINGS_ANALYSIS: LayerSpec(
         ("building_id", "name", "building", "height_m", "high_rise_class", "hydrants_in_range",
          "credited_flow_lps", "required_flow_lps", "flow_deficit_lps", "nearest_hydrant_m",
          "response_s", "first_due_station", "flags"),
         minzoom=13, detail_zoom=15, overview=("building_id", "high_rise_class"),
     ),
-    "coverage_pieces": LayerSpec(("edge_id", "name", "highway", "covered", "length_m"), minzoom=10,
+    LayerName.COVERAGE_PIECES: LayerSpec(("edge_id", "name", "highway", "covered", "length_m"), minzoom=10,
                                  detail_zoom=14, overview=("edge_id", "covered")),
     "hydrants": LayerSpec(
         ("hydrant_id", "kind", "status", "diameter_mm", "flow_lps", "pressure_mpa", "name", "source"),
         minzoom=10,
     ),
-    "hydrants_analysis": LayerSpec(
+    LayerName.HYDRANTS_ANALYSIS: LayerSpec(
         ("hydrant_id", "kind", "status", "flow_lps", "pressure_mpa", "name", "snap_offset_m",
          "snap_reason"),
         minzoom=10, detail_zoom=13, overview=("hydrant_id", "status"),

@@ -37,6 +37,7 @@ from starlette.datastructures import URL
 
 from geo.bbox import BBox
 from geo.bbox import parse_bbox as geo_parse_bbox
+from geo.catalog import CATALOG, LayerName
 from geo.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -75,49 +76,16 @@ COORDINATE_DECIMALS = 7
 
 #: The id column of each known collection (a column holding one unique value per feature).
 ID_COLUMNS: Mapping[str, str] = {
-    "roads": "edge_id",
-    "roads_analysis": "edge_id",
-    "barriers": "node_id",
-    "turnarounds": "node_id",
-    "hydrants": "hydrant_id",
-    "hydrants_analysis": "hydrant_id",
-    "buildings": "building_id",
-    "buildings_analysis": "building_id",
-    "high_rise_access": "building_id",
-    "stations": "station_id",
-    "station_areas": "station_id",
-    "water_sources": "source_id",
-    "districts": "district_id",
-    "dead_end_lanes": "end_node_id",
-    "blockages": "blockage_id",
-    "proposed_hydrants": "candidate_id",
+    name: info.id_column for name, info in CATALOG.items() if info.id_column is not None
 }
 #: Collections without an id column get the ids the findings table uses for their rows.
 _COMPOSED_IDS: Mapping[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "underserved_segments": lambda f: np.array([f"underserved/{r}" for r in f["rank"]], dtype=object),
     "spacing_gaps": lambda f: np.array([f"gap/{i}" for i in range(len(f))], dtype=object),
-    "coverage_pieces": lambda f: _piece_ids(f),
+    LayerName.COVERAGE_PIECES: lambda f: _piece_ids(f),
 }
-#: Human titles of the collections (others are titled by their name).
-TITLES: Mapping[str, str] = {
-    "roads": "Street edges",
-    "roads_analysis": "Street edges with hydrant coverage, truck passability and response time",
-    "barriers": "Barriers on drivable ways",
-    "turnarounds": "Turning circles and loops",
-    "hydrants": "Fire hydrants",
-    "hydrants_analysis": "Fire hydrants with their snap to the street network",
-    "buildings": "Buildings",
-    "buildings_analysis": "Buildings with water and access verdicts",
-    "stations": "Fire stations",
-    "water_sources": "Other fire water sources",
-    "districts": "Districts",
-    "coverage_pieces": "Covered and uncovered pieces of every street edge",
-    "underserved_segments": "Streets beyond the protection radius of any in-service hydrant",
-    "spacing_gaps": "Hydrant spacing gaps along streets",
-    "station_areas": "First-due areas of the fire stations",
-    "high_rise_access": "High-rise fire access compliance",
-    "dead_end_lanes": "Dead-end lanes",
-}
+#: Human titles of the collections (:data:`geo.catalog.CATALOG`; others are titled by their name).
+TITLES: Mapping[str, str] = {name: info.en for name, info in CATALOG.items()}
 
 
 #: The JSON body of every error (:func:`api.errors.error_body`), for the OpenAPI document.

@@ -22,6 +22,7 @@ import pyogrio
 
 from api.settings import Settings
 from geo.agency import read_agency_table
+from geo.catalog import LayerName
 from geo.errors import ConfigError, OutputWriteError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.notes import Note
@@ -299,9 +300,9 @@ def write_report_files(
     layers: Layers, result: Analysis, *, out: Path, report: ReportOptions
 ) -> dict[str, Any]:
     """``report.xlsx``, ``report.pdf``, ``districts.gpkg`` and ``map.html``; the district counts."""
-    blockages = result.layers.get("blockages_ranked")
-    proposed = result.layers.get("proposed_hydrants")
-    curve = result.layers.get("budget_curve")
+    blockages = result.layers.get(LayerName.BLOCKAGES_RANKED)
+    proposed = result.layers.get(LayerName.PROPOSED_HYDRANTS)
+    curve = result.layers.get(LayerName.BUDGET_CURVE)
     built = build_reports(
         layers, result, out_dir=out, lang=report.lang, blockages=blockages, proposed=proposed,
         budget_curve=curve, area_name=report.area_name,

@@ -33,6 +33,7 @@ from api.pipeline import split_step
 from api.settings import Settings
 from api.store import Blockage, HydrantState
 from geo.agency import BLOCKAGE_COLUMNS
+from geo.catalog import LayerName
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
 from routing.analysis import Analysis, AnalysisOptions, analyze
@@ -205,9 +206,9 @@ def _stored_reports(path: Path) -> gpd.GeoDataFrame | None:
     Only the report columns are kept: their impact is computed afresh at start-up.
     """
     gpkg = path / "layers.gpkg"
-    if "blockages_ranked" not in {str(n) for n, _ in pyogrio.list_layers(gpkg)}:
+    if LayerName.BLOCKAGES_RANKED not in {str(n) for n, _ in pyogrio.list_layers(gpkg)}:
         return None
-    frame = pyogrio.read_dataframe(gpkg, layer="blockages_ranked")
+    frame = pyogrio.read_dataframe(gpkg, layer=LayerName.BLOCKAGES_RANKED.value)
     if "source" in frame:  # ledger items come from the store, never from a file
         frame = frame.loc[frame["source"].astype(str) != "ledger"].reset_index(drop=True)
     keep = [c for c in BLOCKAGE_COLUMNS if c in frame.columns]

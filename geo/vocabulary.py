@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from geo.catalog import catalog_document
+
 __all__ = [
     "BLOCKAGE_EFFECTS",
     "BLOCKAGE_KINDS",
@@ -292,7 +294,9 @@ def vocabulary_document() -> dict[str, object]:
     -------
     dict
         ``{"vocabularies": {name: {"columns": [...], "terms": [{"code", "zh", "en",
-        "colour"}, ...]}}, "high_rise_classes": [...], "not_computed": {"zh", "en"}}``.
+        "colour"}, ...]}}, "high_rise_classes": [...], "not_computed": {"zh", "en"},
+        "layers": {name: {"zh", "en", "id", "find_by"}}}`` (the layers from
+        :func:`geo.catalog.catalog_document`).
     """
     return {
         "vocabularies": {
@@ -306,4 +310,5 @@ def vocabulary_document() -> dict[str, object]:
         },
         "high_rise_classes": list(HIGH_RISE_CLASSES),
         "not_computed": {"zh": NOT_COMPUTED.zh, "en": NOT_COMPUTED.en},
+        "layers": catalog_document(),
     }

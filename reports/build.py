@@ -16,6 +16,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from geo.catalog import LayerName
 from geo.layers import Layers, layer_counts
 from reports.budget import OutputBudget
 from reports.district_report import one_district
@@ -88,12 +89,12 @@ def _report_tables(
     blockages_d = _with_district(blockages, units) if blockages is not None else None
     proposed_d = _with_district(proposed, units) if proposed is not None else None
     maps = MapInputs(
-        roads=analysis.layers["roads_analysis"], pieces=analysis.layers["coverage_pieces"],
-        hydrants=analysis.layers["hydrants_analysis"], stations=layers.stations,
+        roads=analysis.layers[LayerName.ROADS_ANALYSIS], pieces=analysis.layers[LayerName.COVERAGE_PIECES],
+        hydrants=analysis.layers[LayerName.HYDRANTS_ANALYSIS], stations=layers.stations,
     )
     return ReportInputs(
         summary=summary, districts=districts, findings=analysis.findings,
-        underserved=_with_district(analysis.layers["underserved_segments"], units),
+        underserved=_with_district(analysis.layers[LayerName.UNDERSERVED_SEGMENTS], units),
         buildings=_with_district(inputs.buildings, units), blockages=blockages_d,
         proposed=proposed_d, budget_curve=budget_curve, maps=maps, area_name=area_name,
     )
@@ -107,7 +108,7 @@ def _one_unit(
         district, summary=t.summary, districts=t.districts,
         tables={"underserved": t.underserved, "buildings": t.buildings, "blockages": t.blockages,
                 "proposed": t.proposed},
-        spacing_districts=district_of(analysis.layers["spacing_gaps"], units).to_numpy(),
+        spacing_districts=district_of(analysis.layers[LayerName.SPACING_GAPS], units).to_numpy(),
         findings=t.findings, budget_curve=t.budget_curve,
     )
     return ReportInputs(

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.catalog import LayerName
 from geo.errors import NotFoundError
 from reports.districts import OUTSIDE_ID, grade_counts
 
@@ -145,7 +146,7 @@ def _finding_ids(
     building_ids = set(buildings["building_id"].astype(str))
     return {
         "buildings": building_ids,
-        "high_rise_access": building_ids,
+        LayerName.HIGH_RISE_ACCESS: building_ids,
         "underserved_segments": set() if "rank" not in underserved
         else {f"underserved/{r}" for r in underserved["rank"]},
         "spacing_gaps": {f"gap/{i}" for i in np.flatnonzero(spacing_in)},

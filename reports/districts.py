@@ -71,6 +71,7 @@ import pyproj
 import shapely
 
 from geo import vocabulary
+from geo.catalog import LayerName
 from geo.layers import Layers
 from routing.analysis import Analysis
 
@@ -236,12 +237,12 @@ class DistrictInputs:
         """The inputs from an :class:`routing.analysis.Analysis` plus the optional tables."""
         limit = analysis.summary.get("stations", {}).get("limit_s")
         return cls(
-            roads=analysis.layers["roads_analysis"],
-            hydrants=analysis.layers["hydrants_analysis"],
+            roads=analysis.layers[LayerName.ROADS_ANALYSIS],
+            hydrants=analysis.layers[LayerName.HYDRANTS_ANALYSIS],
             buildings=_with_access(
-                analysis.layers["buildings_analysis"], analysis.layers.get("high_rise_access")
+                analysis.layers[LayerName.BUILDINGS_ANALYSIS], analysis.layers.get(LayerName.HIGH_RISE_ACCESS)
             ),
-            pieces=analysis.layers.get("coverage_pieces"),
+            pieces=analysis.layers.get(LayerName.COVERAGE_PIECES),
             response_limit_s=float(limit) if analysis.response is not None and limit else None,
             blockages=blockages,
             proposed=proposed,

@@ -148,7 +148,7 @@ def write_geopackage(layers: Mapping[str, pd.DataFrame], path: Path) -> Path:
         for name, frame in layers.items():
             spatial = isinstance(frame, gpd.GeoDataFrame)
             pyogrio.write_dataframe(
-                _gpkg_ready(frame), tmp, layer=name, driver="GPKG", use_arrow=ARROW_IO,
+                _gpkg_ready(frame), tmp, layer=str(name), driver="GPKG", use_arrow=ARROW_IO,
                 layer_options={"SPATIAL_INDEX": "YES" if spatial else "NO"},
             )
     log.info("wrote %s: %d layers, %d rows in %.1f s (arrow=%s)", path, len(layers),

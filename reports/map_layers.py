@@ -21,6 +21,7 @@ import shapely
 from folium.utilities import JsCode
 
 from geo import vocabulary
+from geo.catalog import LayerName
 from geo.errors import CRSError, LayerValidationError
 from geo.layers import Layers
 from reports.budget import OutputBudget
@@ -247,7 +248,7 @@ def _streets(analysis: Analysis, text: Mapping[str, str], cut: _Cut) -> dict[str
     """
     out: dict[str, folium.GeoJson] = {}
     radius = f"{analysis.coverage.radius_m:.0f}"
-    pieces = _usable(analysis.layers["coverage_pieces"])
+    pieces = _usable(analysis.layers[LayerName.COVERAGE_PIECES])
     covered = pieces.loc[pieces["covered"].to_numpy(dtype=bool)].reset_index(drop=True)
     if len(covered) > cut.budget.map_max_lines:
         cut.drop(len(covered), text["covered"].format(radius=radius))
@@ -259,7 +260,7 @@ def _streets(analysis: Analysis, text: Mapping[str, str], cut: _Cut) -> dict[str
             pane="streets", style={"color": _COLOURS["covered"], "weight": 3, "opacity": 0.95},
             options={"class_name": "fr-covered"},
         )
-    gaps = _usable(analysis.layers.get("underserved_segments", gpd.GeoDataFrame()))
+    gaps = _usable(analysis.layers.get(LayerName.UNDERSERVED_SEGMENTS, gpd.GeoDataFrame()))
     n_gaps = len(gaps)
     if len(gaps):
         gaps = gaps.sort_values("rank", kind="stable").reset_index(drop=True)
@@ -339,7 +340,7 @@ def _buildings(analysis: Analysis, text: Mapping[str, str], cut: _Cut) -> dict[s
     Over the budget: the ones with problems first (largest deficit, no hydrant in range, slowest).
     """
     out: dict[str, folium.GeoJson] = {}
-    b = _usable(analysis.layers["buildings_analysis"])
+    b = _usable(analysis.layers[LayerName.BUILDINGS_ANALYSIS])
     detail = _detail(
         text, ("id", "id"), ("name", "name"), ("class", "class"), ("height", "height"),
         ("use", "use"), ("in_range", "in_range"), ("credited", "credited"),
@@ -386,7 +387,7 @@ def _hydrants(analysis: Analysis, text: Mapping[str, str], cut: _Cut) -> dict[st
     service and low pressure, each up to the budget.
     """
     out: dict[str, folium.GeoJson] = {}
-    h = _usable(analysis.layers["hydrants_analysis"])
+    h = _usable(analysis.layers[LayerName.HYDRANTS_ANALYSIS])
     all_drawn = len(h) <= cut.budget.map_max_points
     detail = _detail(
         text, ("id", "id"), ("status", "status"), ("kind", "kind"), ("diameter", "diameter"),
@@ -457,7 +458,7 @@ def _stations(layers: Layers, text: Mapping[str, str]) -> dict[str, folium.GeoJs
 def _station_areas(
     layers: Layers, analysis: Analysis, text: Mapping[str, str]
 ) -> dict[str, folium.GeoJson]:
-    a = _usable(analysis.layers.get("station_areas", gpd.GeoDataFrame()))
+    a = _usable(analysis.layers.get(LayerName.STATION_AREAS, gpd.GeoDataFrame()))
     if len(a) == 0:
         return {}
     names = dict(zip(layers.stations["station_id"].astype(str),

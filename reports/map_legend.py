@@ -9,6 +9,7 @@ from typing import Any
 from branca.element import MacroElement
 from folium.template import Template
 
+from geo.catalog import LayerName
 from reports.i18n import label, value_or_not_computed
 from reports.map_layers import (
     _Cut,
@@ -118,7 +119,7 @@ def _legend_html(
             pct=f"{cov.get('covered_pct', 0.0):.1f}", radius=f"{cov.get('radius_m', 0):.0f}",
             method=text["sum.network" if cov.get("method") != "straight" else "sum.straight"],
         ))
-    hyd = analysis.layers.get("hydrants_analysis")
+    hyd = analysis.layers.get(LayerName.HYDRANTS_ANALYSIS)
     if hyd is not None:
         used = int((hyd["status"].astype(str) == "in_service").sum())
         lines.append(text["sum.hydrants"].format(n=len(hyd), used=used))

@@ -86,6 +86,7 @@ import shapely
 
 from geo import vocabulary
 from geo._validate import require_columns, require_same_crs
+from geo.catalog import LayerName
 from geo.errors import ConfigError, LayerValidationError
 from geo.presets import Preset
 from geo.schema import require_projected
@@ -577,7 +578,7 @@ def _access_findings(
         reasons = np.where(failed, reasons + "; " + reason, reasons)
         if not failed.any():
             return
-        frame = findings("high_rise_access", ids, failed, preset.rule(rule_id), values=values,
+        frame = findings(LayerName.HIGH_RISE_ACCESS.value, ids, failed, preset.rule(rule_id), values=values,
                          limit=limit, message=message)
         text = frame["message"].to_numpy(dtype=object)
         if per_row is not None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geo.agency import BLOCKAGE_COLUMNS
+from geo.catalog import LayerName
 from geo.layers import Layers
 from geo.preset_lookup import credited_flow, required_fire_flow
 from geo.presets import Preset, Rule
@@ -209,17 +210,17 @@ def analyze(
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
     buildings["flags"] = building_flags(buildings, found)
     result_layers = {
-        "roads_analysis": roads,
-        "coverage_pieces": h.pieces,
-        "underserved_segments": with_rule(h.underserved, h.radius_rule),
-        "spacing_gaps": with_rule(h.spacing, h.spacing_rule),
-        "buildings_analysis": buildings,
-        "hydrants_analysis": hyd,
-        "building_hydrants": _pairs_layer(layers, pairs),
-        "station_areas": areas,
-        "high_rise_access": high_rises,
-        "dead_end_lanes": dead_ends,
-        "pump_connectors_analysis": connectors,
+        LayerName.ROADS_ANALYSIS: roads,
+        LayerName.COVERAGE_PIECES: h.pieces,
+        LayerName.UNDERSERVED_SEGMENTS: with_rule(h.underserved, h.radius_rule),
+        LayerName.SPACING_GAPS: with_rule(h.spacing, h.spacing_rule),
+        LayerName.BUILDINGS_ANALYSIS: buildings,
+        LayerName.HYDRANTS_ANALYSIS: hyd,
+        LayerName.BUILDING_HYDRANTS: _pairs_layer(layers, pairs),
+        LayerName.STATION_AREAS: areas,
+        LayerName.HIGH_RISE_ACCESS: high_rises,
+        LayerName.DEAD_END_LANES: dead_ends,
+        LayerName.PUMP_CONNECTORS_ANALYSIS: connectors,
         **_siting_layers(siting),
     }
     analysis = Analysis(
@@ -304,7 +305,7 @@ def _siting_layers(siting: tuple[SitingResult, pd.DataFrame] | None) -> dict[str
     """The siting proposal's result layers (none when the siting did not run)."""
     if siting is None:
         return {}
-    return {"proposed_hydrants": siting[0].chosen, "budget_curve": siting[1]}
+    return {"proposed_hydrants": siting[0].chosen, LayerName.BUDGET_CURVE: siting[1]}
 
 
 def _count(n: int, noun: str, plural: str = "s") -> str:
@@ -317,7 +318,7 @@ def _quiet(_: str) -> None:
 
 
 #: Result layers :func:`rank_blockages` writes (placed before the siting layers).
-BLOCKAGE_LAYERS = ("blockages_ranked", "critical_lanes")
+BLOCKAGE_LAYERS = (LayerName.BLOCKAGES_RANKED, LayerName.CRITICAL_LANES)
 
 
 def rank_blockages(
@@ -358,7 +359,7 @@ def blockage_ranking(
         if blockages is not None and len(blockages):
             log.warning("no fire stations: blockage impact cannot be ranked (give --stations FILE)")
         return None
-    buildings = analysis.layers["buildings_analysis"]
+    buildings = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
     return blockage_impact(
         analysis.truck, analysis.response, _blockage_frame(blockages, buildings.crs),
         buildings=buildings, building_access=AccessPoints.from_columns(buildings),
@@ -376,17 +377,17 @@ def with_ranking(
     found = found.loc[found["layer"] != "blockages"] if len(found) else found
     if result is not None:
         found = concat_findings([found, result.findings])
-        at = next((i for i, k in enumerate(layers) if k in ("proposed_hydrants", "budget_curve")),
-                  len(layers))
+        at = next((i for i, k in enumerate(layers)
+                   if k in (LayerName.PROPOSED_HYDRANTS, LayerName.BUDGET_CURVE)), len(layers))
         items = list(layers.items())
-        layers = dict([*items[:at], ("blockages_ranked", result.blockages),
-                       ("critical_lanes", result.critical_lanes), *items[at:]])
+        layers = dict([*items[:at], (LayerName.BLOCKAGES_RANKED, result.blockages),
+                       (LayerName.CRITICAL_LANES, result.critical_lanes), *items[at:]])
     found = found.reset_index(drop=True)
     summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
     summary["blockages"] = _blockage_summary(result, blockages)
     summary["lanes"] = {
         **summary.get("lanes", {}),
-        "critical": int(result.summary["critical_lanes"]) if result is not None else None,
+        "critical": int(result.summary[LayerName.CRITICAL_LANES]) if result is not None else None,
     }
     summary["findings"] = findings_summary(found)
     summary["quality"] = with_blockage_quality(
@@ -396,20 +397,20 @@ def with_ranking(
 
 
 #: Result layers of the siting proposal (:func:`refresh_siting`).
-SITING_LAYERS = ("proposed_hydrants", "budget_curve")
+SITING_LAYERS = (LayerName.PROPOSED_HYDRANTS, LayerName.BUDGET_CURVE)
 
 
 def refresh_siting(analysis: Analysis, *, options: AnalysisOptions) -> Analysis:
     """The analysis with its siting proposal (layers and ``siting`` summary) computed again
     from its coverage and buildings: for a served analysis whose hydrants changed live."""
     siting = _siting(
-        analysis.graph, analysis.coverage, analysis.layers["buildings_analysis"], options,
+        analysis.graph, analysis.coverage, analysis.layers[LayerName.BUILDINGS_ANALYSIS], options,
         analysis.coverage.radius_m,
     )
     layers = {k: v for k, v in analysis.layers.items() if k not in SITING_LAYERS}
     if siting is not None:
-        layers["proposed_hydrants"] = siting[0].chosen
-        layers["budget_curve"] = siting[1]
+        layers[LayerName.PROPOSED_HYDRANTS] = siting[0].chosen
+        layers[LayerName.BUDGET_CURVE] = siting[1]
     summary = {**analysis.summary, "siting": _siting_summary(siting, options)}
     return dataclasses.replace(analysis, layers=layers, summary=summary)
 
@@ -455,7 +456,7 @@ def _blockage_summary(
         n = 0 if blockages is None else len(blockages)
         return {"total": n, "snapped": None, "rejected": None, "high_rises_cut_off": None,
                 "ranked": False}
-    out = {k: v for k, v in result.summary.items() if k != "critical_lanes"}
+    out = {k: v for k, v in result.summary.items() if k != LayerName.CRITICAL_LANES}
     out["ranked"] = True
     return out
 
@@ -747,17 +748,17 @@ def street_water_findings(
         values=underserved["length_m"].to_numpy() if len(underserved) else 0.0,
         limit=radius.value("value_m"),
         message="{value:.0f} m of street beyond {limit:.0f} m of any in-service hydrant",
-        known=earlier("underserved_segments"),
+        known=earlier(LayerName.UNDERSERVED_SEGMENTS),
     ))
     spacing_rule = preset.rule("hydrant_spacing")
     gap_ids = np.char.add("gap/", np.arange(len(spacing)).astype(str)).astype(object)
     out.append(findings(
-        "spacing_gaps", gap_ids,
+        LayerName.SPACING_GAPS, gap_ids,
         np.ones(len(spacing), dtype=bool), spacing_rule,
         values=spacing["gap_m"].to_numpy() if len(spacing) else 0.0,
         limit=spacing_rule.value("value_m"),
         message="hydrants {value:.0f} m apart along the street (limit {limit:.0f} m)",
-        known=earlier("spacing_gaps"),
+        known=earlier(LayerName.SPACING_GAPS),
     ))
     return out
 
@@ -790,7 +791,7 @@ def _findings(
             area_rule = preset.rule("station_district_area")
             area_limit = area_rule.value("class1_km2")
             out.append(findings(
-                "station_areas", areas["station_id"].to_numpy(),
+                LayerName.STATION_AREAS, areas["station_id"].to_numpy(),
                 areas["area_km2"].to_numpy() > area_limit, area_rule,
                 values=areas["area_km2"].to_numpy(), limit=area_limit,
                 message="first-due area {value:.1f} km² exceeds {limit:.0f} km²",

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.catalog import LayerName
 from geo.layers import Layers
 from geo.presets import Preset
 from routing.analysis import (
@@ -297,13 +298,15 @@ def splice_spacing(
 
 #: Result layers a live update recomputes.
 RECOMPUTED = frozenset({
-    "roads_analysis", "coverage_pieces", "underserved_segments", "spacing_gaps",
-    "buildings_analysis", "building_hydrants", "hydrants_analysis", "pump_connectors_analysis",
+    LayerName.ROADS_ANALYSIS, LayerName.COVERAGE_PIECES, LayerName.UNDERSERVED_SEGMENTS,
+    LayerName.SPACING_GAPS, LayerName.BUILDINGS_ANALYSIS, LayerName.BUILDING_HYDRANTS,
+    LayerName.HYDRANTS_ANALYSIS, LayerName.PUMP_CONNECTORS_ANALYSIS,
 })
 #: Result layers that do not depend on hydrant status (the blockage ranking counts hydrants
 #: trucks can no longer reach whatever their status).
 STATUS_INDEPENDENT = frozenset({
-    "station_areas", "high_rise_access", "dead_end_lanes", "blockages_ranked", "critical_lanes",
+    LayerName.STATION_AREAS, LayerName.HIGH_RISE_ACCESS, LayerName.DEAD_END_LANES,
+    LayerName.BLOCKAGES_RANKED, LayerName.CRITICAL_LANES,
 })
 
 @dataclass(frozen=True, eq=False)
@@ -512,8 +515,8 @@ def _splice_water(
     options: AnalysisOptions,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """Buildings' water and the building–hydrant pairs with the buildings ``rows`` recomputed."""
-    old = analysis.layers["buildings_analysis"]
-    old_pairs = analysis.layers["building_hydrants"]
+    old = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
+    old_pairs = analysis.layers[LayerName.BUILDING_HYDRANTS]
     if len(rows) == 0:
         return old, old_pairs
     per, pairs = building_water(
@@ -615,11 +618,11 @@ def recompute_area(
     new_status = hydrants["status"].to_numpy(dtype=object)
     moved = changed[old_status[changed] != new_status[changed]]
     new_layers = dataclasses.replace(layers, hydrants=hydrants)
-    hyd_layer = analysis.layers["hydrants_analysis"].copy(deep=False)  # copy on write
+    hyd_layer = analysis.layers[LayerName.HYDRANTS_ANALYSIS].copy(deep=False)  # copy on write
     for col in ("status", "pressure_mpa", "status_source"):
         if col in hydrants:
             hyd_layer[col] = hydrants[col].to_numpy()
-    result_layers = {**analysis.layers, "hydrants_analysis": hyd_layer}
+    result_layers = {**analysis.layers, LayerName.HYDRANTS_ANALYSIS: hyd_layer}
     if len(moved) == 0:
         update = AreaUpdate(changed, moved, np.empty(0, np.int64), np.empty(0, np.int64), 0)
         return new_layers, dataclasses.replace(analysis, layers=result_layers), update
@@ -633,19 +636,19 @@ def recompute_area(
     )
 
     band = preset.rule("hydrant_count_band").value("max_m")
-    b_rows = affected_buildings(graph, snaps, moved, analysis.layers["buildings_analysis"],
+    b_rows = affected_buildings(graph, snaps, moved, analysis.layers[LayerName.BUILDINGS_ANALYSIS],
                                 radius_m=band)
     buildings, pairs = _splice_water(
         layers, analysis, hydrants, b_rows, preset=preset, options=options
     )
     result_layers.update(
         {
-            "roads_analysis": roads,
-            "coverage_pieces": pieces,
-            "underserved_segments": underserved,
-            "spacing_gaps": spacing,
-            "buildings_analysis": buildings,
-            "building_hydrants": pairs,
+            LayerName.ROADS_ANALYSIS: roads,
+            LayerName.COVERAGE_PIECES: pieces,
+            LayerName.UNDERSERVED_SEGMENTS: underserved,
+            LayerName.SPACING_GAPS: spacing,
+            LayerName.BUILDINGS_ANALYSIS: buildings,
+            LayerName.BUILDING_HYDRANTS: pairs,
         }
     )
     summary = _live_summary(
@@ -711,13 +714,13 @@ def _splice_streets(
     """Roads, coverage pieces, underserved stretches and spacing gaps with the new coverage,
     recomputed on ``edge_rows`` (and the spacing around the ``moved`` hydrants) only."""
     graph, snaps = analysis.graph, analysis.hydrant_snaps
-    roads = with_road_coverage(analysis.layers["roads_analysis"], coverage)
-    pieces = analysis.layers["coverage_pieces"]
+    roads = with_road_coverage(analysis.layers[LayerName.ROADS_ANALYSIS], coverage)
+    pieces = analysis.layers[LayerName.COVERAGE_PIECES]
     if len(edge_rows):
         pieces, _ = _splice_pieces(graph, pieces, coverage, edge_rows)
     underserved = with_rule(
         splice_underserved(
-            analysis.layers["underserved_segments"], pieces, graph.edge_id[edge_rows],
+            analysis.layers[LayerName.UNDERSERVED_SEGMENTS], pieces, graph.edge_id[edge_rows],
             buildings=layers.buildings,
         ),
         preset.rule("hydrant_radius"),
@@ -725,7 +728,7 @@ def _splice_streets(
     spacing_rule = preset.rule("hydrant_spacing")
     spacing = with_rule(
         splice_spacing(
-            analysis.layers["spacing_gaps"], graph, snaps, moved,
+            analysis.layers[LayerName.SPACING_GAPS], graph, snaps, moved,
             max_spacing_m=spacing_rule.value("value_m"), in_service=in_service,
             needs_hydrants=coverage.needs_hydrants,
         ),
@@ -759,12 +762,12 @@ def refresh_water_findings(
     ``layers.hydrants`` whose status changed; no other's did), only the pump connectors within
     the connector band of those hydrants are recomputed.
     """
-    buildings = analysis.layers["buildings_analysis"].copy(deep=False)  # copy on write
+    buildings = analysis.layers[LayerName.BUILDINGS_ANALYSIS].copy(deep=False)  # copy on write
     old = analysis.findings
     in_water = _water_rows(old, preset)
     old_water = old.loc[in_water] if len(old) else old
     streets = street_water_findings(
-        preset, analysis.layers["underserved_segments"], analysis.layers["spacing_gaps"],
+        preset, analysis.layers[LayerName.UNDERSERVED_SEGMENTS], analysis.layers[LayerName.SPACING_GAPS],
         known=old_water,
     )
     index = pd.Index(buildings["building_id"].astype(str).to_numpy(dtype=object))
@@ -803,7 +806,8 @@ def refresh_water_findings(
     summary["pump_connectors"] = connector_summary(connectors)
     summary["quality"] = with_hydrant_quality(summary.get("quality"), layers)
     result_layers = {
-        **analysis.layers, "buildings_analysis": buildings, "pump_connectors_analysis": connectors,
+        **analysis.layers, LayerName.BUILDINGS_ANALYSIS: buildings,
+        LayerName.PUMP_CONNECTORS_ANALYSIS: connectors,
     }
     return dataclasses.replace(analysis, layers=result_layers, findings=found, summary=summary)
 
@@ -823,7 +827,7 @@ def _refresh_connectors(
     ``max_m`` in a straight line from every changed hydrant keeps its hydrants in range and its
     nearest one (both counted within the band).
     """
-    old = analysis.layers.get("pump_connectors_analysis")
+    old = analysis.layers.get(LayerName.PUMP_CONNECTORS_ANALYSIS)
     if (hydrants_changed is None or old is None or len(old) != len(layers.pump_connectors)
             or "pump_connector_hydrant_band" not in preset.rules or len(old) == 0):
         return connector_water(layers, analysis.graph, analysis.hydrant_snaps, preset, options)
@@ -846,7 +850,7 @@ def _refresh_connectors(
 
 
 #: Layers whose findings all come from :func:`routing.analysis.water_findings`.
-_WATER_LAYERS = frozenset({"underserved_segments", "spacing_gaps"})
+_WATER_LAYERS = frozenset({"underserved_segments", LayerName.SPACING_GAPS})
 
 
 def _water_rows(found: pd.DataFrame, preset: Preset) -> np.ndarray:

@@ -22,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
+from geo.catalog import LayerName
 from geo.errors import CRSError, LayerValidationError, NotFoundError
 from geo.layers import Layers
 from geo.presets import Preset
@@ -177,8 +178,8 @@ def _coverage_change(
 
 
 def _water_change(analysis: Analysis, out_ids: set[str], max_rows: int) -> dict[str, Any]:
-    b = analysis.layers["buildings_analysis"]
-    pairs = analysis.layers["building_hydrants"]
+    b = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
+    pairs = analysis.layers[LayerName.BUILDING_HYDRANTS]
     kept = pairs.loc[~pairs["hydrant_id"].astype(str).isin(out_ids)]
     grouped = kept.groupby("building_id").agg(n=("hydrant_id", "size"), lps=("credited_lps", "sum"))
     ids = b["building_id"].astype(str)
@@ -302,7 +303,7 @@ def _response_change(
     near = (np.isfinite(x) & np.isfinite(y) & (x >= minx - pad) & (x <= maxx + pad)
             & (y >= miny - pad) & (y <= maxy + pad))
     frame = frame.loc[near].reset_index(drop=True)
-    b = analysis.layers["buildings_analysis"]
+    b = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
     access = AccessPoints.from_columns(b, max_access_m=options.access_distance_m)
     limit = float(preset.rule("station_response").value("value_s"))
     if analysis.response is None:
@@ -489,7 +490,7 @@ def siting_problem(analysis: Analysis, *, preset: Preset, spacing_m: float) -> S
     """Candidate sites every ``spacing_m`` along the uncovered streets, the demand (uncovered
     street and flow deficit) and which candidate covers which demand by hose-lay distance."""
     graph, coverage = analysis.graph, analysis.coverage
-    buildings = analysis.layers["buildings_analysis"]
+    buildings = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
     candidates = siting_candidates(
         graph, coverage, buildings=buildings,
         options=CandidateOptions.from_preset(preset, spacing_m=spacing_m),

@@ -23,6 +23,7 @@ from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
 from api.workspace import Workspace
+from geo.catalog import LayerName
 from geo.errors import NotFoundError
 from geo.layers import Layers, layer_counts
 from geo.presets import Preset
@@ -253,7 +254,7 @@ def districts_document(table: gpd.GeoDataFrame) -> dict[str, Any]:
 
 
 def _building_row(analysis: Analysis, building_id: str) -> tuple[int, pd.Series]:
-    b = analysis.layers["buildings_analysis"]
+    b = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
     ids = b["building_id"].astype(str).to_numpy(dtype=object)
     hit = np.flatnonzero(ids == building_id)
     if len(hit) == 0:
@@ -264,11 +265,11 @@ def _building_row(analysis: Analysis, building_id: str) -> tuple[int, pd.Series]
 def building_document(analysis: Analysis, building_id: str) -> dict[str, Any]:
     """One building's water and access verdicts (see :func:`building`)."""
     _, b = _building_row(analysis, building_id)
-    pairs = analysis.layers["building_hydrants"]
+    pairs = analysis.layers[LayerName.BUILDING_HYDRANTS]
     mine = pairs.loc[pairs["building_id"].astype(str) == building_id].sort_values("distance_m")
     found = analysis.findings
     found = found.loc[(found["feature_id"].astype(str) == building_id)
-                      & found["layer"].isin(["buildings", "high_rise_access"])]
+                      & found["layer"].isin(["buildings", LayerName.HIGH_RISE_ACCESS])]
     access_edge = int(b["access_edge"])
     response = float(b["response_s"])
     graph = analysis.graph
@@ -302,7 +303,7 @@ def building_document(analysis: Analysis, building_id: str) -> dict[str, Any]:
         "flags": [f for f in str(b.get("flags", "")).split(";") if f],
         "findings": json_records(found),
     }
-    high = analysis.layers.get("high_rise_access")
+    high = analysis.layers.get(LayerName.HIGH_RISE_ACCESS)
     if high is not None and len(high):
         hr = high.loc[high["building_id"].astype(str) == building_id]
         doc["high_rise_access"] = json_records(hr)[0] if len(hr) else None

@@ -33,6 +33,7 @@ from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
 from api.workspace import Workspace
+from geo.catalog import LayerName
 from geo.errors import ConfigError, NotFoundError
 from reports.export import write_geopackage
 
@@ -47,7 +48,7 @@ CSV = "text/csv; charset=utf-8"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF = "application/pdf"
 #: Tables without geometry offered as CSV besides the collections.
-TABLES = ("findings", "building_hydrants", "rejects")
+TABLES = ("findings", LayerName.BUILDING_HYDRANTS, "rejects")
 _ERRORS = ogc.error_responses(400, 401, 403, 404, 422)
 
 DistrictQuery = Annotated[
@@ -242,7 +243,7 @@ def layer_csv(
     with ws.lock:
         collections = dict(ws.collections)
         tables = {"findings": ws.analysis.findings, "rejects": ws.layers.rejects,
-                  "building_hydrants": ws.analysis.layers["building_hydrants"]}
+                  LayerName.BUILDING_HYDRANTS: ws.analysis.layers[LayerName.BUILDING_HYDRANTS]}
     if layer not in collections and layer not in tables:
         known = sorted([*collections, *tables])
         raise NotFoundError(f"no layer {layer!r}; layers: {', '.join(known)}")
@@ -251,7 +252,7 @@ def layer_csv(
         polygon = district_polygon(_units(ws, request).to_crs("EPSG:4326"), district)
         if layer in collections:
             frame = filter_tables({layer: frame}, polygon, "EPSG:4326")[layer]
-        elif layer in ("findings", "building_hydrants"):
+        elif layer in ("findings", LayerName.BUILDING_HYDRANTS):
             frame = filter_tables({**collections, layer: frame}, polygon, "EPSG:4326")[layer]
         else:
             raise ConfigError(f"table {layer!r} has no geometry: it cannot be filtered by district")
@@ -286,9 +287,9 @@ def _report(ws: Workspace, request: Request, filename: str, district: str | None
         out = folder / ("reports" if district is None else f"reports-{_safe(district)}")
         build_reports(
             layers, analysis, out_dir=out, district=district,
-            blockages=analysis.layers.get("blockages_ranked"),
-            proposed=analysis.layers.get("proposed_hydrants"),
-            budget_curve=analysis.layers.get("budget_curve"),
+            blockages=analysis.layers.get(LayerName.BLOCKAGES_RANKED),
+            proposed=analysis.layers.get(LayerName.PROPOSED_HYDRANTS),
+            budget_curve=analysis.layers.get(LayerName.BUDGET_CURVE),
         )
         for made in ("report.xlsx", "report.pdf"):
             (out / made).replace(out / named(made))

@@ -46,6 +46,10 @@
      (useVocabulary below fills these). */
   var HYDRANT_COLOURS = {};
   var CLASS_COLOURS = {};
+  /* The property a tiled collection's popup finds its feature by (geo/catalog.py, served in
+     /web/vocabulary.json): tiles of a zoomed-out view carry only it and what the map styles by
+     (api.mvt.LAYER_SPECS), so a popup asks for the whole feature by it. */
+  var FIND_BY = {};
   var VOCAB = {};   /* vocabulary name -> [{code, zh, en, colour}] in legend order */
   var VALUES = {};  /* column -> code -> {zh, en} for the popups */
   var AREA_COLOURS = ["#1e88e5", "#43a047", "#fb8c00", "#8e24aa", "#00897b", "#6d4c41"];
@@ -76,6 +80,10 @@
       });
     });
     (VOCAB.hydrant_status || []).forEach(function (term) { HYDRANT_COLOURS[term.code] = term.colour; });
+    var layers = (doc && doc.layers) || {};
+    Object.keys(layers).forEach(function (name) {
+      if (layers[name].find_by) { FIND_BY[name] = layers[name].find_by; }
+    });
     var highRise = (doc && doc.high_rise_classes) || [];
     (VOCAB.building_class || []).forEach(function (term) {
       if (highRise.indexOf(term.code) >= 0) { CLASS_COLOURS[term.code] = term.colour; }
@@ -437,12 +445,6 @@
       if (hit) { openTilePopup(defs[i], hit.properties || {}, e.latlng); return; }
     }
   }
-  /* The id property of the tiled collections: tiles of a zoomed-out view carry only it and what
-     the map styles by (api.mvt.LAYER_SPECS), so a popup asks for the whole feature by it. */
-  var TILE_ID_FIELDS = { roads_analysis: "edge_id", buildings_analysis: "building_id",
-                         hydrants_analysis: "hydrant_id", coverage_pieces: "edge_id",
-                         underserved_segments: "rank", blockages_ranked: "blockage_id",
-                         station_areas: "station_id" };
   /* A tile feature's popup: at once from the properties the tile carries, then with all of the
      feature's properties from one /items request by its id. */
   function openTilePopup(def, props, latlng) {
@@ -451,7 +453,7 @@
       .setLatLng(latlng)
       .setContent(function () { return popupHtml(def, shown); })
       .openOn(map);
-    var field = TILE_ID_FIELDS[def.collection], value = field ? props[field] : null;
+    var field = FIND_BY[def.collection], value = field ? props[field] : null;
     if (value === null || value === undefined || value === "") { return; }
     var url = "/ogc/collections/" + encodeURIComponent(def.collection) + "/items?f=json&limit=2&" +
       encodeURIComponent(field) + "=" + encodeURIComponent(String(value));
