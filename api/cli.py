@@ -594,7 +594,8 @@ def _print_scenario(doc: dict[str, Any], out: Path | None) -> None:
     _out.print(
         f"  coverage: {cov['covered_km_before']:.3f} → {cov['covered_km_after']:.3f} km of "
         f"{cov['road_km']:.3f} km of street within {cov['radius_m']:.0f} m of a hydrant "
-        f"({cov['covered_pct_before']}% → {cov['covered_pct_after']}%, {cov['change_km']:+.3f} km on "
+        f"({_pct(cov['covered_pct_before'])} → {_pct(cov['covered_pct_after'])}, "
+        f"{cov['change_km']:+.3f} km on "
         f"{cov['edges_losing_coverage']} edge(s))"
     )
     _out.print(
@@ -686,11 +687,17 @@ def _write_sites(result: SitingResult, doc: dict[str, Any], out: Path) -> None:
             pyogrio.write_dataframe(result.chosen.to_crs("EPSG:4326"), tmp, driver="GeoJSON")
 
 
+def _pct(value: float | None) -> str:
+    """A percentage for the console; None (no street counted) is "not computed", never 0 %."""
+    return "not computed" if value is None else f"{value}%"
+
+
 def _print_sites(doc: dict[str, Any], out: Path | None) -> None:
     _out.print(
         f"[bold]siting[/] ({doc['method']}, {doc['status']}): {doc['n_hydrants']} new hydrant(s) "
         f"for CNY {doc['cost_cny'] or 0:,.0f}; covered street {doc['covered_km_before']:.3f} → "
-        f"{doc['covered_km_after']:.3f} km ({doc['covered_pct_before']}% → {doc['covered_pct_after']}%), "
+        f"{doc['covered_km_after']:.3f} km ({_pct(doc['covered_pct_before'])} → "
+        f"{_pct(doc['covered_pct_after'])}), "
         f"{doc['candidates']} candidate sites"
     )
     if doc["sites"]:

@@ -25,6 +25,7 @@ from geo.agency import read_agency_table
 from geo.catalog import LayerName
 from geo.errors import ConfigError, OutputWriteError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
+from geo.memory import release_free_memory
 from geo.notes import Note
 from geo.online import download_osm
 from geo.osm import OsmData, read_osm
@@ -201,7 +202,13 @@ def run_analyze(
     before any reading.
     """
     check_out_dir(out)
-    step = progress or (lambda _: None)
+    tell = progress or (lambda _: None)
+
+    def step(name: str) -> None:
+        if "(" not in name:  # a new step, not counts for the current one
+            release_free_memory()  # the last step's garbage goes back to the OS first
+        tell(name)
+
     report = report or ReportOptions()
     preset = load_preset(preset_name or settings.preset)
     step("reading")

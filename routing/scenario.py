@@ -161,8 +161,8 @@ def _coverage_change(
     doc.update({
         "covered_km_after": round(after_km, 3),
         "change_km": round(after_km - before_km, 3),
-        "covered_pct_before": round(100 * before_km / road_km, 2) if road_km else 0.0,
-        "covered_pct_after": round(100 * after_km / road_km, 2) if road_km else 0.0,
+        "covered_pct_before": round(100 * before_km / road_km, 2) if road_km else None,
+        "covered_pct_after": round(100 * after_km / road_km, 2) if road_km else None,
         "edges_losing_coverage": len(losing),
     })
     order = losing[np.argsort(-lost[losing], kind="stable")][:max_rows]
@@ -545,8 +545,8 @@ def proposal_document(
         "covered_km_added": json_number(result.covered_m / 1000.0),
         "covered_km_before": round(before_km, 3),
         "covered_km_after": round(after_km, 3),
-        "covered_pct_before": round(100 * before_km / road_km, 2) if road_km else 0.0,
-        "covered_pct_after": round(100 * after_km / road_km, 2) if road_km else 0.0,
+        "covered_pct_before": round(100 * before_km / road_km, 2) if road_km else None,
+        "covered_pct_after": round(100 * after_km / road_km, 2) if road_km else None,
         "covered_weight": json_number(result.covered_weight),
         "lp_bound": json_number(result.lp_bound),
         "gap": json_number(result.gap, 6),

@@ -22,10 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
+from api.pipeline import analysis_summary
 from api.workspace import Workspace
 from geo.catalog import LayerName
 from geo.errors import NotFoundError
-from geo.layers import Layers, layer_counts
+from geo.layers import Layers
 from geo.presets import Preset
 from routing.analysis import Analysis, AnalysisOptions
 from routing.scenario import (
@@ -218,11 +219,7 @@ def siting(ws: WorkspaceDep, request: Request, body: SitingIn) -> dict[str, Any]
 
 def summary_document(layers: Layers, analysis: Analysis) -> dict[str, Any]:
     """The sections of ``summary.json`` (as ``firereach analyze`` writes them) for this analysis."""
-    out: dict[str, Any] = layer_counts(layers)
-    out["source"] = {"osm": layers.source, "crs": layers.crs.to_string(), **layers.osm_notes}
-    for section, values in analysis.summary.items():
-        out.setdefault(section, {}).update(values)
-    result: dict[str, Any] = jsonable(out)
+    result: dict[str, Any] = jsonable(analysis_summary(layers, analysis))
     return result
 
 
