@@ -202,13 +202,7 @@ def run_analyze(
     before any reading.
     """
     check_out_dir(out)
-    tell = progress or (lambda _: None)
-
-    def step(name: str) -> None:
-        if "(" not in name:  # a new step, not counts for the current one
-            release_free_memory()  # the last step's garbage goes back to the OS first
-        tell(name)
-
+    step = progress or (lambda _: None)
     report = report or ReportOptions()
     preset = load_preset(preset_name or settings.preset)
     step("reading")
@@ -226,10 +220,12 @@ def run_analyze(
         )
     if blockage_notes:
         layers = replace(layers, notes=(*layers.notes, *blockage_notes))
+    release_free_memory()  # the reader's garbage back to the OS (~750 MB at 1M edges)
     result = analyze(
         layers, preset=preset, options=options, blockages=blockages,
         progress=lambda name: step(f"analysis: {name}"),
     )
+    release_free_memory()  # the analysis' garbage: the writers' peak sits on what is live
     step("writing")
     return write_outputs(
         layers, result, out=out, report=report, timings=timings,
