@@ -28,6 +28,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.documents import proposal_document
 from api.pipeline import (
     LayersRequest,
     ReportOptions,
@@ -49,7 +50,7 @@ from reports.i18n import check_lang, label, value_or_not_computed
 from reports.quality import input_rows, warning_lines
 from routing.analysis import Analysis, AnalysisOptions
 from routing.analysis import analyze as analyze_layers
-from routing.scenario import proposal_document, scenario_impact, siting_problem, solve_siting
+from routing.scenario import scenario_impact, siting_problem, solve_siting
 from routing.siting import CostModel, Method, SitingResult
 
 app = typer.Typer(

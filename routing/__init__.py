@@ -26,10 +26,8 @@ from routing.quality import analysis_quality
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.scenario import (
     SitingProblem,
-    proposal_document,
     scenario_impact,
     siting_problem,
-    siting_proposal,
     solve_siting,
 )
 from routing.siting import (
@@ -88,14 +86,12 @@ __all__ = [
     "hydrant_pairs",
     "multi_source_distance",
     "point_times",
-    "proposal_document",
     "recompute_area",
     "roads_needing_hydrants",
     "scenario_impact",
     "site_hydrants",
     "siting_candidates",
     "siting_problem",
-    "siting_proposal",
     "snap_points",
     "solve_siting",
     "spacing_gaps",

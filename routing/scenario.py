@@ -3,9 +3,10 @@ siting proposal (where to add hydrants).
 
 Both derive new results from an :class:`routing.analysis.Analysis` without touching it (STYLE
 habit 3): a scenario is a new in-service mask and a new truck graph, never an edit of the loaded
-ones. The answers are plain JSON-ready dicts (numbers rounded, NaN as None, WGS84 for points),
-the same for ``POST /analysis/scenario`` / ``POST /analysis/siting`` and for ``firereach
-scenario`` / ``firereach site``, which only read the workspace and call these functions.
+ones. A scenario's answer is a plain JSON-ready dict (numbers rounded, NaN as None, WGS84 for
+points), the same for ``POST /analysis/scenario`` and ``firereach scenario``; a siting proposal
+is a :class:`routing.siting.SitingResult` in the working CRS, which :mod:`api.documents` presents
+(WGS84, rounding) for ``POST /analysis/siting`` and ``firereach site``.
 """
 
 from __future__ import annotations
@@ -52,10 +53,8 @@ __all__ = [
     "json_number",
     "json_records",
     "jsonable",
-    "proposal_document",
     "scenario_impact",
     "siting_problem",
-    "siting_proposal",
     "solve_siting",
 ]
 
@@ -515,62 +514,3 @@ def solve_siting(
         problem.candidates, problem.demand, problem.matrix, k=k, budget_cny=budget_cny, cost=cost,
         method=method, options=SolverOptions(time_limit_s=time_limit_s),
     )
-
-
-def proposal_document(
-    result: SitingResult, *, problem: SitingProblem, analysis: Analysis
-) -> dict[str, Any]:
-    """A solved siting problem as a JSON-ready dict: the chosen sites (WGS84 ``lon``/``lat``),
-    covered street before/after, solver status and bounds, the budget curve."""
-    chosen = result.chosen
-    sites = []
-    if len(chosen):
-        pts = chosen.geometry.to_crs("EPSG:4326")
-        keep = [c for c in ("order", "candidate_id", "edge_id", "name", "highway", "side", "position_m",
-                            "offset_m", "cost_cny", "marginal_m", "marginal_weight", "cumulative_cost_cny")
-                if c in chosen.columns]
-        sites = json_records(pd.DataFrame(chosen[keep]))
-        for site, p in zip(sites, pts, strict=True):
-            site["lon"], site["lat"] = round(p.x, 7), round(p.y, 7)
-    base = analysis.coverage
-    road_km = base.road_m / 1000.0
-    before_km = base.total_covered_m / 1000.0
-    after_km = before_km + result.covered_m / 1000.0
-    return {
-        "problem": result.problem,
-        "method": result.method,
-        "status": result.status,
-        "n_hydrants": result.n_hydrants,
-        "cost_cny": json_number(result.cost_cny, 2),
-        "covered_km_added": json_number(result.covered_m / 1000.0),
-        "covered_km_before": round(before_km, 3),
-        "covered_km_after": round(after_km, 3),
-        "covered_pct_before": round(100 * before_km / road_km, 2) if road_km else None,
-        "covered_pct_after": round(100 * after_km / road_km, 2) if road_km else None,
-        "covered_weight": json_number(result.covered_weight),
-        "lp_bound": json_number(result.lp_bound),
-        "gap": json_number(result.gap, 6),
-        "guarantee": json_number(result.guarantee, 6),
-        "candidates": len(problem.candidates),
-        "demand_segments": len(problem.demand),
-        "solve_s": json_number(result.solve_s),
-        "sites": sites,
-        "budget_curve": json_records(result.budget_curve),
-    }
-
-
-def siting_proposal(
-    problem: SitingProblem,
-    analysis: Analysis,
-    *,
-    k: int | None,
-    budget_cny: float | None,
-    cost: CostModel,
-    method: Method,
-    time_limit_s: float,
-) -> dict[str, Any]:
-    """Solve the siting problem and describe the chosen sites (:func:`proposal_document`)."""
-    result = solve_siting(
-        problem, k=k, budget_cny=budget_cny, cost=cost, method=method, time_limit_s=time_limit_s
-    )
-    return proposal_document(result, problem=problem, analysis=analysis)

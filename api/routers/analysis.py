@@ -3,8 +3,9 @@
 The GET endpoints read the analysis loaded at start-up. ``POST /analysis/scenario`` and
 ``POST /analysis/siting`` derive new results from the loaded graphs and layers without touching
 them (STYLE habit 3): a scenario is a new truck graph and a new in-service mask, never an edit.
-The work is done by :mod:`routing.scenario`, which ``firereach scenario`` and ``firereach site``
-call too; the route handlers only read the workspace, validate the request and call it.
+The work is done by :mod:`routing.scenario` and presented by :mod:`api.documents`, which
+``firereach scenario`` and ``firereach site`` call too; the route handlers only read the
+workspace, validate the request and call them.
 """
 
 from __future__ import annotations
@@ -14,29 +15,18 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
-from api.pipeline import analysis_summary
+from api.documents import building_document, districts_document, siting_proposal, summary_document
 from api.workspace import Workspace
-from geo.catalog import LayerName
-from geo.errors import NotFoundError
 from geo.layers import Layers
 from geo.presets import Preset
 from routing.analysis import Analysis, AnalysisOptions
-from routing.scenario import (
-    json_number,
-    json_records,
-    jsonable,
-    scenario_impact,
-    siting_problem,
-    siting_proposal,
-)
+from routing.scenario import scenario_impact, siting_problem
 from routing.siting import CostModel
 
 log = logging.getLogger(__name__)
@@ -217,91 +207,8 @@ def siting(ws: WorkspaceDep, request: Request, body: SitingIn) -> dict[str, Any]
 # --- summary, districts, building -----------------------------------------------------------------
 
 
-def summary_document(layers: Layers, analysis: Analysis) -> dict[str, Any]:
-    """The sections of ``summary.json`` (as ``firereach analyze`` writes them) for this analysis."""
-    result: dict[str, Any] = jsonable(analysis_summary(layers, analysis))
-    return result
-
-
 def district_table(layers: Layers, analysis: Analysis) -> gpd.GeoDataFrame:
     """The district summary of :func:`reports.districts.district_summary`."""
     from reports.districts import district_summary
 
     return district_summary(layers, analysis)
-
-
-def districts_document(table: gpd.GeoDataFrame) -> dict[str, Any]:
-    """The districts answer: one row per report unit (no geometry; bbox in WGS84)."""
-    units = sorted(set(table["unit"].astype(str))) if len(table) else []
-    bbox: list[list[float] | None] = []
-    if len(table):
-        wgs = table.geometry.to_crs("EPSG:4326")
-        for g in wgs:
-            if g is None or g.is_empty:
-                bbox.append(None)
-            else:
-                bbox.append([round(float(v), 7) for v in g.bounds])
-    rows = json_records(table)
-    for row, b in zip(rows, bbox, strict=True):
-        row["bbox"] = b
-    note = None
-    if units == ["grid"]:
-        note = "the workspace has no district boundaries covering its streets: report units are a 1 km grid"
-    return {"units": units, "count": len(rows), "note": note, "districts": rows}
-
-
-def _building_row(analysis: Analysis, building_id: str) -> tuple[int, pd.Series]:
-    b = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
-    ids = b["building_id"].astype(str).to_numpy(dtype=object)
-    hit = np.flatnonzero(ids == building_id)
-    if len(hit) == 0:
-        raise NotFoundError(f"no building {building_id!r} in the workspace (ids look like osm/w123)")
-    return int(hit[0]), b.iloc[int(hit[0])]
-
-
-def building_document(analysis: Analysis, building_id: str) -> dict[str, Any]:
-    """One building's water and access verdicts (see :func:`building`)."""
-    _, b = _building_row(analysis, building_id)
-    pairs = analysis.layers[LayerName.BUILDING_HYDRANTS]
-    mine = pairs.loc[pairs["building_id"].astype(str) == building_id].sort_values("distance_m")
-    found = analysis.findings
-    found = found.loc[(found["feature_id"].astype(str) == building_id)
-                      & found["layer"].isin(["buildings", LayerName.HIGH_RISE_ACCESS])]
-    access_edge = int(b["access_edge"])
-    response = float(b["response_s"])
-    graph = analysis.graph
-    doc: dict[str, Any] = {
-        "building_id": building_id,
-        "name": str(b.get("name", "")),
-        "building": str(b.get("building", "")),
-        "use": str(b.get("use", "")),
-        "height_m": json_number(b.get("height_m")),
-        "high_rise_class": str(b.get("high_rise_class", "")),
-        "water": {
-            "hydrants_in_range": int(b["hydrants_in_range"]),
-            "credited_flow_lps": json_number(b["credited_flow_lps"]),
-            "required_flow_lps": json_number(b["required_flow_lps"]),
-            "flow_deficit_lps": json_number(b["flow_deficit_lps"]),
-            "nearest_hydrant_m": json_number(b["nearest_hydrant_m"]),
-            "hydrants": json_records(mine[["hydrant_id", "distance_m", "credited_lps"]]),
-        },
-        "access": {
-            "edge_id": int(graph.edge_id[access_edge]) if access_edge >= 0 else None,
-            "road_name": str(graph.roads["name"].iloc[access_edge]) if access_edge >= 0 else None,
-            "position_m": json_number(b["access_position_m"]),
-            "offset_m": json_number(b["access_offset_m"]),
-            "reason": str(b["access_reason"]),
-            "response_s": json_number(b["response_s"], 1),
-            # NaN: not computed (no station), inf: no truck route
-            "reachable": None if np.isnan(response) else bool(np.isfinite(response)),
-            "first_due_station": str(b["first_due_station"]) or None,
-            "response_limit_s": json_number(analysis.summary.get("stations", {}).get("limit_s")),
-        },
-        "flags": [f for f in str(b.get("flags", "")).split(";") if f],
-        "findings": json_records(found),
-    }
-    high = analysis.layers.get(LayerName.HIGH_RISE_ACCESS)
-    if high is not None and len(high):
-        hr = high.loc[high["building_id"].astype(str) == building_id]
-        doc["high_rise_access"] = json_records(hr)[0] if len(hr) else None
-    return doc

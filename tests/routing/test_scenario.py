@@ -32,6 +32,7 @@ import pyproj
 import pytest
 import shapely
 
+from api.documents import proposal_document, siting_proposal
 from geo.errors import CRSError, LayerValidationError, NotFoundError
 from geo.layers import Layers
 from geo.presets import load_preset
@@ -43,10 +44,8 @@ from routing.scenario import (
     json_number,
     json_records,
     jsonable,
-    proposal_document,
     scenario_impact,
     siting_problem,
-    siting_proposal,
     solve_siting,
 )
 from routing.siting import CostModel
