@@ -186,3 +186,28 @@ def test_splice_runs_equals_concat_and_sort(
     both = pd.concat([kept, fresh], ignore_index=True)
     want = both.iloc[np.argsort(both["k"].to_numpy(), kind="stable")].reset_index(drop=True)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(["A St", " A St", "A St ", "B Rd", "", " ", None, "C"]),
+                   min_size=1, max_size=30),
+    data=st.data(),
+)
+def test_edge_street_codes_find_the_rows_names_find(names: list[str | None], data: st.DataObject) -> None:
+    """A street's edges by the graph's codes are the rows found by the names (stripped; an
+    unnamed edge is its own way's street), for any mix of spacing, blanks and missing names."""
+    from routing.live import _EdgeStreets, _street_rows
+
+    ways = data.draw(st.lists(st.integers(1, 5), min_size=len(names), max_size=len(names)))
+    roads = pd.DataFrame({"name": pd.Series(names, dtype=object), "way_id": np.asarray(ways)})
+    streets = _EdgeStreets(roads)
+    keys_all = ["name/A St", "name/B Rd", "name/C", "name/Z", *[f"way/{w}" for w in range(7)]]
+    keys = set(data.draw(st.lists(st.sampled_from(keys_all), max_size=5)))
+    np.testing.assert_array_equal(streets.rows(keys), _street_rows(roads, keys))
+    # one code per street: equal codes exactly where street_keys agree
+    from routing.coverage import street_keys
+
+    k = street_keys(roads["name"], roads["way_id"])
+    same_code = streets.code[:, None] == streets.code[None, :]
+    np.testing.assert_array_equal(same_code, k[:, None] == k[None, :])
