@@ -16,6 +16,7 @@ import shapely
 
 from geo import vocabulary
 from geo._validate import require_columns
+from geo.catalog import LayerName
 from geo.errors import LayerValidationError
 from geo.presets import Preset, Rule
 from routing.access import _check_layer, _high_rise_rows
@@ -26,7 +27,7 @@ __all__ = ["DEAD_END_COLUMNS", "DEAD_END_VERDICTS", "access_edges", "dead_end_la
 
 log = logging.getLogger(__name__)
 
-#: Columns of the ``dead_ends`` layer (plus ``geometry``, the chain merged into one line).
+#: Columns of the ``dead_end_lanes`` layer (plus ``geometry``, the chain merged into one line).
 DEAD_END_COLUMNS: list[str] = [
     "end_node_id", "junction_node_id", "edge_ids", "n_edges", "length_m", "has_turnaround",
     "turnaround_node_id", "turnaround_from_end_m", "high_rises", "n_high_rises",
@@ -175,7 +176,8 @@ def _dead_end_findings(
     limit = limit_rule.value("value_m")
     feature_ids = np.array([f"dead_end/{n}" for n in out["end_node_id"]], dtype=object)
     table = findings(
-        "dead_ends", feature_ids, failed, limit_rule, values=out["length_m"].to_numpy(),
+        LayerName.DEAD_END_LANES.value, feature_ids, failed, limit_rule,
+        values=out["length_m"].to_numpy(),
         limit=limit,
         message="dead-end lane {value:.0f} m long (limit {limit:.0f} m) serving a high-rise "
         f"has no turnaround; a {size_text} turnaround is required ({turn_rule.clause}, "

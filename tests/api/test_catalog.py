@@ -42,6 +42,11 @@ def test_every_table_of_an_analysed_workspace_is_in_the_catalog(
             assert frame[info.id_column].is_unique, name  # an OGC feature id
 
 
+def test_every_finding_names_a_table_of_the_catalog(ws: Workspace) -> None:
+    layers = set(ws.analysis.findings["layer"].astype(str))
+    assert layers and layers <= set(CATALOG), layers - set(CATALOG)
+
+
 def test_ogc_takes_ids_and_titles_from_the_catalog() -> None:
     assert dict(ogc.ID_COLUMNS) == {
         n: i.id_column for n, i in CATALOG.items() if i.id_column is not None

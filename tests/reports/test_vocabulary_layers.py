@@ -32,7 +32,7 @@ CODED: dict[str, dict[str, str]] = {
     "stations": {"source": "feature_source"},
     "high_rise_access": {"high_rise_class": "building_class", "use": "building_use",
                          "layout": "lane_layout"},
-    "dead_ends": {"verdict": "dead_end_verdict"},
+    "dead_end_lanes": {"verdict": "dead_end_verdict"},
     "blockages_ranked": {"kind": "blockage_kind", "status": "ledger_status",
                          "effect": "blockage_effect", "width_basis": "width_basis"},
     "proposed_hydrants": {"side": "road_side"},
@@ -80,6 +80,9 @@ def _values(frame: pd.DataFrame, column: str) -> set[str]:
 
 
 def test_every_emitted_value_has_labels(run: Run) -> None:
+    from geo.catalog import CATALOG
+
+    assert set(CODED) | set(SAME_AS) <= set(CATALOG)  # a misspelt table is never checked
     tables = _tables(run)
     seen: dict[str, set[str]] = {}
     for name, frame in tables.items():

@@ -415,7 +415,7 @@ def test_sixty_metre_dead_end_serving_a_high_rise_without_turnaround() -> None:
     assert (f["rule_id"], f["clause"], f["severity"], f["confidence"]) == (
         "fire_lane_dead_end", "GB 55037-2022 3.4.5", "shall", "secondary",
     )
-    assert f["feature_id"] == "dead_end/4" and f["layer"] == "dead_ends"
+    assert f["feature_id"] == "dead_end/4" and f["layer"] == "dead_end_lanes"
     assert f["value"] == pytest.approx(60.0) and f["limit"] == 40.0
     assert "15 × 15 m" in f["message"] and "b0" in f["message"]
 
