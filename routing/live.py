@@ -133,13 +133,9 @@ class _EdgeStreets:
     when unnamed) as an integer code, made once per graph: a live update then finds a street's
     edges (or coverage pieces) with integer compares instead of hashing a million names."""
 
-    def __init__(self, roads: pd.DataFrame) -> None:
-        name_code, names = pd.factorize(
-            pd.Series(roads["name"].to_numpy(dtype=object)), use_na_sentinel=False
-        )
-        stripped = pd.Series(names, dtype=object).fillna("").astype(str).str.strip().to_numpy()
+    def __init__(self, roads: pd.DataFrame, edge_id: np.ndarray | None = None) -> None:
+        name_code, blank, stripped = _name_codes(roads["name"].to_numpy(dtype=object))
         named_code, self.names = pd.factorize(stripped)  # one code per distinct stripped name
-        blank = np.flatnonzero(stripped == "")
         code = named_code[name_code]
         unnamed = np.isin(name_code, blank)
         way_code, self.ways = pd.factorize(roads["way_id"].to_numpy(dtype=np.int64)[unnamed])
@@ -147,6 +143,9 @@ class _EdgeStreets:
         self.code = code
         self.name_index = pd.Index(self.names)
         self.way_index = pd.Index(self.ways)
+        #: The graph's edge ids ascending (as built): a piece's edge row is a binary search away.
+        self.ids_sorted = (edge_id is not None and len(edge_id) > 0
+                           and bool((np.diff(edge_id) > 0).all()))
 
     def codes_of(self, keys: set[str]) -> np.ndarray:
         """The codes of street ``keys`` (``name/…`` or ``way/…``; unknown keys are left out)."""
@@ -170,20 +169,20 @@ def edge_streets(graph: StreetGraph) -> _EdgeStreets:
     with _EDGE_STREETS_LOCK:
         found = _EDGE_STREETS.get(graph)
         if found is None:
-            found = _EDGE_STREETS[graph] = _EdgeStreets(graph.roads)
+            found = _EDGE_STREETS[graph] = _EdgeStreets(graph.roads, graph.edge_id)
         return found
 
 
 def _piece_rows(graph: StreetGraph, pieces: pd.DataFrame, keys: set[str]) -> np.ndarray:
     """Positions of the coverage pieces on the streets ``keys``, through their edges' codes."""
+    streets = edge_streets(graph)
+    if not streets.ids_sorted:
+        return _street_rows(pieces, keys)  # ids not sorted: by the pieces' own names
     edge_id = graph.edge_id
     piece_edge = pieces["edge_id"].to_numpy(dtype=np.int64)
-    if len(edge_id) == 0 or not bool((np.diff(edge_id) > 0).all()):
-        return _street_rows(pieces, keys)  # ids not sorted: by the pieces' own names
     pos = np.minimum(np.searchsorted(edge_id, piece_edge), len(edge_id) - 1)
     if not bool((edge_id[pos] == piece_edge).all()):
         return _street_rows(pieces, keys)
-    streets = edge_streets(graph)
     return np.flatnonzero(np.isin(streets.code[pos], streets.codes_of(keys)))
 
 
