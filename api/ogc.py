@@ -37,7 +37,8 @@ from starlette.datastructures import URL
 
 from geo.bbox import BBox
 from geo.bbox import parse_bbox as geo_parse_bbox
-from geo.catalog import CATALOG, LayerName
+from geo.catalog import CATALOG
+from geo.catalog import feature_ids as catalog_feature_ids
 from geo.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -77,12 +78,6 @@ COORDINATE_DECIMALS = 7
 #: The id column of each known collection (a column holding one unique value per feature).
 ID_COLUMNS: Mapping[str, str] = {
     name: info.id_column for name, info in CATALOG.items() if info.id_column is not None
-}
-#: Collections without an id column get the ids the findings table uses for their rows.
-_COMPOSED_IDS: Mapping[str, Callable[[pd.DataFrame], np.ndarray]] = {
-    "underserved_segments": lambda f: np.array([f"underserved/{r}" for r in f["rank"]], dtype=object),
-    "spacing_gaps": lambda f: np.array([f"gap/{i}" for i in range(len(f))], dtype=object),
-    LayerName.COVERAGE_PIECES: lambda f: _piece_ids(f),
 }
 #: Human titles of the collections (:data:`geo.catalog.CATALOG`; others are titled by their name).
 TITLES: Mapping[str, str] = {name: info.en for name, info in CATALOG.items()}
@@ -194,13 +189,6 @@ class FrameCache(Generic[T]):
 # --- collections --------------------------------------------------------------------------------
 
 
-def _piece_ids(frame: pd.DataFrame) -> np.ndarray:
-    """``<edge_id>-<k>``: the k-th piece of an edge, in the order the pieces are stored."""
-    edge = frame["edge_id"].to_numpy()
-    k = frame.groupby("edge_id", sort=False).cumcount().to_numpy()
-    return np.array([f"{e}-{i}" for e, i in zip(edge, k, strict=True)], dtype=object)
-
-
 def feature_ids(name: str, frame: pd.DataFrame) -> tuple[np.ndarray, str | None]:
     """Stable feature ids of a collection and the column they come from.
 
@@ -226,14 +214,9 @@ def feature_ids(name: str, frame: pd.DataFrame) -> tuple[np.ndarray, str | None]
                 return values.to_numpy(dtype=np.int64), column
             return values.astype(str).to_numpy(dtype=object), column
         log.warning("collection %s: column %s is not a unique id; using row numbers", name, column)
-    composed = _COMPOSED_IDS.get(name)
-    if composed is not None:
-        try:
-            ids = composed(frame)
-        except KeyError:
-            ids = None
-        if ids is not None and len(set(ids.tolist())) == len(ids):
-            return ids, None
+    ids = catalog_feature_ids(name, frame) if column is None else None
+    if ids is not None and len(set(ids.tolist())) == len(ids):
+        return ids, None
     return np.array([f"{name}/{i}" for i in range(len(frame))], dtype=object), None
 
 

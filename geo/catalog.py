@@ -11,11 +11,14 @@ layers by the members.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
+
+import numpy as np
+import pandas as pd
 
 __all__ = [
     "CATALOG",
@@ -24,6 +27,7 @@ __all__ = [
     "LayerInfo",
     "LayerName",
     "catalog_document",
+    "feature_ids",
 ]
 
 
@@ -154,3 +158,39 @@ def catalog_document() -> dict[str, dict[str, str | None]]:
         name: {"zh": e.zh, "en": e.en, "id": e.id_column, "find_by": e.find_by}
         for name, e in CATALOG.items()
     }
+
+
+def _piece_ids(frame: pd.DataFrame) -> np.ndarray:
+    """``<edge_id>-<k>``: the k-th piece of an edge, in the order the pieces are stored."""
+    edge = frame["edge_id"].to_numpy()
+    k = frame.groupby("edge_id", sort=False).cumcount().to_numpy()
+    return np.array([f"{e}-{i}" for e, i in zip(edge, k, strict=True)], dtype=object)
+
+
+#: Tables without an id column, and the ids their features go by (the findings', the OGC API's
+#: and the district reports' one naming).
+_COMPOSED: Mapping[str, Callable[[pd.DataFrame], np.ndarray]] = MappingProxyType({
+    _N.UNDERSERVED_SEGMENTS: lambda f: np.array([f"underserved/{r}" for r in f["rank"]], dtype=object),
+    _N.SPACING_GAPS: lambda f: np.array([f"gap/{i}" for i in range(len(f))], dtype=object),
+    _N.COVERAGE_PIECES: _piece_ids,
+})
+
+
+def feature_ids(name: str, frame: pd.DataFrame) -> np.ndarray | None:
+    """The id of each row of table ``name``, as text: its id column's values, or the ids composed
+    for a table without one (``underserved/<rank>``, ``gap/<row>``, ``<edge_id>-<k>``).
+
+    A finding names its feature by this id and the OGC API serves the feature under it, so one
+    can be looked up from the other. None for a table with neither (or without the columns the
+    ids are made of).
+    """
+    info = CATALOG.get(str(name))
+    if info is not None and info.id_column is not None and info.id_column in frame.columns:
+        return frame[info.id_column].astype(str).to_numpy(dtype=object)
+    composed = _COMPOSED.get(str(name))
+    if composed is None:
+        return None
+    try:
+        return composed(frame)
+    except KeyError:
+        return None

@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.catalog import LayerName
+from geo.catalog import LayerName, feature_ids
 from geo.errors import NotFoundError
 from reports.districts import OUTSIDE_ID, grade_counts
 
@@ -147,9 +147,13 @@ def _finding_ids(
     return {
         "buildings": building_ids,
         LayerName.HIGH_RISE_ACCESS: building_ids,
-        "underserved_segments": set() if "rank" not in underserved
-        else {f"underserved/{r}" for r in underserved["rank"]},
-        "spacing_gaps": {f"gap/{i}" for i in np.flatnonzero(spacing_in)},
+        LayerName.UNDERSERVED_SEGMENTS: set(
+            feature_ids(LayerName.UNDERSERVED_SEGMENTS, underserved) if "rank" in underserved else ()
+        ),
+        # a gap is named by its row in the whole spacing table
+        LayerName.SPACING_GAPS: set(
+            feature_ids(LayerName.SPACING_GAPS, pd.DataFrame(index=range(len(spacing_in))))[spacing_in]
+        ),
         "blockages": set() if blockages is None or "blockage_id" not in blockages
         else set(blockages["blockage_id"].astype(str)),
     }

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from geo.agency import BLOCKAGE_COLUMNS
-from geo.catalog import LayerName
+from geo.catalog import LayerName, feature_ids
 from geo.layers import Layers
 from geo.preset_lookup import credited_flow, required_fire_flow
 from geo.presets import Preset, Rule
@@ -742,16 +742,16 @@ def street_water_findings(
 
     out: list[pd.DataFrame] = []
     radius = preset.rule("hydrant_radius")
-    seg_ids = ("underserved/" + pd.Series(underserved["rank"]).astype(str)).to_numpy(dtype=object)
+    seg_ids = feature_ids(LayerName.UNDERSERVED_SEGMENTS, underserved)
     out.append(findings(
-        "underserved_segments", seg_ids, np.ones(len(underserved), dtype=bool), radius,
+        LayerName.UNDERSERVED_SEGMENTS, seg_ids, np.ones(len(underserved), dtype=bool), radius,
         values=underserved["length_m"].to_numpy() if len(underserved) else 0.0,
         limit=radius.value("value_m"),
         message="{value:.0f} m of street beyond {limit:.0f} m of any in-service hydrant",
         known=earlier(LayerName.UNDERSERVED_SEGMENTS),
     ))
     spacing_rule = preset.rule("hydrant_spacing")
-    gap_ids = np.char.add("gap/", np.arange(len(spacing)).astype(str)).astype(object)
+    gap_ids = feature_ids(LayerName.SPACING_GAPS, spacing)
     out.append(findings(
         LayerName.SPACING_GAPS, gap_ids,
         np.ones(len(spacing), dtype=bool), spacing_rule,

@@ -16,7 +16,7 @@ import shapely
 
 from geo import vocabulary
 from geo._validate import require_columns
-from geo.catalog import LayerName
+from geo.catalog import LayerName, feature_ids
 from geo.errors import LayerValidationError
 from geo.presets import Preset, Rule
 from routing.access import _check_layer, _high_rise_rows
@@ -174,9 +174,8 @@ def _dead_end_findings(
 ) -> pd.DataFrame:
     """One ``fire_lane_dead_end`` finding per ``failed`` chain, naming the high-rises it serves."""
     limit = limit_rule.value("value_m")
-    feature_ids = np.array([f"dead_end/{n}" for n in out["end_node_id"]], dtype=object)
     table = findings(
-        LayerName.DEAD_END_LANES.value, feature_ids, failed, limit_rule,
+        LayerName.DEAD_END_LANES.value, feature_ids(LayerName.DEAD_END_LANES, out), failed, limit_rule,
         values=out["length_m"].to_numpy(),
         limit=limit,
         message="dead-end lane {value:.0f} m long (limit {limit:.0f} m) serving a high-rise "

@@ -47,6 +47,23 @@ def test_every_finding_names_a_table_of_the_catalog(ws: Workspace) -> None:
     assert layers and layers <= set(CATALOG), layers - set(CATALOG)
 
 
+def test_every_finding_names_a_feature_its_table_serves(
+    helsinki_workspace: Path, ws: Workspace
+) -> None:
+    # a finding's feature_id is the id the OGC API serves its feature under (the id column's
+    # value or the composed id): each one is looked up in its table, for every findings layer
+    found = ws.analysis.findings
+    for layer, rows in found.groupby(found["layer"].astype(str)):
+        table = ws.analysis.layers.get(layer)
+        if table is None:
+            table = pyogrio.read_dataframe(helsinki_workspace / "layers.gpkg", layer=layer,
+                                           read_geometry=False)
+        ids, _ = ogc.feature_ids(layer, table)
+        served = {str(i) for i in ids}
+        missing = set(rows["feature_id"].astype(str)) - served
+        assert not missing, (layer, sorted(missing)[:3], sorted(served)[:3])
+
+
 def test_ogc_takes_ids_and_titles_from_the_catalog() -> None:
     assert dict(ogc.ID_COLUMNS) == {
         n: i.id_column for n, i in CATALOG.items() if i.id_column is not None

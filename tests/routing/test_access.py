@@ -415,7 +415,7 @@ def test_sixty_metre_dead_end_serving_a_high_rise_without_turnaround() -> None:
     assert (f["rule_id"], f["clause"], f["severity"], f["confidence"]) == (
         "fire_lane_dead_end", "GB 55037-2022 3.4.5", "shall", "secondary",
     )
-    assert f["feature_id"] == "dead_end/4" and f["layer"] == "dead_end_lanes"
+    assert f["feature_id"] == "4" and f["layer"] == "dead_end_lanes"
     assert f["value"] == pytest.approx(60.0) and f["limit"] == 40.0
     assert "15 × 15 m" in f["message"] and "b0" in f["message"]
 
@@ -534,7 +534,7 @@ def _real(path: Path) -> tuple[gpd.GeoDataFrame, pd.DataFrame, gpd.GeoDataFrame,
     assert shall == set(hr.loc[~hr["compliant_access"], "building_id"])
     assert (de["length_m"] > 0).all()
     assert set(de_found["feature_id"]) == {
-        f"dead_end/{n}" for n in de.loc[de["verdict"] == "no_turnaround", "end_node_id"]
+        str(n) for n in de.loc[de["verdict"] == "no_turnaround", "end_node_id"]
     }
     return hr, found, de, de_found
 
