@@ -124,9 +124,9 @@ def _legend_html(
         used = int((hyd["status"].astype(str) == "in_service").sum())
         lines.append(text["sum.hydrants"].format(n=len(hyd), used=used))
     st = analysis.summary.get("stations", {})
-    if st.get("used"):
+    if st.get("used") and st.get("roads_within_limit_pct") is not None:
         lines.append(text["sum.response"].format(
-            pct=f"{st.get('roads_within_limit_pct', 0.0):.1f}", limit=f"{st.get('limit_s', 0):.0f}"
+            pct=f"{st['roads_within_limit_pct']:.1f}", limit=f"{st.get('limit_s', 0):.0f}"
         ))
     elif "roads_within_limit_pct" in st and st["roads_within_limit_pct"] is None:
         lines.append(f"{label('stations.roads_within_limit_pct', lang)}{colon}"

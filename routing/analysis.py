@@ -805,9 +805,10 @@ def _findings(
     return out
 
 
-def pct(part: float, whole: float) -> float:
-    """``part`` as a percentage of ``whole``, 2 decimals (0 when ``whole`` is 0)."""
-    return round(100.0 * part / whole, 2) if whole > 0 else 0.0
+def pct(part: float, whole: float) -> float | None:
+    """``part`` as a percentage of ``whole``, 2 decimals; None (not computed) when ``whole`` is 0:
+    no building within the limit of none is not 0 %."""
+    return round(100.0 * part / whole, 2) if whole > 0 else None
 
 
 def coverage_figures(
@@ -818,7 +819,7 @@ def coverage_figures(
     return {
         "covered_km": round(covered / 1000.0, 3),
         "uncovered_km": round((road_m - covered) / 1000.0, 3),
-        "covered_pct": pct(covered, road_m) if road_m > 0 else None,
+        "covered_pct": pct(covered, road_m),
         "hydrants_used": int(coverage.n_hydrants),
         "underserved_segments": len(underserved),
         "spacing_gaps": len(spacing),

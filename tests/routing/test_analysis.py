@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -239,3 +240,14 @@ def test_budget_curve_is_the_proposal(helsinki, options: AnalysisOptions) -> Non
     np.testing.assert_allclose(curve["cumulative_cost_cny"], np.cumsum(proposed["cost_cny"]))
     assert curve["cumulative_m"].iloc[-1] / 1000 == pytest.approx(
         result.summary["siting"]["added_covered_km"], abs=1e-3)
+
+
+def test_no_building_is_not_zero_percent_within_the_limit() -> None:
+    # the tiny compound with its fire station and without its buildings: the share of buildings
+    # reached within the limit has no denominator, so it is not computed (None), not 0 %
+    layers = build_layers(read_osm(FIXTURES / "tiny_compound.osm"))
+    assert len(layers.stations) >= 1
+    layers = dataclasses.replace(layers, buildings=layers.buildings.iloc[:0])
+    s = analyze(layers, preset=CN).summary["stations"]
+    assert s["used"] >= 1 and s["buildings_within_limit_pct"] is None
+    assert s["roads_within_limit_pct"] is not None and 0 < s["roads_within_limit_pct"] <= 100
