@@ -214,9 +214,13 @@ def feature_ids(name: str, frame: pd.DataFrame) -> tuple[np.ndarray, str | None]
                 return values.to_numpy(dtype=np.int64), column
             return values.astype(str).to_numpy(dtype=object), column
         log.warning("collection %s: column %s is not a unique id; using row numbers", name, column)
-    ids = catalog_feature_ids(name, frame) if column is None else None
-    if ids is not None and len(set(ids.tolist())) == len(ids):
-        return ids, None
+    if column is None:
+        try:
+            ids = catalog_feature_ids(name, frame)
+        except KeyError:  # neither an id column nor composed ids
+            ids = None
+        if ids is not None and len(set(ids.tolist())) == len(ids):
+            return ids, None
     return np.array([f"{name}/{i}" for i in range(len(frame))], dtype=object), None
 
 

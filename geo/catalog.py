@@ -176,21 +176,20 @@ _COMPOSED: Mapping[str, Callable[[pd.DataFrame], np.ndarray]] = MappingProxyType
 })
 
 
-def feature_ids(name: str, frame: pd.DataFrame) -> np.ndarray | None:
+def feature_ids(name: str, frame: pd.DataFrame) -> np.ndarray:
     """The id of each row of table ``name``, as text: its id column's values, or the ids composed
     for a table without one (``underserved/<rank>``, ``gap/<row>``, ``<edge_id>-<k>``).
 
     A finding names its feature by this id and the OGC API serves the feature under it, so one
-    can be looked up from the other. None for a table with neither (or without the columns the
-    ids are made of).
+    can be looked up from the other.
+
+    Raises
+    ------
+    KeyError
+        The table has neither an id column nor composed ids, or lacks the columns they are
+        made of.
     """
     info = CATALOG.get(str(name))
     if info is not None and info.id_column is not None and info.id_column in frame.columns:
         return frame[info.id_column].astype(str).to_numpy(dtype=object)
-    composed = _COMPOSED.get(str(name))
-    if composed is None:
-        return None
-    try:
-        return composed(frame)
-    except KeyError:
-        return None
+    return _COMPOSED[str(name)](frame)

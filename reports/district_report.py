@@ -147,9 +147,8 @@ def _finding_ids(
     return {
         "buildings": building_ids,
         LayerName.HIGH_RISE_ACCESS: building_ids,
-        LayerName.UNDERSERVED_SEGMENTS: set(
-            feature_ids(LayerName.UNDERSERVED_SEGMENTS, underserved) if "rank" in underserved else ()
-        ),
+        LayerName.UNDERSERVED_SEGMENTS: set(feature_ids(LayerName.UNDERSERVED_SEGMENTS, underserved))
+        if "rank" in underserved else set(),
         # a gap is named by its row in the whole spacing table
         LayerName.SPACING_GAPS: set(
             feature_ids(LayerName.SPACING_GAPS, pd.DataFrame(index=range(len(spacing_in))))[spacing_in]
