@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from api.layers_apart import load_layers_apart
 from api.settings import Settings
 from geo.agency import read_agency_table
 from geo.catalog import LayerName
@@ -28,7 +29,7 @@ from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.memory import release_free_memory
 from geo.notes import Note
 from geo.online import download_osm
-from geo.osm import OsmData, read_osm
+from geo.osm import PARALLEL_MIN_BYTES, OsmData, read_osm
 from geo.presets import Preset, load_preset
 from geo.quality import layer_quality
 from geo.rejects import Reject, rejects_frame
@@ -139,6 +140,38 @@ def load_layers(
     return build_layers(osm, options=options)
 
 
+def _read_layers(
+    request: LayersRequest,
+    *,
+    settings: Settings,
+    preset_name: str,
+    preset: Preset,
+    progress: Callable[[str], None],
+    workers: int | None,
+) -> Layers:
+    """:func:`load_layers`; for an OSM file as large as a city (and more than one worker), in a
+    process of its own (:mod:`api.layers_apart`: the reader's garbage stays there)."""
+
+    def here() -> Layers:
+        return load_layers(request, settings=settings, preset=preset, progress=progress,
+                           workers=workers)
+
+    if request.osm is None or (workers is not None and workers < 2):
+        return here()
+    try:
+        big = Path(request.osm).stat().st_size >= APART_MIN_BYTES
+    except OSError:
+        big = False  # the reader says what is wrong with the file
+    if not big:
+        return here()
+    return load_layers_apart(request, settings=settings, preset_name=preset_name,
+                             progress=progress, workers=workers, here=here)
+
+
+#: OSM files from this size on are read in a process of their own (:func:`_read_layers`).
+APART_MIN_BYTES = PARALLEL_MIN_BYTES
+
+
 def write_layer_outputs(layers: Layers, *, out: Path) -> dict[str, Any]:
     """Write ``layers.gpkg``, ``rejects.csv`` and the layer sections of ``summary.json``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -206,10 +239,9 @@ def run_analyze(
     report = report or ReportOptions()
     preset = load_preset(preset_name or settings.preset)
     step("reading")
-    layers = load_layers(
-        request, settings=settings, preset=preset, progress=lambda what: step(f"reading ({what})"),
-        workers=report.workers,
-    )
+    layers = _read_layers(request, settings=settings, preset_name=preset_name or settings.preset,
+                          preset=preset, progress=lambda what: step(f"reading ({what})"),
+                          workers=report.workers)
     blockages, blockage_rejects, blockage_notes = load_blockages(
         request.blockages, source_crs=request.blockage_crs, layers=layers,
         columns=request.blockage_columns,
