@@ -82,12 +82,14 @@ class Settings(BaseSettings):
         "(an id) may have at most a tenth of it, at least 64 characters",
     )
     rate_limit_per_s: float = Field(
-        default=50.0, ge=0,
+        default=100.0, ge=0,
         description="requests per second allowed to each client address and, separately, to each "
         "API key (token buckets in this process's memory; 0 = no rate limit)",
     )
     rate_limit_burst: int = Field(
-        default=300, ge=1, description="requests a client address or key may make at once (the bucket size)"
+        default=1_000, ge=1,
+        description="requests a client address or key may make at once (the bucket size; the web "
+        "map asks for hundreds of tiles when it opens or zooms)",
     )
     auth_failures_allowed: int = Field(
         default=5, ge=1,
