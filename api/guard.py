@@ -4,10 +4,10 @@
 
 1. security headers on every response (:func:`security_headers`; a response that sets its own
    ``Content-Security-Policy``, such as ``/docs``, keeps it);
-2. the request line and headers: a control character (NUL, newline ...) in the path is a 400, a
-   target longer than ``max_path_chars`` or a path segment (an id) longer than a tenth of it a
-   414, more than ``max_headers`` headers or ``max_header_bytes`` of them a 431; the error never
-   repeats the offending value;
+2. the request line and headers: a control character (NUL, newline ...) in the path, or a path
+   segment (an id) longer than ``max_id_chars``, is a 404 (no such resource can exist), a target
+   longer than ``max_path_chars`` a 414, more than ``max_headers`` headers or
+   ``max_header_bytes`` of them a 431; the error never repeats the offending value;
 3. the rate limit, per client address and per API key (:class:`api.throttle.TokenBuckets`; 429
    with ``Retry-After``; ``/health`` and ``/ready`` are exempt);
 4. a declared body larger than the path's limit (``max_body_bytes``, or the longest prefix of
@@ -57,6 +57,7 @@ class EdgeLimits:
     max_header_bytes: int
     max_headers: int
     max_path_chars: int
+    max_segment_chars: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EdgeLimits:
@@ -65,13 +66,8 @@ class EdgeLimits:
         return cls(
             max_body_bytes=settings.max_body_bytes, body_bytes_by_path=tuple(by_path),
             max_header_bytes=settings.max_header_bytes, max_headers=settings.max_headers,
-            max_path_chars=settings.max_path_chars,
+            max_path_chars=settings.max_path_chars, max_segment_chars=settings.max_id_chars,
         )
-
-    @property
-    def max_segment_chars(self) -> int:
-        """Longest path segment (an id): a tenth of the target, at least 64 characters."""
-        return max(64, self.max_path_chars // 10)
 
     def body_limit(self, path: str) -> int:
         """The body limit of ``path``: its longest configured prefix's, else the default."""
@@ -134,12 +130,12 @@ def _refusal(scope: Scope, limits: EdgeLimits) -> _Refusal | None:
     """Status and message for a request refused on its line and headers alone, else None."""
     path: str = scope.get("path", "")
     if any(c in _CONTROL for c in path):
-        return 400, "the path has a control character (NUL, newline ...); no such path is served", None
+        return 404, "no path with a control character (NUL, newline ...) is served", None
     target = len(scope.get("raw_path") or path.encode()) + len(scope.get("query_string", b""))
     if target > limits.max_path_chars:
         return 414, f"the request target is longer than {limits.max_path_chars} characters", None
     if any(len(s) > limits.max_segment_chars for s in _segments(path)):
-        return 414, f"a path segment (an id?) is longer than {limits.max_segment_chars} characters", None
+        return 404, f"no path segment (id) is longer than {limits.max_segment_chars} characters", None
     headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
     if len(headers) > limits.max_headers:
         return 431, f"the request has more than {limits.max_headers} headers", None

@@ -77,9 +77,11 @@ class Settings(BaseSettings):
     )
     max_headers: int = Field(default=100, ge=10, description="most headers in a request (431 beyond)")
     max_path_chars: int = Field(
-        default=2_048, ge=64,
-        description="longest request target, path and query (414 beyond); each path segment "
-        "(an id) may have at most a tenth of it, at least 64 characters",
+        default=8_192, ge=256, description="longest request target, path and query (414 beyond)"
+    )
+    max_id_chars: int = Field(
+        default=256, ge=32,
+        description="longest path segment, such as an id (404 beyond: no such resource exists)",
     )
     rate_limit_per_s: float = Field(
         default=100.0, ge=0,
