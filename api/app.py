@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from api.auth import document_access
 from api.errors import install_error_handlers
-from api.guard import EdgeGuard
+from api.guard import EdgeGuard, document_edge
 from api.live import live_state
 from api.routers import ROUTERS
 from api.settings import Settings
@@ -49,4 +49,5 @@ def create_app(settings: Settings, *, workspace: Workspace | None = None) -> Fas
     for router in ROUTERS:
         app.include_router(router)
     document_access(app, public_read=settings.public_read)
+    document_edge(app)
     return app

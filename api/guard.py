@@ -104,6 +104,46 @@ def security_headers(settings: Settings) -> dict[str, str]:
     }
 
 
+_ERROR_SCHEMA = {
+    "type": "object", "required": ["status", "error"],
+    "properties": {"status": {"type": "integer"}, "error": {"type": "string"}},
+}
+#: What the edge may answer on any operation (413 only where there is a body, 429 not on probes).
+_EDGE_RESPONSES = {
+    "413": "Request body larger than this path's limit (refused before it is read)",
+    "414": "Request target too long",
+    "429": "Too many requests from this address or key, or too many wrong keys; see Retry-After",
+    "431": "Too many request headers, or too large",
+}
+
+
+def document_edge(app: FastAPI) -> None:
+    """Make the OpenAPI document list the edge's answers (:data:`_EDGE_RESPONSES`, JSON error
+    bodies) on every operation, next to the operation's own."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None and app.openapi_schema.get("x-firereach-edge"):
+            return app.openapi_schema
+        doc = build()
+        for path, ops in doc.get("paths", {}).items():
+            for op in ops.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                for code, text in _EDGE_RESPONSES.items():
+                    if (code == "413" and "requestBody" not in op) or (code == "429" and path in _PROBES):
+                        continue
+                    op["responses"].setdefault(code, {
+                        "description": text,
+                        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+                    })
+        doc["x-firereach-edge"] = True
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 class RefusedError(HTTPException):
     """A request refused while its body is asked for (FastAPI passes an HTTPException raised
     by the body's reader on to the error handlers unchanged)."""

@@ -327,3 +327,14 @@ async def test_asgi_client_still_works(tiny_ws: Path) -> None:
         r = await c.post("/hydrants/osm/6/status", headers={"X-API-Key": ADMIN_KEY},
                          json={"status": "in_service", "inspector": "x"})
         assert r.status_code == 201, r.text
+
+
+def test_openapi_lists_the_edge_answers() -> None:
+    doc = create_app(Settings(_env_file=None)).openapi()
+    report = doc["paths"]["/ledger"]["post"]["responses"]
+    assert {"413", "414", "429", "431"} <= set(report)
+    assert report["429"]["content"]["application/json"]["schema"]["required"] == ["status", "error"]
+    listing = doc["paths"]["/ledger"]["get"]["responses"]
+    assert "413" not in listing and "429" in listing  # no body, no 413
+    assert "429" not in doc["paths"]["/health"]["get"]["responses"]  # probes are not limited
+    assert doc.get("x-firereach-access")  # the access notes are still there
