@@ -13,7 +13,11 @@ A key is ``frk_<public id>_<secret>``. The store keeps the public id (to find th
 per-key salt and the scrypt hash of the whole key, never the key; a key is shown once, when it is
 created. Checking a key compares hashes with :func:`hmac.compare_digest`; a key already checked in
 this process is recognised by a SHA-256 held in memory only, so scrypt runs once per key and
-process, while revocation takes effect at once (the row is read on every request).
+process, while revocation takes effect at once (the row is read on every request). A wrong key
+is remembered the same way (scrypt never runs twice for it), a string that cannot be a key (not
+``frk_<public id>_...`` with a known id, nor shaped like a bootstrap key) is refused without
+scrypt, at most two checks hash at once, and a client address that keeps sending wrong keys is
+made to wait (:class:`api.throttle.FailureThrottle`, 429 with ``Retry-After``).
 
 The first admin key comes from the ``FIREREACH_BOOTSTRAP_ADMIN_KEY`` setting
 (:func:`bootstrap_admin`) or from :func:`create_key` (for a ``firereach keys create`` command).
@@ -25,11 +29,13 @@ import hashlib
 import hmac
 import inspect
 import logging
+import math
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, cast, get_args
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
@@ -45,6 +51,7 @@ from api.store import (
     key_by_public_id,
     utc_now,
 )
+from api.throttle import FailureThrottle, TooManyRequestsError
 from geo.errors import ConfigError, FireReachError, LayerValidationError
 
 log = logging.getLogger(__name__)
@@ -72,6 +79,12 @@ _MIN_BOOTSTRAP_CHARS = 24
 _MAX_KEY_CHARS = 256
 #: scrypt cost (RFC 7914 interactive parameters: ~16 MiB, tens of ms per check).
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, _DKLEN = 2**14, 8, 1, 32
+#: Key checks that may run scrypt at once, how long another waits for its turn, and how many
+#: wrong keys are remembered (by SHA-256) so that they are refused without hashing again.
+_SCRYPT_AT_ONCE, _SCRYPT_WAIT_S, _MAX_REFUSED = 2, 2.0, 10_000
+#: Where :func:`require` finds a principal already authorized before the body was read
+#: (``scope["state"]``, set by :class:`api.guard.EdgeGuard`): (permission, principal).
+AUTHORIZED_STATE = "firereach.authorized"
 
 
 class AuthenticationError(FireReachError, PermissionError):
@@ -208,15 +221,43 @@ class KeyRing:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._known: dict[bytes, str] = {}
+        self._refused: OrderedDict[bytes, None] = OrderedDict()
         self._lock = threading.Lock()
+        self._hashing = threading.BoundedSemaphore(_SCRYPT_AT_ONCE)
 
     def _candidates(self, key: str) -> list[KeyRecord]:
-        with self.store.read() as conn:
-            if key.startswith(_PREFIX):
-                public_id = key[len(_PREFIX) : len(_PREFIX) + _PUBLIC_ID_CHARS]
+        if key.startswith(_PREFIX):
+            public_id = key[len(_PREFIX) : len(_PREFIX) + _PUBLIC_ID_CHARS]
+            with self.store.read() as conn:
                 found = key_by_public_id(conn, public_id)
-                return [found] if found is not None else []
+            return [found] if found is not None else []
+        if len(key) < _MIN_BOOTSTRAP_CHARS or key != key.strip():
+            return []  # cannot be a bootstrap key (bootstrap_admin refuses such): no scrypt
+        with self.store.read() as conn:
             return active_keys_with_prefix(conn, _BOOTSTRAP_PREFIX)
+
+    def _matching(self, key: str, candidates: list[KeyRecord]) -> KeyRecord | None:
+        if not candidates:
+            return None
+        if not self._hashing.acquire(timeout=_SCRYPT_WAIT_S):
+            raise TooManyRequestsError(
+                "too many API keys are being checked at once; try again in a second",
+                retry_after_s=1.0,
+            )
+        try:
+            for record in candidates:
+                if hmac.compare_digest(_hash(key, record.salt, record.kdf), record.digest):
+                    return record
+        finally:
+            self._hashing.release()
+        return None
+
+    def recognises(self, key: str) -> bool:
+        """Whether ``key`` was checked in this process and found to be a stored key (its row
+        is still read on every request, so it may since have been revoked)."""
+        fingerprint = hashlib.sha256(key.encode("utf-8")).digest()
+        with self._lock:
+            return fingerprint in self._known
 
     def check(self, key: str) -> KeyRecord:
         """The active key record for ``key``.
@@ -231,24 +272,32 @@ class KeyRing:
         fingerprint = hashlib.sha256(key.encode("utf-8")).digest()
         with self._lock:
             public_id = self._known.get(fingerprint)
+            refused = fingerprint in self._refused
+        if refused:
+            raise AuthenticationError(f"the API key in {HEADER} is not valid")
         if public_id is not None:
             with self.store.read() as conn:
                 record = key_by_public_id(conn, public_id)
             if record is None or not record.active:
                 raise AuthenticationError(f"the API key in {HEADER} has been revoked")
             return record
-        for record in self._candidates(key):
-            if hmac.compare_digest(_hash(key, record.salt, record.kdf), record.digest):
-                if not record.active:
-                    raise AuthenticationError(f"the API key in {HEADER} has been revoked")
-                with self._lock:
-                    self._known[fingerprint] = record.public_id
-                return record
-        raise AuthenticationError(f"the API key in {HEADER} is not valid")
+        record = self._matching(key, self._candidates(key))
+        if record is None:
+            with self._lock:
+                self._refused[fingerprint] = None
+                while len(self._refused) > _MAX_REFUSED:
+                    self._refused.popitem(last=False)
+            raise AuthenticationError(f"the API key in {HEADER} is not valid")
+        with self._lock:
+            self._known[fingerprint] = record.public_id  # revoked too: no scrypt next time
+        if not record.active:
+            raise AuthenticationError(f"the API key in {HEADER} has been revoked")
+        return record
 
 
 def authorize(
-    keyring: KeyRing, key: str | None, permission: str, *, public_read: bool
+    keyring: KeyRing, key: str | None, permission: str, *, public_read: bool,
+    throttle: FailureThrottle | None = None, client: str = "",
 ) -> Principal:
     """Who the caller is, if they may do ``permission``.
 
@@ -262,6 +311,9 @@ def authorize(
         One of :data:`PERMISSION_NAMES`.
     public_read
         Whether ``read`` needs no key.
+    throttle, client
+        The app's failed-key throttle and the caller's address: a wrong key counts against the
+        address, which must wait after too many.
 
     Raises
     ------
@@ -269,13 +321,27 @@ def authorize(
         No key where one is needed, or an invalid key.
     PermissionDeniedError
         The key's role may not do this.
+    TooManyRequestsError
+        The address sent too many wrong keys lately (its key is not checked).
     """
     allowed = PERMISSIONS[permission]
     if key is None:
         if permission == "read" and public_read:
             return ANONYMOUS
         raise AuthenticationError(f"this needs an API key in the {HEADER} header")
-    record = keyring.check(key)
+    if throttle is not None and not keyring.recognises(key):  # known keys are never held up
+        wait = throttle.wait(client)
+        if wait > 0:
+            raise TooManyRequestsError(
+                f"too many wrong API keys from this address; wait {math.ceil(wait)} s",
+                retry_after_s=wait,
+            )
+    try:
+        record = keyring.check(key)
+    except AuthenticationError:
+        if throttle is not None:
+            throttle.failed(client)
+        raise
     if record.role not in allowed:
         roles = ", ".join(r for r in ROLES if r in allowed)
         raise PermissionDeniedError(
@@ -311,8 +377,14 @@ def require(permission: Permission) -> Callable[..., Principal]:
         raise ConfigError(f"unknown permission {permission!r}; use {', '.join(PERMISSIONS)}")
 
     def dependency(request: Request, keyring: KeyRing, key: str | None) -> Principal:
-        public_read: bool = request.app.state.settings.public_read
-        return authorize(keyring, key, permission, public_read=public_read)
+        done = request.scope.get("state", {}).get(AUTHORIZED_STATE)
+        if done is not None and done[0] == permission:
+            return cast(Principal, done[1])  # checked before the body was read
+        return authorize(
+            keyring, key, permission, public_read=request.app.state.settings.public_read,
+            throttle=getattr(request.app.state, "auth_throttle", None),
+            client=request.client.host if request.client else "",
+        )
 
     # the signature FastAPI reads: the key header scheme of this permission
     param = inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -322,6 +394,7 @@ def require(permission: Permission) -> Callable[..., Principal]:
         inspect.Parameter("key", param, annotation=Annotated[str | None, Security(_HEADERS[permission])]),
     ], return_annotation=Principal)
     dependency.__name__ = f"require_{permission}"
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by api.guard
     return dependency
 
 

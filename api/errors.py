@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import HEADER, AuthenticationError, PermissionDeniedError
 from api.store import ConflictError, StoreUnavailableError
+from api.throttle import TooManyRequestsError
 from geo.errors import (
     AnalysisError,
     ConfigError,
@@ -32,6 +33,7 @@ RETRY_AFTER_S = 5
 STATUS: tuple[tuple[type[FireReachError], int], ...] = (
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
+    (TooManyRequestsError, 429),
     (ConflictError, 409),
     (NotFoundError, 404),
     (InputFileError, 422),
@@ -62,18 +64,26 @@ def error_body(status: int, message: str, *, detail: object = None) -> dict[str,
     return body
 
 
+def error_response(exc: FireReachError) -> JSONResponse:
+    """The JSON response for a FireReach error: its status from :data:`STATUS`, with
+    ``WWW-Authenticate`` on a 401 and ``Retry-After`` on a 429 or 503."""
+    code = status_for(exc)
+    headers = None
+    if code == 401:
+        headers = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'}
+    elif isinstance(exc, TooManyRequestsError):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif code == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
+    return JSONResponse(error_body(code, str(exc)), status_code=code, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map FireReach errors, validation errors and HTTP errors to JSON bodies."""
 
     @app.exception_handler(FireReachError)
     async def _firereach(_: Request, exc: FireReachError) -> JSONResponse:
-        code = status_for(exc)
-        headers = None
-        if code == 401:
-            headers = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'}
-        elif code == 503:
-            headers = {"Retry-After": str(RETRY_AFTER_S)}
-        return JSONResponse(error_body(code, str(exc)), status_code=code, headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

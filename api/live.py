@@ -511,7 +511,7 @@ async def live_state(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     loaded: Workspace | None = getattr(app.state, "workspace", None)
     folder = loaded.path if loaded is not None else _workspace_folder(settings)
-    store = open_store(folder)
+    store = open_store(folder, busy_timeout_s=settings.store_busy_timeout_s)
     try:
         secret = settings.bootstrap_admin_key
         bootstrap_admin(store, None if secret is None else secret.get_secret_value())
@@ -539,9 +539,11 @@ async def live_state(app: FastAPI) -> AsyncIterator[None]:
 def open_workspace(settings: Settings) -> Workspace:
     """The workspace in its current state: :func:`~api.workspace.load_workspace` with the
     store's hydrant states and active ledger items (what the app's start-up does; for the CLI,
-    which loads before serving so that a bad workspace fails with a clear message)."""
-    store = open_store(_workspace_folder(settings))
+    which loads before serving so that a bad workspace, or a locked or read-only store, fails
+    with a clear message)."""
+    store = open_store(_workspace_folder(settings), busy_timeout_s=settings.store_busy_timeout_s)
     try:
+        store.probe()  # locked or read-only: one clear error before anything is loaded
         return _load_current(settings, store)
     finally:
         store.close()

@@ -62,6 +62,48 @@ class Settings(BaseSettings):
         "this server, e.g. https://tiles.example.gov.cn/{z}/{x}/{y}.png); None = the workspace's own "
         "roads and buildings, and the page loads nothing from elsewhere",
     )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1_024,
+        description="largest request body in bytes (JSON reports, transitions, keys); a larger "
+        "Content-Length is refused with 413 before anything is read, a chunked body is cut at it",
+    )
+    max_body_bytes_by_path: dict[str, int] = Field(
+        default_factory=dict,
+        description="larger (or smaller) body limits for the paths under a prefix, e.g. "
+        '\'{"/imports": 52428800}\' for uploads; the longest matching prefix wins',
+    )
+    max_header_bytes: int = Field(
+        default=16_384, ge=1_024, description="largest total size of a request's headers (431 beyond)"
+    )
+    max_headers: int = Field(default=100, ge=10, description="most headers in a request (431 beyond)")
+    max_path_chars: int = Field(
+        default=8_192, ge=256, description="longest request target, path and query (414 beyond)"
+    )
+    max_id_chars: int = Field(
+        default=256, ge=32,
+        description="longest path segment, such as an id (404 beyond: no such resource exists)",
+    )
+    rate_limit_per_s: float = Field(
+        default=100.0, ge=0,
+        description="requests per second allowed to each client address and, separately, to each "
+        "API key (token buckets in this process's memory; 0 = no rate limit)",
+    )
+    rate_limit_burst: int = Field(
+        default=1_000, ge=1,
+        description="requests a client address or key may make at once (the bucket size; the web "
+        "map asks for hundreds of tiles when it opens or zooms)",
+    )
+    auth_failures_allowed: int = Field(
+        default=5, ge=1,
+        description="wrong API keys a client address may send before it has to wait (429); each "
+        "further failure doubles the wait, up to auth_backoff_max_s",
+    )
+    auth_backoff_max_s: float = Field(default=900.0, gt=0, description="longest wait after wrong keys")
+    store_busy_timeout_s: float = Field(
+        default=5.0, gt=0, le=60,
+        description="seconds a store read or write waits for another process's lock before the "
+        "API answers 503 with Retry-After",
+    )
     basemap_attribution: str = Field(
         default="", max_length=500,
         description="plain-text credit shown on the web map for basemap_url's tiles",
@@ -78,6 +120,17 @@ class Settings(BaseSettings):
         bad = {k: v for k, v in value.items() if not (v > 0 and v < 36_500)}
         if bad:
             raise ValueError(f"ledger_sla_days must be positive numbers of days; got {bad}")
+        return value
+
+    @field_validator("max_body_bytes_by_path")
+    @classmethod
+    def _check_body_paths(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if not k.startswith("/") or v < 1_024}
+        if bad:
+            raise ValueError(
+                f"max_body_bytes_by_path needs path prefixes starting with / and limits of at "
+                f"least 1024 bytes; got {bad}"
+            )
         return value
 
     @field_validator("basemap_url")

@@ -81,7 +81,8 @@ class StoreUnavailableError(FireReachError, ConnectionError):
     or gone (HTTP 503: try again later)."""
 
 
-#: Seconds a statement waits for another process's lock before the store is "unavailable".
+#: Seconds a statement waits for another process's lock before the store is "unavailable"
+#: (the default of :func:`open_store`; the API passes its ``store_busy_timeout_s`` setting).
 BUSY_TIMEOUT_S = 5.0
 
 # SQLite primary result codes that mean "the store, not the request": PERM, BUSY, LOCKED,
@@ -208,12 +209,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
     )
     conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {round(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute(f"PRAGMA busy_timeout = {round(busy_timeout_s * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
@@ -265,8 +266,11 @@ class Store:
     disk when the call returns); reads through :meth:`read` (pooled read-only connections).
     """
 
-    def __init__(self, path: Path, writer: sqlite3.Connection) -> None:
+    def __init__(
+        self, path: Path, writer: sqlite3.Connection, *, busy_timeout_s: float = BUSY_TIMEOUT_S
+    ) -> None:
         self.path = path
+        self.busy_timeout_s = busy_timeout_s
         self._writer = writer
         self._write_lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
@@ -278,7 +282,7 @@ class Store:
         """One write transaction (``BEGIN IMMEDIATE``); committed, and durable, on exit.
 
         Raises :class:`StoreUnavailableError` when the database is locked by another process
-        (after :data:`BUSY_TIMEOUT_S`), read-only or on a full disk.
+        (after ``busy_timeout_s``), read-only or on a full disk.
         """
         with self._write_lock, _available(self.path):
             if self._closed:
@@ -299,7 +303,7 @@ class Store:
                 raise ConfigError(f"store {self.path} is closed")
             if self._idle:
                 return self._idle.pop()
-        conn = _connect(self.path)
+        conn = _connect(self.path, self.busy_timeout_s)
         conn.execute("PRAGMA query_only = ON")
         return conn
 
@@ -323,6 +327,19 @@ class Store:
                 else:
                     self._idle.append(conn)
 
+    def probe(self) -> None:
+        """Read and write the store once (for readiness): rewrites the database header's
+        ``user_version`` with its own value, a durable no-op.
+
+        Raises :class:`StoreUnavailableError` when the store is locked by another process,
+        read-only or on a full disk, and :class:`~geo.errors.ConfigError` when it is closed.
+        """
+        with self.read() as conn:
+            conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()
+        with self.write() as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute(f"PRAGMA user_version = {version}")
+
     def close(self) -> None:
         """Close every connection (checkpointing the WAL into the database file)."""
         with self._write_lock, self._readers_lock:
@@ -336,13 +353,16 @@ class Store:
         log.info("store %s closed", self.path)
 
 
-def open_store(folder: Path) -> Store:
+def open_store(folder: Path, *, busy_timeout_s: float | None = None) -> Store:
     """Open (creating and migrating as needed) ``folder / firereach.db``.
 
     Parameters
     ----------
     folder
         The workspace folder.
+    busy_timeout_s
+        Seconds a statement waits for another process's lock before
+        :class:`StoreUnavailableError`; None = :data:`BUSY_TIMEOUT_S`.
 
     Returns
     -------
@@ -353,7 +373,8 @@ def open_store(folder: Path) -> Store:
         raise ConfigError(f"workspace folder {str(folder)!r} does not exist")
     path = folder / DB_NAME
     with _available(path):
-        writer = _connect(path)
+        timeout = BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
+        writer = _connect(path, timeout)
         mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         writer.close()
@@ -366,7 +387,7 @@ def open_store(folder: Path) -> Store:
         writer.close()
         raise
     log.info("store %s open (schema version %d)", path, SCHEMA_VERSION)
-    return Store(path, writer)
+    return Store(path, writer, busy_timeout_s=timeout)
 
 
 def _opt_time(text: str | None) -> datetime | None:

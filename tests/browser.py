@@ -28,6 +28,7 @@ import base64
 import functools
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -107,6 +108,20 @@ def page(browser: Browser) -> Iterator[Page]:
     """A fresh page for each test (see :func:`new_page`)."""
     with new_page(browser) as p:
         yield p
+
+
+def wait_until(page: Page, expression: str, *, timeout: float = 30_000) -> None:
+    """Wait until the JavaScript ``expression`` is truthy in ``page`` (``timeout`` in ms).
+
+    Polls with ``page.evaluate`` (DevTools evaluation, which the page's Content-Security-Policy
+    does not govern): ``page.wait_for_function`` compiles its predicate inside the page, which the
+    server's CSP (no ``'unsafe-eval'``) rightly refuses.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f} ms for {expression}")
+        page.wait_for_timeout(100)
 
 
 def is_local(url: str) -> bool:

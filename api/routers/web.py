@@ -35,7 +35,10 @@ router = APIRouter(tags=["web map"], include_in_schema=False)
 
 
 def _file(root: Path, name: str) -> FileResponse:
-    path = (root / name).resolve()
+    try:
+        path = (root / name).resolve()
+    except (ValueError, OSError):  # a NUL byte or a name the file system refuses: no such file
+        raise HTTPException(status_code=404, detail="not found") from None
     if not path.is_file() or not path.is_relative_to(root.resolve()) or path.suffix not in _MEDIA:
         raise HTTPException(status_code=404, detail="not found")
     return FileResponse(path, media_type=_MEDIA[path.suffix], headers={"Cache-Control": "no-cache"})

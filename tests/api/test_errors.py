@@ -10,7 +10,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-import api.store
 from api.app import create_app
 from api.auth import AuthenticationError, PermissionDeniedError
 from api.errors import STATUS, install_error_handlers, status_for
@@ -18,6 +17,7 @@ from api.ogc import QueryParameterError
 from api.routers import ROUTERS
 from api.settings import Settings
 from api.store import DB_NAME, ConflictError, StoreUnavailableError, TransitionError, open_store
+from api.throttle import TooManyRequestsError
 from geo.errors import (
     AnalysisError,
     ConfigError,
@@ -47,6 +47,7 @@ EXPECTED: dict[type[FireReachError], int] = {
     NetworkUnavailableError: 503,
     AuthenticationError: 401,
     PermissionDeniedError: 403,
+    TooManyRequestsError: 429,
     ConflictError: 409,
     TransitionError: 409,
     StoreUnavailableError: 503,
@@ -82,9 +83,9 @@ def tiny_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_workspace(tmp_path_factory.mktemp("tiny"))
 
 
-async def test_locked_store_answers_503_json_quickly(tiny_ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api.store, "BUSY_TIMEOUT_S", 0.2)
-    app = create_app(Settings(workspace=tiny_ws, bootstrap_admin_key=ADMIN_KEY, _env_file=None))
+async def test_locked_store_answers_503_json_quickly(tiny_ws: Path) -> None:
+    app = create_app(Settings(workspace=tiny_ws, bootstrap_admin_key=ADMIN_KEY, store_busy_timeout_s=0.2,
+                              _env_file=None))
     head = {"X-API-Key": ADMIN_KEY}
     body = {"status": "out_of_service", "inspector": "x"}
     async with asgi_client(app) as c:

@@ -199,7 +199,7 @@ async def test_http_status_update_and_history(helsinki_ws: Path, tmp_path: Path,
         hyd = workspace.analysis.layers["hydrants_analysis"]
         usable = (hyd["status"] == "in_service") & (hyd["snap_edge"] >= 0)
         hid = str(hyd.loc[usable, "hydrant_id"].iloc[3])
-        before = (await c.get("/health")).json()["summary"]["coverage"]
+        before = (await c.get("/analysis/summary")).json()["coverage"]
         t0 = datetime.now(UTC) - timedelta(hours=3)
         r = await c.post(f"/hydrants/{hid}/status", headers=head, json={
             "status": "out_of_service", "inspector": "巡检员 李四", "observed_at": t0.isoformat(),
@@ -211,7 +211,7 @@ async def test_http_status_update_and_history(helsinki_ws: Path, tmp_path: Path,
         assert out["current"]["status_source"] == "inspection"
         assert out["recomputed"]["applied"] and out["recomputed"]["edges"] > 0
         assert out["event"]["note"] == "盖板被埋压" and out["event"]["actor"] == "bootstrap admin"
-        after = (await c.get("/health")).json()["summary"]
+        after = (await c.get("/analysis/summary")).json()
         assert after["coverage"]["hydrants_used"] == before["hydrants_used"] - 1
         assert after["coverage"]["covered_km"] < before["covered_km"]
         assert "findings" not in after["live"]["stale"] and "summary.siting" in after["live"]["stale"]

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.api.server import Server, copy_workspace, running_server
-from tests.browser import PageWatch, image_stats
+from tests.browser import PageWatch, image_stats, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page, Route
@@ -153,7 +153,7 @@ def test_layer_toggle_removes_and_reloads(page: Page, server: Server) -> None:
     toggle.locator("input").click()
     assert page.locator("path.fr-gap").count() == 0
     toggle.locator("input").click()
-    page.wait_for_function("document.querySelectorAll('path.fr-gap').length > 0", timeout=30_000)
+    wait_until(page, "document.querySelectorAll('path.fr-gap').length > 0", timeout=30_000)
 
     # One legend entry per status geo.vocabulary knows, low pressure included; no phantom ones.
     boxes = page.locator(".fr-legend input[data-hide^='status:']")
@@ -163,9 +163,9 @@ def test_layer_toggle_removes_and_reloads(page: Page, server: Server) -> None:
     # Hydrants by status: the legend's check boxes hide one status (the demo's are all in service).
     in_service = page.locator(".fr-legend input[data-hide='status:in_service']")
     in_service.click()
-    page.wait_for_function("document.querySelectorAll('path.fr-hydrant').length === 0", timeout=30_000)
+    wait_until(page, "document.querySelectorAll('path.fr-hydrant').length === 0", timeout=30_000)
     in_service.click()
-    page.wait_for_function("document.querySelectorAll('path.fr-hydrant').length > 0", timeout=30_000)
+    wait_until(page, "document.querySelectorAll('path.fr-hydrant').length > 0", timeout=30_000)
     assert watch.problems() == [], watch.problems()
 
 
@@ -202,7 +202,7 @@ def test_district_filter_zooms_to_the_district(page: Page, district_server: Serv
     centre = "() => { const c = window.frMap.getCenter(); return [c.lng, c.lat, window.frMap.getZoom()]; }"
     start = page.evaluate(centre)
     page.select_option("#district", label="East 东区")
-    page.wait_for_function(f"({centre})()[0] > 24.946", timeout=10_000)
+    wait_until(page, f"({centre})()[0] > 24.946", timeout=10_000)
     lng, lat, zoom = page.evaluate(centre)
     assert 24.944 < lng < 24.958 and 60.160 < lat < 60.182 and zoom > 10, (lng, lat, zoom, start)
     assert page.evaluate(
@@ -218,7 +218,7 @@ def test_tile_url_replaces_the_own_basemap(page: Page, server: Server) -> None:
     # Any local image stands in for a tile server here.
     tiles = quote("/static/leaflet/images/layers.png?z={z}&x={x}&y={y}", safe="")
     watch = _open(page, server, f"?tiles={tiles}")
-    page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length > 0",
+    wait_until(page, "document.querySelectorAll('img.leaflet-tile-loaded').length > 0",
                            timeout=30_000)
     assert page.locator("path.fr-road").count() == 0
     assert page.locator("path.fr-hydrant").count() > 0
@@ -239,7 +239,7 @@ def basemap_server(tmp_path_factory: pytest.TempPathFactory, demo_workspace: Pat
 
 
 def _tile_sources(page: Page) -> list[str]:
-    page.wait_for_function("document.querySelectorAll('img.leaflet-tile-loaded').length > 0",
+    wait_until(page, "document.querySelectorAll('img.leaflet-tile-loaded').length > 0",
                            timeout=30_000)
     return list(page.evaluate(
         "() => [...document.querySelectorAll('img.leaflet-tile')].map(i => i.getAttribute('src'))"))

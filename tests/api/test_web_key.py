@@ -17,7 +17,7 @@ import pytest
 from api.auth import HEADER, create_key
 from api.store import open_store
 from tests.api.server import Server, copy_workspace, running_server
-from tests.browser import PageWatch
+from tests.browser import PageWatch, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Request, Route
@@ -111,8 +111,7 @@ def test_page_asks_for_a_key_then_draws_with_it(
     sent.clear()
     page.fill("#key-input", "frk_000000000000_not-a-real-key")
     page.locator("#key-form button[type=submit]").click()
-    page.wait_for_function(
-        "document.getElementById('key-msg').textContent.includes('无效')", timeout=30_000)
+    wait_until(page, "document.getElementById('key-msg').textContent.includes('无效')", timeout=30_000)
     assert form.is_visible()
     assert sent and all(k == "frk_000000000000_not-a-real-key" for _, k in sent)
     assert page.evaluate(f"() => sessionStorage.getItem('{KEY_ITEM}')") is None
@@ -126,7 +125,7 @@ def test_page_asks_for_a_key_then_draws_with_it(
     page.press("#key-input", "Enter")
     form.wait_for(state="hidden", timeout=30_000)
     page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
-    page.wait_for_function("document.querySelectorAll('path.fr-hydrant').length > 0", timeout=60_000)
+    wait_until(page, "document.querySelectorAll('path.fr-hydrant').length > 0", timeout=60_000)
     page.wait_for_selector("body[data-loaded='1']", timeout=60_000)
     assert _hydrants(page) == _matched(closed_server, "hydrants_analysis", viewer_key)
     assert page.locator("path.fr-road").count() > 0
@@ -139,7 +138,7 @@ def test_page_asks_for_a_key_then_draws_with_it(
 
     # 4. A reload in the same tab keeps the key: no question asked.
     page.reload(wait_until="load")
-    page.wait_for_function("document.querySelectorAll('path.fr-hydrant').length > 0", timeout=60_000)
+    wait_until(page, "document.querySelectorAll('path.fr-hydrant').length > 0", timeout=60_000)
     assert page.locator("#key-form").is_hidden()
 
     # 5. Forget: the key and everything read with it are gone; the page asks again.

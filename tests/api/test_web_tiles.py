@@ -21,7 +21,7 @@ import pytest
 from api.auth import HEADER, create_key
 from api.store import open_store
 from tests.api.server import Server, copy_workspace, running_server
-from tests.browser import PageWatch
+from tests.browser import PageWatch, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Request
@@ -152,8 +152,7 @@ def test_a_zoomed_out_popup_asks_for_the_whole_feature_by_id(page: Page, server:
     watch = _open_tiled(page, f"{server.url}/?draw=tiles")
     x, y = _hydrant_point(page, server, zoom=12)
     page.locator("#map").click(position={"x": x, "y": y})
-    page.wait_for_function(
-        "document.querySelectorAll('.leaflet-popup-content tr').length > 2", timeout=10_000)
+    wait_until(page, "document.querySelectorAll('.leaflet-popup-content tr').length > 2", timeout=10_000)
     hydrant_id = page.locator(".leaflet-popup-content tr[data-field='hydrant_id'] td").inner_text()
     asked = [u for u in watch.requests if "/ogc/collections/hydrants_analysis/items" in u]
     assert len(asked) == 1 and "hydrant_id=" in asked[0]
