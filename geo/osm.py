@@ -18,6 +18,7 @@ import pickle
 import subprocess
 import sys
 import tempfile
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,8 +104,13 @@ class OsmData:
     ways
         Drivable ways, one row per *part* (a way cut by the extract boundary has several):
         ``way_id``, ``part``, ``tags`` (dict of the :data:`ROAD_TAG_KEYS` present),
-        ``node_ids`` (list of int), ``lon`` and ``lat``
-        (lists of float), ``fire_lane`` (bool: tagged emergency access).
+        ``n_nodes`` (int), ``fire_lane`` (bool: tagged emergency access). The parts' nodes are
+        in ``way_nodes`` and ``way_lonlat``, part after part in row order
+        (:meth:`part_nodes`).
+    way_nodes, way_lonlat
+        Node ids (int64) and their (lon, lat) (float64, one row per node) of all way parts end
+        to end: three numbers a node instead of a Python list, int and float objects each (a
+        1M-edge city has 3.5 million of them).
     points
         Tagged nodes of interest: ``osm_type`` ('n'), ``osm_id``, ``tags``, ``geometry`` (Point);
         also open ways carrying a point tag (a hydrant or water source drawn as a line), as
@@ -135,6 +141,14 @@ class OsmData:
     unusable: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=["layer", "feature_id", "name", "reason"])
     )
+    way_nodes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    way_lonlat: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.float64))
+
+    def part_nodes(self, row: int) -> np.ndarray:
+        """The node ids of the way part in row ``row`` (position) of :attr:`ways`."""
+        sizes = self.ways["n_nodes"].to_numpy(dtype=np.int64)
+        start = int(sizes[:row].sum())
+        return self.way_nodes[start : start + int(sizes[row])]
 
 
 def is_drivable(tags: TagLookup) -> bool:
@@ -183,6 +197,10 @@ class _Collector:
     def __init__(self) -> None:
         self.wkb = osmium.geom.WKBFactory()
         self.ways: list[dict[str, object]] = []
+        #: the kept way parts' nodes end to end (node id, lon, lat), 8 bytes a number
+        self.way_nodes = array("q")
+        self.way_lon = array("d")
+        self.way_lat = array("d")
         self.points: list[dict[str, object]] = []
         self.area_rows: list[tuple[str, int, dict[str, str]]] = []
         self.area_wkb: list[str] = []
@@ -191,13 +209,14 @@ class _Collector:
         self.unusable: list[dict[str, object]] = []
         self.missing = 0
         self.dropped = 0
-        self.lon = [float("inf"), float("-inf")]
-        self.lat = [float("inf"), float("-inf")]
 
     @property
     def way_box(self) -> tuple[float, float, float, float]:
         """Extent of the drivable way parts kept (infinite when none)."""
-        return (self.lon[0], self.lat[0], self.lon[1], self.lat[1])
+        if not self.way_lon:
+            return (float("inf"), float("inf"), float("-inf"), float("-inf"))
+        lon, lat = np.frombuffer(self.way_lon), np.frombuffer(self.way_lat)
+        return (float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max()))
 
     def kept(self, seen: int) -> str:
         """What has been kept of the ``seen`` objects so far, for a progress display."""
@@ -248,10 +267,11 @@ class _Collector:
         road_tags = {key: value for key in ROAD_TAG_KEYS if (value := tags.get(key)) is not None}
         fire_lane = is_fire_lane(road_tags)
         for k, (ids, lons, lats) in enumerate(parts):
-            self.lon = [min(self.lon[0], *lons), max(self.lon[1], *lons)]
-            self.lat = [min(self.lat[0], *lats), max(self.lat[1], *lats)]
-            self.ways.append({"way_id": obj.id, "part": k, "tags": road_tags, "node_ids": ids,
-                              "lon": lons, "lat": lats, "fire_lane": fire_lane})
+            self.way_nodes.extend(ids)
+            self.way_lon.extend(lons)
+            self.way_lat.extend(lats)
+            self.ways.append({"way_id": obj.id, "part": k, "tags": road_tags,
+                              "n_nodes": len(ids), "fire_lane": fire_lane})
 
     def _building_way(self, obj: osmium.osm.Way, tags: osmium.osm.TagList) -> None:
         """Note a closed building way (its area must follow); an open one has no footprint."""
@@ -362,9 +382,7 @@ def read_osm(
     ways, points, unusable = found.ways, found.points, found.unusable
     missing, dropped = found.missing, found.dropped
 
-    way_frame = pd.DataFrame(
-        ways, columns=["way_id", "part", "tags", "node_ids", "lon", "lat", "fire_lane"]
-    )
+    way_frame = pd.DataFrame(ways, columns=["way_id", "part", "tags", "n_nodes", "fire_lane"])
     point_frame = pd.DataFrame(points, columns=["osm_type", "osm_id", "tags", "lon", "lat"])
     point_frame["geometry"] = np.asarray(shapely.points(
         point_frame["lon"].to_numpy(float), point_frame["lat"].to_numpy(float)
@@ -389,6 +407,8 @@ def read_osm(
         ways_dropped=dropped,
         bounds=(float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3])),
         unusable=pd.DataFrame(unusable, columns=["layer", "feature_id", "name", "reason"]),
+        way_nodes=np.frombuffer(found.way_nodes, dtype=np.int64).copy(),
+        way_lonlat=np.column_stack([np.frombuffer(found.way_lon), np.frombuffer(found.way_lat)]),
     )
 
 

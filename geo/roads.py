@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-from itertools import chain
 
 import geopandas as gpd
 import numpy as np
@@ -168,13 +167,11 @@ def _way_attributes(tags: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
     return out, reverse[group]
 
 
-def _flat_nodes(ways: pd.DataFrame, reverse: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _flat_nodes(osm: OsmData, reverse: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ways' node ids and coordinates end to end (reversed ways backwards) and their sizes."""
-    sizes = np.fromiter((len(x) for x in ways["node_ids"]), dtype=np.int64, count=len(ways))
+    sizes = osm.ways["n_nodes"].to_numpy(dtype=np.int64)
     total = int(sizes.sum())
-    ids = np.fromiter(chain.from_iterable(ways["node_ids"]), dtype=np.int64, count=total)
-    lon = np.fromiter(chain.from_iterable(ways["lon"]), dtype=np.float64, count=total)
-    lat = np.fromiter(chain.from_iterable(ways["lat"]), dtype=np.float64, count=total)
+    ids, lon, lat = osm.way_nodes, osm.way_lonlat[:, 0], osm.way_lonlat[:, 1]
     first = np.cumsum(sizes) - sizes
     owner = np.repeat(np.arange(len(sizes)), sizes)
     at = np.arange(total)
@@ -212,7 +209,7 @@ def build_roads(
     # a million edges, and a dict of attributes for each would cost gigabytes.
     per_way, reverse = _way_attributes(ways["tags"])
     per_way.insert(0, "way_id", ways["way_id"].to_numpy(dtype=np.int64))
-    ids, xy, sizes = _flat_nodes(ways, reverse)
+    ids, xy, sizes = _flat_nodes(osm, reverse)
     barrier_nodes = np.fromiter(barrier_tags, dtype=np.int64, count=len(barrier_tags))
     edge_way, edge_u, edge_v, geoms = _cut_ways(ids, xy, sizes, barrier_nodes)
     frame = per_way.iloc[edge_way].reset_index(drop=True)

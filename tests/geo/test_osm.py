@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 import pyproj
 import pytest
@@ -41,7 +42,10 @@ def test_tiny_extract_keeps_parts_inside_a_cut_way() -> None:
     # way 12 references node 99 that is not in the file: two parts survive
     parts = osm.ways.loc[osm.ways["way_id"] == 12]
     assert list(parts["part"]) == [0, 1]
-    assert [list(p) for p in parts["node_ids"]] == [[4, 8], [9, 10]]
+    assert [osm.part_nodes(int(i)).tolist() for i in np.flatnonzero(osm.ways["way_id"] == 12)] == [
+        [4, 8], [9, 10]]
+    # the parts' nodes end to end, with their positions
+    assert len(osm.way_nodes) == len(osm.way_lonlat) == int(osm.ways["n_nodes"].sum())
     assert osm.way_nodes_missing == 1
     # the plain footway (way 13) is not a road; the emergency footway (14) is
     assert set(osm.ways["way_id"]) == {10, 11, 12, 14, 15}
