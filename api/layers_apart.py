@@ -1,10 +1,10 @@
 """Reading a large city in a process of its own, so that the reader's garbage never meets the analysis.
 
-Reading a 1M-edge city with 400,000 buildings left the reading process holding 2.9 GB once its
+Reading a 1M-edge city with 400,000 buildings left the reading process holding 2.3 GB once its
 garbage was collected and trimmed, for layers that take 0.9 GB: the reader's tags, node lists and
 WKB were made between the layers' own objects, and CPython keeps a memory arena as long as one
 object in it lives, so the freed ones cannot go back to the OS. The analysis' and the writers'
-peaks then sat on those 2.9 GB. Built in a child process and handed over as a pickle (geometries
+peaks then sat on those 2.3 GB. Built in a child process and handed over as a pickle (geometries
 as WKB, repeated strings once), the very same layers take 1.2 GB here (with the libraries) and
 load in about 3 s (``BENCHMARKS.md``).
 
