@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import pickle
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from geo._process import start_child
 from geo.errors import FireReachError
 from geo.layers import Layers
 
@@ -71,12 +70,9 @@ def load_layers_apart(
         folder = Path(tmp)
         job_file, out, errors = folder / "job.pickle", folder / "layers.pickle", folder / "stderr.txt"
         job_file.write_bytes(job)
-        root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
-        with errors.open("wb") as err_file, subprocess.Popen(
-            [sys.executable, "-m", "api._layers_child", str(job_file), str(out)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err_file, env=env,
+        with errors.open("wb") as err_file, start_child(
+            "api._layers_child", [str(job_file), str(out)], stdout=subprocess.PIPE,
+            stderr=err_file,
         ) as child:
             try:
                 assert child.stdout is not None

@@ -16,7 +16,6 @@ import logging
 import os
 import pickle
 import subprocess
-import sys
 import tempfile
 from array import array
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ import osmium
 import pandas as pd
 import shapely
 
+from geo._process import start_child
 from geo.errors import InputFileError
 
 log = logging.getLogger(__name__)
@@ -459,13 +459,9 @@ def _read_split(path: Path, tell: Callable[[str], None]) -> tuple[_Collector, in
     """
     with tempfile.TemporaryDirectory(prefix="firereach-osm-") as tmp:
         out, errors = Path(tmp) / "nodes_areas.pickle", Path(tmp) / "stderr.txt"
-        root = str(Path(__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
         # its messages to a file, not a pipe: a full pipe would stall it while this pass runs
-        with errors.open("wb") as err_file, subprocess.Popen(
-            [sys.executable, "-m", "geo._osm_child", str(path), str(out)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file, env=env,
+        with errors.open("wb") as err_file, start_child(
+            "geo._osm_child", [str(path), str(out)], stdout=subprocess.DEVNULL, stderr=err_file,
         ) as child:
             try:
                 found, seen = _read_pass(path, ("road",), tell)

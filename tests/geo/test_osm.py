@@ -6,6 +6,7 @@ import bz2
 import gzip
 import math
 import shutil
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -260,6 +261,8 @@ def _same_osm(a: OsmData, b: OsmData) -> None:
             x, y = x.drop(columns="geometry"), y.drop(columns="geometry")
         pd.testing.assert_frame_equal(x, y, obj=name)
     assert (a.bounds, a.way_nodes_missing, a.ways_dropped) == (b.bounds, b.way_nodes_missing, b.ways_dropped)
+    np.testing.assert_array_equal(a.way_nodes, b.way_nodes)
+    np.testing.assert_array_equal(a.way_lonlat, b.way_lonlat)
 
 
 @pytest.mark.parametrize(
@@ -277,11 +280,9 @@ def test_failed_second_reader_falls_back_to_this_process(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """When the second process cannot run, its part is read here: same result, and a warning."""
-    import geo.osm
-
     path = FIXTURES / "tiny_compound.osm"
     one = read_osm(path, workers=1)
-    monkeypatch.setattr(geo.osm.sys, "executable", shutil.which("false") or "/bin/false")
+    monkeypatch.setattr(sys, "executable", shutil.which("false") or "/bin/false")
     with caplog.at_level("WARNING", logger="geo.osm"):
         two = read_osm(path, workers=2)
     _same_osm(one, two)
