@@ -28,5 +28,13 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
+def tiny_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-drawn workspace (:func:`tests.api.server.build_workspace`), one per test module."""
+    from tests.api.server import build_workspace
+
+    return build_workspace(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
 def ws(helsinki_workspace: Path) -> Workspace:
     return load_workspace(Settings(workspace=helsinki_workspace, _env_file=None))

@@ -12,18 +12,13 @@ import httpx
 import pytest
 
 from api.routers.docs import docs_policy
-from tests.api.server import Server, build_workspace, running_server
+from tests.api.server import Server, running_server
 from tests.browser import PageWatch
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 _URL = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']|url\(\s*['"]?([^'")]+)""")
-
-
-@pytest.fixture(scope="module")
-def tiny_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("tiny"))
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ from geo.errors import (
     NotFoundError,
     OutputWriteError,
 )
-from tests.api.server import asgi_client, build_workspace
+from tests.api.server import asgi_client
 
 pytestmark = pytest.mark.anyio
 ADMIN_KEY = "errors-tests-admin-key-0123456789abcdef"
@@ -71,16 +71,6 @@ def test_every_error_class_has_its_status_once() -> None:
         assert status_for(cls("x")) == code, cls.__name__
     table = [cls for cls, _ in STATUS]
     assert len(table) == len(set(table))  # one entry per error
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def tiny_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("tiny"))
 
 
 async def test_locked_store_answers_503_json_quickly(tiny_ws: Path) -> None:

@@ -20,22 +20,12 @@ from api.routers.web import WEB_DIR, _file
 from api.settings import Settings
 from api.store import open_store
 from api.throttle import FailureThrottle, TokenBuckets
-from tests.api.server import asgi_client, build_workspace
+from tests.api.server import asgi_client
 
 pytestmark = pytest.mark.anyio
 ADMIN_KEY = "guard-tests-admin-key-0123456789abcdef"
 MB = 1_048_576
 REPORT = {"lon": 121.503, "lat": 31.2805, "kind": "goods", "reporter": "x"}
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def tiny_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("tiny"))
 
 
 @dataclass

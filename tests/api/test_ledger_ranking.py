@@ -48,11 +48,6 @@ HEAD = {"X-API-Key": ADMIN_KEY}
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 def base_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_workspace(tmp_path_factory.mktemp("tiny") / "ws")
 

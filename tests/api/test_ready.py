@@ -22,11 +22,6 @@ ADMIN_KEY = "ready-tests-admin-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 def tiny_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = build_workspace(tmp_path_factory.mktemp("tiny"))
     open_store(ws).close()  # the store exists before a test locks it
