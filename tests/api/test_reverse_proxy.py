@@ -77,7 +77,7 @@ def test_trusted_proxies_are_passed_to_uvicorn() -> None:
 
 
 def test_a_trusted_proxy_must_be_an_address_or_network() -> None:
-    with pytest.raises(ValidationError, match="not IP addresses or networks.*proxy.example"):
+    with pytest.raises(ValidationError, match=r"not IP addresses or networks.*proxy\.example"):
         Settings(_env_file=None, trusted_proxies="127.0.0.1,proxy.example")
 
 
