@@ -4,8 +4,8 @@
 without it (the default) a client that forges the header is still counted at its own address by
 the rate limit. The nginx tests run ``deploy/nginx/firereach.conf`` (placeholders filled in) with
 Debian's nginx (``scripts/ensure-nginx.sh``) in front of a real server, both on free loopback
-ports, with a temporary prefix, pid file, logs and temp paths; missing nginx skips here and
-fails under CI.
+ports, with a temporary prefix, pid file, logs and temp paths, plain and with its TLS lines turned
+on (a test certificate from openssl); missing nginx skips here and fails under CI.
 
 What the app saw is read from uvicorn's access log (``INFO: <client>:<port> - "GET ..."``).
 """
@@ -16,9 +16,12 @@ import os
 import re
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,48 +155,77 @@ class Proxied:
     prefix: Path
 
 
-@pytest.fixture(scope="module")
-def proxied(tiny_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
+def enable_tls(site: str, *, cert: Path, key: Path) -> str:
+    """The rendered site with its commented TLS lines turned on (certificate ``cert``/``key``)."""
+    site = site.replace("/etc/ssl/certs/firereach.pem", str(cert))
+    site = site.replace("/etc/ssl/private/firereach.key", str(key))
+    turned_on = re.subn(r"^(\s*)# ((?:ssl_\w+|add_header Strict-Transport-Security) )", r"\1\2",
+                        site, flags=re.MULTILINE)
+    assert turned_on[1] == 6, turned_on[1]  # 4 ssl_* lines, ssl_reject_handshake, HSTS
+    return turned_on[0]
+
+
+@contextmanager
+def nginx_in_front(
+    server: Server, prefix: Path, *, server_name: str, tls: tuple[Path, Path] | None = None
+) -> Iterator[str]:
+    """nginx running the template in front of ``server`` on a free loopback port; yields its URL.
+
+    Everything nginx writes (pid, logs, temp files) stays under ``prefix``; it is stopped
+    (SIGQUIT, then SIGKILL) at the end.
+    """
     nginx = _nginx()
-    prefix = tmp_path_factory.mktemp("nginx")
     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (prefix / "tmp" / kind).mkdir(parents=True)
-    env = {"FIREREACH_TRUSTED_PROXIES": "127.0.0.1", "FIREREACH_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
-    with running_server(tiny_ws, env=env) as server:
-        port = free_port()
-        site = prefix / "firereach.conf"
-        site.write_text(render_template(listen=f"127.0.0.1:{port}", server_name="127.0.0.1",
-                                        upstream_port=int(server.url.rsplit(":", 1)[1])))
-        conf = prefix / "nginx.conf"
-        conf.write_text(_main_conf(prefix, site))
-        args = [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
-        check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
-        assert check.returncode == 0, check.stderr
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        (prefix / "tmp" / kind).mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    listen = f"127.0.0.1:{port}" + (" ssl" if tls else "")
+    text = render_template(listen=listen, server_name=server_name,
+                           upstream_port=int(server.url.rsplit(":", 1)[1]))
+    if tls:
+        text = enable_tls(text, cert=tls[0], key=tls[1])
+    site = prefix / "firereach.conf"
+    site.write_text(text)
+    conf = prefix / "nginx.conf"
+    conf.write_text(_main_conf(prefix, site))
+    args = [nginx, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
+    check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stderr
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_port(process, port, prefix)
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGQUIT)  # graceful: workers finish, master exits
         try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_for_nginx(process, url, prefix)
-            yield Proxied(url=url, server=server, prefix=prefix)
-        finally:
-            process.send_signal(signal.SIGQUIT)  # graceful: workers finish, master exits
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
-def _wait_for_nginx(process: subprocess.Popen[bytes], url: str, prefix: Path) -> None:
+def _wait_for_port(process: subprocess.Popen[bytes], port: int, prefix: Path) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"nginx exited: {(prefix / 'error.log').read_text()[-2000:]}")
         try:
-            httpx.get(f"{url}/health", timeout=2)
-            return
-        except httpx.TransportError:
+            with socket.create_connection(("127.0.0.1", port), timeout=2):
+                return
+        except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"nginx not answering: {(prefix / 'error.log').read_text()[-2000:]}")
+    raise TimeoutError(f"nginx not listening: {(prefix / 'error.log').read_text()[-2000:]}")
+
+
+SERVER_ENV = {"FIREREACH_TRUSTED_PROXIES": "127.0.0.1", "FIREREACH_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
+
+
+@pytest.fixture(scope="module")
+def proxied(tiny_ws: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
+    _nginx()  # skip (or fail under CI) before starting the server
+    prefix = tmp_path_factory.mktemp("nginx")
+    with (running_server(tiny_ws, env=SERVER_ENV) as server,
+          nginx_in_front(server, prefix, server_name="127.0.0.1") as url):
+        yield Proxied(url=url, server=server, prefix=prefix)
 
 
 def test_template_body_limit_is_the_apps() -> None:
@@ -258,3 +290,46 @@ def test_unknown_host_is_dropped(proxied: Proxied) -> None:
         httpx.get(f"{proxied.url}/ogc/api", headers={"Host": "attacker.example"}, timeout=10)
     time.sleep(0.3)
     assert _seen_clients(proxied.server, "/ogc/api") == []
+
+
+def _self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        missing("openssl not installed (needed to make a test certificate)")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_tls_variant_of_the_template(tiny_ws: Path, tmp_path: Path) -> None:
+    # The template's commented TLS lines turned on, with a certificate for "localhost": HTTPS
+    # works with the certificate checked, HSTS is sent, the app (trusting the proxy) takes
+    # X-Forwarded-Proto: https, so every absolute link it writes is https; a handshake for
+    # another name is refused (ssl_reject_handshake in the default server).
+    _nginx()
+    cert, key = _self_signed(tmp_path, "localhost")
+    context = ssl.create_default_context(cafile=str(cert))
+    with (running_server(tiny_ws, env=SERVER_ENV) as server,
+          nginx_in_front(server, tmp_path / "nginx", server_name="localhost",
+                         tls=(cert, key)) as url,
+          httpx.Client(verify=context, timeout=30) as client):
+        port = url.rsplit(":", 1)[1]
+        sni = {"sni_hostname": "localhost"}
+        response = client.get(f"{url}/ogc", headers={"Host": f"localhost:{port}"}, extensions=sni)
+        assert response.status_code == 200
+        assert response.headers["strict-transport-security"] == "max-age=31536000"
+        hrefs = [link["href"] for link in response.json()["links"]]
+        assert hrefs
+        assert all(h.startswith("https://") or not h.startswith("http") for h in hrefs), hrefs
+        # on the open connection (SNI localhost) another Host is dropped (444) ...
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get(f"{url}/ogc", headers={"Host": "attacker.example"}, extensions=sni)
+        # ... and a new connection for another name fails its handshake
+        # (no certificate check: the handshake itself must fail, not the check)
+        with (httpx.Client(verify=False, timeout=30) as other,
+              pytest.raises(httpx.ConnectError)):
+            other.get(f"{url}/ogc", headers={"Host": "attacker.example"},
+                      extensions={"sni_hostname": "attacker.example"})
