@@ -117,11 +117,28 @@ def test_forwarded_for_from_a_trusted_proxy_is_honoured(tiny_ws: Path) -> None:
 # -- nginx in front -----------------------------------------------------------------------------
 
 
+#: Where Debian puts nginx (not on a normal user's PATH).
+NGINX_SBIN = Path("/usr/sbin/nginx")
+
+
 def _nginx() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    found = shutil.which("nginx") or (str(NGINX_SBIN) if NGINX_SBIN.exists() else None)
     if found is None:
         missing("nginx not installed (scripts/ensure-nginx.sh installs Debian's as root)")
     return found
+
+
+def test_missing_nginx_skips_here_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(f"{__name__}.NGINX_SBIN", tmp_path / "no-nginx")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="nginx not installed"):
+        _nginx()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="under CI this is an error"):
+        _nginx()
 
 
 def render_template(*, listen: str, server_name: str, upstream_port: int) -> str:
