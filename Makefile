@@ -28,6 +28,7 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-nginx.sh
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 test: lint typecheck pytest

@@ -792,7 +792,23 @@ def serve(
         logging.getLogger(name).setLevel(logging.INFO)
     settings = Settings() if workspace is None else Settings(workspace=workspace)
     ws = _guard(lambda: open_workspace(settings))
-    uvicorn.run(create_app(settings, workspace=ws), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, workspace=ws), host=host, port=port, log_level="info",
+                **uvicorn_proxy_options(settings))
+
+
+def uvicorn_proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's ``proxy_headers`` / ``forwarded_allow_ips`` from ``settings.trusted_proxies``.
+
+    uvicorn on its own believes ``X-Forwarded-For`` from 127.0.0.1 (or ``FORWARDED_ALLOW_IPS``),
+    so any local process could choose the address the rate limit and the failed-key backoff
+    count against. Here nothing is believed unless the setting names the proxy: without it the
+    client address is always the TCP peer; with it, only requests arriving from a listed address
+    have their ``X-Forwarded-For`` (the right-most untrusted entry) and ``X-Forwarded-Proto`` used.
+    """
+    proxies = settings.trusted_proxy_list()
+    if not proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": proxies}
 
 
 @app.command("create-key")

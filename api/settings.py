@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -108,6 +109,13 @@ class Settings(BaseSettings):
         default="", max_length=500,
         description="plain-text credit shown on the web map for basemap_url's tiles",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto `firereach serve` believes, e.g. 127.0.0.1 or "
+        "10.0.0.0/8 ('*' = any sender: only when nothing but the proxy can reach the port); "
+        "empty (the default) = forwarded headers are ignored and the client address is the TCP peer",
+    )
 
     @field_validator("ledger_sla_days")
     @classmethod
@@ -132,6 +140,29 @@ class Settings(BaseSettings):
                 f"least 1024 bytes; got {bad}"
             )
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        bad = []
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                bad.append(item)
+        if bad:
+            raise ValueError(
+                f"trusted_proxies has entries that are not IP addresses or networks: {bad}; give "
+                "e.g. 127.0.0.1,::1 or 10.0.0.0/8 (or * for any sender)"
+            )
+        return ",".join(items)
+
+    def trusted_proxy_list(self) -> list[str]:
+        """The entries of ``trusted_proxies`` (empty: forwarded headers are not believed)."""
+        return [item for item in self.trusted_proxies.split(",") if item]
 
     @field_validator("basemap_url")
     @classmethod

@@ -9,7 +9,7 @@ sends as ``Retry-After`` with a 429 (:class:`TooManyRequestsError`).
 
 The state is per process and bounded (the least recently seen names are forgotten first): with
 several worker processes each counts on its own; behind a reverse proxy the client address is the
-proxy's unless the server is told to trust its forwarded headers (``uvicorn --proxy-headers``).
+proxy's unless the server trusts its forwarded headers (the ``trusted_proxies`` setting).
 """
 
 from __future__ import annotations
