@@ -29,9 +29,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from api import ogc
-from api.auth import require
+from api import ogc, visibility
+from api.auth import Principal
 from api.deps import WorkspaceDep
+from api.store import csv_text
 from api.workspace import Workspace
 from geo.catalog import LayerName
 from geo.errors import ConfigError, NotFoundError
@@ -40,8 +41,9 @@ from reports.export import write_geopackage
 log = logging.getLogger(__name__)
 
 router = APIRouter(
-    prefix="/downloads", tags=["downloads"], dependencies=[Depends(require("read"))]
+    prefix="/downloads", tags=["downloads"], dependencies=[Depends(visibility.READER)]
 )
+ReaderDep = Annotated[Principal, Depends(visibility.READER)]
 
 GPKG = "application/geopackage+sqlite3"
 CSV = "text/csv; charset=utf-8"
@@ -167,7 +169,11 @@ def filter_tables(
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as UTF-8 CSV with BOM; geometry as WGS84 WKT, points also as lon/lat."""
+    """A table as UTF-8 CSV with BOM; geometry as WGS84 WKT, points also as lon/lat.
+
+    Text that would start a spreadsheet formula is quoted with ``'`` (:func:`api.store.csv_text`,
+    as the ledger's export); numeric columns stay numbers.
+    """
     table = pd.DataFrame(frame)
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
         wgs = frame.geometry.to_crs("EPSG:4326") if frame.crs is not None else frame.geometry
@@ -178,6 +184,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
             table["lon"] = np.round(shapely.get_x(geoms), 7)
             table["lat"] = np.round(shapely.get_y(geoms), 7)
         table["geometry_wkt"] = shapely.to_wkt(geoms, rounding_precision=7)
+    for c in table.columns:
+        if c != "geometry_wkt" and (table[c].dtype == object or isinstance(table[c].dtype, pd.StringDtype)):
+            table[c] = table[c].map(lambda v: csv_text(v) if isinstance(v, str) else v)
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     return buf.getvalue().encode("utf-8-sig")
@@ -188,8 +197,12 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     response_class=FileResponse,
     responses={200: {"content": {GPKG: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
 )
-def layers_gpkg(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
-    """Every layer, result layer and table (findings, rejects) in the working CRS."""
+def layers_gpkg(
+    ws: WorkspaceDep, request: Request, who: ReaderDep, district: DistrictQuery = None
+) -> FileResponse:
+    """Every layer, result layer and table (findings, rejects) in the working CRS, with the
+    columns the caller may see (:mod:`api.visibility`): one file per audience, built once per
+    analysis and version."""
     with ws.lock:
         analysis, version, crs = ws.analysis, ogc.workspace_version(ws), ws.layers.crs
     tables = _tables(ws)
@@ -200,9 +213,10 @@ def layers_gpkg(ws: WorkspaceDep, request: Request, district: DistrictQuery = No
         name = f"layers-{_safe(district)}.gpkg"
 
     def build(folder: Path) -> Path:
-        return write_geopackage(tables, folder / name)
+        seen = {layer: visibility.redact(layer, frame, who) for layer, frame in tables.items()}
+        return write_geopackage(seen, folder / name)
 
-    path = _files(request).get(f"gpkg:{district}", analysis, version, build)
+    path = _files(request).get(f"gpkg:{visibility.audience(who)}:{district}", analysis, version, build)
     return FileResponse(path, media_type=GPKG, filename=name)
 
 
@@ -235,6 +249,7 @@ def report_pdf(ws: WorkspaceDep, request: Request, district: DistrictQuery = Non
 def layer_csv(
     ws: WorkspaceDep,
     request: Request,
+    who: ReaderDep,
     layer: Annotated[str, PathParam(description="a collection (see /ogc/collections) or findings, "
                                                 "building_hydrants, rejects", max_length=100)],
     district: DistrictQuery = None,
@@ -256,6 +271,7 @@ def layer_csv(
             frame = filter_tables({**collections, layer: frame}, polygon, "EPSG:4326")[layer]
         else:
             raise ConfigError(f"table {layer!r} has no geometry: it cannot be filtered by district")
+    frame = visibility.redact(layer, frame, who)
     suffix = "" if district is None else "-" + _safe(district)
     return Response(csv_bytes(frame), media_type=CSV, headers=_attachment(f"{layer}{suffix}.csv"))
 

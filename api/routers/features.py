@@ -15,8 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from api import ogc
-from api.auth import require
+from api import ogc, visibility
+from api.auth import Principal
 from api.deps import WorkspaceDep
 from api.errors import error_body
 from api.workspace import Workspace
@@ -65,8 +65,9 @@ _FEATURE_SCHEMA: dict[str, Any] = {
 
 router = APIRouter(
     prefix="/ogc", tags=["OGC API - Features"], route_class=OGCRoute, responses=_ERRORS,
-    dependencies=[Depends(require("read"))],
+    dependencies=[Depends(visibility.READER)],
 )
+ReaderDep = Annotated[Principal, Depends(visibility.READER)]
 
 FormatQuery = Annotated[Literal["json"] | None, Query(alias="f", description="json (the only format)")]
 GeoFormatQuery = Annotated[
@@ -79,13 +80,16 @@ def _json(doc: dict[str, Any], media_type: str = ogc.JSON) -> Response:
     return Response(ogc.json_bytes(doc), media_type=media_type)
 
 
-def _collection(ws: Workspace, request: Request, name: str) -> tuple[gpd.GeoDataFrame, ogc.CollectionIndex]:
+def _collection(
+    ws: Workspace, request: Request, name: str, who: Principal
+) -> tuple[gpd.GeoDataFrame, ogc.CollectionIndex]:
     # No lock: live updates replace the collections dict whole, so a read never waits for a
-    # recomputation; the prepared index is keyed by the frame itself.
+    # recomputation; the prepared index is keyed by the frame itself (the one ``who`` may see).
     collections, version = ws.collections, ogc.workspace_version(ws)
     frame = collections.get(name)
     if frame is None:
         raise NotFoundError(f"no collection {name!r}; collections: {', '.join(sorted(collections))}")
+    frame = visibility.visible_frame(request.app.state, name, frame, version, who)
     cache: ogc.FrameCache[ogc.CollectionIndex] = ogc.app_cache(
         request.app.state, "ogc_indexes", ogc.FrameCache
     )
@@ -137,11 +141,11 @@ def api_definition(request: Request, f: FormatQuery = None) -> Response:
     "/collections", name="ogc_collections", summary="Feature collections",
     responses={200: {"content": {ogc.JSON: {"schema": _DOC}}}},
 )
-def collections(ws: WorkspaceDep, request: Request, f: FormatQuery = None) -> Response:
+def collections(ws: WorkspaceDep, request: Request, who: ReaderDep, f: FormatQuery = None) -> Response:
     """Every collection of the workspace: layers and analysis results."""
     ogc.check_format(f, ogc.JSON_FORMATS)
     names = list(ws.collections)
-    indexes = [_collection(ws, request, name)[1] for name in names]
+    indexes = [_collection(ws, request, name, who)[1] for name in names]
     return _json(ogc.collections_document(indexes, base=str(request.url_for("ogc_collections"))))
 
 
@@ -150,11 +154,12 @@ def collections(ws: WorkspaceDep, request: Request, f: FormatQuery = None) -> Re
     responses={200: {"content": {ogc.JSON: {"schema": _DOC}}}},
 )
 def collection(
-    ws: WorkspaceDep, request: Request, collection_id: CollectionPath, f: FormatQuery = None
+    ws: WorkspaceDep, request: Request, who: ReaderDep, collection_id: CollectionPath,
+    f: FormatQuery = None,
 ) -> Response:
     """A collection's description: title, extent (WGS84), links to its items."""
     ogc.check_format(f, ogc.JSON_FORMATS)
-    _, index = _collection(ws, request, collection_id)
+    _, index = _collection(ws, request, collection_id, who)
     return _json(ogc.collection_document(index, base=str(request.url_for("ogc_collections"))))
 
 
@@ -163,11 +168,12 @@ def collection(
     responses={200: {"content": {ogc.JSON_SCHEMA: {"schema": {"type": "object"}}}}},
 )
 def schema(
-    ws: WorkspaceDep, request: Request, collection_id: CollectionPath, f: FormatQuery = None
+    ws: WorkspaceDep, request: Request, who: ReaderDep, collection_id: CollectionPath,
+    f: FormatQuery = None,
 ) -> Response:
     """The JSON schema of the collection's features: property names and types."""
     ogc.check_format(f, ogc.JSON_FORMATS)
-    frame, index = _collection(ws, request, collection_id)
+    frame, index = _collection(ws, request, collection_id, who)
     return _json(ogc.collection_schema(frame, index, url=str(request.url)), ogc.JSON_SCHEMA)
 
 
@@ -175,9 +181,9 @@ def schema(
     "/collections/{collection_id}/schema.xsd", name="ogc_xsd", summary="GML application schema",
     responses={200: {"content": {ogc.XML: {"schema": {"type": "string"}}}}},
 )
-def xsd(ws: WorkspaceDep, request: Request, collection_id: CollectionPath) -> Response:
+def xsd(ws: WorkspaceDep, request: Request, who: ReaderDep, collection_id: CollectionPath) -> Response:
     """The collection's property names and types as a GML 3.2 application schema (for GDAL/QGIS)."""
-    frame, index = _collection(ws, request, collection_id)
+    frame, index = _collection(ws, request, collection_id, who)
     return Response(ogc.collection_xsd(frame, index), media_type=ogc.XML)
 
 
@@ -188,6 +194,7 @@ def xsd(ws: WorkspaceDep, request: Request, collection_id: CollectionPath) -> Re
 def items(
     ws: WorkspaceDep,
     request: Request,
+    who: ReaderDep,
     collection_id: CollectionPath,
     limit: Annotated[int, Query(ge=1, le=ogc.MAX_LIMIT, description="features per page")] = ogc.DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=10**9, description="features to skip")] = 0,
@@ -214,7 +221,7 @@ def items(
     """GeoJSON features (WGS84), paged by ``limit``/``offset``, filtered by ``bbox`` and by any
     property of the collection given as a query parameter (``?status=in_service``)."""
     ogc.check_format(f, ogc.GEOJSON_FORMATS)
-    frame, index = _collection(ws, request, collection_id)
+    frame, index = _collection(ws, request, collection_id, who)
     box = ogc.parse_bbox(bbox)
     filters = ogc.parse_filters(request.query_params.multi_items(), index)
     rows = ogc.select_rows(frame, index, bbox=box, filters=filters)
@@ -232,13 +239,14 @@ def items(
 def item(
     ws: WorkspaceDep,
     request: Request,
+    who: ReaderDep,
     collection_id: CollectionPath,
     feature_id: Annotated[str, Path(description="feature id (e.g. osm/123 or 42)")],
     f: GeoFormatQuery = None,
 ) -> Response:
     """One GeoJSON feature by its stable id."""
     ogc.check_format(f, ogc.GEOJSON_FORMATS)
-    frame, index = _collection(ws, request, collection_id)
+    frame, index = _collection(ws, request, collection_id, who)
     doc = ogc.feature(
         frame, index, feature_id, url=str(request.url),
         collection_url=str(request.url_for("ogc_collection", collection_id=collection_id)),
