@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 
 from api import ogc, visibility
 from api.auth import Principal
-from api.deps import WorkspaceDep
+from api.deps import WorkspaceDep, public_url
 from api.errors import error_body
 from api.workspace import Workspace
 from geo.errors import NotFoundError
@@ -96,8 +96,14 @@ def _collection(
     return frame, cache.get(name, frame, version, lambda: ogc.collection_index(name, frame))
 
 
+def _link(request: Request, name: str | None = None, **params: str) -> str:
+    """The route ``name`` (None: this request's URL) as a link callers may follow (never on the
+    Host header: :func:`api.deps.public_url`)."""
+    return str(public_url(request, request.url if name is None else request.url_for(name, **params)))
+
+
 def _base(request: Request) -> str:
-    return str(request.url_for("ogc_landing")).rstrip("/")
+    return _link(request, "ogc_landing").rstrip("/")
 
 
 @router.get(
@@ -107,9 +113,10 @@ def _base(request: Request) -> str:
 def landing(request: Request, f: FormatQuery = None) -> Response:
     """Links to the API definition, the conformance declaration and the collections."""
     ogc.check_format(f, ogc.JSON_FORMATS)
+    app_docs = request.app.docs_url
     doc = ogc.landing_page(
-        base=_base(request), openapi_url=str(request.url_for("ogc_openapi")),
-        docs_url=str(request.base_url).rstrip("/") + (request.app.docs_url or "/docs"),
+        base=_base(request), openapi_url=_link(request, "ogc_openapi"),
+        docs_url=str(public_url(request, request.scope.get("root_path", "") + (app_docs or "/docs"))),
     )
     return _json(doc)
 
@@ -146,7 +153,7 @@ def collections(ws: WorkspaceDep, request: Request, who: ReaderDep, f: FormatQue
     ogc.check_format(f, ogc.JSON_FORMATS)
     names = list(ws.collections)
     indexes = [_collection(ws, request, name, who)[1] for name in names]
-    return _json(ogc.collections_document(indexes, base=str(request.url_for("ogc_collections"))))
+    return _json(ogc.collections_document(indexes, base=_link(request, "ogc_collections")))
 
 
 @router.get(
@@ -160,7 +167,7 @@ def collection(
     """A collection's description: title, extent (WGS84), links to its items."""
     ogc.check_format(f, ogc.JSON_FORMATS)
     _, index = _collection(ws, request, collection_id, who)
-    return _json(ogc.collection_document(index, base=str(request.url_for("ogc_collections"))))
+    return _json(ogc.collection_document(index, base=_link(request, "ogc_collections")))
 
 
 @router.get(
@@ -174,7 +181,7 @@ def schema(
     """The JSON schema of the collection's features: property names and types."""
     ogc.check_format(f, ogc.JSON_FORMATS)
     frame, index = _collection(ws, request, collection_id, who)
-    return _json(ogc.collection_schema(frame, index, url=str(request.url)), ogc.JSON_SCHEMA)
+    return _json(ogc.collection_schema(frame, index, url=_link(request)), ogc.JSON_SCHEMA)
 
 
 @router.get(
@@ -226,8 +233,8 @@ def items(
     filters = ogc.parse_filters(request.query_params.multi_items(), index)
     rows = ogc.select_rows(frame, index, bbox=box, filters=filters)
     body = ogc.feature_collection(
-        frame, index, rows, url=request.url, offset=offset, limit=limit,
-        collection_url=str(request.url_for("ogc_collection", collection_id=collection_id)),
+        frame, index, rows, url=public_url(request, request.url), offset=offset, limit=limit,
+        collection_url=_link(request, "ogc_collection", collection_id=collection_id),
     )
     return Response(body, media_type=ogc.GEOJSON)
 
@@ -248,8 +255,8 @@ def item(
     ogc.check_format(f, ogc.GEOJSON_FORMATS)
     frame, index = _collection(ws, request, collection_id, who)
     doc = ogc.feature(
-        frame, index, feature_id, url=str(request.url),
-        collection_url=str(request.url_for("ogc_collection", collection_id=collection_id)),
+        frame, index, feature_id, url=_link(request),
+        collection_url=_link(request, "ogc_collection", collection_id=collection_id),
     )
     if doc is None:
         raise NotFoundError(f"collection {collection_id!r} has no feature {feature_id!r}")

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 
 from api import mvt, ogc, visibility
 from api.auth import Principal
-from api.deps import WorkspaceDep
+from api.deps import WorkspaceDep, public_url
 from api.workspace import Workspace
 from geo.errors import NotFoundError
 
@@ -59,7 +59,7 @@ def _source(ws: Workspace, request: Request, layer: str, who: Principal) -> tupl
 def tilejson(ws: WorkspaceDep, request: Request, who: ReaderDep, layer: LayerPath) -> dict[str, Any]:
     """TileJSON 3.0.0: tile URL template, zoom range, bounds and the layer's fields."""
     source, _ = _source(ws, request, layer, who)
-    template = str(request.url_for("tile", layer=layer, z="0", x="0", y="0"))
+    template = str(public_url(request, request.url_for("tile", layer=layer, z="0", x="0", y="0")))
     template = template.removesuffix("/0/0/0.mvt") + "/{z}/{x}/{y}.mvt"
     return mvt.tilejson(source, tiles_url=template)
 

@@ -175,3 +175,36 @@ async def test_public_csv_neutralises_formulas(ws: Path) -> None:
         # numbers stay numbers: no quote before a number, negative or not
         assert all(not row["rank"].startswith("'") for row in rows)
         assert all(float(row["lon"]) > 0 for row in rows)
+
+
+def _hrefs(doc: object) -> list[str]:
+    if isinstance(doc, dict):
+        return [v for k, v in doc.items() if k == "href" and isinstance(v, str)] + [
+            h for v in doc.values() for h in _hrefs(v)]
+    if isinstance(doc, list):
+        return [h for v in doc for h in _hrefs(v)]
+    return []
+
+
+@pytest.mark.parametrize("base", [None, "https://fire.example.org/fr"])
+async def test_links_never_copy_the_host_header(ws: Path, base: str | None) -> None:
+    app = create_app(Settings(workspace=ws, public_base_url=base, _env_file=None))
+    forged = {"Host": "evil.example"}
+    async with asgi_client(app) as http:
+        paths = ["/ogc", "/ogc/collections", "/ogc/collections/roads",
+                 "/ogc/collections/roads/items?limit=1", "/ogc/collections/roads/schema"]
+        docs = [(await http.get(p, headers=forged)).json() for p in paths]
+        tilejson = (await http.get("/tiles/roads.json", headers=forged)).json()
+    links = [h for d in docs for h in _hrefs(d)] + tilejson["tiles"] + [docs[-1]["$id"]]
+    assert len(links) > 10
+    assert not [h for h in links if "evil.example" in h]
+    # without a base: paths on this server; with one: every link on it
+    prefix = "/" if base is None else base + "/"
+    assert all(h.startswith(prefix) and not h.startswith("//") for h in links), links
+
+
+def test_public_base_url_must_be_an_http_address() -> None:
+    assert Settings(public_base_url="https://x.example/", _env_file=None).public_base_url == "https://x.example"
+    for bad in ("evil.example", "ftp://x.example", "https://x.example/?a=1", "javascript:alert(1)"):
+        with pytest.raises(ValueError, match="public_base_url"):
+            Settings(public_base_url=bad, _env_file=None)
