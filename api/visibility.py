@@ -14,7 +14,9 @@ per extra table the downloads offer):
 - the ledger's layers (``blockages``, ``blockages_ranked``) are default-deny: only the columns
   listed in :data:`LEDGER_PUBLIC` are public (their ``name`` column carries the item's note);
 - a table without a policy shows an anonymous caller nothing but its geometry (default-deny);
-- ``source_file`` is shown as a file name, never as an absolute server path (every caller).
+- the raw ``value`` of a rejected input row (it may be anyone's data) needs a key;
+- a file column (:data:`FILE_COLUMNS`: ``source_file``, ``file`` of the rejects) is shown as a
+  file name, never as an absolute server path (every caller).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from api.store import ROLES
 from geo.catalog import CATALOG, LayerName
 
 __all__ = [
+    "FILE_COLUMNS",
     "LEDGER_PUBLIC",
     "PERSONAL",
     "PERSONAL_ROLE",
@@ -84,12 +87,19 @@ class LayerPolicy:
     restricted: Mapping[str, str] = field(default_factory=dict)
 
 
+#: Columns naming an input file: callers see the file name only.
+FILE_COLUMNS = ("source_file", "file")
+
 _DERIVED = LayerPolicy()
 _LEDGER = LayerPolicy(public=LEDGER_PUBLIC)
 #: One policy per served table (every catalog layer, which includes the downloads' tables).
 POLICY: Mapping[str, LayerPolicy] = MappingProxyType({
-    name: (_LEDGER if name in (LayerName.BLOCKAGES, LayerName.BLOCKAGES_RANKED) else _DERIVED)
-    for name in CATALOG
+    **{name: (_LEDGER if name in (LayerName.BLOCKAGES, LayerName.BLOCKAGES_RANKED) else _DERIVED)
+       for name in CATALOG},
+    LayerName.REJECTS: LayerPolicy(
+        public=frozenset({"layer", "file", "row", "column", "feature_id", "reason"}),
+        restricted={"value": PERSONAL_ROLE},
+    ),
 })
 
 _RANK = {role: i + 1 for i, role in enumerate(ROLES)}
@@ -154,7 +164,7 @@ def _relative_names(values: pd.Series) -> pd.Series:
 
 
 def redact(layer: str, frame: pd.DataFrame, who: Principal | str | None) -> pd.DataFrame:
-    """``frame`` as ``who`` may see it: hidden columns dropped, ``source_file`` a file name.
+    """``frame`` as ``who`` may see it: hidden columns dropped, file columns file names.
 
     Returns ``frame`` itself when nothing changes (so caches keyed by the frame still hit).
     ``who`` is a :class:`~api.auth.Principal`, a role name or None (anonymous).
@@ -162,14 +172,15 @@ def redact(layer: str, frame: pd.DataFrame, who: Principal | str | None) -> pd.D
     role = who.role if isinstance(who, Principal) else who
     geometry = getattr(frame, "_geometry_column_name", None)
     drop = hidden_columns(layer, [str(c) for c in frame.columns], role, geometry=geometry)
-    paths = "source_file" in frame.columns and "source_file" not in drop and bool(
-        frame["source_file"].map(lambda v: isinstance(v, str) and ("/" in v or "\\" in v)).any()
-    )
+    paths = [
+        c for c in FILE_COLUMNS if c in frame.columns and c not in drop
+        and bool(frame[c].map(lambda v: isinstance(v, str) and ("/" in v or "\\" in v)).any())
+    ]
     if not drop and not paths:
         return frame
     out = frame.drop(columns=drop)
-    if paths:
-        out["source_file"] = _relative_names(out["source_file"])
+    for c in paths:
+        out[c] = _relative_names(out[c])
     return out
 
 

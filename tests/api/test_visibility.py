@@ -97,6 +97,9 @@ def test_redact_gives_file_names_and_keeps_the_frame_when_nothing_changes() -> N
     frame = pd.DataFrame({"hydrant_id": ["h1"], "source_file": ["/srv/data/城区/hydrants.csv"]})
     out = visibility.redact("hydrants", frame, "viewer")
     assert out["source_file"].tolist() == ["hydrants.csv"]
+    rejects = pd.DataFrame({"file": ["C:\\data\\blockages.xlsx"], "reason": ["no lon"], "value": ["x"]})
+    assert visibility.redact("rejects", rejects, None).to_dict("list") == {
+        "file": ["blockages.xlsx"], "reason": ["no lon"]}
     clean = pd.DataFrame({"hydrant_id": ["h1"], "source_file": ["hydrants.csv"]})
     assert visibility.redact("hydrants", clean, None) is clean
 
