@@ -211,3 +211,12 @@ def test_public_base_url_must_be_an_http_address() -> None:
     for bad in ("evil.example", "ftp://x.example", "https://x.example/?a=1", "javascript:alert(1)"):
         with pytest.raises(ValueError, match="public_base_url"):
             Settings(public_base_url=bad, _env_file=None)
+
+
+def test_error_bodies_name_files_not_server_paths(tmp_path: Path) -> None:
+    from api.errors import error_body
+
+    where = tmp_path / "城区" / "hydrants.csv"
+    body = error_body(422, f"cannot read {str(where)!r}, row 3; see /ledger/export.csv or https://x.example/a/b")
+    # the file is named, its folder on this server is not; a route and a URL stay as they are
+    assert body["error"] == "cannot read 'hydrants.csv', row 3; see /ledger/export.csv or https://x.example/a/b"
