@@ -224,10 +224,12 @@ def layers_gpkg(
     "/report.xlsx", summary="Finance workbook (XLSX)", response_class=FileResponse,
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
 )
-def report_xlsx(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
+def report_xlsx(
+    ws: WorkspaceDep, request: Request, who: ReaderDep, district: DistrictQuery = None
+) -> FileResponse:
     """``report.xlsx`` of the workspace folder, else made from the served analysis; with
     ``district``, the report of that one unit."""
-    path = _report(ws, request, "report.xlsx", district)
+    path = _report(ws, request, who, "report.xlsx", district)
     return FileResponse(path, media_type=XLSX, filename=path.name)
 
 
@@ -235,10 +237,12 @@ def report_xlsx(ws: WorkspaceDep, request: Request, district: DistrictQuery = No
     "/report.pdf", summary="Report (PDF)", response_class=FileResponse,
     responses={200: {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
 )
-def report_pdf(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
+def report_pdf(
+    ws: WorkspaceDep, request: Request, who: ReaderDep, district: DistrictQuery = None
+) -> FileResponse:
     """``report.pdf`` of the workspace folder, else made from the served analysis; with
     ``district``, the report of that one unit."""
-    path = _report(ws, request, "report.pdf", district)
+    path = _report(ws, request, who, "report.pdf", district)
     return FileResponse(path, media_type=PDF, filename=path.name)
 
 
@@ -280,13 +284,17 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
 
 
-def _report(ws: Workspace, request: Request, filename: str, district: str | None = None) -> Path:
+def _report(
+    ws: Workspace, request: Request, who: Principal, filename: str, district: str | None = None
+) -> Path:
     with ws.lock:
         layers, analysis, version, folder = ws.layers, ws.analysis, ogc.workspace_version(ws), ws.path
     if district is not None:
         district_polygon(_units(ws, request), district)  # 404 naming the valid units
     existing = Path(folder) / filename
-    if district is None and existing.is_file():
+    # the workspace's own report may list its reporters: a keyed caller's; the public gets one
+    # made with the columns it may see (api.visibility)
+    if district is None and existing.is_file() and who.role is not None:
         return existing
     try:
         from reports.build import build_reports
@@ -299,11 +307,13 @@ def _report(ws: Workspace, request: Request, filename: str, district: str | None
     def named(name: str) -> str:  # one file name per district, as the GeoPackage and the CSV
         return name if district is None else f"{Path(name).stem}-{_safe(district)}{Path(name).suffix}"
 
+    ranked = analysis.layers.get(LayerName.BLOCKAGES_RANKED)
+
     def build(folder: Path) -> Path:
         out = folder / ("reports" if district is None else f"reports-{_safe(district)}")
         build_reports(
             layers, analysis, out_dir=out, district=district,
-            blockages=analysis.layers.get(LayerName.BLOCKAGES_RANKED),
+            blockages=None if ranked is None else visibility.redact(LayerName.BLOCKAGES_RANKED, ranked, who),
             proposed=analysis.layers.get(LayerName.PROPOSED_HYDRANTS),
             budget_curve=analysis.layers.get(LayerName.BUDGET_CURVE),
         )
@@ -311,7 +321,8 @@ def _report(ws: Workspace, request: Request, filename: str, district: str | None
             (out / made).replace(out / named(made))
         return out
 
-    path = _files(request).get(f"reports:{district}", analysis, version, build) / named(filename)
+    seer = visibility.audience(who)
+    path = _files(request).get(f"reports:{seer}:{district}", analysis, version, build) / named(filename)
     if not path.is_file():
         raise NotFoundError(f"{filename} could not be made from the served analysis")
     return path

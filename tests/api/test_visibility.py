@@ -220,3 +220,15 @@ def test_error_bodies_name_files_not_server_paths(tmp_path: Path) -> None:
     body = error_body(422, f"cannot read {str(where)!r}, row 3; see /ledger/export.csv or https://x.example/a/b")
     # the file is named, its folder on this server is not; a route and a URL stay as they are
     assert body["error"] == "cannot read 'hydrants.csv', row 3; see /ledger/export.csv or https://x.example/a/b"
+
+
+async def test_report_workbook_for_the_public_has_no_personal_fields(ws: Path) -> None:
+    import zipfile
+
+    async with served(ws) as (http, heads):
+        for role in (None, "viewer"):
+            r = await http.get("/downloads/report.xlsx", headers=heads[role])
+            assert r.status_code == 200, r.text
+            with zipfile.ZipFile(io.BytesIO(r.content)) as book:
+                text = b"".join(book.read(n) for n in book.namelist() if n.endswith(".xml"))
+            assert _has_markers(text) is (role is not None), role
