@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,9 +58,27 @@ def status_for(exc: FireReachError) -> int:
     return 400
 
 
+#: An absolute POSIX path in a message (two components at least, not inside a URL).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])(/[^\s'\"/,;:()<>]+(?:/[^\s'\"/,;:()<>]+)+)")
+
+
+def relative_names(message: str) -> str:
+    """``message`` with every absolute path of this server's file system cut to its file name.
+
+    A path counts when its first folder exists on this machine (``/srv/ws/roads.csv`` →
+    ``roads.csv``); route paths such as ``/ledger/export.csv`` stay as they are.
+    """
+
+    def name(m: re.Match[str]) -> str:
+        path = Path(m.group(1))
+        return path.name if Path("/", path.parts[1]).is_dir() else m.group(1)
+
+    return _ABSOLUTE_PATH.sub(name, message)
+
+
 def error_body(status: int, message: str, *, detail: object = None) -> dict[str, object]:
-    """The JSON error body every endpoint returns."""
-    body: dict[str, object] = {"status": status, "error": message}
+    """The JSON error body every endpoint returns (absolute server paths cut to file names)."""
+    body: dict[str, object] = {"status": status, "error": relative_names(message)}
     if detail is not None:
         body["detail"] = detail
     return body

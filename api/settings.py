@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="seconds between checks for a siting proposal left stale by live hydrant "
         "updates; a stale one is recomputed in the background (0 = only at restart)",
     )
+    public_base_url: str | None = Field(
+        default=None,
+        description="the server's public address for absolute links (OGC API documents, "
+        "TileJSON), e.g. https://fire.example.org; None = links are paths on this server "
+        "(the request's Host header is never used)",
+    )
     basemap_url: str | None = Field(
         default=None,
         description="basemap tile URL for the web map, a {z}/{x}/{y} template (http(s) or a path on "
@@ -163,6 +169,19 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         """The entries of ``trusted_proxies`` (empty: forwarded headers are not believed)."""
         return [item for item in self.trusted_proxies.split(",") if item]
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError(
+                f"public_base_url {value!r} must be an http(s) address without query, "
+                "e.g. https://fire.example.org or https://example.org/firereach"
+            )
+        return value.strip().rstrip("/")
 
     @field_validator("basemap_url")
     @classmethod

@@ -932,7 +932,7 @@ CSV_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _csv_text(value: str | None) -> str:
+def csv_text(value: str | None) -> str:
     """Text for a spreadsheet cell: a leading formula character is quoted with ``'``."""
     if value is None:
         return ""
@@ -951,9 +951,9 @@ def ledger_csv(blockages: list[Blockage]) -> bytes:
     for b in blockages:
         writer.writerow([
             b.blockage_id, f"{b.lon:.7f}", f"{b.lat:.7f}", b.kind, b.status, to_text(b.reported_at),
-            _csv_text(b.reporter), _csv_text(b.photo_url),
-            "" if b.remaining_width_m is None else f"{b.remaining_width_m:g}", _csv_text(b.note),
-            _csv_text(b.district), _csv_text(b.assignee),
+            csv_text(b.reporter), csv_text(b.photo_url),
+            "" if b.remaining_width_m is None else f"{b.remaining_width_m:g}", csv_text(b.note),
+            csv_text(b.district), csv_text(b.assignee),
             "" if b.duplicate_of is None else b.duplicate_of, to_text(b.status_since),
             "" if b.due_at is None else to_text(b.due_at), "yes" if b.overdue else "no",
             to_text(b.created_at), to_text(b.updated_at),

@@ -29,9 +29,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
-from api import ogc
-from api.auth import require
+from api import ogc, visibility
+from api.auth import Principal
 from api.deps import WorkspaceDep
+from api.store import csv_text
 from api.workspace import Workspace
 from geo.catalog import LayerName
 from geo.errors import ConfigError, NotFoundError
@@ -40,8 +41,9 @@ from reports.export import write_geopackage
 log = logging.getLogger(__name__)
 
 router = APIRouter(
-    prefix="/downloads", tags=["downloads"], dependencies=[Depends(require("read"))]
+    prefix="/downloads", tags=["downloads"], dependencies=[Depends(visibility.READER)]
 )
+ReaderDep = Annotated[Principal, Depends(visibility.READER)]
 
 GPKG = "application/geopackage+sqlite3"
 CSV = "text/csv; charset=utf-8"
@@ -167,7 +169,11 @@ def filter_tables(
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as UTF-8 CSV with BOM; geometry as WGS84 WKT, points also as lon/lat."""
+    """A table as UTF-8 CSV with BOM; geometry as WGS84 WKT, points also as lon/lat.
+
+    Text that would start a spreadsheet formula is quoted with ``'`` (:func:`api.store.csv_text`,
+    as the ledger's export); numeric columns stay numbers.
+    """
     table = pd.DataFrame(frame)
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
         wgs = frame.geometry.to_crs("EPSG:4326") if frame.crs is not None else frame.geometry
@@ -178,6 +184,9 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
             table["lon"] = np.round(shapely.get_x(geoms), 7)
             table["lat"] = np.round(shapely.get_y(geoms), 7)
         table["geometry_wkt"] = shapely.to_wkt(geoms, rounding_precision=7)
+    for c in table.columns:
+        if c != "geometry_wkt" and (table[c].dtype == object or isinstance(table[c].dtype, pd.StringDtype)):
+            table[c] = table[c].map(lambda v: csv_text(v) if isinstance(v, str) else v)
     buf = io.StringIO()
     table.to_csv(buf, index=False)
     return buf.getvalue().encode("utf-8-sig")
@@ -188,8 +197,12 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     response_class=FileResponse,
     responses={200: {"content": {GPKG: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
 )
-def layers_gpkg(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
-    """Every layer, result layer and table (findings, rejects) in the working CRS."""
+def layers_gpkg(
+    ws: WorkspaceDep, request: Request, who: ReaderDep, district: DistrictQuery = None
+) -> FileResponse:
+    """Every layer, result layer and table (findings, rejects) in the working CRS, with the
+    columns the caller may see (:mod:`api.visibility`): one file per audience, built once per
+    analysis and version."""
     with ws.lock:
         analysis, version, crs = ws.analysis, ogc.workspace_version(ws), ws.layers.crs
     tables = _tables(ws)
@@ -200,9 +213,10 @@ def layers_gpkg(ws: WorkspaceDep, request: Request, district: DistrictQuery = No
         name = f"layers-{_safe(district)}.gpkg"
 
     def build(folder: Path) -> Path:
-        return write_geopackage(tables, folder / name)
+        seen = {layer: visibility.redact(layer, frame, who) for layer, frame in tables.items()}
+        return write_geopackage(seen, folder / name)
 
-    path = _files(request).get(f"gpkg:{district}", analysis, version, build)
+    path = _files(request).get(f"gpkg:{visibility.audience(who)}:{district}", analysis, version, build)
     return FileResponse(path, media_type=GPKG, filename=name)
 
 
@@ -210,10 +224,12 @@ def layers_gpkg(ws: WorkspaceDep, request: Request, district: DistrictQuery = No
     "/report.xlsx", summary="Finance workbook (XLSX)", response_class=FileResponse,
     responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
 )
-def report_xlsx(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
+def report_xlsx(
+    ws: WorkspaceDep, request: Request, who: ReaderDep, district: DistrictQuery = None
+) -> FileResponse:
     """``report.xlsx`` of the workspace folder, else made from the served analysis; with
     ``district``, the report of that one unit."""
-    path = _report(ws, request, "report.xlsx", district)
+    path = _report(ws, request, who, "report.xlsx", district)
     return FileResponse(path, media_type=XLSX, filename=path.name)
 
 
@@ -221,10 +237,12 @@ def report_xlsx(ws: WorkspaceDep, request: Request, district: DistrictQuery = No
     "/report.pdf", summary="Report (PDF)", response_class=FileResponse,
     responses={200: {"content": {PDF: {"schema": {"type": "string", "format": "binary"}}}}, **_ERRORS},
 )
-def report_pdf(ws: WorkspaceDep, request: Request, district: DistrictQuery = None) -> FileResponse:
+def report_pdf(
+    ws: WorkspaceDep, request: Request, who: ReaderDep, district: DistrictQuery = None
+) -> FileResponse:
     """``report.pdf`` of the workspace folder, else made from the served analysis; with
     ``district``, the report of that one unit."""
-    path = _report(ws, request, "report.pdf", district)
+    path = _report(ws, request, who, "report.pdf", district)
     return FileResponse(path, media_type=PDF, filename=path.name)
 
 
@@ -235,6 +253,7 @@ def report_pdf(ws: WorkspaceDep, request: Request, district: DistrictQuery = Non
 def layer_csv(
     ws: WorkspaceDep,
     request: Request,
+    who: ReaderDep,
     layer: Annotated[str, PathParam(description="a collection (see /ogc/collections) or findings, "
                                                 "building_hydrants, rejects", max_length=100)],
     district: DistrictQuery = None,
@@ -256,6 +275,7 @@ def layer_csv(
             frame = filter_tables({**collections, layer: frame}, polygon, "EPSG:4326")[layer]
         else:
             raise ConfigError(f"table {layer!r} has no geometry: it cannot be filtered by district")
+    frame = visibility.redact(layer, frame, who)
     suffix = "" if district is None else "-" + _safe(district)
     return Response(csv_bytes(frame), media_type=CSV, headers=_attachment(f"{layer}{suffix}.csv"))
 
@@ -264,13 +284,17 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in text)
 
 
-def _report(ws: Workspace, request: Request, filename: str, district: str | None = None) -> Path:
+def _report(
+    ws: Workspace, request: Request, who: Principal, filename: str, district: str | None = None
+) -> Path:
     with ws.lock:
         layers, analysis, version, folder = ws.layers, ws.analysis, ogc.workspace_version(ws), ws.path
     if district is not None:
         district_polygon(_units(ws, request), district)  # 404 naming the valid units
     existing = Path(folder) / filename
-    if district is None and existing.is_file():
+    # the workspace's own report may list its reporters: a keyed caller's; the public gets one
+    # made with the columns it may see (api.visibility)
+    if district is None and existing.is_file() and who.role is not None:
         return existing
     try:
         from reports.build import build_reports
@@ -283,11 +307,13 @@ def _report(ws: Workspace, request: Request, filename: str, district: str | None
     def named(name: str) -> str:  # one file name per district, as the GeoPackage and the CSV
         return name if district is None else f"{Path(name).stem}-{_safe(district)}{Path(name).suffix}"
 
+    ranked = analysis.layers.get(LayerName.BLOCKAGES_RANKED)
+
     def build(folder: Path) -> Path:
         out = folder / ("reports" if district is None else f"reports-{_safe(district)}")
         build_reports(
             layers, analysis, out_dir=out, district=district,
-            blockages=analysis.layers.get(LayerName.BLOCKAGES_RANKED),
+            blockages=None if ranked is None else visibility.redact(LayerName.BLOCKAGES_RANKED, ranked, who),
             proposed=analysis.layers.get(LayerName.PROPOSED_HYDRANTS),
             budget_curve=analysis.layers.get(LayerName.BUDGET_CURVE),
         )
@@ -295,7 +321,8 @@ def _report(ws: Workspace, request: Request, filename: str, district: str | None
             (out / made).replace(out / named(made))
         return out
 
-    path = _files(request).get(f"reports:{district}", analysis, version, build) / named(filename)
+    seer = visibility.audience(who)
+    path = _files(request).get(f"reports:{seer}:{district}", analysis, version, build) / named(filename)
     if not path.is_file():
         raise NotFoundError(f"{filename} could not be made from the served analysis")
     return path

@@ -15,9 +15,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from api import ogc
-from api.auth import require
-from api.deps import WorkspaceDep
+from api import ogc, visibility
+from api.auth import Principal
+from api.deps import WorkspaceDep, public_url
 from api.errors import error_body
 from api.workspace import Workspace
 from geo.errors import NotFoundError
@@ -65,8 +65,9 @@ _FEATURE_SCHEMA: dict[str, Any] = {
 
 router = APIRouter(
     prefix="/ogc", tags=["OGC API - Features"], route_class=OGCRoute, responses=_ERRORS,
-    dependencies=[Depends(require("read"))],
+    dependencies=[Depends(visibility.READER)],
 )
+ReaderDep = Annotated[Principal, Depends(visibility.READER)]
 
 FormatQuery = Annotated[Literal["json"] | None, Query(alias="f", description="json (the only format)")]
 GeoFormatQuery = Annotated[
@@ -79,21 +80,30 @@ def _json(doc: dict[str, Any], media_type: str = ogc.JSON) -> Response:
     return Response(ogc.json_bytes(doc), media_type=media_type)
 
 
-def _collection(ws: Workspace, request: Request, name: str) -> tuple[gpd.GeoDataFrame, ogc.CollectionIndex]:
+def _collection(
+    ws: Workspace, request: Request, name: str, who: Principal
+) -> tuple[gpd.GeoDataFrame, ogc.CollectionIndex]:
     # No lock: live updates replace the collections dict whole, so a read never waits for a
-    # recomputation; the prepared index is keyed by the frame itself.
+    # recomputation; the prepared index is keyed by the frame itself (the one ``who`` may see).
     collections, version = ws.collections, ogc.workspace_version(ws)
     frame = collections.get(name)
     if frame is None:
         raise NotFoundError(f"no collection {name!r}; collections: {', '.join(sorted(collections))}")
+    frame = visibility.visible_frame(request.app.state, name, frame, version, who)
     cache: ogc.FrameCache[ogc.CollectionIndex] = ogc.app_cache(
         request.app.state, "ogc_indexes", ogc.FrameCache
     )
     return frame, cache.get(name, frame, version, lambda: ogc.collection_index(name, frame))
 
 
+def _link(request: Request, name: str | None = None, **params: str) -> str:
+    """The route ``name`` (None: this request's URL) as a link callers may follow (never on the
+    Host header: :func:`api.deps.public_url`)."""
+    return str(public_url(request, request.url if name is None else request.url_for(name, **params)))
+
+
 def _base(request: Request) -> str:
-    return str(request.url_for("ogc_landing")).rstrip("/")
+    return _link(request, "ogc_landing").rstrip("/")
 
 
 @router.get(
@@ -103,9 +113,10 @@ def _base(request: Request) -> str:
 def landing(request: Request, f: FormatQuery = None) -> Response:
     """Links to the API definition, the conformance declaration and the collections."""
     ogc.check_format(f, ogc.JSON_FORMATS)
+    app_docs = request.app.docs_url
     doc = ogc.landing_page(
-        base=_base(request), openapi_url=str(request.url_for("ogc_openapi")),
-        docs_url=str(request.base_url).rstrip("/") + (request.app.docs_url or "/docs"),
+        base=_base(request), openapi_url=_link(request, "ogc_openapi"),
+        docs_url=str(public_url(request, request.scope.get("root_path", "") + (app_docs or "/docs"))),
     )
     return _json(doc)
 
@@ -137,12 +148,12 @@ def api_definition(request: Request, f: FormatQuery = None) -> Response:
     "/collections", name="ogc_collections", summary="Feature collections",
     responses={200: {"content": {ogc.JSON: {"schema": _DOC}}}},
 )
-def collections(ws: WorkspaceDep, request: Request, f: FormatQuery = None) -> Response:
+def collections(ws: WorkspaceDep, request: Request, who: ReaderDep, f: FormatQuery = None) -> Response:
     """Every collection of the workspace: layers and analysis results."""
     ogc.check_format(f, ogc.JSON_FORMATS)
     names = list(ws.collections)
-    indexes = [_collection(ws, request, name)[1] for name in names]
-    return _json(ogc.collections_document(indexes, base=str(request.url_for("ogc_collections"))))
+    indexes = [_collection(ws, request, name, who)[1] for name in names]
+    return _json(ogc.collections_document(indexes, base=_link(request, "ogc_collections")))
 
 
 @router.get(
@@ -150,12 +161,13 @@ def collections(ws: WorkspaceDep, request: Request, f: FormatQuery = None) -> Re
     responses={200: {"content": {ogc.JSON: {"schema": _DOC}}}},
 )
 def collection(
-    ws: WorkspaceDep, request: Request, collection_id: CollectionPath, f: FormatQuery = None
+    ws: WorkspaceDep, request: Request, who: ReaderDep, collection_id: CollectionPath,
+    f: FormatQuery = None,
 ) -> Response:
     """A collection's description: title, extent (WGS84), links to its items."""
     ogc.check_format(f, ogc.JSON_FORMATS)
-    _, index = _collection(ws, request, collection_id)
-    return _json(ogc.collection_document(index, base=str(request.url_for("ogc_collections"))))
+    _, index = _collection(ws, request, collection_id, who)
+    return _json(ogc.collection_document(index, base=_link(request, "ogc_collections")))
 
 
 @router.get(
@@ -163,21 +175,22 @@ def collection(
     responses={200: {"content": {ogc.JSON_SCHEMA: {"schema": {"type": "object"}}}}},
 )
 def schema(
-    ws: WorkspaceDep, request: Request, collection_id: CollectionPath, f: FormatQuery = None
+    ws: WorkspaceDep, request: Request, who: ReaderDep, collection_id: CollectionPath,
+    f: FormatQuery = None,
 ) -> Response:
     """The JSON schema of the collection's features: property names and types."""
     ogc.check_format(f, ogc.JSON_FORMATS)
-    frame, index = _collection(ws, request, collection_id)
-    return _json(ogc.collection_schema(frame, index, url=str(request.url)), ogc.JSON_SCHEMA)
+    frame, index = _collection(ws, request, collection_id, who)
+    return _json(ogc.collection_schema(frame, index, url=_link(request)), ogc.JSON_SCHEMA)
 
 
 @router.get(
     "/collections/{collection_id}/schema.xsd", name="ogc_xsd", summary="GML application schema",
     responses={200: {"content": {ogc.XML: {"schema": {"type": "string"}}}}},
 )
-def xsd(ws: WorkspaceDep, request: Request, collection_id: CollectionPath) -> Response:
+def xsd(ws: WorkspaceDep, request: Request, who: ReaderDep, collection_id: CollectionPath) -> Response:
     """The collection's property names and types as a GML 3.2 application schema (for GDAL/QGIS)."""
-    frame, index = _collection(ws, request, collection_id)
+    frame, index = _collection(ws, request, collection_id, who)
     return Response(ogc.collection_xsd(frame, index), media_type=ogc.XML)
 
 
@@ -188,6 +201,7 @@ def xsd(ws: WorkspaceDep, request: Request, collection_id: CollectionPath) -> Re
 def items(
     ws: WorkspaceDep,
     request: Request,
+    who: ReaderDep,
     collection_id: CollectionPath,
     limit: Annotated[int, Query(ge=1, le=ogc.MAX_LIMIT, description="features per page")] = ogc.DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=10**9, description="features to skip")] = 0,
@@ -214,13 +228,13 @@ def items(
     """GeoJSON features (WGS84), paged by ``limit``/``offset``, filtered by ``bbox`` and by any
     property of the collection given as a query parameter (``?status=in_service``)."""
     ogc.check_format(f, ogc.GEOJSON_FORMATS)
-    frame, index = _collection(ws, request, collection_id)
+    frame, index = _collection(ws, request, collection_id, who)
     box = ogc.parse_bbox(bbox)
     filters = ogc.parse_filters(request.query_params.multi_items(), index)
     rows = ogc.select_rows(frame, index, bbox=box, filters=filters)
     body = ogc.feature_collection(
-        frame, index, rows, url=request.url, offset=offset, limit=limit,
-        collection_url=str(request.url_for("ogc_collection", collection_id=collection_id)),
+        frame, index, rows, url=public_url(request, request.url), offset=offset, limit=limit,
+        collection_url=_link(request, "ogc_collection", collection_id=collection_id),
     )
     return Response(body, media_type=ogc.GEOJSON)
 
@@ -232,16 +246,17 @@ def items(
 def item(
     ws: WorkspaceDep,
     request: Request,
+    who: ReaderDep,
     collection_id: CollectionPath,
     feature_id: Annotated[str, Path(description="feature id (e.g. osm/123 or 42)")],
     f: GeoFormatQuery = None,
 ) -> Response:
     """One GeoJSON feature by its stable id."""
     ogc.check_format(f, ogc.GEOJSON_FORMATS)
-    frame, index = _collection(ws, request, collection_id)
+    frame, index = _collection(ws, request, collection_id, who)
     doc = ogc.feature(
-        frame, index, feature_id, url=str(request.url),
-        collection_url=str(request.url_for("ogc_collection", collection_id=collection_id)),
+        frame, index, feature_id, url=_link(request),
+        collection_url=_link(request, "ogc_collection", collection_id=collection_id),
     )
     if doc is None:
         raise NotFoundError(f"collection {collection_id!r} has no feature {feature_id!r}")

@@ -14,17 +14,18 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 
-from api import mvt, ogc
-from api.auth import require
-from api.deps import WorkspaceDep
+from api import mvt, ogc, visibility
+from api.auth import Principal
+from api.deps import WorkspaceDep, public_url
 from api.workspace import Workspace
 from geo.errors import NotFoundError
 
 router = APIRouter(
-    prefix="/tiles", tags=["tiles"], dependencies=[Depends(require("read"))],
+    prefix="/tiles", tags=["tiles"], dependencies=[Depends(visibility.READER)],
     responses=ogc.error_responses(401, 403),
 )
 
+ReaderDep = Annotated[Principal, Depends(visibility.READER)]
 LayerPath = Annotated[
     str, Path(description="collection name, e.g. roads_analysis", pattern=r"^[A-Za-z0-9_\-]+$")
 ]
@@ -45,19 +46,20 @@ def _sources(request: Request) -> ogc.FrameCache[mvt.TileSource]:
     return cache
 
 
-def _source(ws: Workspace, request: Request, layer: str) -> tuple[mvt.TileSource, int]:
+def _source(ws: Workspace, request: Request, layer: str, who: Principal) -> tuple[mvt.TileSource, int]:
     frame, version = _frame(ws, layer)
-    return _sources(request).get(layer, frame, version, lambda: mvt.tile_source(layer, frame)), version
+    seen = visibility.visible_frame(request.app.state, layer, frame, version, who)
+    return _sources(request).get(layer, seen, version, lambda: mvt.tile_source(layer, seen)), version
 
 
 @router.get(
     "/{layer}.json", name="tilejson", summary="TileJSON of a layer",
     responses={200: {"content": {ogc.JSON: {"schema": {"type": "object"}}}}, **ogc.error_responses(404, 422)},
 )
-def tilejson(ws: WorkspaceDep, request: Request, layer: LayerPath) -> dict[str, Any]:
+def tilejson(ws: WorkspaceDep, request: Request, who: ReaderDep, layer: LayerPath) -> dict[str, Any]:
     """TileJSON 3.0.0: tile URL template, zoom range, bounds and the layer's fields."""
-    source, _ = _source(ws, request, layer)
-    template = str(request.url_for("tile", layer=layer, z="0", x="0", y="0"))
+    source, _ = _source(ws, request, layer, who)
+    template = str(public_url(request, request.url_for("tile", layer=layer, z="0", x="0", y="0")))
     template = template.removesuffix("/0/0/0.mvt") + "/{z}/{x}/{y}.mvt"
     return mvt.tilejson(source, tiles_url=template)
 
@@ -74,6 +76,7 @@ def tilejson(ws: WorkspaceDep, request: Request, layer: LayerPath) -> dict[str, 
 )
 async def tile(
     request: Request,
+    who: ReaderDep,
     layer: LayerPath,
     z: Annotated[int, Path(ge=0, le=mvt.MAX_ZOOM, description="zoom")],
     x: Annotated[int, Path(ge=0, description="column, 0 .. 2^z - 1")],
@@ -92,11 +95,13 @@ async def tile(
         )
     ws: Workspace = request.app.state.workspace
     frame, version = _frame(ws, layer)
-    ready = _sources(request).peek(layer, frame, version)
+    seen = visibility.visible_frame(request.app.state, layer, frame, version, who)
+    ready = _sources(request).peek(layer, seen, version)
     if ready is None:
-        source, version = await run_in_threadpool(_source, ws, request, layer)
+        source, version = await run_in_threadpool(_source, ws, request, layer, who)
     else:
         source = ready
+    # each audience has its own source (and serial), so its own tiles and ETags
     key = (layer, z, x, y, version, source.serial)
     etag = f'"{version}-{source.serial}-{z}-{x}-{y}"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
