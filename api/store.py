@@ -31,6 +31,7 @@ from typing import Any, Literal, get_args
 
 from geo import vocabulary
 from geo.errors import ConfigError, FireReachError, LayerValidationError, NotFoundError
+from reports.export import spreadsheet_text
 
 log = logging.getLogger(__name__)
 
@@ -929,14 +930,6 @@ CSV_COLUMNS = (
     "remaining_width", "note", "district", "assignee", "duplicate_of", "status_since", "due_at",
     "overdue", "created_at", "updated_at",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_text(value: str | None) -> str:
-    """Text for a spreadsheet cell: a leading formula character is quoted with ``'``."""
-    if value is None:
-        return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def ledger_csv(blockages: list[Blockage]) -> bytes:
@@ -951,9 +944,9 @@ def ledger_csv(blockages: list[Blockage]) -> bytes:
     for b in blockages:
         writer.writerow([
             b.blockage_id, f"{b.lon:.7f}", f"{b.lat:.7f}", b.kind, b.status, to_text(b.reported_at),
-            csv_text(b.reporter), csv_text(b.photo_url),
-            "" if b.remaining_width_m is None else f"{b.remaining_width_m:g}", csv_text(b.note),
-            csv_text(b.district), csv_text(b.assignee),
+            spreadsheet_text(b.reporter), spreadsheet_text(b.photo_url),
+            "" if b.remaining_width_m is None else f"{b.remaining_width_m:g}", spreadsheet_text(b.note),
+            spreadsheet_text(b.district), spreadsheet_text(b.assignee),
             "" if b.duplicate_of is None else b.duplicate_of, to_text(b.status_since),
             "" if b.due_at is None else to_text(b.due_at), "yes" if b.overdue else "no",
             to_text(b.created_at), to_text(b.updated_at),

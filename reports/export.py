@@ -157,10 +157,42 @@ def write_geopackage(layers: Mapping[str, pd.DataFrame], path: Path) -> Path:
 
 
 
+#: What starts a formula in a spreadsheet cell (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str | None) -> str:
+    """Text for a spreadsheet cell: a leading formula character is quoted with ``'`` (None: "")."""
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def spreadsheet_safe(frame: pd.DataFrame, *, keep: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The table with every text cell that would start a spreadsheet formula quoted with ``'``.
+
+    Only text columns are touched (numbers, negative ones included, stay numbers), and not those
+    in ``keep``; a cell such as ``=HYPERLINK(...)`` from an agency file or a report's note reaches
+    Excel as text. The given frame is untouched.
+    """
+    out = frame
+    for name in frame.columns:
+        col = frame[name]
+        if name in keep or not (col.dtype == object or isinstance(col.dtype, pd.StringDtype)):
+            continue
+        formula = col.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
+        if formula.any():
+            if out is frame:
+                out = frame.copy(deep=False)
+            out[name] = col.map(lambda v: spreadsheet_text(v) if isinstance(v, str) else v)
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """Write a table as UTF-8 CSV with BOM (so Excel shows Chinese text correctly)."""
+    """Write a table as UTF-8 CSV with BOM (so Excel shows Chinese text correctly); text that
+    would start a spreadsheet formula is quoted (:func:`spreadsheet_safe`)."""
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig")
+        spreadsheet_safe(frame).to_csv(tmp, index=False, encoding="utf-8-sig")
     return path
 
 

@@ -32,11 +32,10 @@ from fastapi.responses import FileResponse
 from api import ogc, visibility
 from api.auth import Principal
 from api.deps import WorkspaceDep
-from api.store import csv_text
 from api.workspace import Workspace
 from geo.catalog import LayerName
 from geo.errors import ConfigError, NotFoundError
-from reports.export import write_geopackage
+from reports.export import spreadsheet_safe, write_geopackage
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +170,8 @@ def filter_tables(
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """A table as UTF-8 CSV with BOM; geometry as WGS84 WKT, points also as lon/lat.
 
-    Text that would start a spreadsheet formula is quoted with ``'`` (:func:`api.store.csv_text`,
-    as the ledger's export); numeric columns stay numbers.
+    Text that would start a spreadsheet formula is quoted with ``'``
+    (:func:`reports.export.spreadsheet_safe`, as the ledger's export); numbers stay numbers.
     """
     table = pd.DataFrame(frame)
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame:
@@ -184,11 +183,8 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
             table["lon"] = np.round(shapely.get_x(geoms), 7)
             table["lat"] = np.round(shapely.get_y(geoms), 7)
         table["geometry_wkt"] = shapely.to_wkt(geoms, rounding_precision=7)
-    for c in table.columns:
-        if c != "geometry_wkt" and (table[c].dtype == object or isinstance(table[c].dtype, pd.StringDtype)):
-            table[c] = table[c].map(lambda v: csv_text(v) if isinstance(v, str) else v)
     buf = io.StringIO()
-    table.to_csv(buf, index=False)
+    spreadsheet_safe(table, keep=("geometry_wkt",)).to_csv(buf, index=False)
     return buf.getvalue().encode("utf-8-sig")
 
 

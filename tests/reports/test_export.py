@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from geo.errors import ConfigError
-from reports.export import check_out_dir, check_out_file
+from reports.export import check_out_dir, check_out_file, write_csv
 
 
 def test_check_out_dir(tmp_path: Path) -> None:
@@ -87,3 +88,19 @@ def test_geopackage_through_arrow_reads_back_equal(tmp_path: Path) -> None:
                                         "WHERE extension_name='gpkg_rtree_index'")}
     assert {"rtree_roads_geom", "rtree_hydrants_geom"} <= tables
     assert ext == {"roads", "hydrants"}
+
+
+def test_csv_files_quote_spreadsheet_formulas(tmp_path: Path) -> None:
+    # a rejects row echoing an agency cell "=HYPERLINK(...)" and a note "+86 138..." reach Excel
+    # as text ('-quoted); numbers (a negative one too) stay numbers, other text is unchanged
+    frame = pd.DataFrame({
+        "value": pd.array(['=HYPERLINK("http://x")', "@SUM(A1)", "ok", None], dtype="str"),
+        "note": ["+86 13800138000", "-", "\tx", "plain"],
+        "row": [-3, 2, 5, 7],
+    })
+    path = write_csv(frame, tmp_path / "rejects.csv")
+    back = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
+    assert back["value"].tolist() == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "ok", ""]
+    assert back["note"].tolist() == ["'+86 13800138000", "'-", "'\tx", "plain"]
+    assert back["row"].tolist() == [-3, 2, 5, 7]
+    assert frame["value"].iloc[0].startswith("=")  # the given frame is untouched
