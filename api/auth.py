@@ -435,11 +435,27 @@ def document_access(app: FastAPI, *, public_read: bool) -> None:
                 op["x-firereach-roles"] = [r for r in ROLES if r in PERMISSIONS[permission]]
                 optional = permission == "read" and public_read
                 op["security"] = [{}, {SCHEME: []}] if optional else [{SCHEME: []}]
+                _document_refusals(op, permission)
         doc["x-firereach-access"] = True
         app.openapi_schema = doc
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_refusals(op: dict[str, Any], permission: str) -> None:
+    """401 (no key, an unknown, revoked or expired one) on every guarded operation, 403 where
+    some role lacks the permission; the one JSON error body."""
+    body = {"application/json": {"schema": {
+        "type": "object", "required": ["status", "error"],
+        "properties": {"status": {"type": "integer"}, "error": {"type": "string"}},
+    }}}
+    responses = op.setdefault("responses", {})
+    responses.setdefault("401", {"description": "No API key, or an unknown, revoked or expired one",
+                                 "content": body})
+    if set(PERMISSIONS[permission]) != set(ROLES):
+        responses.setdefault("403", {"description": "The key's role may not do this",
+                                     "content": body})
 
 
 ReadAccess = Annotated[Principal, Depends(require("read"))]

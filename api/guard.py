@@ -117,6 +117,22 @@ _EDGE_RESPONSES = {
 }
 
 
+def _error_response(text: str) -> dict[str, Any]:
+    return {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+
+
+def _document_errors(path: str, op: dict[str, Any]) -> None:
+    """The answers every route may give besides its own: a path naming a resource may be 404;
+    a request with parameters or a body may be refused (400 bad value, 422 invalid) — all with
+    the one JSON error body (:func:`api.errors.error_body`), FastAPI's own 422 schema replaced."""
+    responses = op["responses"]
+    if "{" in path:
+        responses.setdefault("404", _error_response("No such resource"))
+    if op.get("parameters") or "requestBody" in op:
+        responses.setdefault("400", _error_response("A parameter or field has a bad value"))
+        responses["422"] = _error_response("The request does not follow the schema")
+
+
 def document_edge(app: FastAPI) -> None:
     """Make the OpenAPI document list the edge's answers (:data:`_EDGE_RESPONSES`, JSON error
     bodies) on every operation, next to the operation's own."""
@@ -133,10 +149,8 @@ def document_edge(app: FastAPI) -> None:
                 for code, text in _EDGE_RESPONSES.items():
                     if (code == "413" and "requestBody" not in op) or (code == "429" and path in _PROBES):
                         continue
-                    op["responses"].setdefault(code, {
-                        "description": text,
-                        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
-                    })
+                    op["responses"].setdefault(code, _error_response(text))
+                _document_errors(path, op)
         doc["x-firereach-edge"] = True
         app.openapi_schema = doc
         return doc
