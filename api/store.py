@@ -54,7 +54,8 @@ ROLES: tuple[str, ...] = get_args(Role)
 
 #: The ledger's state machine: (from, to) -> action. Report → assign → rectify → verify → close
 #: (整改、对账销号); a report can be rejected or marked a duplicate; a failed verification
-#: (复核不通过) sends the item back to the assignee; a closed item is reopened explicitly.
+#: (复核不通过) sends the item back to the assignee; a closed item is reopened explicitly, and an
+#: item wrongly marked a duplicate is restored (with the reason) to a report of its own.
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("reported", "assigned"): "assign",
     ("reported", "rejected"): "reject",
@@ -64,6 +65,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("rectified", "assigned"): "send_back",
     ("verified", "closed"): "close",
     ("closed", "reported"): "reopen",
+    ("duplicate", "reported"): "restore",
 }
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -752,9 +754,18 @@ def transition_blockage(
             raise LayerValidationError("give duplicate_of (the id of the item this one repeats)")
         if transition.duplicate_of == blockage_id:
             raise LayerValidationError(f"blockage {blockage_id} cannot be a duplicate of itself")
-        get_blockage(conn, transition.duplicate_of, sla_days=sla_days, now=now)
+        original = get_blockage(conn, transition.duplicate_of, sla_days=sla_days, now=now)
+        if original.status == "duplicate":
+            # a duplicate points at an original, never at another duplicate: no chain, no cycle
+            raise ConflictError(
+                f"blockage {original.blockage_id} is itself a duplicate of "
+                f"{original.duplicate_of}; mark {blockage_id} a duplicate of "
+                f"{original.duplicate_of} instead"
+            )
         duplicate_of = transition.duplicate_of
-    if action in ("reject", "send_back", "reopen") and not (transition.note or "").strip():
+    if action == "restore":
+        duplicate_of = None
+    if action in ("reject", "send_back", "reopen", "restore") and not (transition.note or "").strip():
         raise LayerValidationError(f"give a note saying why ({action} needs a reason)")
     stamp = to_text(now)
     conn.execute(

@@ -54,9 +54,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("rectified", "assigned"): "send_back",
     ("verified", "closed"): "close",
     ("closed", "reported"): "reopen",
+    ("duplicate", "reported"): "restore",
 }
-#: Moves that must give their reason: reject, reopen and send back (复核不通过: what failed).
-NEEDS_NOTE = frozenset({("reported", "rejected"), ("closed", "reported"), ("rectified", "assigned")})
+#: Moves that must give their reason: reject, reopen, send back (复核不通过: what failed) and
+#: restore (why it is no duplicate).
+NEEDS_NOTE = frozenset({("reported", "rejected"), ("closed", "reported"), ("rectified", "assigned"),
+                        ("duplicate", "reported")})
 
 PATH_TO: dict[str, list[str]] = {
     "reported": [],
@@ -170,6 +173,27 @@ async def test_every_transition(ws: Path) -> None:
                         wrong.append(f"{frm}->{to} should be 409: {r.status_code} {error}")
         assert not wrong, "\n".join(wrong)
         assert TRANSITIONS == EXPECTED
+
+
+async def test_duplicates_point_at_an_original_and_can_be_restored(ws: Path) -> None:
+    """A marked a duplicate of B: B cannot then be marked a duplicate of A (nor of any duplicate:
+    409 naming the original), so no two items are duplicates of each other; A is restored to a
+    report of its own with a reason, its duplicate_of cleared and the move audited."""
+    async with ledger(ws) as c:
+        a, b, d = [(await c.report())["blockage_id"] for _ in range(3)]
+        assert (await c.move(a, "duplicate", duplicate_of=b)).status_code == 200
+        r = await c.move(b, "duplicate", duplicate_of=a)
+        assert r.status_code == 409 and f"duplicate of {b}" in r.json()["error"], r.text
+        assert (await c.request("GET", f"/ledger/{b}")).json()["status"] == "reported"
+        r = await c.move(d, "duplicate", duplicate_of=a)  # a chain: refused as well
+        assert r.status_code == 409
+        assert (await c.move(a, "reported", note=None)).status_code == 422  # a reason is needed
+        r = await c.move(a, "reported", note="不同位置，非重复")
+        item = (await c.request("GET", f"/ledger/{a}")).json()
+        assert r.status_code == 200 and item["status"] == "reported" and item["duplicate_of"] is None
+        assert item["audit"][-1]["action"] == "restore"
+        # now B may be marked a duplicate of A
+        assert (await c.move(b, "duplicate", duplicate_of=a)).status_code == 200
 
 
 async def test_reject_and_reopen_need_a_note(ws: Path) -> None:
