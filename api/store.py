@@ -69,6 +69,9 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+#: How long before it reaches the server a blockage may have been found: older reports would
+#: start their SLA clock in the past and count overdue at once in the district tables.
+MAX_BACKDATE = timedelta(days=7)
 
 
 class ConflictError(FireReachError, ValueError):
@@ -469,7 +472,11 @@ def add_hydrant_event(
     actor: Actor,
     now: datetime,
 ) -> HydrantEvent:
-    """Append one status event (inside a :meth:`Store.write` transaction)."""
+    """Append one status event (inside a :meth:`Store.write` transaction).
+
+    The observation time is bounded by ``now`` (the server's receive time): a client clock ahead
+    (within the accepted skew) can never make its observation outrank one received later.
+    """
     if observation.status not in HYDRANT_STATUSES:
         raise LayerValidationError(
             f"hydrant status {observation.status!r}; expected one of {', '.join(HYDRANT_STATUSES)}"
@@ -479,7 +486,7 @@ def add_hydrant_event(
         "photo_url, note, recorded_at, actor, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             hydrant_id, observation.status, observation.pressure_mpa, observation.inspector,
-            to_text(observation.observed_at), observation.photo_url, observation.note,
+            to_text(min(observation.observed_at, now)), observation.photo_url, observation.note,
             to_text(now), actor.name, actor.key_id,
         ),
     )
@@ -658,21 +665,23 @@ def report_blockage(
 ) -> Blockage:
     """Add a blockage in status ``reported`` and its first audit row (inside a write).
 
-    The SLA clock of the ``reported`` status starts at ``reported_at`` (the time it was found).
+    The SLA clock of the ``reported`` status starts at ``reported_at`` (the time it was found),
+    bounded by ``now`` (the server's receive time): a client clock ahead cannot start the clock
+    late; how far back it may lie is bounded by the request model (:data:`MAX_BACKDATE`).
     """
     if report.kind not in BLOCKAGE_KINDS:
         raise LayerValidationError(
             f"blockage kind {report.kind!r}; expected one of {', '.join(BLOCKAGE_KINDS)}"
         )
     stamp = to_text(now)
+    found = to_text(min(report.reported_at, now))
     cur = conn.execute(
         "INSERT INTO blockages (lon, lat, kind, status, reported_at, reporter, photo_url, "
         "remaining_width_m, note, district, status_since, created_at, updated_at) "
         "VALUES (?, ?, ?, 'reported', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            report.lon, report.lat, report.kind, to_text(report.reported_at), report.reporter,
-            report.photo_url, report.remaining_width_m, report.note, district,
-            to_text(report.reported_at), stamp, stamp,
+            report.lon, report.lat, report.kind, found, report.reporter,
+            report.photo_url, report.remaining_width_m, report.note, district, found, stamp, stamp,
         ),
     )
     blockage_id = int(cur.lastrowid or 0)

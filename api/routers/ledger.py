@@ -21,6 +21,7 @@ from api.deps import SettingsDep, WorkspaceDep
 from api.live import StoreDep, check_district, ledger_impact, ledger_write, locate
 from api.routers.hydrants import check_moment
 from api.store import (
+    MAX_BACKDATE,
     BlockageKind,
     BlockageReport,
     LedgerQuery,
@@ -81,13 +82,25 @@ class BlockageIn(BaseModel):
     lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     kind: BlockageKind
-    reported_at: AwareDatetime | None = Field(default=None, description="when found; default now")
+    reported_at: AwareDatetime | None = Field(
+        default=None, description="when found (at most 7 days before now); default now"
+    )
     reporter: str = Field(min_length=1, max_length=200)
     photo_url: HttpUrl | None = None
     remaining_width_m: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
     note: str | None = Field(default=None, max_length=2000)
 
     _moment = field_validator("reported_at")(check_moment)
+
+    @field_validator("reported_at")
+    @classmethod
+    def _recent(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value < utc_now() - MAX_BACKDATE:
+            raise ValueError(
+                f"lies more than {MAX_BACKDATE.days} days before now: the SLA clock would start "
+                "in the past; report it with today's time and say when it was found in the note"
+            )
+        return value
 
 
 class TransitionIn(BaseModel):

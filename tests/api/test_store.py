@@ -191,6 +191,30 @@ def test_hydrant_state_latest_observation_wins(tmp_path: Path) -> None:
         store.close()
 
 
+def test_client_clocks_ahead_never_outrank_later_reports(tmp_path: Path) -> None:
+    # an inspection received at t1 claiming t1 + 9 min (within the accepted clock skew) is stored
+    # at t1, so the real inspection received at t1 + 1 min wins; a blockage found "in the future"
+    # starts its SLA clock when the server got it
+    store = open_store(tmp_path)
+    try:
+        t1 = utc_now() - timedelta(hours=1)
+        with store.write() as conn:
+            ahead = add_hydrant_event(
+                conn, "H-1", HydrantObservation("out_of_service", "fast clock", t1 + timedelta(minutes=9)),
+                actor=WHO, now=t1)
+            later = t1 + timedelta(minutes=1)
+            add_hydrant_event(conn, "H-1", HydrantObservation("in_service", "real", later),
+                              actor=WHO, now=later)
+            item = report_blockage(conn, _report(reported_at=t1 + timedelta(minutes=9)),
+                                   district="", actor=WHO, now=t1, sla_days=SLA)
+        with store.read() as conn:
+            states = hydrant_states(conn)
+        assert ahead.observed_at == t1 and states["H-1"].status == "in_service"
+        assert item.reported_at == t1 and item.status_since == t1
+    finally:
+        store.close()
+
+
 def test_time_text_round_trip_and_sorts() -> None:
     a = utc_now()
     b = a + timedelta(microseconds=1)
