@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import sqlite3
 import threading
@@ -210,6 +211,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             for op in ("UPDATE", "DELETE")
         ),
     ),
+    # 2: every field a ledger move changes, old and new value (JSON ``{field: [old, new]}``);
+    # rows written before it keep NULL (nothing of them is lost)
+    ("ALTER TABLE blockage_audit ADD COLUMN changes TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -600,6 +604,8 @@ class AuditEntry:
     from_status: str | None
     to_status: str
     note: str | None
+    key_id: int | None = None  # the acting key (unique; names are not), None for the CLI
+    changes: dict[str, list[Any]] = field(default_factory=dict)  # field -> [old, new]
 
 
 @dataclass(frozen=True)
@@ -646,11 +652,17 @@ def _blockage(row: sqlite3.Row, sla_days: Mapping[str, float], now: datetime) ->
 def _audit(
     conn: sqlite3.Connection, blockage_id: int, *, actor: Actor, now: datetime, action: str,
     from_status: str | None, to_status: str, note: str | None,
+    changes: Mapping[str, tuple[Any, Any]] | None = None,
 ) -> None:
+    """Append one audit row; ``changes``: every field the move changed, old and new value."""
+    changed = None if not changes else json.dumps(
+        {k: [old, new] for k, (old, new) in changes.items()}, ensure_ascii=False
+    )
     conn.execute(
         "INSERT INTO blockage_audit (blockage_id, at, actor, key_id, action, from_status, "
-        "to_status, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (blockage_id, to_text(now), actor.name, actor.key_id, action, from_status, to_status, note),
+        "to_status, note, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (blockage_id, to_text(now), actor.name, actor.key_id, action, from_status, to_status, note,
+         changed),
     )
 
 
@@ -710,7 +722,8 @@ def blockage_audit(conn: sqlite3.Connection, blockage_id: int) -> list[AuditEntr
         AuditEntry(
             audit_id=r["audit_id"], blockage_id=r["blockage_id"], at=from_text(r["at"]),
             actor=r["actor"], action=r["action"], from_status=r["from_status"],
-            to_status=r["to_status"], note=r["note"],
+            to_status=r["to_status"], note=r["note"], key_id=r["key_id"],
+            changes=json.loads(r["changes"]) if r["changes"] else {},
         )
         for r in rows
     ]
@@ -782,8 +795,12 @@ def transition_blockage(
         "duplicate_of = ? WHERE blockage_id = ?",
         (to, stamp, stamp, assignee, duplicate_of, blockage_id),
     )
+    changes = {name: (old, new) for name, old, new in (
+        ("status", frm, to), ("assignee", current.assignee, assignee),
+        ("duplicate_of", current.duplicate_of, duplicate_of),
+    ) if old != new}
     _audit(conn, blockage_id, actor=actor, now=now, action=action, from_status=frm,
-           to_status=to, note=transition.note)
+           to_status=to, note=transition.note, changes=changes)
     return get_blockage(conn, blockage_id, sla_days=sla_days, now=now)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import (
@@ -151,17 +151,20 @@ class BlockageOut(BaseModel):
 
 
 class AuditOut(BaseModel):
-    """One audit row: who moved the item from which status to which, when, and why."""
+    """One audit row: who (the key's name and its unique id) moved the item from which status to
+    which, when and why, and every field the move changed (``{field: [old, new]}``)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     audit_id: int
     at: datetime
     actor: str
+    key_id: int | None
     action: str
     from_status: str | None
     to_status: str
     note: str | None
+    changes: dict[str, list[Any]]
 
 
 class ImpactOut(BaseModel):

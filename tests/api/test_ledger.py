@@ -205,6 +205,12 @@ async def test_duplicates_point_at_an_original_and_can_be_restored(ws: Path) -> 
         item = (await c.request("GET", f"/ledger/{a}")).json()
         assert r.status_code == 200 and item["status"] == "reported" and item["duplicate_of"] is None
         assert item["audit"][-1]["action"] == "restore"
+        # every changed field is in the audit, with the acting key's unique id
+        mark, restore = item["audit"][-2:]
+        assert mark["changes"] == {"status": ["reported", "duplicate"], "duplicate_of": [None, b]}
+        assert restore["changes"] == {"status": ["duplicate", "reported"], "duplicate_of": [b, None]}
+        assert isinstance(mark["key_id"], int) and mark["key_id"] == restore["key_id"]
+        assert item["audit"][0]["key_id"] != mark["key_id"]  # reported by the inspector's key
         # now B may be marked a duplicate of A
         assert (await c.move(b, "duplicate", duplicate_of=a)).status_code == 200
 

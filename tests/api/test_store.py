@@ -19,6 +19,7 @@ from api.store import (
     LedgerQuery,
     Transition,
     add_hydrant_event,
+    blockage_audit,
     from_text,
     hydrant_history,
     hydrant_states,
@@ -211,6 +212,38 @@ def test_client_clocks_ahead_never_outrank_later_reports(tmp_path: Path) -> None
             states = hydrant_states(conn)
         assert ahead.observed_at == t1 and states["H-1"].status == "in_service"
         assert item.reported_at == t1 and item.status_since == t1
+    finally:
+        store.close()
+
+
+def test_audit_rows_of_schema_1_survive_the_changes_column(tmp_path: Path) -> None:
+    # a store written at schema version 1 (audit rows without the changes column): opened by
+    # this FireReach it is migrated, its rows read back with no changes, new moves record theirs
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00.000000Z')")
+    now = to_text(utc_now())
+    conn.execute(
+        "INSERT INTO blockages (lon, lat, kind, status, reported_at, reporter, district, "
+        "status_since, created_at, updated_at) VALUES (121.5, 31.28, 'goods', 'reported', ?, "
+        "'old', '', ?, ?, ?)", (now, now, now, now))
+    conn.execute("INSERT INTO blockage_audit (blockage_id, at, actor, action, to_status) "
+                 "VALUES (1, ?, 'old actor', 'report', 'reported')", (now,))
+    conn.commit()
+    conn.close()
+    store = open_store(tmp_path)
+    try:
+        with store.write() as conn2:
+            transition_blockage(conn2, 1, Transition(to="assigned", assignee="城管中队"),
+                                actor=Actor(name="planner 1", key_id=7), now=utc_now(), sla_days=SLA)
+        with store.read() as conn2:
+            trail = blockage_audit(conn2, 1)
+        assert [(a.actor, a.key_id, a.changes) for a in trail] == [
+            ("old actor", None, {}),
+            ("planner 1", 7, {"status": ["reported", "assigned"], "assignee": [None, "城管中队"]}),
+        ]
     finally:
         store.close()
 
