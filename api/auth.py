@@ -35,6 +35,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal, cast, get_args
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Security
@@ -49,6 +50,7 @@ from api.store import (
     count_active_admins,
     insert_key,
     key_by_public_id,
+    revoke_key,
     utc_now,
 )
 from api.throttle import FailureThrottle, TooManyRequestsError
@@ -134,20 +136,25 @@ def _check_name(name: str) -> str:
 
 
 def _store_key(
-    store: Store, key: str, *, public_id: str, role: str, name: str, created_by: str
+    store: Store, key: str, *, public_id: str, role: str, name: str, created_by: str,
+    expires_at: datetime | None = None, replaces: int | None = None,
 ) -> KeyRecord:
     salt = secrets.token_bytes(16)
     kdf = _kdf_name()
     digest = _hash(key, salt, kdf)
     with store.write() as conn:
-        return insert_key(
+        record = insert_key(
             conn, public_id=public_id, name=name, role=role, kdf=kdf, salt=salt, digest=digest,
-            created_by=created_by, now=utc_now(),
+            created_by=created_by, now=utc_now(), expires_at=expires_at,
         )
+        if replaces is not None:  # a rotation: the new key and the old one's end in one write
+            revoke_key(conn, replaces, now=utc_now())
+        return record
 
 
 def new_key(
-    store: Store, role: str, name: str, *, created_by: str = "cli"
+    store: Store, role: str, name: str, *, created_by: str = "cli",
+    expires_at: datetime | None = None, replaces: int | None = None,
 ) -> tuple[KeyRecord, str]:
     """Create an API key; return its stored record and the key, which is never shown again.
 
@@ -161,6 +168,10 @@ def new_key(
         Who or what uses the key (shown in audit trails).
     created_by
         Name of the creator (an admin key's name, or ``cli``).
+    expires_at
+        When the key stops working (None: never).
+    replaces
+        A key revoked in the same write (a rotation).
 
     Returns
     -------
@@ -172,7 +183,8 @@ def new_key(
     name = _check_name(name)
     public_id = secrets.token_hex(_PUBLIC_ID_CHARS // 2)
     key = f"{_PREFIX}{public_id}_{secrets.token_urlsafe(32)}"
-    record = _store_key(store, key, public_id=public_id, role=role, name=name, created_by=created_by)
+    record = _store_key(store, key, public_id=public_id, role=role, name=name, created_by=created_by,
+                        expires_at=expires_at, replaces=replaces)
     log.info("API key %d (%s, %s) created by %s", record.key_id, role, name, created_by)
     return record, key
 
@@ -280,7 +292,7 @@ class KeyRing:
                 record = key_by_public_id(conn, public_id)
             if record is None or not record.active:
                 raise AuthenticationError(f"the API key in {HEADER} has been revoked")
-            return record
+            return _unexpired(record)
         record = self._matching(key, self._candidates(key))
         if record is None:
             with self._lock:
@@ -292,7 +304,17 @@ class KeyRing:
             self._known[fingerprint] = record.public_id  # revoked too: no scrypt next time
         if not record.active:
             raise AuthenticationError(f"the API key in {HEADER} has been revoked")
-        return record
+        return _unexpired(record)
+
+
+def _unexpired(record: KeyRecord) -> KeyRecord:
+    """The record, or :class:`AuthenticationError` when the key has expired."""
+    if record.expired(utc_now()):
+        raise AuthenticationError(
+            f"the API key in {HEADER} expired at {record.expires_at:%Y-%m-%d %H:%M} UTC; ask an "
+            "admin for a new one (POST /keys/{id}/rotate)"
+        )
+    return record
 
 
 def authorize(

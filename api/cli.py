@@ -816,15 +816,22 @@ def create_key_cmd(
     workspace: Annotated[Path, typer.Option("--workspace", help="the served workspace folder")],
     role: Annotated[str, typer.Option("--role", help="viewer, inspector, planner or admin")],
     name: Annotated[str, typer.Option("--name", help="who or what the key is for")],
+    expires_in_days: Annotated[float | None, typer.Option(
+        "--expires-in-days", min=0.001, max=3650, help="the key stops working after this; default never"
+    )] = None,
 ) -> None:
     """Create an API key in the workspace store; it is printed once, on stdout."""
-    from api.auth import create_key
-    from api.store import open_store
+    from datetime import timedelta
+
+    from api.auth import new_key
+    from api.store import open_store, utc_now
+
+    expires = None if expires_in_days is None else utc_now() + timedelta(days=expires_in_days)
 
     def run() -> str:
         store = open_store(workspace)
         try:
-            return create_key(store, role, name)
+            return new_key(store, role, name, expires_at=expires)[1]
         finally:
             store.close()
 

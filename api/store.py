@@ -214,6 +214,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 2: every field a ledger move changes, old and new value (JSON ``{field: [old, new]}``);
     # rows written before it keep NULL (nothing of them is lost)
     ("ALTER TABLE blockage_audit ADD COLUMN changes TEXT",),
+    # 3: a key may expire (NULL: it does not)
+    ("ALTER TABLE api_keys ADD COLUMN expires_at TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -867,11 +869,16 @@ class KeyRecord:
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    expires_at: datetime | None = None
 
     @property
     def active(self) -> bool:
         """Not revoked."""
         return self.revoked_at is None
+
+    def expired(self, now: datetime) -> bool:
+        """Past its expiry (a key without one never expires)."""
+        return self.expires_at is not None and self.expires_at <= now
 
 
 def _key(row: sqlite3.Row) -> KeyRecord:
@@ -880,6 +887,7 @@ def _key(row: sqlite3.Row) -> KeyRecord:
         kdf=row["kdf"], salt=bytes(row["salt"]), digest=bytes(row["digest"]),
         created_at=from_text(row["created_at"]), created_by=row["created_by"],
         revoked_at=_opt_time(row["revoked_at"]),
+        expires_at=_opt_time(row["expires_at"]),
     )
 
 
@@ -894,14 +902,16 @@ def insert_key(
     digest: bytes,
     created_by: str,
     now: datetime,
+    expires_at: datetime | None = None,
 ) -> KeyRecord:
-    """Store a hashed key (inside a write transaction)."""
+    """Store a hashed key (inside a write transaction); ``expires_at`` None: it never expires."""
     if role not in ROLES:
         raise LayerValidationError(f"role {role!r}; expected one of {', '.join(ROLES)}")
     cur = conn.execute(
-        "INSERT INTO api_keys (public_id, name, role, kdf, salt, digest, created_at, created_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (public_id, name, role, kdf, salt, digest, to_text(now), created_by),
+        "INSERT INTO api_keys (public_id, name, role, kdf, salt, digest, created_at, created_by, "
+        "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (public_id, name, role, kdf, salt, digest, to_text(now), created_by,
+         None if expires_at is None else to_text(expires_at)),
     )
     row = conn.execute("SELECT * FROM api_keys WHERE key_id = ?", (cur.lastrowid,)).fetchone()
     return _key(row)

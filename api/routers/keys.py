@@ -1,8 +1,9 @@
-"""API keys (admin only): create (the key is shown once), list, revoke."""
+"""API keys (admin only): create (the key is shown once, with an optional expiry), list, rotate,
+revoke."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import AdminAccess, new_key
 from api.live import StoreDep
 from api.store import Role, list_keys, revoke_key, utc_now
+from geo.errors import NotFoundError
 
 router = APIRouter(prefix="/keys", tags=["keys"])
 
@@ -22,6 +24,23 @@ class KeyIn(BaseModel):
 
     role: Role
     name: str = Field(min_length=1, max_length=200, description="who or what uses the key")
+    expires_in_days: float | None = Field(
+        default=None, gt=0, le=3650, description="the key stops working after this; none: never"
+    )
+
+
+class RotateIn(BaseModel):
+    """How long the new key of a rotation lives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_in_days: float | None = Field(
+        default=None, gt=0, le=3650, description="none: as long as the old key had left, or never"
+    )
+
+
+def _expiry(days: float | None) -> datetime | None:
+    return None if days is None else utc_now() + timedelta(days=days)
 
 
 class KeyOut(BaseModel):
@@ -36,6 +55,7 @@ class KeyOut(BaseModel):
     created_at: datetime
     created_by: str
     revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 class NewKeyOut(KeyOut):
@@ -47,7 +67,30 @@ class NewKeyOut(KeyOut):
 @router.post("", status_code=201)
 def create(body: KeyIn, store: StoreDep, who: AdminAccess, response: Response) -> NewKeyOut:
     """Create a key; the answer is the only time the key is shown."""
-    record, key = new_key(store, body.role, body.name, created_by=who.name)
+    record, key = new_key(store, body.role, body.name, created_by=who.name,
+                          expires_at=_expiry(body.expires_in_days))
+    response.headers["Cache-Control"] = "no-store"
+    return NewKeyOut(**KeyOut.model_validate(record).model_dump(), key=key)
+
+
+KeyIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+@router.post("/{key_id}/rotate", status_code=201)
+def rotate(
+    key_id: KeyIdPath, store: StoreDep, who: AdminAccess, response: Response,
+    body: RotateIn | None = None,
+) -> NewKeyOut:
+    """A new key for the same role and name, and the old one revoked, in one write (a leaked or
+    expiring key replaced); the answer is the only time the new key is shown."""
+    with store.read() as conn:
+        old = next((k for k in list_keys(conn) if k.key_id == key_id), None)
+    if old is None:
+        raise NotFoundError(f"no API key {key_id}")
+    days = body.expires_in_days if body is not None else None
+    expires = _expiry(days) if days is not None else old.expires_at
+    record, key = new_key(store, old.role, old.name, created_by=who.name, expires_at=expires,
+                          replaces=key_id)
     response.headers["Cache-Control"] = "no-store"
     return NewKeyOut(**KeyOut.model_validate(record).model_dump(), key=key)
 
@@ -60,9 +103,7 @@ def list_all(store: StoreDep, who: AdminAccess) -> list[KeyOut]:
 
 
 @router.delete("/{key_id}")
-def revoke(
-    key_id: Annotated[int, Path(ge=1, le=2**63 - 1)], store: StoreDep, who: AdminAccess
-) -> KeyOut:
+def revoke(key_id: KeyIdPath, store: StoreDep, who: AdminAccess) -> KeyOut:
     """Revoke a key at once (the last active admin key cannot be revoked)."""
     with store.write() as conn:
         return KeyOut.model_validate(revoke_key(conn, key_id, now=utc_now()))

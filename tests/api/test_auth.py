@@ -6,6 +6,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ async def test_key_shown_once_and_stored_hashed(base_ws: Path, tmp_path: Path) -
         listed = (await c.get("/keys", headers=_h(ADMIN_KEY))).json()
         assert {k["name"] for k in listed} == {"bootstrap admin", "巡检员 王五", "second"}
         assert all(set(k) == {"key_id", "public_id", "name", "role", "created_at", "created_by",
-                              "revoked_at"} for k in listed)
+                              "revoked_at", "expires_at"} for k in listed)
         assert key not in (await c.get("/keys", headers=_h(ADMIN_KEY))).text
         # the key works
         r = await c.post(f"/hydrants/{HYDRANT}/status", headers=_h(key),
@@ -258,3 +259,32 @@ async def test_openapi_says_who_may_call(base_ws: Path, tmp_path: Path, public_r
         ogc = (await c.get("/ogc/api", headers=_h(ADMIN_KEY))).json()
         items = ogc["paths"]["/ogc/collections/{collection_id}/items"]["get"]
         assert ({} in items["security"]) == public_read
+
+
+async def test_keys_expire_and_rotate(base_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a key made to live 1 day works today and answers 401 "expired" two days later; rotating it
+    # gives a new key of the same role and name, with the old one revoked in the same write
+    import api.auth
+
+    ws = copy_workspace(base_ws, tmp_path / "ws")
+    async with app_client(ws, bootstrap_admin_key=ADMIN_KEY) as c:
+        r = await c.post("/keys", json={"role": "viewer", "name": "临时", "expires_in_days": 1},
+                         headers=_h(ADMIN_KEY))
+        assert r.status_code == 201 and r.json()["expires_at"] is not None
+        old, old_id = r.json()["key"], r.json()["key_id"]
+        assert (await c.get("/ledger", headers=_h(old))).status_code == 200
+        later = api.auth.utc_now() + timedelta(days=2)
+        monkeypatch.setattr(api.auth, "utc_now", lambda: later)
+        r = await c.get("/ledger", headers=_h(old))
+        assert r.status_code == 401 and "expired" in r.json()["error"]
+        monkeypatch.undo()
+        r = await c.post(f"/keys/{old_id}/rotate", json={"expires_in_days": 30},
+                         headers=_h(ADMIN_KEY))
+        assert r.status_code == 201, r.text
+        new = r.json()
+        assert (new["role"], new["name"]) == ("viewer", "临时") and new["key"] != old
+        assert (await c.get("/ledger", headers=_h(new["key"]))).status_code == 200
+        assert (await c.get("/ledger", headers=_h(old))).status_code == 401  # revoked
+        listed = {k["key_id"]: k for k in (await c.get("/keys", headers=_h(ADMIN_KEY))).json()}
+        assert listed[old_id]["revoked_at"] is not None and listed[new["key_id"]]["revoked_at"] is None
+        assert (await c.post("/keys/999999/rotate", headers=_h(ADMIN_KEY))).status_code == 404
