@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +93,22 @@ def _find_run(lines: Sequence[str], run: Sequence[str], start: int = 0) -> int:
 
 
 @pytest.fixture(scope="module")
-def outputs(helsinki_workspace: Path) -> dict[str, Any]:
+def outputs(helsinki_workspace: Path) -> Iterator[dict[str, Any]]:
     ws = helsinki_workspace
     summary = json.loads((ws / "summary.json").read_text(encoding="utf-8"))
     districts = pyogrio.read_dataframe(ws / "districts.gpkg", layer="district_summary")
     pages = [p.extract_text() or "" for p in PdfReader(ws / "report.pdf").pages]
     lines = [s.strip() for page in pages for s in page.splitlines()
              if s.strip() and ATTRIBUTION not in s and not re.fullmatch(r"第 \d+ 页", s.strip())]
-    return {
-        "summary": summary, "districts": districts, "pages": pages, "lines": lines,
-        "xlsx": openpyxl.load_workbook(ws / "report.xlsx", read_only=True),
-        "layer": lambda name: pyogrio.read_dataframe(ws / "layers.gpkg", layer=name),
-    }
+    book = openpyxl.load_workbook(ws / "report.xlsx", read_only=True)  # keeps the file open
+    try:
+        yield {
+            "summary": summary, "districts": districts, "pages": pages, "lines": lines,
+            "xlsx": book,
+            "layer": lambda name: pyogrio.read_dataframe(ws / "layers.gpkg", layer=name),
+        }
+    finally:
+        book.close()
 
 
 def _sheet(outputs: dict[str, Any], name: str) -> tuple[list[Any], list[tuple[Any, ...]]]:

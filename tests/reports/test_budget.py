@@ -95,6 +95,7 @@ def test_capped_xlsx_sheets_and_pdf_table_say_what_they_left_out(
                   budget=OutputBudget(xlsx_max_rows=5, pdf_max_district_rows=1))
     wb = openpyxl.load_workbook(tmp_path / "report.xlsx", read_only=True)
     rows = list(wb[label("sheet_underserved", "en")].iter_rows(values_only=True))
+    wb.close()  # a read-only workbook keeps its file open until closed
     # header + 5 data rows + blank + the note
     assert [r[0] for r in rows[1:6]] == [1, 2, 3, 4, 5]
     assert rows[-1][0] == label("rows_left_out", "en", shown=5, left=n_gaps - 5,
@@ -118,6 +119,7 @@ def test_tiled_100k_city_outputs_stay_within_budget(tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(tmp_path / "report.xlsx", read_only=True)
     ws = wb[label("sheet_underserved", "en")]
     last = [r for r in ws.iter_rows(values_only=True) if r and r[0] is not None][-1]
+    wb.close()
     n_gaps = len(analysis.layers["underserved_segments"])
     assert n_gaps > 5_000 and last[0] == label(
         "rows_left_out", "en", shown=5_000, left=n_gaps - 5_000, where="layers.gpkg (underserved_segments)")
