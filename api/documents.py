@@ -15,10 +15,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from api.pipeline import analysis_summary
 from geo.catalog import LayerName
 from geo.errors import NotFoundError
 from geo.layers import Layers
+from reports.summary import summary_document as presented_summary
 from routing.analysis import Analysis
 from routing.scenario import SitingProblem, json_number, json_records, jsonable, solve_siting
 from routing.siting import CostModel, Method, SitingResult
@@ -34,7 +34,7 @@ __all__ = [
 
 def summary_document(layers: Layers, analysis: Analysis) -> dict[str, Any]:
     """The sections of ``summary.json`` (as ``firereach analyze`` writes them) for this analysis."""
-    result: dict[str, Any] = jsonable(analysis_summary(layers, analysis))
+    result: dict[str, Any] = jsonable(presented_summary(layers, analysis))
     return result
 
 

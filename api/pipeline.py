@@ -37,6 +37,7 @@ from geo.threads import thread_count
 from reports.build import build_reports
 from reports.export import check_out_dir, write_csv, write_geopackage, write_summary
 from reports.map import write_map_html
+from reports.summary import summary_document
 from routing.analysis import Analysis, AnalysisOptions, analyze
 
 log = logging.getLogger(__name__)
@@ -307,7 +308,7 @@ def write_outputs(
     failed = {n: f.exception() for n, f in futures.items() if f.exception() is not None}
     if timings is not None:
         timings.update(seconds)
-    summary = analysis_summary(layers, result)
+    summary = summary_document(layers, result)
     if "reports" in futures and "reports" not in failed:
         summary["districts"] = futures["reports"].result()
     write_summary(summary, out / "summary.json")
@@ -360,20 +361,13 @@ def write_analysis_tables(layers: Layers, result: Analysis, *, out: Path) -> Non
     write_csv(result.findings, out / "findings.csv")
 
 
-def analysis_summary(layers: Layers, result: Analysis) -> dict[str, Any]:
-    """The ``summary.json`` of an analysis: layer counts, the source and the result's sections."""
-    summary: dict[str, Any] = layer_counts(layers)
-    summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string(), **layers.osm_notes}
-    for section, values in result.summary.items():
-        summary.setdefault(section, {}).update(values)
-    return summary
 
 
 def write_analysis_outputs(layers: Layers, result: Analysis, *, out: Path) -> dict[str, Any]:
     """Write layers and analysis results (one GeoPackage), rejects, findings and the summary."""
     out.mkdir(parents=True, exist_ok=True)
     write_analysis_tables(layers, result, out=out)
-    summary = analysis_summary(layers, result)
+    summary = summary_document(layers, result)
     write_summary(summary, out / "summary.json")
     return summary
 

@@ -17,7 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.catalog import LayerName
-from geo.layers import Layers, layer_counts
+from geo.layers import Layers
 from reports.budget import OutputBudget
 from reports.district_report import one_district
 from reports.districts import (
@@ -32,6 +32,7 @@ from reports.export import write_geopackage
 from reports.i18n import check_lang, label
 from reports.inputs import MapInputs, ReportInputs
 from reports.pdf import write_report_pdf
+from reports.summary import summary_document
 from reports.xlsx import write_report_xlsx
 from routing.analysis import Analysis
 
@@ -82,10 +83,7 @@ def _report_tables(
     area_name: str,
 ) -> ReportInputs:
     """The whole area's report tables, each row placed in its report unit."""
-    summary: dict[str, Any] = layer_counts(layers)
-    summary["source"] = {"osm": layers.source, "crs": layers.crs.to_string()}
-    for section, values in analysis.summary.items():
-        summary.setdefault(section, {}).update(values)
+    summary = summary_document(layers, analysis)
     blockages_d = _with_district(blockages, units) if blockages is not None else None
     proposed_d = _with_district(proposed, units) if proposed is not None else None
     maps = MapInputs(

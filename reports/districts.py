@@ -246,7 +246,7 @@ class DistrictInputs:
             response_limit_s=float(limit) if analysis.response is not None and limit else None,
             blockages=blockages,
             proposed=proposed,
-            hydrant_data=analysis.summary.get("coverage", {}).get("covered_pct", 0.0) is not None,
+            hydrant_data=analysis.summary.get("coverage", {}).get("covered_share", 0.0) is not None,
         )
 
 

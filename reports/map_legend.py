@@ -23,6 +23,7 @@ from reports.map_style import (
     Lang,
 )
 from reports.quality import input_rows, warning_lines
+from reports.summary import present_summary
 from routing.analysis import Analysis
 
 
@@ -108,7 +109,8 @@ def _legend_html(
         return f'<span class="fr-sw fr-sw-poly" style="background:{fill};border-color:{edge}">' \
                '</span>'
 
-    cov = analysis.summary.get("coverage", {})
+    shown = present_summary(analysis.summary)  # the figures as summary.json prints them
+    cov = shown.get("coverage", {})
     lang: Lang = "zh" if text["html_lang"].startswith("zh") else "en"
     colon = "：" if lang == "zh" else ": "
     lines = []
@@ -123,7 +125,7 @@ def _legend_html(
     if hyd is not None:
         used = int((hyd["status"].astype(str) == "in_service").sum())
         lines.append(text["sum.hydrants"].format(n=len(hyd), used=used))
-    st = analysis.summary.get("stations", {})
+    st = shown.get("stations", {})
     if st.get("used") and st.get("roads_within_limit_pct") is not None:
         lines.append(text["sum.response"].format(
             pct=f"{st['roads_within_limit_pct']:.1f}", limit=f"{st.get('limit_s', 0):.0f}"

@@ -101,7 +101,12 @@ class AnalysisOptions:
 
 @dataclass(frozen=True, eq=False)
 class Analysis:
-    """Everything :func:`analyze` produces."""
+    """Everything :func:`analyze` produces.
+
+    ``summary`` holds raw quantities: lengths in metres (``road_m``, ``covered_m`` …), shares
+    as fractions of one (``covered_share``; None when not computed), costs unrounded.
+    :func:`reports.summary.present_summary` turns them into the km and % of ``summary.json``.
+    """
 
     graph: StreetGraph = field(repr=False)
     truck: TruckGraph = field(repr=False)
@@ -492,7 +497,7 @@ def _siting_summary(
     siting: tuple[SitingResult, pd.DataFrame] | None, options: AnalysisOptions
 ) -> dict[str, Any]:
     if siting is None:  # not run: nothing proposed, and no figure claimed
-        return {"proposed": None, "cost_cny": None, "added_covered_km": None, "question": "none"}
+        return {"proposed": None, "cost_cny": None, "added_covered_m": None, "question": "none"}
     result = siting[0]
     question = (
         "max_coverage" if options.new_hydrants is not None or options.budget_cny is not None
@@ -503,8 +508,8 @@ def _siting_summary(
         "method": result.method,
         "status": result.status,
         "proposed": int(result.n_hydrants),
-        "cost_cny": round(float(result.cost_cny), 2),
-        "added_covered_km": round(float(result.covered_m) / 1000.0, 3),
+        "cost_cny": float(result.cost_cny),
+        "added_covered_m": float(result.covered_m),
         "lp_bound": result.lp_bound,
         "gap": result.gap,
         "uncoverable_demand": len(result.uncoverable),
@@ -805,21 +810,22 @@ def _findings(
     return out
 
 
-def pct(part: float, whole: float) -> float | None:
-    """``part`` as a percentage of ``whole``, 2 decimals; None (not computed) when ``whole`` is 0:
-    no building within the limit of none is not 0 %."""
-    return round(100.0 * part / whole, 2) if whole > 0 else None
+def share(part: float, whole: float) -> float | None:
+    """``part`` as a fraction of ``whole`` (unrounded); None (not computed) when ``whole`` is 0:
+    no building within the limit of none is not 0 %. People read it as a percentage
+    (:func:`reports.summary.present_summary`)."""
+    return float(part) / float(whole) if whole > 0 else None
 
 
 def coverage_figures(
     coverage: CoverageResult, underserved: pd.DataFrame, spacing: pd.DataFrame
 ) -> dict[str, Any]:
-    """The ``coverage`` summary figures that follow hydrant status."""
-    road_m, covered = coverage.road_m, coverage.total_covered_m
+    """The ``coverage`` summary figures that follow hydrant status (raw: metres and shares)."""
+    road_m, covered = float(coverage.road_m), float(coverage.total_covered_m)
     return {
-        "covered_km": round(covered / 1000.0, 3),
-        "uncovered_km": round((road_m - covered) / 1000.0, 3),
-        "covered_pct": pct(covered, road_m),
+        "covered_m": covered,
+        "uncovered_m": road_m - covered,
+        "covered_share": share(covered, road_m),
         "hydrants_used": int(coverage.n_hydrants),
         "underserved_segments": len(underserved),
         "spacing_gaps": len(spacing),
@@ -852,9 +858,9 @@ def _summary(
         "coverage": {
             "radius_m": coverage.radius_m,
             "method": coverage.method,
-            "road_km": round(coverage.road_m / 1000.0, 3),
-            **{k: water[k] for k in ("covered_km", "uncovered_km", "covered_pct", "hydrants_used")},
-            "excluded_km": round(float(roads["length_m"].to_numpy()[~coverage.counted].sum()) / 1000.0, 3),
+            "road_m": float(coverage.road_m),
+            **{k: water[k] for k in ("covered_m", "uncovered_m", "covered_share", "hydrants_used")},
+            "excluded_m": float(roads["length_m"].to_numpy()[~coverage.counted].sum()),
             "excluded_classes": excluded_classes(roads, coverage.counted),
             "hydrants_unsnapped": int((hydrants["snap_edge"] < 0).sum()),
             "underserved_segments": water["underserved_segments"],
@@ -881,22 +887,22 @@ def _summary(
         summary["stations"].update(
             {
                 "used": int(response.station_snaps.snapped.sum()),
-                "roads_within_limit_pct": pct(float(length[within_edges].sum()), float(length.sum())),
-                "buildings_within_limit_pct": pct(
+                "roads_within_limit_share": share(float(length[within_edges].sum()), float(length.sum())),
+                "buildings_within_limit_share": share(
                     float((buildings["response_s"].to_numpy() <= limit).sum()), float(len(buildings))
                 ),
             }
         )
     else:  # not computed: no station
         summary["stations"].update(
-            {"used": None, "roads_within_limit_pct": None, "buildings_within_limit_pct": None}
+            {"used": None, "roads_within_limit_share": None, "buildings_within_limit_share": None}
         )
     return summary
 
 
 #: Figures that claim a measurement against hydrants: None when the data holds no hydrant.
 _HYDRANT_FIGURES: dict[str, tuple[str, ...]] = {
-    "coverage": ("covered_km", "uncovered_km", "covered_pct", "underserved_segments", "spacing_gaps"),
+    "coverage": ("covered_m", "uncovered_m", "covered_share", "underserved_segments", "spacing_gaps"),
     "buildings": ("without_hydrant_in_range", "flow_deficit"),
     "pump_connectors": ("without_hydrant_in_band",),
 }

@@ -93,10 +93,10 @@ async def test_districts_use_the_report_units(client: httpx.AsyncClient, ws: Wor
     assert doc["units"] == ["grid"] and "grid" in doc["note"]  # Helsinki demo: no districts layer
     rows = doc["districts"]
     assert doc["count"] == len(rows) > 1
-    road_km = ws.analysis.summary["coverage"]["road_km"]
+    road_km = ws.analysis.summary["coverage"]["road_m"] / 1000
     assert sum(r["street_km"] for r in rows) == pytest.approx(road_km, abs=0.01)
     assert sum(r["uncovered_km"] for r in rows) == pytest.approx(
-        ws.analysis.summary["coverage"]["uncovered_km"], abs=0.01
+        ws.analysis.summary["coverage"]["uncovered_m"] / 1000, abs=0.01
     )
     assert {r["grade"] for r in rows} <= {"severe", "significant", "general"}
     assert all(r["bbox"] is None or len(r["bbox"]) == 4 for r in rows)
@@ -345,7 +345,7 @@ async def test_every_download_honours_district(client: httpx.AsyncClient, ws: Wo
     overview = pd.read_excel(io.BytesIO(xlsx.content), sheet_name="总览")
     figures = dict(zip(overview.iloc[:, 3], overview.iloc[:, 1], strict=False))
     assert float(figures["coverage.road_km"]) == pytest.approx(unit["street_km"], abs=1e-3)
-    assert float(figures["coverage.road_km"]) < ws.analysis.summary["coverage"]["road_km"]
+    assert float(figures["coverage.road_km"]) < ws.analysis.summary["coverage"]["road_m"] / 1000
     assert int(figures["hydrants.total"]) == unit["hydrants_total"] < len(ws.layers.hydrants)
     whole = await client.get("/downloads/report.xlsx")
     city = pd.read_excel(io.BytesIO(whole.content), sheet_name="分区汇总")

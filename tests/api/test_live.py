@@ -31,6 +31,7 @@ from api.workspace import hydrants_with_states, load_workspace
 from geo.errors import InputFileError
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
+from reports.summary import present_summary
 from routing.analysis import Analysis, AnalysisOptions, analyze
 from routing.scenario import jsonable
 from tests.api.server import (
@@ -136,18 +137,18 @@ def test_tiny_hand_checked(tiny_ws: Path, preset: Preset) -> None:
     options = AnalysisOptions()
     layers = read_layers(tiny_ws / "layers.gpkg")
     analysis = analyze(layers, preset=preset, options=options)
-    assert analysis.summary["coverage"]["covered_km"] == pytest.approx(0.297)
+    assert analysis.summary["coverage"]["covered_m"] == pytest.approx(296.87, abs=0.01)
     hyd, rows, _ = hydrants_with_states(layers.hydrants, {"osm/6": _state("osm/6", "out_of_service")})
     off_layers, off, update = recompute_area(layers, analysis, hyd, preset=preset, options=options,
                                              changed=rows)
-    assert off.summary["coverage"]["covered_km"] == 0.0
+    assert off.summary["coverage"]["covered_m"] == 0.0
     assert 0 < len(update.edges) <= analysis.graph.n_edges and update.relevant_hydrants == 1
     assert off.summary["coverage"]["hydrants_used"] == 0
     assert float(off.coverage.covered_m.sum()) == 0.0
     assert off.layers["coverage_pieces"]["covered"].sum() == 0
     assert_same_as_full(off_layers, off, preset, options)
     # the input analysis is untouched
-    assert analysis.summary["coverage"]["covered_km"] == pytest.approx(0.297)
+    assert analysis.summary["coverage"]["covered_m"] == pytest.approx(296.87, abs=0.01)
     assert layers.hydrants.set_index("hydrant_id").loc["osm/6", "status"] == "in_service"
     # the other hydrant back in service
     hyd, rows, _ = hydrants_with_states(off_layers.hydrants, {"osm/42": _state("osm/42", "in_service")})
@@ -366,7 +367,7 @@ async def test_siting_refreshed_in_the_background(tiny_ws: Path, tmp_path: Path)
     hyd, _, _ = hydrants_with_states(layers.hydrants, {"osm/6": _state("osm/6", "out_of_service")})
     full = analyze(Layers(**{**layers.__dict__, "hydrants": hyd}), preset=load_preset("cn-gb"))
     # osm/6 covered the compound's street: more street is left for new hydrants to cover
-    assert siting == jsonable(full.summary["siting"])
+    assert siting == jsonable(present_summary(full.summary)["siting"])
     assert siting["added_covered_km"] > before["added_covered_km"]
 
 

@@ -9,6 +9,7 @@ from api.live import recompute_area
 from api.store import HydrantState, utc_now
 from api.workspace import hydrants_with_states
 from geo.presets import load_preset
+from reports.summary import present_summary
 from routing.analysis import AnalysisOptions, analyze
 from tests.api.test_live import assert_same_as_full
 from tests.routing.test_coverage_roads import motorway_layers
@@ -28,7 +29,7 @@ def test_live_update_counts_only_the_street() -> None:
         )
         assert_same_as_full(layers, analysis, preset, options)
         # Elm St: 250 of 300 m with H1 in service, nothing without; the motorway never counts
-        cov = analysis.summary["coverage"]
+        cov = present_summary(analysis.summary)["coverage"]
         assert cov["covered_pct"] == pct and cov["road_km"] == 0.3 and cov["excluded_km"] == 1.0
         assert analysis.layers["roads_analysis"]["needs_hydrants"].tolist() == [False, True]
         assert np.isin(analysis.layers["coverage_pieces"]["needs_hydrants"], [True, False]).all()

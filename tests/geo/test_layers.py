@@ -85,7 +85,7 @@ def test_agency_list_without_status_is_assumed_in_service() -> None:
     preset = load_preset("cn-gb")
     with_list = analyze(layers, preset=preset).summary["coverage"]
     osm_only = analyze(build_layers(osm), preset=preset).summary["coverage"]
-    assert with_list["covered_pct"] > osm_only["covered_pct"] > 0
+    assert with_list["covered_share"] > osm_only["covered_share"] > 0
     assert with_list["hydrants_used"] == osm_only["hydrants_used"] + 3
 
 
@@ -113,7 +113,7 @@ def test_preset_missing_unknown_counts_nothing(tmp_path: Path) -> None:
     assert counts["unknown"] == 4 and counts["status_assumed"] == 4
     assert counts["in_service"] == 0 and counts["out_of_service"] == 1
     cov = analyze(layers, preset=preset).summary["coverage"]
-    assert cov["covered_km"] == 0.0 and cov["covered_pct"] == 0.0 and cov["hydrants_used"] == 0
+    assert cov["covered_m"] == 0.0 and cov["covered_share"] == 0.0 and cov["hydrants_used"] == 0
     # the workspace read back keeps the statuses as written (the rule is not applied again)
     path = write_geopackage(layers.tables(), tmp_path / "w.gpkg")
     back = read_layers(path).hydrants

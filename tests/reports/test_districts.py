@@ -339,8 +339,8 @@ def test_helsinki_districts_add_up_to_the_summary() -> None:
     t = district_summary(layers, analysis, options=DistrictOptions())
     s = analysis.summary["coverage"]
     assert set(t["unit"]) == {"grid"}  # the embedded extract has no district polygons
-    assert t["street_km"].sum() == pytest.approx(s["road_km"], abs=0.002)
-    assert t["uncovered_km"].sum() == pytest.approx(s["uncovered_km"], abs=0.002)
+    assert t["street_km"].sum() == pytest.approx(s["road_m"] / 1000, abs=0.002)
+    assert t["uncovered_km"].sum() == pytest.approx(s["uncovered_m"] / 1000, abs=0.002)
     assert t["hydrants_total"].sum() == len(layers.hydrants)
     hr = layers.buildings["high_rise_class"]
     assert t["high_rise_class1"].sum() == int((hr == "class1").sum())
@@ -349,7 +349,7 @@ def test_helsinki_districts_add_up_to_the_summary() -> None:
     assert counts["total"] == len(t)
     assert counts["severe"] + counts["significant"] + counts["general"] == len(t)
     within = (t["response_within_km"].sum() / t["street_km"].sum()) * 100
-    assert within == pytest.approx(analysis.summary["stations"]["roads_within_limit_pct"], abs=0.02)
+    assert within == pytest.approx(100 * analysis.summary["stations"]["roads_within_limit_share"], abs=0.02)
     if "high_rise_access" in analysis.layers:  # routing.access ran: its flags are counted per district
         expected = analysis.summary["high_rises"]["noncompliant_access"]
         assert t["high_rise_access_noncompliant"].sum() == expected

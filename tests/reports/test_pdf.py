@@ -49,9 +49,9 @@ def _optional(analysis: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.Dat
         geometry=shapely.line_interpolate_point(spots, 0.5, normalized=True), crs=roads.crs,
     )
     cost = np.cumsum(proposed["cost_yuan"].to_numpy())
-    covered = analysis.summary["coverage"]["covered_km"] + np.cumsum(proposed["gain_m"].to_numpy()) / 1000
+    covered = (analysis.summary["coverage"]["covered_m"] + np.cumsum(proposed["gain_m"].to_numpy())) / 1000
     curve = pd.DataFrame({"hydrants": np.arange(1, len(gaps) + 1), "cumulative_cost_yuan": cost,
-                          "covered_pct": 100 * covered / analysis.summary["coverage"]["road_km"]})
+                          "covered_pct": 100 * covered / (analysis.summary["coverage"]["road_m"] / 1000)})
     return blockages, proposed, curve
 
 

@@ -13,7 +13,6 @@ import pytest
 import shapely
 
 from geo.errors import ConfigError
-from geo.layers import layer_counts
 from reports.districts import (
     DistrictInputs,
     GradeThresholds,
@@ -23,6 +22,7 @@ from reports.districts import (
 )
 from reports.i18n import label
 from reports.inputs import ReportInputs
+from reports.summary import summary_document
 from reports.xlsx import write_report_xlsx
 from tests.reports.test_districts import CRS, _districts, _inputs, helsinki_analysis
 
@@ -33,10 +33,7 @@ ZH_SHEETS = [
 
 
 def _summary(layers: Any, analysis: Any) -> dict[str, Any]:
-    summary: dict[str, Any] = layer_counts(layers)
-    for section, values in analysis.summary.items():
-        summary.setdefault(section, {}).update(values)
-    return summary
+    return summary_document(layers, analysis)  # as summary.json has it
 
 
 @pytest.fixture(scope="module")

@@ -28,9 +28,9 @@ def test_helsinki_default(helsinki) -> None:  # type: ignore[no-untyped-def]
     result = analyze(helsinki, preset=CN)
     s = result.summary
     assert s["coverage"]["hydrants_used"] == 37
-    assert 20 < s["coverage"]["covered_pct"] < 80
+    assert 0.2 < s["coverage"]["covered_share"] < 0.8
     roads = result.layers["roads_analysis"]
-    assert roads["covered_m"].sum() == pytest.approx(s["coverage"]["covered_km"] * 1000, abs=1)
+    assert roads["covered_m"].sum() == pytest.approx(s["coverage"]["covered_m"], abs=1e-6)
     # every finding names its rule, clause, severity and confidence
     f = result.findings
     assert len(f) > 0 and f[["rule_id", "clause", "severity", "confidence"]].notna().all().all()
@@ -56,9 +56,9 @@ def test_hydrant_out_of_service_only_removes_its_own_coverage(helsinki) -> None:
 
 
 def test_straight_line_covers_at_least_network(helsinki) -> None:  # type: ignore[no-untyped-def]
-    net = analyze(helsinki, preset=CN).summary["coverage"]["covered_km"]
+    net = analyze(helsinki, preset=CN).summary["coverage"]["covered_m"]
     straight = analyze(helsinki, preset=CN, options=AnalysisOptions(coverage_method="straight"))
-    assert straight.summary["coverage"]["covered_km"] >= net - 1e-6
+    assert straight.summary["coverage"]["covered_m"] >= net - 1e-3
 
 
 def test_tiny_fixture_locked_gate_cuts_trucks_not_hoses() -> None:
@@ -89,7 +89,7 @@ def test_bayreuth_seven_stations_first_due() -> None:
     areas = result.layers["station_areas"]
     assert len(areas) == 7 and sorted(areas["station_id"]) == sorted(layers.stations["station_id"])
     assert areas["area_km2"].sum() > 10  # a large rural area shared out between stations
-    assert 0 < s["roads_within_limit_pct"] <= 100
+    assert 0 < s["roads_within_limit_share"] <= 1
 
 
 @pytest.mark.shared
@@ -105,7 +105,7 @@ def test_yangpu_gates_locked_scenario() -> None:
     # computed (null, never a confident 0 %), no water finding is raised, nothing is sited
     s = normal.summary
     assert len(layers.hydrants) == 0
-    assert s["coverage"]["covered_pct"] is None and s["coverage"]["basis"] == "no_hydrant_data"
+    assert s["coverage"]["covered_share"] is None and s["coverage"]["basis"] == "no_hydrant_data"
     assert s["buildings"]["without_hydrant_in_range"] is None
     assert s["siting"]["proposed"] is None
     assert s["quality"]["hydrants"]["level"] == "missing"
@@ -121,7 +121,7 @@ def test_shanghai_central_fragmented() -> None:
     # service roads and compound lanes: 782 nodes in 76 pieces, the largest 631 nodes
     n, labels = connected_components(result.graph.hose, directed=False)
     assert (result.graph.n_nodes, n, int(np.bincount(labels).max())) == (782, 76, 631)
-    assert result.summary["coverage"]["road_km"] == pytest.approx(101.952, abs=1e-3)
+    assert result.summary["coverage"]["road_m"] == pytest.approx(101_952.0, abs=1.0)
 
 
 def test_blockage_reports_ranked_with_rules(helsinki) -> None:  # type: ignore[no-untyped-def]
@@ -170,7 +170,7 @@ def test_siting_budget_and_k(helsinki) -> None:  # type: ignore[no-untyped-def]
     k3 = analyze(helsinki, preset=CN, options=AnalysisOptions(new_hydrants=3)).summary["siting"]
     k6 = analyze(helsinki, preset=CN, options=AnalysisOptions(new_hydrants=6)).summary["siting"]
     assert k3["proposed"] == 3 and k6["proposed"] == 6
-    assert k3["added_covered_km"] < k6["added_covered_km"]
+    assert k3["added_covered_m"] < k6["added_covered_m"]
     budget = analyze(helsinki, preset=CN, options=AnalysisOptions(budget_cny=50_000)).summary["siting"]
     assert budget["cost_cny"] <= 50_000
 
@@ -238,8 +238,8 @@ def test_budget_curve_is_the_proposal(helsinki, options: AnalysisOptions) -> Non
     assert (np.diff(per_yuan) <= 1e-9).all()
     np.testing.assert_allclose(curve["cumulative_m"], np.cumsum(curve["marginal_m"]))
     np.testing.assert_allclose(curve["cumulative_cost_cny"], np.cumsum(proposed["cost_cny"]))
-    assert curve["cumulative_m"].iloc[-1] / 1000 == pytest.approx(
-        result.summary["siting"]["added_covered_km"], abs=1e-3)
+    assert curve["cumulative_m"].iloc[-1] == pytest.approx(
+        result.summary["siting"]["added_covered_m"], abs=1e-6)
 
 
 def test_no_building_is_not_zero_percent_within_the_limit() -> None:
@@ -249,5 +249,5 @@ def test_no_building_is_not_zero_percent_within_the_limit() -> None:
     assert len(layers.stations) >= 1
     layers = dataclasses.replace(layers, buildings=layers.buildings.iloc[:0])
     s = analyze(layers, preset=CN).summary["stations"]
-    assert s["used"] >= 1 and s["buildings_within_limit_pct"] is None
-    assert s["roads_within_limit_pct"] is not None and 0 < s["roads_within_limit_pct"] <= 100
+    assert s["used"] >= 1 and s["buildings_within_limit_share"] is None
+    assert s["roads_within_limit_share"] is not None and 0 < s["roads_within_limit_share"] <= 1

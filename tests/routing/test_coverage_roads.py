@@ -34,6 +34,7 @@ from geo.presets import Preset, load_preset
 from geo.rejects import REJECT_COLUMNS
 from geo.schema import SCHEMAS
 from reports.districts import DistrictInputs, aggregate_districts, report_units
+from reports.summary import present_summary
 from routing.analysis import Analysis, AnalysisOptions, analyze
 from routing.coverage import roads_needing_hydrants
 from routing.scenario import scenario_impact
@@ -110,10 +111,14 @@ def test_mask_by_class_and_motorroad(tmp_path: Path) -> None:
 
 def test_coverage_counts_only_the_street(motorway: tuple[Layers, Analysis]) -> None:
     _, result = motorway
-    cov = result.summary["coverage"]
-    assert cov["road_km"] == 0.3 and cov["covered_km"] == 0.25 and cov["uncovered_km"] == 0.05
-    assert cov["covered_pct"] == 83.33  # 250 / 300
-    assert cov["excluded_km"] == 1.0 and cov["excluded_classes"] == ["motorway"]
+    cov = result.summary["coverage"]  # raw: metres and a share of one
+    assert cov["road_m"] == pytest.approx(300.0) and cov["covered_m"] == pytest.approx(250.0)
+    assert cov["uncovered_m"] == pytest.approx(50.0)
+    assert cov["covered_share"] == pytest.approx(250 / 300)
+    assert cov["excluded_m"] == pytest.approx(1000.0) and cov["excluded_classes"] == ["motorway"]
+    shown = present_summary(result.summary)["coverage"]  # as summary.json prints it
+    assert (shown["road_km"], shown["covered_km"], shown["uncovered_km"]) == (0.3, 0.25, 0.05)
+    assert shown["covered_pct"] == 83.33 and shown["excluded_km"] == 1.0  # 250 / 300
     roads = result.layers["roads_analysis"]
     assert roads["needs_hydrants"].tolist() == [False, True]
     # the motorway is still covered by hoses (and stays in the graphs), just not counted
@@ -135,12 +140,12 @@ def test_no_siting_on_the_motorway(motorway: tuple[Layers, Analysis]) -> None:
     assert len(candidates) > 0 and set(candidates["edge_id"]) == {ELM}
     proposed = result.layers["proposed_hydrants"]
     assert len(proposed) >= 1 and set(proposed["edge_id"]) == {ELM}
-    assert result.summary["siting"]["added_covered_km"] == 0.05
+    assert result.summary["siting"]["added_covered_m"] == pytest.approx(50.0)
 
 
 def test_counting_every_road(tmp_path: Path) -> None:
     result = analyze(motorway_layers(), preset=_every_road(tmp_path))
-    cov = result.summary["coverage"]
+    cov = present_summary(result.summary)["coverage"]
     assert cov["road_km"] == 1.3 and cov["covered_km"] == 0.9
     assert cov["covered_pct"] == 69.23  # (650 + 250) / 1,300
     assert cov["excluded_km"] == 0.0 and cov["excluded_classes"] == []

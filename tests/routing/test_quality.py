@@ -12,6 +12,7 @@ import pytest
 from geo.layers import Layers, build_layers
 from geo.osm import read_osm
 from geo.presets import load_preset
+from reports.summary import present_summary
 from routing.analysis import Analysis, AnalysisOptions, analyze
 from routing.live import refresh_water_findings
 from routing.quality import INPUTS, with_hydrant_quality
@@ -65,8 +66,8 @@ def test_without_stations_the_response_is_not_computed(helsinki: Layers) -> None
     result = analyze(layers, preset=CN, options=AnalysisOptions(siting=False))
     s = result.summary
     assert s["stations"]["used"] is None
-    assert s["stations"]["roads_within_limit_pct"] is None
-    assert s["stations"]["buildings_within_limit_pct"] is None
+    assert s["stations"]["roads_within_limit_share"] is None
+    assert s["stations"]["buildings_within_limit_share"] is None
     # not computed is NaN, never inf (inf means: no truck route)
     for name in ("roads_analysis", "buildings_analysis"):
         t = result.layers[name]["response_s"].to_numpy(dtype=float)
@@ -75,7 +76,7 @@ def test_without_stations_the_response_is_not_computed(helsinki: Layers) -> None
     assert s["lanes"]["critical"] is None
     assert s["quality"]["stations"]["level"] == "missing"
     assert "no_stations" in _codes(result)
-    text = json.dumps(s)  # null in summary.json
+    text = json.dumps(present_summary(s))  # null in summary.json
     assert '"roads_within_limit_pct": null' in text
 
 
@@ -83,10 +84,10 @@ def test_without_hydrants_nothing_is_claimed(helsinki: Layers) -> None:
     layers = dataclasses.replace(helsinki, hydrants=helsinki.hydrants.iloc[:0])
     result = analyze(layers, preset=CN)
     s = result.summary
-    assert s["coverage"]["covered_pct"] is None and s["coverage"]["basis"] == "no_hydrant_data"
-    assert s["coverage"]["covered_km"] is None and s["coverage"]["underserved_segments"] is None
+    assert s["coverage"]["covered_share"] is None and s["coverage"]["basis"] == "no_hydrant_data"
+    assert s["coverage"]["covered_m"] is None and s["coverage"]["underserved_segments"] is None
     assert s["buildings"]["without_hydrant_in_range"] is None and s["buildings"]["flow_deficit"] is None
-    assert s["coverage"]["road_km"] == pytest.approx(32.282, abs=1e-3)  # measured all the same
+    assert s["coverage"]["road_m"] == pytest.approx(32_282.0, abs=1.0)  # measured all the same
     # siting is not run unless asked for
     assert s["siting"]["proposed"] is None and "proposed_hydrants" not in result.layers
     assert _codes(result)[0] == "no_hydrants" and "siting_not_run" in _codes(result)
