@@ -47,6 +47,7 @@ from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
 from reports.export import atomic_path, check_out_dir, check_out_file, write_geopackage
 from reports.i18n import check_lang, label, value_or_not_computed
+from reports.present import present_scenario
 from reports.quality import input_rows, warning_lines
 from routing.analysis import Analysis, AnalysisOptions
 from routing.analysis import analyze as analyze_layers
@@ -666,10 +667,10 @@ def scenario(
                 _err.print(f"[yellow]warning:[/] {len(rejects)} row(s) of {blockages} not used "
                            f"(row {first.row}: {first.reason})")
         step("scenario")
-        return scenario_impact(
+        return present_scenario(scenario_impact(
             ws.layers, ws.analysis, preset=ws.preset, options=ws.options, out_of_service=ids,
             blockages=reports if reports is not None else (), max_rows=max_rows,
-        )
+        ))
 
     doc = _run_with_progress(job)
     if out is not None:

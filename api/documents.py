@@ -18,9 +18,10 @@ import pandas as pd
 from geo.catalog import LayerName
 from geo.errors import NotFoundError
 from geo.layers import Layers
-from reports.summary import summary_document as presented_summary
+from reports.present import json_number, json_records, jsonable
+from reports.present import summary_document as presented_summary
 from routing.analysis import Analysis
-from routing.scenario import SitingProblem, json_number, json_records, jsonable, solve_siting
+from routing.scenario import SitingProblem, solve_siting
 from routing.siting import CostModel, Method, SitingResult
 
 __all__ = [

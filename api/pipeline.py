@@ -37,7 +37,7 @@ from geo.threads import thread_count
 from reports.build import build_reports
 from reports.export import check_out_dir, write_csv, write_geopackage, write_summary
 from reports.map import write_map_html
-from reports.summary import summary_document
+from reports.present import summary_document
 from routing.analysis import Analysis, AnalysisOptions, analyze
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from reports.export import write_geopackage
 from reports.i18n import check_lang, label
 from reports.inputs import MapInputs, ReportInputs
 from reports.pdf import write_report_pdf
-from reports.summary import summary_document
+from reports.present import summary_document
 from reports.xlsx import write_report_xlsx
 from routing.analysis import Analysis
 

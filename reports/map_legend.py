@@ -22,8 +22,8 @@ from reports.map_style import (
     HYDRANT_STATUSES,
     Lang,
 )
+from reports.present import present_summary
 from reports.quality import input_rows, warning_lines
-from reports.summary import present_summary
 from routing.analysis import Analysis
 
 

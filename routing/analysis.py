@@ -105,7 +105,7 @@ class Analysis:
 
     ``summary`` holds raw quantities: lengths in metres (``road_m``, ``covered_m`` …), shares
     as fractions of one (``covered_share``; None when not computed), costs unrounded.
-    :func:`reports.summary.present_summary` turns them into the km and % of ``summary.json``.
+    :func:`reports.present.present_summary` turns them into the km and % of ``summary.json``.
     """
 
     graph: StreetGraph = field(repr=False)
@@ -813,7 +813,7 @@ def _findings(
 def share(part: float, whole: float) -> float | None:
     """``part`` as a fraction of ``whole`` (unrounded); None (not computed) when ``whole`` is 0:
     no building within the limit of none is not 0 %. People read it as a percentage
-    (:func:`reports.summary.present_summary`)."""
+    (:func:`reports.present.present_summary`)."""
     return float(part) / float(whole) if whole > 0 else None
 
 

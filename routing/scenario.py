@@ -3,15 +3,15 @@ siting proposal (where to add hydrants).
 
 Both derive new results from an :class:`routing.analysis.Analysis` without touching it (STYLE
 habit 3): a scenario is a new in-service mask and a new truck graph, never an edit of the loaded
-ones. A scenario's answer is a plain JSON-ready dict (numbers rounded, NaN as None, WGS84 for
-points), the same for ``POST /analysis/scenario`` and ``firereach scenario``; a siting proposal
-is a :class:`routing.siting.SitingResult` in the working CRS, which :mod:`api.documents` presents
+ones. A scenario's answer is a dict of raw quantities (metres, seconds, shares of one, NaN
+for not computed; report points echoed in WGS84), which :func:`reports.present.present_scenario`
+rounds for ``POST /analysis/scenario`` and ``firereach scenario``; a siting proposal is a
+:class:`routing.siting.SitingResult` in the working CRS, which :mod:`api.documents` presents
 (WGS84, rounding) for ``POST /analysis/siting`` and ``firereach site``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from geo.catalog import LayerName
 from geo.errors import CRSError, LayerValidationError, NotFoundError
 from geo.layers import Layers
 from geo.presets import Preset
-from routing.analysis import Analysis, AnalysisOptions
+from routing.analysis import Analysis, AnalysisOptions, share
 from routing.blockage_rules import BlockageRules
 from routing.blockages import blockage_impact
 from routing.coverage import hydrant_coverage
@@ -50,9 +50,6 @@ log = logging.getLogger(__name__)
 __all__ = [
     "SERVED_MARGIN_M",
     "SitingProblem",
-    "json_number",
-    "json_records",
-    "jsonable",
     "scenario_impact",
     "siting_problem",
     "solve_siting",
@@ -60,44 +57,6 @@ __all__ = [
 
 #: Blockages farther than this (m) outside the streets' extent are rejected without snapping.
 SERVED_MARGIN_M = 1000.0
-
-
-# --- JSON-ready values ----------------------------------------------------------------------------
-
-
-def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready rows of a table, without its geometry (NaN and inf become null)."""
-    if len(frame) == 0:
-        return []
-    plain = pd.DataFrame(frame.drop(columns=[c for c in frame.columns if c == "geometry"]))
-    rows: list[dict[str, Any]] = json.loads(
-        plain.to_json(orient="records", force_ascii=False, default_handler=str)
-    )
-    return rows
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: numpy scalars to Python, NaN and infinities to None, recursively."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-def json_number(value: object, digits: int = 3) -> float | None:
-    """A finite float rounded to ``digits``, else None."""
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return round(v, digits) if np.isfinite(v) else None
-
-
 
 
 # --- scenario -------------------------------------------------------------------------------------
@@ -131,11 +90,10 @@ def _coverage_change(
     analysis: Analysis, layers: Layers, options: AnalysisOptions, out_rows: np.ndarray, max_rows: int
 ) -> dict[str, Any]:
     base = analysis.coverage
-    road_km = base.road_m / 1000.0
-    before_km = base.total_covered_m / 1000.0
+    road_m, before_m = float(base.road_m), float(base.total_covered_m)
     doc: dict[str, Any] = {
-        "radius_m": base.radius_m, "method": base.method, "road_km": round(road_km, 3),
-        "covered_km_before": round(before_km, 3),
+        "radius_m": base.radius_m, "method": base.method, "road_m": road_m,
+        "covered_m_before": before_m,
     }
     status = layers.hydrants["status"].to_numpy(dtype=object)
     in_service = status == "in_service"
@@ -156,21 +114,21 @@ def _coverage_change(
         after_m = after.covered_m
     lost = base.covered_m - after_m
     losing = np.flatnonzero((lost > 1e-6) & base.counted)
-    after_km = float(after_m[base.counted].sum()) / 1000.0
+    after_total = float(after_m[base.counted].sum())
     doc.update({
-        "covered_km_after": round(after_km, 3),
-        "change_km": round(after_km - before_km, 3),
-        "covered_pct_before": round(100 * before_km / road_km, 2) if road_km else None,
-        "covered_pct_after": round(100 * after_km / road_km, 2) if road_km else None,
+        "covered_m_after": after_total,
+        "change_m": after_total - before_m,
+        "covered_share_before": share(before_m, road_m),
+        "covered_share_after": share(after_total, road_m),
         "edges_losing_coverage": len(losing),
     })
     order = losing[np.argsort(-lost[losing], kind="stable")][:max_rows]
     roads = analysis.graph.roads
     doc["edges"] = [
         {"edge_id": int(analysis.graph.edge_id[e]), "name": str(roads["name"].iloc[e]),
-         "length_m": json_number(analysis.graph.length_m[e], 1),
-         "covered_m_before": json_number(base.covered_m[e], 1),
-         "covered_m_after": json_number(after_m[e], 1)}
+         "length_m": float(analysis.graph.length_m[e]),
+         "covered_m_before": float(base.covered_m[e]),
+         "covered_m_after": float(after_m[e])}
         for e in order.tolist()
     ]
     return doc
@@ -202,9 +160,9 @@ def _water_change(analysis: Analysis, out_ids: set[str], max_rows: int) -> dict[
         "buildings": [
             {"building_id": str(ids.iloc[i]), "high_rise_class": str(b["high_rise_class"].iloc[i]),
              "hydrants_before": int(n_before[i]), "hydrants_after": int(n_after[i]),
-             "credited_lps_before": json_number(lps_before[i], 1),
-             "credited_lps_after": json_number(lps_after[i], 1),
-             "deficit_lps_after": json_number(deficit_after[i], 1) if np.isfinite(required[i]) else None}
+             "credited_lps_before": float(lps_before[i]),
+             "credited_lps_after": float(lps_after[i]),
+             "deficit_lps_after": float(deficit_after[i]) if np.isfinite(required[i]) else None}
             for i in order.tolist()
         ],
     }
@@ -266,8 +224,8 @@ def _frame_reports(blockages: gpd.GeoDataFrame, crs: object) -> _Reports:
         geometry=list(geoms), crs=blockages.crs,
     ).to_crs(crs)
     wgs = np.asarray(blockages.geometry.to_crs("EPSG:4326").array)
-    lon = [json_number(v, 7) for v in shapely.get_x(wgs)]
-    lat = [json_number(v, 7) for v in shapely.get_y(wgs)]
+    lon = [float(v) for v in shapely.get_x(wgs)]
+    lat = [float(v) for v in shapely.get_y(wgs)]
     return _Reports(frame=frame, lon=lon, lat=lat, kind=kind, ids=ids)
 
 
@@ -359,8 +317,8 @@ def _report_rows(reports: _Reports, near: np.ndarray, rows: pd.DataFrame) -> lis
             **head, "kind": str(r["kind"]),
             "edge_id": int(r["edge_id"]) if int(r["edge_id"]) >= 0 else None,
             "road_name": str(r["road_name"]) or None,
-            "offset_m": json_number(r["offset_m"], 2), "edge_width_m": json_number(r["edge_width_m"], 2),
-            "remaining_width_m": json_number(r["remaining_width_m"], 2), "width_basis": str(r["width_basis"]),
+            "offset_m": float(r["offset_m"]), "edge_width_m": float(r["edge_width_m"]),
+            "remaining_width_m": float(r["remaining_width_m"]), "width_basis": str(r["width_basis"]),
             "effect": str(r["effect"]), "reason": str(r["reason"]) or None,
             "buildings_cut_alone": int(r["buildings_cut"]), "high_rises_cut_alone": int(r["high_rises_cut"]),
         })
@@ -387,12 +345,12 @@ def _building_delays(
         "high_rises_cut_off": int((cut & high).sum()),
         "buildings_delayed": int(delayed.sum()),
         "buildings_past_limit": int(past.sum()),
-        "max_delay_s": json_number(delay.max() if len(delay) else 0.0, 1),
-        "median_delay_s": json_number(np.median(delay[delayed]) if delayed.any() else 0.0, 1),
+        "max_delay_s": float(delay.max()) if len(delay) else 0.0,
+        "median_delay_s": float(np.median(delay[delayed])) if delayed.any() else 0.0,
         "buildings": [
             {"building_id": str(ids[i]), "high_rise_class": str(b["high_rise_class"].iloc[i]),
-             "response_s_before": json_number(before[i], 1), "response_s_after": json_number(after[i], 1),
-             "cut_off": bool(cut[i]), "delay_s": json_number(delay[i], 1) if not cut[i] else None}
+             "response_s_before": float(before[i]), "response_s_after": float(after[i]),
+             "cut_off": bool(cut[i]), "delay_s": float(delay[i]) if not cut[i] else None}
             for i in worst.tolist()
         ],
     }
@@ -436,7 +394,8 @@ def scenario_impact(
     Returns
     -------
     dict
-        ``hydrants_out_of_service``; ``coverage`` (covered street km before/after, the edges
+        Raw quantities (metres, seconds, L/s, shares of one; NaN or None when not computed):
+        ``hydrants_out_of_service``; ``coverage`` (covered street before/after, the edges
         losing coverage); ``water`` (buildings losing every hydrant in range or getting a flow
         deficit); ``blockages`` (one entry per report, in input order: ``index``, ``lon``,
         ``lat``, the snapped lane and the ``effect``; with ``blockage_id`` when the reports
@@ -460,14 +419,15 @@ def scenario_impact(
             analysis, layers, preset, options, _reports(blockages, layers.crs), max_rows
         )
     else:
-        response, reports = {"limit_s": json_number(analysis.summary.get("stations", {}).get("limit_s")),
+        limit = analysis.summary.get("stations", {}).get("limit_s")
+        response, reports = {"limit_s": None if limit is None else float(limit),
                              "blocked_edges": 0, "buildings_cut_off": 0, "buildings_delayed": 0,
                              "buildings": []}, []
     doc["blockages"] = reports
     doc["response"] = response
     log.info(
         "scenario: %d hydrants out, %d blockages: %.3f km less covered, %d buildings lose water, "
-        "%s cut off", len(out_rows), len(blockages), -doc["coverage"]["change_km"],
+        "%s cut off", len(out_rows), len(blockages), -doc["coverage"]["change_m"] / 1000.0,
         doc["water"]["buildings_losing_water"], response.get("buildings_cut_off", 0),
     )
     return doc

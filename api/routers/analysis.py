@@ -25,6 +25,7 @@ from api.documents import building_document, districts_document, siting_proposal
 from api.workspace import Workspace
 from geo.layers import Layers
 from geo.presets import Preset
+from reports.present import present_scenario
 from routing.analysis import Analysis, AnalysisOptions
 from routing.scenario import scenario_impact, siting_problem
 from routing.siting import CostModel
@@ -183,11 +184,11 @@ def scenario(ws: WorkspaceDep, body: ScenarioIn) -> dict[str, Any]:
     """Impact of taking hydrants out of service and blocking lanes, against the loaded analysis:
     covered street km before/after, buildings losing water, buildings cut off or delayed."""
     st = _state(ws)
-    return scenario_impact(
+    return present_scenario(scenario_impact(
         st.layers, st.analysis, preset=st.preset, options=st.options,
         out_of_service=body.hydrants_out_of_service,
         blockages=[b.model_dump() for b in body.blockages], max_rows=body.max_rows,
-    )
+    ))
 
 
 @router.post("/siting", summary="Where to add hydrants", responses=_ERRORS, dependencies=PLAN)

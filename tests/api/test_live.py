@@ -31,9 +31,8 @@ from api.workspace import hydrants_with_states, load_workspace
 from geo.errors import InputFileError
 from geo.layers import Layers, read_layers
 from geo.presets import Preset, load_preset
-from reports.summary import present_summary
+from reports.present import jsonable, present_summary
 from routing.analysis import Analysis, AnalysisOptions, analyze
-from routing.scenario import jsonable
 from tests.api.server import (
     HELSINKI_HYDRANTS,
     asgi_client,

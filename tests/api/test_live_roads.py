@@ -9,7 +9,7 @@ from api.live import recompute_area
 from api.store import HydrantState, utc_now
 from api.workspace import hydrants_with_states
 from geo.presets import load_preset
-from reports.summary import present_summary
+from reports.present import present_summary
 from routing.analysis import AnalysisOptions, analyze
 from tests.api.test_live import assert_same_as_full
 from tests.routing.test_coverage_roads import motorway_layers

@@ -22,7 +22,7 @@ from reports.districts import (
 )
 from reports.i18n import label
 from reports.inputs import ReportInputs
-from reports.summary import summary_document
+from reports.present import summary_document
 from reports.xlsx import write_report_xlsx
 from tests.reports.test_districts import CRS, _districts, _inputs, helsinki_analysis
 

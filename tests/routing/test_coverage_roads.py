@@ -34,7 +34,7 @@ from geo.presets import Preset, load_preset
 from geo.rejects import REJECT_COLUMNS
 from geo.schema import SCHEMAS
 from reports.districts import DistrictInputs, aggregate_districts, report_units
-from reports.summary import present_summary
+from reports.present import present_scenario, present_summary
 from routing.analysis import Analysis, AnalysisOptions, analyze
 from routing.coverage import roads_needing_hydrants
 from routing.scenario import scenario_impact
@@ -166,8 +166,9 @@ def test_districts_count_only_the_street(motorway: tuple[Layers, Analysis]) -> N
 
 def test_scenario_counts_only_the_street(motorway: tuple[Layers, Analysis]) -> None:
     layers, result = motorway
-    doc = scenario_impact(layers, result, preset=CN, options=AnalysisOptions(),
-                          out_of_service=["H1"])["coverage"]
+    raw = scenario_impact(layers, result, preset=CN, options=AnalysisOptions(), out_of_service=["H1"])
+    assert raw["coverage"]["covered_share_before"] == pytest.approx(250 / 300)
+    doc = present_scenario(raw)["coverage"]
     # without H1 nothing reaches Elm St (H3 is 300 m from B): 0 of 300 m; the motorway's lost
     # 50 m past B is not counted
     assert doc["covered_pct_before"] == 83.33 and doc["covered_pct_after"] == 0.0

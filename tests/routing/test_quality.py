@@ -12,7 +12,7 @@ import pytest
 from geo.layers import Layers, build_layers
 from geo.osm import read_osm
 from geo.presets import load_preset
-from reports.summary import present_summary
+from reports.present import present_summary
 from routing.analysis import Analysis, AnalysisOptions, analyze
 from routing.live import refresh_water_findings
 from routing.quality import INPUTS, with_hydrant_quality

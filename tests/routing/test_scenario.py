@@ -38,12 +38,10 @@ from geo.layers import Layers
 from geo.presets import load_preset
 from geo.rejects import REJECT_COLUMNS
 from geo.schema import SCHEMAS
+from reports.present import json_number, json_records, jsonable, present_scenario
 from routing.analysis import Analysis, AnalysisOptions, analyze
 from routing.scenario import (
     SERVED_MARGIN_M,
-    json_number,
-    json_records,
-    jsonable,
     scenario_impact,
     siting_problem,
     solve_siting,
@@ -113,8 +111,8 @@ def tiny() -> tuple[Layers, Analysis]:
 
 
 def _run(tiny: tuple[Layers, Analysis], **kw: Any) -> dict[str, Any]:
-    layers, analysis = tiny
-    return scenario_impact(layers, analysis, preset=CN, options=OPTIONS, **kw)
+    layers, analysis = tiny  # as the CLI and the API give it
+    return present_scenario(scenario_impact(layers, analysis, preset=CN, options=OPTIONS, **kw))
 
 
 def _gate(x: float, y: float, kind: str = "gate") -> dict[str, Any]:
@@ -199,7 +197,7 @@ def test_hydrant_already_out_of_service() -> None:
     analysis = analyze(layers, preset=CN, options=OPTIONS)
     doc = scenario_impact(layers, analysis, preset=CN, options=OPTIONS, out_of_service=["H2"])
     assert doc["coverage"]["hydrants_taken_out"] == 0
-    assert doc["coverage"]["hydrants_already_out"] == ["H2"] and doc["coverage"]["change_km"] == 0
+    assert doc["coverage"]["hydrants_already_out"] == ["H2"] and doc["coverage"]["change_m"] == 0
 
 
 def test_unknown_hydrants_are_all_named(tiny: tuple[Layers, Analysis]) -> None:
@@ -259,7 +257,7 @@ def test_far_report_rejected_before_snapping(tiny: tuple[Layers, Analysis]) -> N
     doc = _run(tiny, blockages=[far, near])
     out, snapped = doc["blockages"]
     assert out["effect"] == "rejected" and "outside the served area" in out["reason"]
-    assert out["lon"] == far["lon"] and out["edge_id"] is None
+    assert out["lon"] == round(far["lon"], 7) and out["edge_id"] is None  # echoed to the centimetre
     assert snapped["effect"] == "rejected" and "30 m" in snapped["reason"]
     assert doc["response"]["reports_rejected"] == 2 and doc["response"]["blocked_edges"] == 0
 
