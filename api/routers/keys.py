@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import AdminAccess, new_key
 from api.live import StoreDep
-from api.store import Role, list_keys, revoke_key, utc_now
+from api.store import Role, key_by_id, list_keys, revoke_key, utc_now
 from geo.errors import NotFoundError
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -84,7 +84,7 @@ def rotate(
     """A new key for the same role and name, and the old one revoked, in one write (a leaked or
     expiring key replaced); the answer is the only time the new key is shown."""
     with store.read() as conn:
-        old = next((k for k in list_keys(conn) if k.key_id == key_id), None)
+        old = key_by_id(conn, key_id)
     if old is None:
         raise NotFoundError(f"no API key {key_id}")
     days = body.expires_in_days if body is not None else None
