@@ -706,62 +706,77 @@ def site_hydrants(
     """
     cost = cost if cost is not None else CostModel()
     options = options if options is not None else SolverOptions()
+    _check_question(k, budget_cny)
+    t0 = time.perf_counter()
+    matrix, unit, weight = _prepare(candidates, demand, matrix, cost)
+    red = _reduce(matrix, np.arange(len(demand)), weight)
+    chosen_method = _choose_method(method, red, options)
+    picked, solved = _solve_max_coverage(
+        red, unit[red.cand], k=k, budget_cny=budget_cny, method=chosen_method, options=options
+    )
+    order = _order_chosen(matrix, red.cand[picked], weight, unit)
+    _, (gain,) = _replay(matrix, order, [weight])
+    order = order[gain > 0]  # sites that add nothing
+    result = _result(
+        candidates, demand, matrix, order, cost=unit, target=np.ones(len(demand), dtype=bool),
+        solved=solved, t0=t0,
+    )
+    log.info(
+        "site hydrants (%s, %s): %d new hydrants, CNY %.0f, cover %.1f of %.1f weight "
+        "(%.0f m of street); LP bound %s, gap %s",
+        chosen_method, solved.status, result.n_hydrants, result.cost_cny, result.covered_weight,
+        float(weight.sum()), result.covered_m, _fmt(solved.lp_bound), _fmt(result.gap),
+    )
+    return result
+
+
+def _check_question(k: int | None, budget_cny: float | None) -> None:
+    """``k``, a budget or both, neither negative."""
     if k is None and budget_cny is None:
         raise ConfigError("site_hydrants needs k (number of hydrants) or budget_cny, or both")
     if k is not None and not k >= 0:
         raise ConfigError(f"k must be >= 0, got {k}")
     if budget_cny is not None and not budget_cny >= 0:
         raise ConfigError(f"budget_cny must be >= 0, got {budget_cny}")
-    t0 = time.perf_counter()
-    matrix, unit, weight = _prepare(candidates, demand, matrix, cost)
-    red = _reduce(matrix, np.arange(len(demand)), weight)
-    chosen_method = _choose_method(method, red, options)
-    A, w, rows = red.A, red.weight, red.cand
-    n, m = A.shape
-    c_unit = unit[rows]
-    k_eff = n if k is None else int(min(k, n))
 
+
+def _solve_max_coverage(
+    red: _Reduced,
+    c_unit: np.ndarray,
+    *,
+    k: int | None,
+    budget_cny: float | None,
+    method: str,
+    options: SolverOptions,
+) -> tuple[np.ndarray, _Solved]:
+    """The reduced max-coverage problem solved by ``method`` (``mip`` or ``greedy``): the picked
+    rows of ``red.A`` and how they were found (LP bound, MIP gap, greedy guarantees)."""
+    A, w = red.A, red.weight
+    n, m = A.shape
     obj, cons = _max_coverage_model(A, w, c_unit, k=k, budget_cny=budget_cny)
     what = f"max coverage ({n} candidates x {m} demand columns)"
-
-    lp: float | None = None
-    mip_gap = guarantee = online = None
     if n == 0 or m == 0:
         picked = np.empty(0, dtype=np.int64)
-        status = "optimal"
-        lp = 0.0 if options.lp_bound else None
+        return picked, _Solved("max_coverage", method, "optimal",
+                               lp_bound=0.0 if options.lp_bound else None)
+    mip_gap = guarantee = online = None
+    neg = _lp_bound(obj, cons, options, what)
+    lp = None if neg is None else -neg
+    if method == "mip":
+        rank = np.arange(n) / max(n, 1)
+        secondary = np.concatenate([c_unit / c_unit.max() + 1e-3 * rank, np.zeros(m)])
+        x, status, mip_gap = _solve_mip(
+            obj, cons, np.concatenate([np.ones(n), np.zeros(m)]), secondary, options, what
+        )
+        picked = np.flatnonzero(x[:n] > 0.5)
     else:
-        neg = _lp_bound(obj, cons, options, what)
-        lp = None if neg is None else -neg
-        if chosen_method == "mip":
-            rank = np.arange(n) / max(n, 1)
-            secondary = np.concatenate([c_unit / c_unit.max() + 1e-3 * rank, np.zeros(m)])
-            x, status, mip_gap = _solve_mip(
-                obj, cons, np.concatenate([np.ones(n), np.zeros(m)]), secondary, options, what
-            )
-            picked = np.flatnonzero(x[:n] > 0.5)
-        else:
-            status = "heuristic"
-            picked, guarantee, online = _greedy_max_coverage(
-                A, w, c_unit, k_eff=k_eff, k=k, budget_cny=budget_cny
-            )
-
-    order = _order_chosen(matrix, rows[picked], weight, unit)
-    _, (gain,) = _replay(matrix, order, [weight])
-    order = order[gain > 0]  # sites that add nothing
-    result = _result(
-        candidates, demand, matrix, order, cost=unit, target=np.ones(len(demand), dtype=bool),
-        solved=_Solved("max_coverage", chosen_method, status, lp_bound=lp, mip_gap=mip_gap,
-                       guarantee=guarantee, online_bound=online),
-        t0=t0,
-    )
-    log.info(
-        "site hydrants (%s, %s): %d new hydrants, CNY %.0f, cover %.1f of %.1f weight "
-        "(%.0f m of street); LP bound %s, gap %s",
-        chosen_method, status, result.n_hydrants, result.cost_cny, result.covered_weight,
-        float(weight.sum()), result.covered_m, _fmt(lp), _fmt(result.gap),
-    )
-    return result
+        status = "heuristic"
+        k_eff = n if k is None else int(min(k, n))
+        picked, guarantee, online = _greedy_max_coverage(
+            A, w, c_unit, k_eff=k_eff, k=k, budget_cny=budget_cny
+        )
+    return picked, _Solved("max_coverage", method, status, lp_bound=lp, mip_gap=mip_gap,
+                           guarantee=guarantee, online_bound=online)
 
 
 def _harmonic(n: int) -> float:
