@@ -22,9 +22,11 @@ from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
 from api.documents import building_document, districts_document, siting_proposal, summary_document
+from api.responses import BuildingOut, DistrictsOut, ScenarioOut, SitingOut, SummaryOut
 from api.workspace import Workspace
 from geo.layers import Layers
 from geo.presets import Preset
+from reports.districts import district_summary, grade_counts
 from reports.present import present_scenario
 from routing.analysis import Analysis, AnalysisOptions
 from routing.scenario import scenario_impact, siting_problem
@@ -144,15 +146,21 @@ def _memo(request: Request, kind: str, name: str, owner: object, version: int, b
 # --- routes ---------------------------------------------------------------------------------------
 
 
-@router.get("/summary", summary="Analysis summary (summary.json)", responses=_ERRORS, dependencies=READ)
-def summary(ws: WorkspaceDep) -> dict[str, Any]:
+@router.get("/summary", summary="Analysis summary (summary.json)", responses=_ERRORS, dependencies=READ,
+            response_model=SummaryOut, response_model_exclude_unset=True)
+def summary(ws: WorkspaceDep, request: Request) -> dict[str, Any]:
     """The figures of ``summary.json``: layer counts, source, coverage, buildings, stations,
-    high-rises, lanes, findings, for the analysis being served."""
+    high-rises, lanes, findings and the district grades, for the analysis being served."""
     st = _state(ws)
-    return summary_document(st.layers, st.analysis)
+    doc = summary_document(st.layers, st.analysis)
+    table = _memo(request, "districts", "districts", st.analysis, st.version,
+                  lambda: district_table(st.layers, st.analysis))
+    doc["districts"] = {**doc.get("districts", {}), **grade_counts(table)}  # as the reports add it
+    return doc
 
 
-@router.get("/districts", summary="Coverage summary by district", responses=_ERRORS, dependencies=READ)
+@router.get("/districts", summary="Coverage summary by district", responses=_ERRORS, dependencies=READ,
+            response_model=DistrictsOut)
 def districts(ws: WorkspaceDep, request: Request) -> dict[str, Any]:
     """Every result added up per report unit (administrative district, else a 1 km grid) and
     graded 严重/较重/一般 (:mod:`reports.districts`)."""
@@ -164,7 +172,7 @@ def districts(ws: WorkspaceDep, request: Request) -> dict[str, Any]:
 
 @router.get(
     "/buildings/{building_id:path}", summary="One building's water and access verdicts", responses=_ERRORS,
-    dependencies=READ,
+    dependencies=READ, response_model=BuildingOut, response_model_exclude_unset=True,
 )
 def building(
     ws: WorkspaceDep,
@@ -178,7 +186,7 @@ def building(
 
 @router.post(
     "/scenario", summary="What-if: hydrants out of service, lanes blocked", responses=_ERRORS,
-    dependencies=PLAN,
+    dependencies=PLAN, response_model=ScenarioOut, response_model_exclude_unset=True,
 )
 def scenario(ws: WorkspaceDep, body: ScenarioIn) -> dict[str, Any]:
     """Impact of taking hydrants out of service and blocking lanes, against the loaded analysis:
@@ -191,7 +199,8 @@ def scenario(ws: WorkspaceDep, body: ScenarioIn) -> dict[str, Any]:
     ))
 
 
-@router.post("/siting", summary="Where to add hydrants", responses=_ERRORS, dependencies=PLAN)
+@router.post("/siting", summary="Where to add hydrants", responses=_ERRORS, dependencies=PLAN,
+             response_model=SitingOut, response_model_exclude_unset=True)
 def siting(ws: WorkspaceDep, request: Request, body: SitingIn) -> dict[str, Any]:
     """A proposal of new hydrant sites (routing.siting): the most uncovered street and flow
     deficit covered by ``k`` hydrants or a budget, by hose-lay distance."""
@@ -210,6 +219,4 @@ def siting(ws: WorkspaceDep, request: Request, body: SitingIn) -> dict[str, Any]
 
 def district_table(layers: Layers, analysis: Analysis) -> gpd.GeoDataFrame:
     """The district summary of :func:`reports.districts.district_summary`."""
-    from reports.districts import district_summary
-
     return district_summary(layers, analysis)

@@ -26,11 +26,14 @@ from pypdf import PdfReader
 
 from api.app import create_app
 from api.auth import create_key
+from api.documents import building_document
 from api.routers.analysis import BlockageKind
 from api.settings import Settings
 from api.workspace import Workspace
+from reports.present import present_scenario
 from routing.blockage_rules import BLOCKAGE_KINDS
 from routing.coverage import hydrant_coverage
+from routing.scenario import scenario_impact
 from tests.api.server import asgi_client
 
 pytestmark = pytest.mark.anyio
@@ -78,6 +81,11 @@ async def test_summary_is_summary_json(client: httpx.AsyncClient, helsinki_works
     for section in ("roads", "hydrants", "buildings", "coverage", "stations", "findings"):
         for key, value in written[section].items():
             assert served[section][key] == pytest.approx(value), (section, key)
+    # the response model passes every section and figure through (open sections keep new keys)
+    assert set(served) == set(written)
+    for section, values in written.items():
+        if isinstance(values, dict):
+            assert set(served[section]) == set(values), section
     # the data-quality section is served too, as analyze wrote it
     for name, entry in written["quality"].items():
         if name != "warnings":
@@ -147,6 +155,22 @@ async def test_empty_scenario_changes_nothing(client: httpx.AsyncClient, ws: Wor
     doc = (await client.post("/analysis/scenario", json={})).json()
     assert doc["coverage"]["change_km"] == 0 and doc["coverage"]["edges_losing_coverage"] == 0
     assert doc["water"]["buildings_losing_water"] == 0 and doc["response"]["buildings_cut_off"] == 0
+
+
+async def test_served_documents_are_the_documents(client: httpx.AsyncClient, ws: Workspace) -> None:
+    """The response models check the answers and drop nothing: the served scenario and building
+    are the documents the CLI writes."""
+    out = ws.analysis.layers["building_hydrants"]["hydrant_id"].value_counts().index[:2].tolist()
+    served = (await client.post("/analysis/scenario", json={"hydrants_out_of_service": out})).json()
+    direct = present_scenario(scenario_impact(ws.layers, ws.analysis, preset=ws.preset, options=ws.options,
+                                              out_of_service=out))
+    assert served == direct
+    bid = str(ws.analysis.layers["buildings_analysis"]["building_id"].iloc[0])
+    assert (await client.get(f"/analysis/buildings/{bid}")).json() == building_document(ws.analysis, bid)
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert {"SummaryOut", "ScenarioOut", "SitingOut", "BuildingOut", "DistrictsOut"} <= set(schemas)
+    covered = schemas["CoverageOut"]["properties"]["covered_pct"]  # null: not computed
+    assert {"type": "null"} in covered["anyOf"]
 
 
 async def test_hydrants_out_of_service(client: httpx.AsyncClient, ws: Workspace) -> None:
