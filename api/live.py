@@ -117,7 +117,7 @@ def _set_rows(frame: gpd.GeoDataFrame, source: pd.DataFrame, rows: np.ndarray,
 
 
 def _refresh_collections(
-    collections: dict[str, gpd.GeoDataFrame],
+    collections: Mapping[str, gpd.GeoDataFrame],
     layers: Layers,
     analysis: Analysis,
     update: AreaUpdate,
@@ -167,9 +167,8 @@ def apply_states(ws: Workspace, states: Mapping[str, HydrantState]) -> LiveResul
     of one object. Unknown hydrant ids are skipped (returned in ``unknown``).
     """
     start = time.perf_counter()
-    with ws.write_lock:
-        with ws.lock:
-            base_layers, base_analysis, base_collections = ws.layers, ws.analysis, ws.collections
+    with ws.writing() as base:
+        base_layers, base_analysis = base.layers, base.analysis
         hydrants, rows, unknown = hydrants_with_states(base_layers.hydrants, states)
         if unknown:
             log.warning("hydrant events for %d hydrant(s) not in the workspace: %s",
@@ -182,7 +181,7 @@ def apply_states(ws: Workspace, states: Mapping[str, HydrantState]) -> LiveResul
         if "live" in analysis.summary:
             live = {**analysis.summary["live"], "updated_at": to_text(utc_now())}
             analysis = dataclasses.replace(analysis, summary={**analysis.summary, "live": live})
-        collections = _refresh_collections(base_collections, layers, analysis, update)
+        collections = _refresh_collections(base.collections, layers, analysis, update)
         ws.swap(layers=layers, analysis=analysis, collections=collections)
     ids = hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)[rows]
     return LiveResult(
@@ -213,7 +212,7 @@ def record_inspection(
         If the hydrant is not in the workspace.
     """
     hydrant_row(ws, hydrant_id)
-    with ws.write_lock:
+    with ws.writing():  # the state follows the events in the order they are stored
         with store.write() as conn:
             event = add_hydrant_event(conn, hydrant_id, observation, actor=actor, now=now)
         with store.read() as conn:
@@ -256,22 +255,21 @@ def refresh_stale_siting(ws: Workspace) -> bool:
     swapped in only if the hydrants did not change meanwhile (the coverage object is the same);
     otherwise it is dropped and the next call computes it again.
     """
-    with ws.lock:
-        base = ws.analysis
+    base = ws.snapshot().analysis
     if STALE_SITING not in _stale(base):
         return False
     start = time.perf_counter()
     fresh = refresh_siting(base, options=ws.options)
-    with ws.write_lock, ws.lock:  # no writer is between its snapshot and its swap
-        current = ws.analysis
-        if current.coverage is not base.coverage:
+    with ws.writing() as now:
+        current = now.analysis
+        if current.coverage is not base.coverage:  # the hydrants changed meanwhile
             return False
         layers = {k: v for k, v in current.layers.items() if k not in SITING_LAYERS}
         layers.update({k: fresh.layers[k] for k in SITING_LAYERS if k in fresh.layers})
         summary = {**current.summary, "siting": fresh.summary["siting"]}
         done = {STALE_SITING, *SITING_LAYERS}
         summary["live"] = {**summary["live"], "stale": [p for p in _stale(current) if p not in done]}
-        collections = dict(ws.collections)
+        collections = dict(now.collections)
         for name in SITING_LAYERS:
             frame = layers.get(name)
             if isinstance(frame, gpd.GeoDataFrame):
@@ -339,30 +337,27 @@ def rerank_blockages(ws: Workspace, ledger: Sequence[Blockage]) -> RankingResult
     """Rank the workspace's own reports and these ledger items afresh and swap the result in.
 
     :func:`routing.analysis.blockage_ranking` on the served analysis (its truck graph and
-    station response) runs outside the workspace lock, so readers are not kept waiting; the
-    result replaces ``blockages_ranked``, ``critical_lanes``, the blockage findings and the
-    ``blockages`` summary of the analysis current at that moment (a hydrant update in between
-    is kept: the ranking does not depend on hydrant status), with their WGS84 collections.
+    station response) runs in this writer's turn (:meth:`Workspace.writing`) without holding
+    the read lock, so readers are not kept waiting; the result replaces ``blockages_ranked``,
+    ``critical_lanes``, the blockage findings and the ``blockages`` summary, with their WGS84
+    collections.
     """
     start = time.perf_counter()
-    with ws.write_lock:
-        with ws.lock:
-            base, stored, crs = ws.analysis, ws.reports, ws.layers.crs
-        reports = served_reports(stored, ledger, crs)
-        ranking = blockage_ranking(base, reports, preset=ws.preset)
+    with ws.writing() as base:
+        reports = served_reports(base.reports, ledger, base.layers.crs)
+        ranking = blockage_ranking(base.analysis, reports, preset=ws.preset)
         frames = {} if ranking is None else {
             LayerName.BLOCKAGES_RANKED: ranking.blockages.to_crs("EPSG:4326"),
             LayerName.CRITICAL_LANES: ranking.critical_lanes.to_crs("EPSG:4326"),
         }
-        with ws.lock:
-            analysis = with_ranking(ws.analysis, ranking, reports)
-            collections = dict(ws.collections)  # keeps the order of the collections
-            for name in BLOCKAGE_LAYERS:
-                if name in frames:
-                    collections[name] = frames[name]
-                else:
-                    collections.pop(name, None)
-            ws.swap(analysis=analysis, collections=collections)
+        analysis = with_ranking(base.analysis, ranking, reports)
+        collections = dict(base.collections)  # keeps the order of the collections
+        for name in BLOCKAGE_LAYERS:
+            if name in frames:
+                collections[name] = frames[name]
+            else:
+                collections.pop(name, None)
+        ws.swap(analysis=analysis, collections=collections)
     result = RankingResult(
         reports=0 if reports is None else len(reports), ledger_items=len(ledger),
         ranked=ranking is not None, seconds=time.perf_counter() - start,
@@ -381,7 +376,7 @@ def ledger_write(
     so the ranking follows the ledger in the order of its writes. A failed ranking does not
     undo the write (a restart ranks again): it is logged and returned as the second value.
     """
-    with ws.write_lock:
+    with ws.writing():  # the ranking follows the ledger in the order of its writes
         with store.write() as conn:
             out = write(conn)
         try:
@@ -394,8 +389,7 @@ def ledger_write(
 
 def ledger_impact(ws: Workspace, blockage_id: int) -> dict[str, Any] | None:
     """The served ranking row of a ledger item (None when it is not among the ranked reports)."""
-    with ws.lock:
-        ranked = ws.analysis.layers.get(LayerName.BLOCKAGES_RANKED)
+    ranked = ws.snapshot().analysis.layers.get(LayerName.BLOCKAGES_RANKED)
     if ranked is None or len(ranked) == 0:
         return None
     hit = ranked.loc[ranked["blockage_id"].astype(str) == f"{LEDGER_PREFIX}{blockage_id}"]

@@ -18,7 +18,8 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,15 +52,28 @@ ACTIVE_LEDGER_STATUSES = ("reported", "assigned", "rectified", "verified")
 LEDGER_PREFIX = "ledger/"
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The served state at one moment (:meth:`Workspace.snapshot`): what one request reads,
+    never a mix of two live updates. Its parts are never changed in place (an update swaps new
+    ones in), so holding it needs no lock."""
+
+    layers: Layers
+    analysis: Analysis
+    collections: Mapping[str, gpd.GeoDataFrame]
+    reports: gpd.GeoDataFrame | None
+    version: int
+
+
 @dataclass
 class Workspace:
     """Everything the API serves.
 
-    ``lock`` guards the swap of ``layers``, ``analysis`` and ``collections`` after live updates;
-    ``version`` counts the swaps (every cache of the serving side keys on it). ``write_lock``
-    orders the writers (hydrant updates, ledger rankings): each reads the current state under
-    ``lock``, computes without it and swaps under it, so readers never wait for a computation
-    (seconds on a million-edge city). ``reports`` are
+    The state API: readers take a :meth:`snapshot`; a writer (hydrant update, ledger ranking,
+    siting refresh) takes its turn with :meth:`writing`, computes from the snapshot it is given
+    without holding the read lock, and :meth:`swap` s the result in. Readers never wait for a
+    computation (seconds on a million-edge city) and writers follow one another in order.
+    ``version`` counts the swaps (every cache of the serving side keys on it). ``reports`` are
     the blockage reports the workspace was analysed with (working CRS, report columns only).
     """
 
@@ -73,6 +87,18 @@ class Workspace:
     version: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock)
     write_lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def snapshot(self) -> Snapshot:
+        """The served state as it is now."""
+        with self.lock:
+            return Snapshot(self.layers, self.analysis, self.collections, self.reports, self.version)
+
+    @contextmanager
+    def writing(self) -> Iterator[Snapshot]:
+        """This writer's turn (one at a time, in order): the state when the turn comes; swap the
+        result in with :meth:`swap` before leaving."""
+        with self.write_lock:
+            yield self.snapshot()
 
     def collection(self, name: str) -> gpd.GeoDataFrame:
         """A collection in WGS84 (KeyError when unknown)."""

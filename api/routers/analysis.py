@@ -133,8 +133,8 @@ class _State:
 
 
 def _state(ws: Workspace) -> _State:
-    with ws.lock:
-        return _State(ws.layers, ws.analysis, ws.preset, ws.options, ogc.workspace_version(ws))
+    now = ws.snapshot()
+    return _State(now.layers, now.analysis, ws.preset, ws.options, now.version)
 
 
 def _memo(request: Request, kind: str, name: str, owner: object, version: int, build: Any) -> Any:

@@ -103,18 +103,11 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
-def _tables(ws: Workspace) -> dict[str, pd.DataFrame]:
-    """Every layer and result table in the working CRS (as ``firereach analyze`` writes them)."""
-    with ws.lock:
-        layers, analysis = ws.layers, ws.analysis
-    return {**layers.tables(), **analysis.layers, "findings": analysis.findings}
-
-
 def _units(ws: Workspace, request: Request) -> gpd.GeoDataFrame:
     from api.routers.analysis import _memo, district_table
 
-    with ws.lock:
-        layers, analysis, version = ws.layers, ws.analysis, ogc.workspace_version(ws)
+    now = ws.snapshot()
+    layers, analysis, version = now.layers, now.analysis, now.version
     table: gpd.GeoDataFrame = _memo(request, "districts", "districts", analysis, version,
                                     lambda: district_table(layers, analysis))
     return table
@@ -199,9 +192,9 @@ def layers_gpkg(
     """Every layer, result layer and table (findings, rejects) in the working CRS, with the
     columns the caller may see (:mod:`api.visibility`): one file per audience, built once per
     analysis and version."""
-    with ws.lock:
-        analysis, version, crs = ws.analysis, ogc.workspace_version(ws), ws.layers.crs
-    tables = _tables(ws)
+    now = ws.snapshot()
+    analysis, version, crs = now.analysis, now.version, now.layers.crs
+    tables = {**now.layers.tables(), **analysis.layers, "findings": analysis.findings}
     name = "layers.gpkg"
     if district is not None:
         polygon = district_polygon(_units(ws, request).to_crs(crs), district)
@@ -255,10 +248,10 @@ def layer_csv(
     district: DistrictQuery = None,
 ) -> Response:
     """A collection or a result table as CSV, optionally only one district's features."""
-    with ws.lock:
-        collections = dict(ws.collections)
-        tables = {"findings": ws.analysis.findings, "rejects": ws.layers.rejects,
-                  LayerName.BUILDING_HYDRANTS: ws.analysis.layers[LayerName.BUILDING_HYDRANTS]}
+    now = ws.snapshot()
+    collections = dict(now.collections)
+    tables = {"findings": now.analysis.findings, "rejects": now.layers.rejects,
+              LayerName.BUILDING_HYDRANTS: now.analysis.layers[LayerName.BUILDING_HYDRANTS]}
     if layer not in collections and layer not in tables:
         known = sorted([*collections, *tables])
         raise NotFoundError(f"no layer {layer!r}; layers: {', '.join(known)}")
@@ -283,8 +276,8 @@ def _safe(text: str) -> str:
 def _report(
     ws: Workspace, request: Request, who: Principal, filename: str, district: str | None = None
 ) -> Path:
-    with ws.lock:
-        layers, analysis, version, folder = ws.layers, ws.analysis, ogc.workspace_version(ws), ws.path
+    now = ws.snapshot()
+    layers, analysis, version, folder = now.layers, now.analysis, now.version, ws.path
     if district is not None:
         district_polygon(_units(ws, request), district)  # 404 naming the valid units
     existing = Path(folder) / filename
