@@ -54,7 +54,6 @@ _BAD_WARNINGS = frozenset({1, 2})
 _SLOT_PREFIX = "FRdraw"
 _SLOT_PIPE_M, _SLOT_DN_MM = 0.01, 2000.0
 _IDLE_MARGIN_M = 1.0
-_OPEN_FCV_LPS = 1.0e7  # an FCV setting no hydrant reaches: the valve stays open
 
 MPA_PER_M = 1000.0 * 9.80665 / 1.0e6
 """Pressure of one metre of water column, MPa (ρ = 1000 kg/m³, g = 9.80665 m/s²)."""
@@ -214,8 +213,10 @@ class EpanetSession:
         """
         for n, cap in caps.items():
             self._set_node(self._reservoir[n], _EN_ELEVATION, self.elevation[n] + residual_m)
-            # an FCV setting makes the valve active again (it was closed while idle)
-            self._set_link(self._valve[n], _EN_INITSETTING, _OPEN_FCV_LPS if cap is None else cap)
+            if cap is None:  # no cap: the valve fixed open (an unreachable setting costs iterations)
+                self._set_link(self._valve[n], _EN_INITSTATUS, 1.0)
+            else:  # a setting makes the valve active again (it was closed while idle)
+                self._set_link(self._valve[n], _EN_INITSETTING, cap)
         try:
             solve = self._run()
             flows = {n: max(self._get_link(self._pipe[n], _EN_FLOW), 0.0) for n in caps}

@@ -336,8 +336,9 @@ def simultaneous_flow(
         junctions), ``drawing`` (those giving water), ``flow_lps`` (total), ``junction_flows_lps``
         (junction → L/s), ``lowest_pressure_mpa`` among the drawing hydrants,
         ``unknown_junctions`` (names not in the model, left out) and ``limited_by``:
-        ``flow cap`` (every drawing hydrant at its cap), ``residual pressure``, ``no supply``
-        (none could give water), ``no hydrants`` or ``not computed`` (flow NaN).
+        ``flow cap`` (every drawing hydrant at its cap), ``residual pressure``, ``static below
+        residual`` or ``no supply`` (flow 0: none can give water at the residual, or none is
+        joined to a source), ``no hydrants``, ``unknown junction`` or ``not computed`` (NaN).
     """
     residual_m = _check_residual(residual_mpa)
     known = set(wn.junction_name_list)
@@ -387,10 +388,12 @@ def _group_draw(
         return 0, 0, 0.0, {}, math.nan, NO_HYDRANTS
     if not static_ok:
         return n, 0, math.nan, {}, math.nan, NOT_COMPUTED
-    live = {j: (None if cap is None else cap * c) for j, c in key if j in supplied
-            and session is not None and session.static_head[j] - session.elevation[j] >= residual_m}
-    if not live or session is None:
+    if session is None or not any(j in supplied for j, _ in key):
         return n, 0, 0.0, {j: 0.0 for j, _ in key}, math.nan, NO_SUPPLY
+    live = {j: (None if cap is None else cap * c) for j, c in key
+            if j in supplied and session.static_head[j] - session.elevation[j] >= residual_m}
+    if not live:
+        return n, 0, 0.0, {j: 0.0 for j, _ in key}, math.nan, STATIC_LOW
     solve, flows, pressures = session.draw(live, residual_m=residual_m)
     if not solve.ok:
         return n, 0, math.nan, {}, math.nan, NOT_COMPUTED
