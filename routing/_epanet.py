@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -52,6 +53,7 @@ _EN_CVPIPE, _EN_FCV = 0, 6
 # warnings of EN_runH that mean the answer cannot be trusted (1: unbalanced, 2: unstable)
 _BAD_WARNINGS = frozenset({1, 2})
 _SLOT_PREFIX = "FRdraw"
+_ID_ENCODING = sys.getdefaultencoding()  # how wntr writes ids into the .inp (utf-8): 节点1 works
 _SLOT_PIPE_M, _SLOT_DN_MM = 0.01, 2000.0
 _IDLE_MARGIN_M = 1.0
 
@@ -122,12 +124,12 @@ class EpanetSession:
 
     def _node(self, name: str) -> int:
         idx = ctypes.c_int()
-        self._call("EN_getnodeindex", name.encode("latin-1"), ctypes.byref(idx))
+        self._call("EN_getnodeindex", name.encode(_ID_ENCODING), ctypes.byref(idx))
         return idx.value
 
     def _link(self, name: str) -> int:
         idx = ctypes.c_int()
-        self._call("EN_getlinkindex", name.encode("latin-1"), ctypes.byref(idx))
+        self._call("EN_getlinkindex", name.encode(_ID_ENCODING), ctypes.byref(idx))
         return idx.value
 
     def _get_node(self, index: int, code: int) -> float:
@@ -156,7 +158,7 @@ class EpanetSession:
         for tag in tags:
             self._call("EN_addnode", f"{tag}r".encode(), _EN_RESERVOIR, ctypes.byref(idx))
         for name, tag in zip(self.names, tags, strict=True):
-            self._call("EN_addlink", f"{tag}v".encode(), _EN_FCV, name.encode("latin-1"),
+            self._call("EN_addlink", f"{tag}v".encode(), _EN_FCV, name.encode(_ID_ENCODING),
                        f"{tag}m".encode(), ctypes.byref(idx))
             self._call("EN_addlink", f"{tag}p".encode(), _EN_CVPIPE, f"{tag}m".encode(),
                        f"{tag}r".encode(), ctypes.byref(idx))

@@ -91,6 +91,13 @@ def test_lower_residual_gives_more_and_cap_stops_the_draw() -> None:
         available_fire_flow(wn, ["J"], residual_mpa=-1.0)
 
 
+def test_chinese_junction_names() -> None:
+    # ids as a Chinese utility writes them; same answer as test_one_pipe: 70.88 L/s
+    wn = network([("管1", "R", "消火栓节点1", 1000.0, 0.2)], ["消火栓节点1"])
+    out = available_fire_flow(wn, {"XJK-001": "消火栓节点1"}).iloc[0]
+    assert out["available_flow_lps"] == pytest.approx(70.88, rel=0.005)
+
+
 def test_loop_of_two_parallel_pipes_adds_their_flows() -> None:
     # R — J through DN200 and DN150 (both 1000 m): each loses the same 39.803 m at the residual,
     # so Q = 70.88 + (39.803 · 100^1.852 · 0.15^4.871 / 10667)^(1/1.852) = 70.88 + 33.26 = 104.14 L/s
@@ -178,9 +185,14 @@ def test_worst_point_against_the_cn_gb_preset() -> None:
     assert ok.holds is True and "GB 55036" in ok.clause
 
 
-@pytest.mark.parametrize("name", ["Net1.inp", "Net3.inp"])
-def test_wntr_example_networks(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "demand_model"), [("Net1.inp", "DD"), ("Net3.inp", "DD"), ("Net1.inp", "PDD")]
+)
+def test_wntr_example_networks(name: str, demand_model: str, tmp_path: Path) -> None:
     wn = wntr.network.WaterNetworkModel(str(NETWORKS / name))
+    # PDD: normal demands fall off below 20 m (the model's own demand model is solved)
+    wn.options.hydraulic.demand_model = demand_model
+    wn.options.hydraulic.required_pressure = 20.0
     junctions = wn.junction_name_list
     out = available_fire_flow(wn, junctions).set_index("junction")
     # static pressure = a plain simulation's pressure at time 0
