@@ -220,8 +220,9 @@ def _single_draws(
         return {j: (math.nan, math.nan, math.nan, NOT_COMPUTED) for j in slots}
     out = {}
     for j in slots:
-        p_static = (session.static_head[j] - session.elevation[j]) * MPA_PER_M
-        if p_static * (1 / MPA_PER_M) < residual_m:
+        static_m = session.static_head[j] - session.elevation[j]
+        p_static = static_m * MPA_PER_M
+        if static_m < residual_m:
             out[j] = (p_static, 0.0, p_static, STATIC_LOW)
             continue
         solve, flows, pressures = session.draw({j: cap}, residual_m=residual_m)
