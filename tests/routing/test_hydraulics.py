@@ -207,3 +207,22 @@ def test_wntr_example_networks(name: str, demand_model: str, tmp_path: Path) -> 
     low = available_fire_flow(wn, junctions, residual_mpa=0.05).set_index("junction")["available_flow_lps"]
     assert (low >= flows - 1e-6).all()
     assert (low > flows).any()
+
+
+def test_net3_groups_never_beat_their_singles() -> None:
+    # each hydrant in a group gives at most min(cap, its single flow): the others' draws only
+    # lower its pressure; so a group gives at most the sum of its capped singles
+    wn = wntr.network.WaterNetworkModel(str(NETWORKS / "Net3.inp"))
+    junctions = wn.junction_name_list
+    singles = available_fire_flow(wn, junctions).set_index("junction")["available_flow_lps"]
+    rng = np.random.default_rng(13)
+    groups = {f"g{k}": list(rng.choice(junctions, size=4, replace=False)) for k in range(30)}
+    for cap in (15.0, None):
+        out = simultaneous_flow(wn, groups, per_hydrant_cap_lps=cap)
+        for g, members in groups.items():
+            limit = {j: singles[j] if cap is None else min(cap, singles[j]) for j in members}
+            flows = out.loc[g, "junction_flows_lps"]
+            assert all(flows[j] <= limit[j] + 0.05 for j in members), (g, flows, limit)
+            assert out.loc[g, "flow_lps"] <= sum(limit.values()) + 0.2
+            assert out.loc[g, "flow_lps"] >= 0.0
+        assert (out["flow_lps"] > 0).sum() >= 25
