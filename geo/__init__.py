@@ -35,6 +35,7 @@ from geo.errors import (
     NetworkUnavailableError,
     NotFoundError,
 )
+from geo.flow_tests import FlowTestRead, read_flow_tests
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
 from geo.notes import Note
 from geo.online import download_osm
@@ -49,13 +50,14 @@ from geo.schema import SCHEMAS, validate_layer
 
 __all__ = [
     "SCHEMAS", "AgencyRead", "AnalysisError", "BBox", "CRSError", "ConfigError", "CoverageRoads",
-    "FireReachError", "HydrantStatusRule",
+    "FireReachError", "FlowTestRead", "HydrantStatusRule",
     "InputFileError", "LayerOptions", "LayerValidationError", "Layers", "NetworkUnavailableError",
     "NotFoundError", "Note", "OsmData", "Preset", "Reject", "Rule", "SourceCRS", "bd09_to_wgs84",
     "build_layers", "build_roads", "building_height", "building_use", "credited_flow",
     "download_osm", "gcj02_to_wgs84", "high_rise_class", "in_china", "input_quality",
     "layer_counts", "layer_quality", "load_preset", "osm_buildings", "parse_bbox", "parse_column_spec",
-    "parse_crs", "parse_units_spec", "read_agency_table", "read_districts_file", "read_osm",
+    "parse_crs", "parse_units_spec", "read_agency_table", "read_districts_file", "read_flow_tests",
+    "read_osm",
     "read_status_codes", "rejects_frame", "required_fire_flow", "to_wgs84", "validate_layer",
     "wgs84_to_bd09", "wgs84_to_gcj02", "working_crs",
 ]

@@ -20,7 +20,16 @@ from routing.coverage import (
 from routing.critical_lanes import critical_lanes
 from routing.dead_ends import dead_end_lanes
 from routing.findings import FINDING_COLUMNS, concat_findings, findings
+from routing.flow_tests import flow_at_residual, prefer_flow_tests
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
+from routing.hydraulics import (
+    HydrantThresholds,
+    WorstPoint,
+    available_fire_flow,
+    hydrant_thresholds,
+    simultaneous_flow,
+    worst_point,
+)
 from routing.live import AreaUpdate, recompute_area, splice_spacing, splice_underserved
 from routing.quality import analysis_quality
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
@@ -55,6 +64,7 @@ __all__ = [
     "BlockageRules",
     "CostModel",
     "CoverageResult",
+    "HydrantThresholds",
     "ResponseResult",
     "SitingProblem",
     "SitingResult",
@@ -63,9 +73,11 @@ __all__ = [
     "TruckGraph",
     "TruckOptions",
     "WaterOptions",
+    "WorstPoint",
     "access_summary",
     "analysis_quality",
     "analyze",
+    "available_fire_flow",
     "blockage_impact",
     "bounded_pairs",
     "budget_curve",
@@ -81,14 +93,18 @@ __all__ = [
     "demand_segments",
     "findings",
     "first_due_areas",
+    "flow_at_residual",
     "high_rise_access",
     "hydrant_coverage",
     "hydrant_pairs",
+    "hydrant_thresholds",
     "multi_source_distance",
     "point_times",
+    "prefer_flow_tests",
     "recompute_area",
     "roads_needing_hydrants",
     "scenario_impact",
+    "simultaneous_flow",
     "site_hydrants",
     "siting_candidates",
     "siting_problem",
@@ -101,4 +117,5 @@ __all__ = [
     "truck_graph",
     "truck_options",
     "underserved_segments",
+    "worst_point",
 ]
