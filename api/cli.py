@@ -136,6 +136,19 @@ HydrantCodesOpt = Annotated[Path | None, typer.Option(
 )]
 
 
+NetworkOpt = Annotated[Path | None, typer.Option(
+    "--network", help="the utility's EPANET model (.inp) of the water mains; needs --network-crs")]
+NetworkCrsOpt = Annotated[str | None, typer.Option(
+    "--network-crs", help="CRS of the .inp file's coordinates, e.g. EPSG:4549")]
+MainsOpt = Annotated[Path | None, typer.Option(
+    "--mains", help="water mains layer (GeoPackage, Shapefile, GeoJSON, CSV with WKT): 管径/DN, "
+    "材质, C值, 状态, 编号")]
+SupplyOpt = Annotated[Path | None, typer.Option(
+    "--supply", help="supply points of the mains (水厂/加压站/水塔): id,lon,lat,kind,head_m or pressure")]
+MainsCrsOpt = Annotated[str | None, typer.Option(
+    "--mains-crs", help="CRS of --mains and --supply when the files do not say (EPSG:n, gcj02)")]
+
+
 def _request(**kwargs: Any) -> LayersRequest:
     """The request of ``layers``/``analyze``; a bad column or unit spec is a ConfigError."""
     for option, given, file_option in (
@@ -426,6 +439,11 @@ def analyze(
     blockage_columns: BlockageColumnsOpt = None,
     hydrant_units: HydrantUnitsOpt = None,
     hydrant_codes: HydrantCodesOpt = None,
+    network: NetworkOpt = None,
+    network_crs: NetworkCrsOpt = None,
+    mains: MainsOpt = None,
+    supply: SupplyOpt = None,
+    mains_crs: MainsCrsOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """The main job: layers, coverage, building water, response, 生命通道, siting, reports.
@@ -444,7 +462,8 @@ def analyze(
         blockage_columns=blockage_columns, hydrant_units=hydrant_units, hydrant_codes=hydrant_codes,
         blockages=blockages,
     ))
-    request = replace(request, blockages=blockages, blockage_crs=blockage_crs)
+    request = replace(request, blockages=blockages, blockage_crs=blockage_crs, network=network,
+                      network_crs=network_crs, mains=mains, supply=supply, mains_crs=mains_crs)
     options = AnalysisOptions(
         apparatus=apparatus, respect_oneway=respect_oneway, gates_locked=gates_locked,
         coverage_method="straight" if straight_line else "network",
