@@ -44,6 +44,7 @@ from geo.agency import parse_column_spec, parse_units_spec
 from geo.bbox import BBox, parse_bbox
 from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
+from geo.mains import read_stored_mains
 from geo.presets import Preset, load_preset
 from reports.export import atomic_path, check_out_dir, check_out_file, write_geopackage
 from reports.i18n import check_lang, label, value_or_not_computed
@@ -566,7 +567,8 @@ def _load(
         apparatus=apparatus or settings.apparatus, snap_distance_m=settings.snap_distance_m, siting=False
     )
     analysis = analyze_layers(
-        layers, preset=chosen, options=options, progress=lambda name: step(f"analysis: {name}")
+        layers, preset=chosen, options=options, progress=lambda name: step(f"analysis: {name}"),
+        mains=read_stored_mains(gpkg),
     )
     return _Loaded(layers=layers, preset=chosen, options=options, analysis=analysis)
 

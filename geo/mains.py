@@ -33,6 +33,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
 import shapely
 from numpy.typing import NDArray
@@ -573,3 +574,20 @@ def read_inp(path: str | Path, *, crs: str, working_crs: pyproj.CRS) -> Mains:
                               geometry=list(sup_geoms), crs=working_crs)
     logger.info("%s: %d links, %d supply points (EPANET)", fname, len(mains), len(supply))
     return Mains(mains=mains, supply=supply, source=f"epanet:{fname}", wntr=model)
+
+
+def read_stored_mains(path: str | Path) -> Mains | None:
+    """The mains an analysed workspace stored in its GeoPackage (``water_mains`` and
+    ``water_supply``, written by ``firereach analyze --mains/--network``), or None when it has
+    none: a served workspace analyses with the mains it was built with."""
+    path = Path(path)
+    present = {str(n) for n, _ in pyogrio.list_layers(path)} if path.is_file() else set()
+    if "water_mains" not in present:
+        return None
+    pipes = pyogrio.read_dataframe(path, layer="water_mains")
+    for column in ("pipe_id", "from_node", "to_node"):
+        pipes[column] = pipes[column].astype(str)
+    supply = (pyogrio.read_dataframe(path, layer="water_supply") if "water_supply" in present
+              else _empty_supply(pipes.crs))
+    return Mains(mains=pipes[[*MAINS_COLUMNS, "geometry"]], supply=supply,
+                 source=f"workspace:{path}")

@@ -51,7 +51,7 @@ def link_hydrants(
 ) -> MainLinks:
     """The main each hydrant stands on.
 
-    Returns a frame aligned with ``hydrants``: ``main_id`` (None when unlinked), ``main_dn_mm``
+    Returns a frame aligned with ``hydrants``: ``main_id`` (missing when unlinked), ``main_dn_mm``
     and ``main_distance_m`` (NaN when unlinked, never 0 for "unknown"), ``main_link`` (``id``:
     the file's pipe column; ``nearest``; ``none``).
     """
@@ -81,7 +81,7 @@ def link_hydrants(
         dist[rest[q]] = d
         how[rest[q]] = "nearest"
     dn = pipes.set_index("pipe_id")["diameter_mm"]
-    main_dn = np.array([dn.get(m, np.nan) if m is not None else np.nan for m in main_id],
+    main_dn = np.array([dn.get(m, np.nan) if pd.notna(m) else np.nan for m in main_id],
                        dtype=np.float64)
     log.info("hydrants on mains: %d by id, %d nearest within %.0f m, %d unlinked",
              int((how == "id").sum()), int((how == "nearest").sum()), tolerance_m,
@@ -137,7 +137,7 @@ def hydrant_groups(links: MainLinks, mains: Mains) -> np.ndarray:
     """Each hydrant's branch group (-1: on the looped core or not linked to a main)."""
     groups = branch_groups(mains)
     by_pipe = dict(zip(mains.mains["pipe_id"], groups.to_numpy(), strict=True))
-    return np.array([by_pipe.get(m, -1) if m is not None else -1 for m in links["main_id"]],
+    return np.array([by_pipe.get(m, -1) if pd.notna(m) else -1 for m in links["main_id"]],
                     dtype=np.int64)
 
 
