@@ -26,7 +26,7 @@ from geo.agency import read_agency_table
 from geo.catalog import LayerName
 from geo.errors import ConfigError, OutputWriteError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
-from geo.mains import Mains, read_inp, read_mains
+from geo.mains import Mains, hydrant_pipe_ids, read_inp, read_mains
 from geo.memory import release_free_memory
 from geo.notes import Note
 from geo.online import download_osm
@@ -226,17 +226,21 @@ def load_mains(request: LayersRequest, *, layers: Layers) -> Mains | None:
     ``network_crs``), a GIS pipes layer (``mains`` with ``supply`` and ``mains_crs``), or None."""
     if request.network is not None and request.mains is not None:
         raise ConfigError("give either --network FILE.inp or --mains FILE, not both")
+    if request.supply is not None and request.mains is None:
+        raise ConfigError("--supply was given without --mains FILE; give the pipes too")
     if request.network is not None:
         if request.network_crs is None:
             raise ConfigError("--network needs --network-crs EPSG:n: an .inp file does not state "
                               "the CRS of its coordinates")
-        return read_inp(request.network, crs=request.network_crs, working_crs=layers.crs)
-    if request.mains is not None:
-        return read_mains(request.mains, working_crs=layers.crs, source_crs=request.mains_crs,
-                          supply=request.supply)
-    if request.supply is not None:
-        raise ConfigError("--supply was given without --mains FILE; give the pipes too")
-    return None
+        mains = read_inp(request.network, crs=request.network_crs, working_crs=layers.crs)
+    elif request.mains is not None:
+        mains = read_mains(request.mains, working_crs=layers.crs, source_crs=request.mains_crs,
+                           supply=request.supply)
+    else:
+        return None
+    if request.hydrants is not None:  # the pipe each hydrant row names, if the file says
+        mains = replace(mains, hydrant_pipes=hydrant_pipe_ids(request.hydrants))
+    return mains
 
 
 def run_analyze(

@@ -53,9 +53,11 @@ __all__ = [
     "MAINS_COLUMNS",
     "SUPPLY_COLUMNS",
     "Mains",
+    "hydrant_pipe_ids",
     "parse_dn_mm",
     "read_inp",
     "read_mains",
+    "read_stored_mains",
     "read_supply",
 ]
 
@@ -128,6 +130,9 @@ class Mains:
         Pipes and supply rows not used, and what was guessed on the way.
     wntr
         The ``wntr.network.WaterNetworkModel`` when read from an ``.inp`` file, else None.
+    hydrant_pipes
+        ``hydrant_id`` -> ``pipe_id`` as the hydrant file states it (:func:`hydrant_pipe_ids`);
+        hydrants not in it are linked to the nearest pipe.
     """
 
     mains: gpd.GeoDataFrame
@@ -136,6 +141,7 @@ class Mains:
     rejects: list[Reject] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     wntr: Any = None
+    hydrant_pipes: Mapping[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Any]:
         """``pipes``, ``km``, ``supply_points`` and ``rejected_pipes`` for the summary."""
@@ -159,7 +165,7 @@ def parse_dn_mm(value: object, *, header_unit: str = "") -> tuple[float, str | N
     number is mm, unless ``header_unit`` (from a header such as ``管径(m)``) says otherwise, or
     it is below 3 (no main is 3 mm wide; read as metres).
     """
-    if is_missing(value):
+    if is_missing(value) or not str(value).strip():
         return math.nan, "no diameter; fill in 管径/DN (mm) or delete the pipe"
     text = nfkc(str(value)).strip().lower().replace(",", ".")
     if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
@@ -177,6 +183,27 @@ def parse_dn_mm(value: object, *, header_unit: str = "") -> tuple[float, str | N
     if not mm > 0:
         return math.nan, f"diameter {value!r} is not positive; fill in the real DN"
     return mm, None
+
+
+#: Headers of a hydrant file's column naming the pipe each hydrant stands on.
+HYDRANT_PIPE_HEADERS = ("管线编号", "所在管线", "所在管段", "管段编号", "pipeid", "mainid", "pipe", "main")
+_HYDRANT_ID_HEADERS = ("编号", "消火栓编号", "栓号", "id", "hydrantid", "facilityid", "assetid", "ref")
+
+
+def hydrant_pipe_ids(path: str | Path) -> dict[str, str]:
+    """``hydrant id -> pipe id`` from a hydrant file with a pipe column (管线编号/pipe_id), as
+    :func:`geo.agency.read_agency_table` names the ids; empty when the file has no such column."""
+    raw = read_any(Path(path), fields={"id": _HYDRANT_ID_HEADERS, "pipe": HYDRANT_PIPE_HEADERS},
+                   columns=None)
+    pipe = find_header(raw.headers, HYDRANT_PIPE_HEADERS)
+    ident = find_header([h for h in raw.headers if h != pipe], _HYDRANT_ID_HEADERS)
+    if pipe is None or ident is None:
+        return {}
+    out: dict[str, str] = {}
+    for h, p in zip(raw.frame[ident].to_numpy(), raw.frame[pipe].to_numpy(), strict=True):
+        if not is_missing(h) and not is_missing(p) and str(p).strip():
+            out[nfkc(str(h)).strip()] = nfkc(str(p)).strip()
+    return out
 
 
 def _header_unit(header: str) -> str:
@@ -589,5 +616,12 @@ def read_stored_mains(path: str | Path) -> Mains | None:
         pipes[column] = pipes[column].astype(str)
     supply = (pyogrio.read_dataframe(path, layer="water_supply") if "water_supply" in present
               else _empty_supply(pipes.crs))
+    named: dict[str, str] = {}
+    if "hydrants_analysis" in present:
+        hyd = pyogrio.read_dataframe(path, layer="hydrants_analysis", read_geometry=False)
+        if {"main_link", "main_id"} <= set(hyd.columns):
+            by_id = hyd.loc[hyd["main_link"] == "id"]
+            named = dict(zip(by_id["hydrant_id"].astype(str), by_id["main_id"].astype(str),
+                             strict=True))
     return Mains(mains=pipes[[*MAINS_COLUMNS, "geometry"]], supply=supply,
-                 source=f"workspace:{path}")
+                 source=f"workspace:{path}", hydrant_pipes=named)

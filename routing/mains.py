@@ -49,7 +49,9 @@ MainLinks = pd.DataFrame  # columns main_id, main_dn_mm, main_distance_m, main_l
 def link_hydrants(
     hydrants: gpd.GeoDataFrame, mains: Mains, *, tolerance_m: float = LINK_TOLERANCE_M
 ) -> MainLinks:
-    """The main each hydrant stands on.
+    """The main each hydrant stands on: the pipe its row names (a ``pipe_id``/``管线编号``
+    column of ``hydrants``, or :attr:`geo.mains.Mains.hydrant_pipes` by ``hydrant_id``), else
+    the nearest pipe within ``tolerance_m``.
 
     Returns a frame aligned with ``hydrants``: ``main_id`` (missing when unlinked), ``main_dn_mm``
     and ``main_distance_m`` (NaN when unlinked, never 0 for "unknown"), ``main_link`` (``id``:
@@ -68,6 +70,10 @@ def link_hydrants(
     if column is not None:
         named = hydrants[column].astype(str).str.strip().to_numpy()
         by_id = np.array([index.get(v, -1) for v in named], dtype=np.int64)
+    if mains.hydrant_pipes and "hydrant_id" in hydrants.columns:
+        stated = [mains.hydrant_pipes.get(str(h), "") for h in hydrants["hydrant_id"]]
+        from_file = np.array([index.get(p, -1) for p in stated], dtype=np.int64)
+        by_id = np.where(by_id >= 0, by_id, from_file)
     ok = by_id >= 0
     main_id[ok] = pipes["pipe_id"].to_numpy()[by_id[ok]]
     dist[ok] = shapely.distance(points[ok], pipe_geoms[by_id[ok]])
