@@ -144,11 +144,11 @@ class Mains:
     hydrant_pipes: Mapping[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Any]:
-        """``pipes``, ``km``, ``supply_points`` and ``rejected_pipes`` for the summary."""
+        """``pipes``, ``length_m``, ``supply_points`` and ``rejected_pipes`` for the summary."""
         return {
             "source": self.source,
-            "pipes": len(self.mains),
-            "km": float(self.mains["length_m"].sum()) / 1000.0,
+            "pipes": int((self.mains["kind"] == "pipe").sum()),
+            "length_m": float(self.mains["length_m"].sum()),
             "supply_points": len(self.supply),
             "rejected_pipes": sum(r.layer == "mains" for r in self.rejects),
         }

@@ -178,8 +178,12 @@ def water_summary(mains: Mains | None, links: MainLinks | None, groups: np.ndarr
     if mains is None or links is None or groups is None:
         return {"model": "points", "mains": None}
     linked = links["main_id"].notna().to_numpy()
+    unlinked = int((~linked).sum())
     return {
         "model": "branch_rule",
+        "note": (f"{unlinked} hydrant(s) stand on no known main (none named, none within the link "
+                 "tolerance): each credited alone, as without mains; check the mains layer there"
+                 if unlinked else None),
         "mains": {
             **mains.counts(),
             "hydrants_linked": int(linked.sum()),

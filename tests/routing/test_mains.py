@@ -131,3 +131,21 @@ def test_cap_keeps_the_rows_in_range() -> None:
     assert list(out["credited_lps"]) == [0, 15, 15, 10]
     assert list(out["branch_capped"]) == [True, False, False, False]
     assert out["credited_lps"].sum() == pytest.approx(40)
+
+
+def test_net1_branches() -> None:
+    # EPANET's Net1: a 3x3 grid of loops fed by pump 9 -> node 10 -> pipe 10 -> node 11 (one
+    # tree: pump 9 and pipe 10 share node 10, off the core) and by tank 2 through pipe 110
+    # (its own tree); all 10 other pipes lie on loops
+    from pathlib import Path
+
+    import pyproj
+    import wntr
+
+    from geo.mains import read_inp
+
+    path = Path(wntr.__file__).parent / "library" / "networks" / "Net1.inp"
+    mains = read_inp(path, crs="EPSG:32651", working_crs=pyproj.CRS.from_epsg(32651))
+    groups = dict(zip(mains.mains["pipe_id"], branch_groups(mains), strict=True))
+    assert groups["9"] == groups["10"] >= 0 and groups["110"] >= 0 and groups["110"] != groups["10"]
+    assert sum(g == -1 for g in groups.values()) == 10
