@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 
 import geopandas as gpd
-import pytest
 import pyproj
+import pytest
 import shapely
 import wntr
 
@@ -118,6 +118,7 @@ def test_epanet_examples(name: str, links: int, pipes: int, supply: dict[str, st
     if name == "Net1.inp":
         # Net1 is in US units (GPM): pipe 10 is 18 in and 10,530 ft -> 457.2 mm, 3,209.5 m
         p10 = mains.mains.set_index("pipe_id").loc["10"]
-        assert p10["diameter_mm"] == pytest.approx(457.2) and p10["length_m"] == pytest.approx(3209.5, abs=0.1)
+        assert p10["diameter_mm"] == pytest.approx(457.2)
+        assert p10["length_m"] == pytest.approx(3209.5, abs=0.1)
         # reservoir 9 has a head of 800 ft = 243.84 m
         assert mains.supply.set_index("supply_id").loc["9", "head_m"] == pytest.approx(243.84)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
+import wntr
 
-from geo.mains import MAINS_COLUMNS, SUPPLY_COLUMNS, Mains
+from geo.mains import MAINS_COLUMNS, SUPPLY_COLUMNS, Mains, read_inp
 from routing.graph import build_graph
 from routing.mains import (
     branch_groups,
@@ -137,13 +141,6 @@ def test_net1_branches() -> None:
     # EPANET's Net1: a 3x3 grid of loops fed by pump 9 -> node 10 -> pipe 10 -> node 11 (one
     # tree: pump 9 and pipe 10 share node 10, off the core) and by tank 2 through pipe 110
     # (its own tree); all 10 other pipes lie on loops
-    from pathlib import Path
-
-    import pyproj
-    import wntr
-
-    from geo.mains import read_inp
-
     path = Path(wntr.__file__).parent / "library" / "networks" / "Net1.inp"
     mains = read_inp(path, crs="EPSG:32651", working_crs=pyproj.CRS.from_epsg(32651))
     groups = dict(zip(mains.mains["pipe_id"], branch_groups(mains), strict=True))
