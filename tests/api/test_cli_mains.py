@@ -1,0 +1,71 @@
+"""firereach analyze with water mains: the branch rule end to end on the tiny fixture."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyogrio
+import pytest
+import wntr
+from typer.testing import CliRunner
+
+from api.cli import app
+from geo.mains import read_stored_mains
+
+FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
+runner = CliRunner()
+
+
+def _run(out: Path, *extra: str) -> dict[str, object]:
+    result = runner.invoke(app, [
+        "analyze", "--osm", str(FIXTURES / "tiny_compound.osm"),
+        "--hydrants", str(FIXTURES / "hydrants_on_mains.csv"), "--no-siting", "--no-reports",
+        "--quiet", "--out", str(out), *extra,
+    ])
+    assert result.exit_code == 0, result.output
+    summary: dict[str, object] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return summary
+
+
+def test_branch_rule_end_to_end(tmp_path: Path) -> None:
+    points = _run(tmp_path / "points")
+    mains = _run(tmp_path / "mains", "--mains", str(FIXTURES / "mains_tiny.csv"),
+                 "--supply", str(FIXTURES / "supply_tiny.csv"))
+    assert points["water"] == {"model": "points", "mains": None}
+    water = mains["water"]
+    assert isinstance(water, dict) and water["model"] == "branch_rule"
+    # M1 only: 285 m; 5 bad pipes rejected; H1 (by 管线编号), H2 and osm/6 (nearest, 2 m and
+    # 14 m) on M1, osm/42 (about 200 m away) unlinked
+    assert water["mains"]["pipes"] == 1 and water["mains"]["km"] == pytest.approx(0.285, abs=0.002)
+    assert water["mains"]["rejected_pipes"] == 5 and water["mains"]["supply_points"] == 1
+    assert water["mains"]["hydrants_linked"] == 3 and water["mains"]["hydrants_unlinked"] == 1
+    assert "1 hydrant(s) stand on no known main" in water["note"]
+
+    def credited(out: Path) -> dict[str, float]:
+        b = pyogrio.read_dataframe(out / "layers.gpkg", layer="buildings_analysis")
+        return dict(zip(b["building_id"], b["credited_flow_lps"], strict=True))
+
+    # osm/w20 has H1 and H2 in range (15 L/s each): points 30, the branch rule one hydrant: 15
+    assert credited(tmp_path / "points")["osm/w20"] == 30
+    assert credited(tmp_path / "mains")["osm/w20"] == 15
+    gpkg = tmp_path / "mains" / "layers.gpkg"
+    hyd = pyogrio.read_dataframe(gpkg, layer="hydrants_analysis").set_index("hydrant_id")
+    assert hyd.loc["H1", "main_link"] == "id" and hyd.loc["H2", "main_link"] == "nearest"
+    assert hyd.loc["H1", "main_dn_mm"] == 150 and hyd.loc["osm/42", "main_link"] == "none"
+    assert hyd["main_distance_m"].isna().sum() == 1  # unlinked: not 0
+    rejects = (tmp_path / "mains" / "rejects.csv").read_text(encoding="utf-8-sig")
+    assert rejects.count("mains_tiny.csv") == 5
+    # the workspace keeps the mains: a served analysis uses them
+    stored = read_stored_mains(gpkg)
+    assert stored is not None and list(stored.mains["pipe_id"]) == ["M1"]
+    assert stored.hydrant_pipes == {"H1": "M1"}
+
+
+def test_network_needs_its_crs(tmp_path: Path) -> None:
+    net1 = Path(wntr.__file__).parent / "library" / "networks" / "Net1.inp"
+    result = runner.invoke(app, [
+        "analyze", "--osm", str(FIXTURES / "tiny_compound.osm"), "--network", str(net1),
+        "--no-siting", "--no-reports", "--quiet", "--out", str(tmp_path / "x"),
+    ])
+    assert result.exit_code == 2 and "--network-crs" in result.output
