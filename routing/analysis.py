@@ -44,6 +44,7 @@ from routing.quality import (
 )
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.siting import (
+    CandidateOptions,
     SitingResult,
     cover_all,
     coverage_matrix,
@@ -506,13 +507,15 @@ def _siting(
     next one adds the most weight per yuan among the proposed ones not yet built), so the curve's
     first K rows are the proposal's first K hydrants and its last row the whole proposal.
     With ``mains`` (pipes in the working CRS), sites off a main of the minimum DN cost the pipe
-    to reach them (:func:`routing.siting_sites.siting_candidates`).
+    to reach them (:func:`routing.siting_sites.siting_candidates`, ``beyond_main="pipe"``).
     """
     if not options.siting:
         return None
-    if mains is not None:
+    sites = None
+    if mains is not None:  # sites beyond a main are kept, costed with the pipe to reach them
         mains = mains.loc[(mains["kind"] == "pipe") & (mains["status"] != "closed")]
-    candidates = siting_candidates(graph, coverage, buildings=buildings, mains=mains)
+        sites = CandidateOptions(beyond_main="pipe")
+    candidates = siting_candidates(graph, coverage, buildings=buildings, mains=mains, options=sites)
     demand = demand_segments(graph, coverage, buildings=buildings)
     matrix = coverage_matrix(graph, candidates, demand, radius_m=radius_m)
     if options.new_hydrants is not None or options.budget_cny is not None:

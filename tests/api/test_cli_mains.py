@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import pytest
 import wntr
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from geo.mains import read_stored_mains
+from reports.xlsx import overview_frame
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 runner = CliRunner()
@@ -69,3 +71,26 @@ def test_network_needs_its_crs(tmp_path: Path) -> None:
         "--no-siting", "--no-reports", "--quiet", "--out", str(tmp_path / "x"),
     ])
     assert result.exit_code == 2 and "--network-crs" in result.output
+
+
+def test_siting_costs_the_pipe_to_the_mains(tmp_path: Path) -> None:
+    out = tmp_path / "sited"
+    result = runner.invoke(app, [
+        "analyze", "--osm", str(FIXTURES / "tiny_compound.osm"),
+        "--hydrants", str(FIXTURES / "hydrants_on_mains.csv"), "--mains",
+        str(FIXTURES / "mains_tiny.csv"), "--supply", str(FIXTURES / "supply_tiny.csv"),
+        "--new-hydrants", "1", "--no-reports", "--quiet", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    proposed = pyogrio.read_dataframe(out / "layers.gpkg", layer="proposed_hydrants")
+    # the proposed site's pipe is its straight distance to M1 (the only main): > 0, finite
+    assert len(proposed) == 1
+    assert proposed["pipe_m"].iat[0] == pytest.approx(proposed["main_distance_m"].iat[0])
+    assert proposed["pipe_m"].iat[0] > 0
+
+
+def test_overview_names_the_water_model() -> None:
+    for model, words in (("points", "each hydrant credited alone"), ("branch_rule", "GB 50974")):
+        frame = overview_frame({"water": {"model": model}}, pd.DataFrame(), None, lang="en")
+        row = frame.loc[frame["key"] == "water.model"]
+        assert len(row) == 1 and words in str(row["value"].iat[0])
