@@ -495,7 +495,14 @@ def demo(
     settings = Settings()
     fixtures = Path(__file__).resolve().parents[1] / "data" / "fixtures"
     sample = fixtures / "blockages_helsinki.csv"
-    request = LayersRequest(osm=default_osm_path(), blockages=sample if sample.exists() else None)
+    # an invented, illustrative mains layer (data/demo/README.md): shows the branch rule at work
+    demo_data = fixtures.parent / "demo"
+    mains, supply = demo_data / "mains_helsinki_invented.csv", demo_data / "supply_helsinki_invented.csv"
+    request = LayersRequest(
+        osm=default_osm_path(), blockages=sample if sample.exists() else None,
+        mains=mains if mains.exists() else None,
+        supply=supply if mains.exists() and supply.exists() else None,
+    )
     _guard(lambda: check_out_dir(out))
     summary = _run_with_progress(
         lambda step: run_analyze(
