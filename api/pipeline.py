@@ -26,7 +26,8 @@ from geo.agency import read_agency_table
 from geo.catalog import LayerName
 from geo.errors import ConfigError, OutputWriteError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
-from geo.mains import Mains, hydrant_pipe_ids, read_inp, read_mains
+from geo.mains import Mains, hydrant_pipe_ids, read_mains
+from geo.mains_inp import read_inp
 from geo.memory import release_free_memory
 from geo.notes import Note
 from geo.online import download_osm

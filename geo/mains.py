@@ -6,8 +6,8 @@ Two ways in, one result (:class:`Mains`):
   or English headers (管径/DN/diameter, 材质/material, C值/roughness, 状态/status, 编号/pipe_id), plus
   an optional supply-point file (水厂/加压站/水塔 with a head in m or a pressure in MPa):
   :func:`read_mains`;
-- an EPANET ``.inp`` model with the CRS of its coordinates: :func:`read_inp` (the
-  ``wntr.network.WaterNetworkModel`` is kept on the result for the hydraulic solver).
+- an EPANET ``.inp`` model with the CRS of its coordinates: :func:`geo.mains_inp.read_inp`
+  (the ``wntr.network.WaterNetworkModel`` is kept on the result for the hydraulic solver).
 
 Pipes that cannot be used (no or unreadable diameter, unknown unit, zero length, not a line,
 on a piece of network that touches no supply point) go to the rejects with what, where and what
@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +54,7 @@ __all__ = [
     "Mains",
     "hydrant_pipe_ids",
     "parse_dn_mm",
-    "read_inp",
+    "to_working",
     "read_mains",
     "read_stored_mains",
     "read_supply",
@@ -258,7 +257,7 @@ def read_mains(
     geoms = _line_geometries(raw, mapping, rej, fname)
     src = source_crs_of(source_crs, raw.crs, fname=fname, geometry=_bounds_series(geoms),
                         option="--mains-crs")
-    geoms = _to_working(geoms, src, working_crs)
+    geoms = to_working(geoms, src, working_crs)
     n = len(raw.frame)
     diameter = np.full(n, np.nan)
     if "diameter" in mapping:
@@ -398,8 +397,8 @@ def _bounds_series(geoms: NDArray[Any]) -> gpd.GeoSeries | None:
     return gpd.GeoSeries(geoms[ok]) if ok.any() else None
 
 
-def _to_working(geoms: NDArray[Any], src: gcrs.SourceCRS, working: pyproj.CRS) -> NDArray[Any]:
-    """Lines from the source CRS (GCJ-02/BD-09 un-shifted) to the working CRS."""
+def to_working(geoms: NDArray[Any], src: gcrs.SourceCRS, working: pyproj.CRS) -> NDArray[Any]:
+    """Geometries from the source CRS (GCJ-02/BD-09 un-shifted) to the working CRS."""
     ok = ~shapely.is_missing(geoms)
     if not ok.any():
         return geoms
@@ -536,71 +535,6 @@ def _connect(
         for i in np.flatnonzero(island)
     ]
     return pipes.loc[~island].reset_index(drop=True), supply, rejects
-
-
-# ---------------------------------------------------------------------------------------------
-# EPANET
-
-
-def read_inp(path: str | Path, *, crs: str, working_crs: pyproj.CRS) -> Mains:
-    """Read an EPANET ``.inp`` model: its links as lines, its reservoirs and tanks as supply.
-
-    WNTR converts the model to SI on reading (whatever its ``[OPTIONS] Units``): diameters in
-    m (given here in mm), lengths in m, heads in m. ``crs`` is the CRS of the model's
-    ``[COORDINATES]`` (an ``.inp`` file does not state it).
-
-    Raises
-    ------
-    InputFileError
-        The file is missing or WNTR cannot read it, or ``crs`` is not a CRS.
-    """
-    import wntr
-
-    path = Path(path)
-    fname = str(path)
-    if not path.is_file():
-        raise InputFileError(f"{fname}: file not found; check the --network path")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)  # wntr's notes on patterns
-            model = wntr.network.WaterNetworkModel(str(path))
-    except Exception as exc:  # wntr raises plain exceptions of many kinds on a bad file
-        raise InputFileError(f"{fname}: not a readable EPANET .inp file ({exc}); export it "
-                             "again from EPANET or the utility's modelling tool") from exc
-    src = source_crs_of(crs, None, fname=fname, option="--network-crs")
-    rows: list[dict[str, Any]] = []
-    lines: list[Any] = []
-    for name, link in model.links():
-        start = model.get_node(link.start_node_name).coordinates
-        end = model.get_node(link.end_node_name).coordinates
-        pts = [tuple(start), *[tuple(v) for v in getattr(link, "vertices", [])], tuple(end)]
-        lines.append(shapely.LineString(pts))
-        kind = link.link_type.lower()
-        rows.append({
-            "pipe_id": str(name), "from_node": str(link.start_node_name),
-            "to_node": str(link.end_node_name), "kind": kind,
-            "diameter_mm": float(link.diameter) * 1000.0 if kind == "pipe" else math.nan,
-            "material": "", "roughness": float(getattr(link, "roughness", math.nan)),
-            "status": "closed" if str(getattr(link, "initial_status", "")).lower() == "closed"
-            else "open",
-            "length_m": float(link.length) if kind == "pipe" else 0.0,
-        })
-    geoms = _to_working(np.array(lines, dtype=object), src, working_crs)
-    mains = gpd.GeoDataFrame(pd.DataFrame(rows, columns=list(MAINS_COLUMNS)), geometry=list(geoms),
-                             crs=working_crs)
-    supply_rows: list[dict[str, Any]] = []
-    points: list[Any] = []
-    for name, node in [*model.reservoirs(), *model.tanks()]:
-        head = (float(node.base_head) if node.node_type == "Reservoir"
-                else float(node.elevation) + float(node.init_level))
-        supply_rows.append({"supply_id": str(name), "kind": node.node_type.lower(), "head_m": head,
-                            "pressure_mpa": math.nan, "node": str(name)})
-        points.append(shapely.Point(node.coordinates))
-    sup_geoms = _to_working(np.array(points, dtype=object), src, working_crs)
-    supply = gpd.GeoDataFrame(pd.DataFrame(supply_rows, columns=list(SUPPLY_COLUMNS)),
-                              geometry=list(sup_geoms), crs=working_crs)
-    logger.info("%s: %d links, %d supply points (EPANET)", fname, len(mains), len(supply))
-    return Mains(mains=mains, supply=supply, source=f"epanet:{fname}", wntr=model)
 
 
 def read_stored_mains(path: str | Path) -> Mains | None:

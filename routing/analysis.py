@@ -676,7 +676,7 @@ def connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:
 def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:
     b_ids = layers.buildings["building_id"].astype(str).to_numpy(dtype=object)
     h_ids = layers.hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "building_id": b_ids[pairs["building"].to_numpy(dtype=np.int64)],
             "hydrant_id": h_ids[pairs["hydrant"].to_numpy(dtype=np.int64)],
@@ -684,6 +684,10 @@ def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:
             "credited_lps": pairs["credited_lps"].to_numpy(),
         }
     )
+    for column in ("branch_group", "branch_capped"):  # with mains: the branch rule's work
+        if column in pairs.columns:
+            out[column] = pairs[column].to_numpy()
+    return out
 
 
 def _response(

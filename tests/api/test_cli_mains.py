@@ -94,3 +94,14 @@ def test_overview_names_the_water_model() -> None:
         frame = overview_frame({"water": {"model": model}}, pd.DataFrame(), None, lang="en")
         row = frame.loc[frame["key"] == "water.model"]
         assert len(row) == 1 and words in str(row["value"].iat[0])
+
+
+def test_demo_shows_the_branch_rule(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    assert runner.invoke(app, ["demo", "--out", str(out)]).exit_code == 0
+    water = json.loads((out / "summary.json").read_text(encoding="utf-8"))["water"]
+    # the invented demo pipes join all 37 OSM hydrants of the extract: every one is linked
+    assert water["model"] == "branch_rule" and water["mains"]["pipes"] == 44
+    assert water["mains"]["hydrants_unlinked"] == 0 and water["mains"]["branch_groups"] > 0
+    pairs = pyogrio.read_dataframe(out / "layers.gpkg", layer="building_hydrants", read_geometry=False)
+    assert pairs["branch_capped"].any()  # some building lost a second hydrant on one branch

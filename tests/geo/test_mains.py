@@ -12,7 +12,8 @@ import shapely
 import wntr
 
 from geo.errors import InputFileError
-from geo.mains import hydrant_pipe_ids, parse_dn_mm, read_inp, read_mains, read_supply
+from geo.mains import hydrant_pipe_ids, parse_dn_mm, read_mains, read_supply
+from geo.mains_inp import read_inp
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 UTM51 = pyproj.CRS.from_epsg(32651)  # tiny_compound.osm lies in Shanghai (121.5 E)

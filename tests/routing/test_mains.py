@@ -12,7 +12,8 @@ import pytest
 import shapely
 import wntr
 
-from geo.mains import MAINS_COLUMNS, SUPPLY_COLUMNS, Mains, read_inp
+from geo.mains import MAINS_COLUMNS, SUPPLY_COLUMNS, Mains
+from geo.mains_inp import read_inp
 from routing.graph import build_graph
 from routing.mains import (
     branch_groups,
