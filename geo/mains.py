@@ -54,10 +54,10 @@ __all__ = [
     "Mains",
     "hydrant_pipe_ids",
     "parse_dn_mm",
-    "to_working",
     "read_mains",
     "read_stored_mains",
     "read_supply",
+    "to_working",
 ]
 
 #: Columns of :attr:`Mains.mains` (besides ``geometry``).

@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 __all__ = ["read_inp"]
 
 
-
 def read_inp(path: str | Path, *, crs: str, working_crs: pyproj.CRS) -> Mains:
     """Read an EPANET ``.inp`` model: its links as lines, its reservoirs and tanks as supply.
 
