@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +41,7 @@ def read_inp(path: str | Path, *, crs: str, working_crs: pyproj.CRS) -> Mains:
     if not path.is_file():
         raise InputFileError(f"{fname}: file not found; check the --network path")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=UserWarning)  # wntr's notes on patterns
-            model = wntr.network.WaterNetworkModel(str(path))
+        model = wntr.network.WaterNetworkModel(str(path))
     except Exception as exc:  # wntr raises plain exceptions of many kinds on a bad file
         raise InputFileError(f"{fname}: not a readable EPANET .inp file ({exc}); export it "
                              "again from EPANET or the utility's modelling tool") from exc
