@@ -12,6 +12,8 @@ import wntr
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.settings import Settings
+from api.workspace import load_workspace
 from geo.mains import read_stored_mains
 from reports.xlsx import overview_frame
 
@@ -105,3 +107,14 @@ def test_demo_shows_the_branch_rule(tmp_path: Path) -> None:
     assert water["mains"]["hydrants_unlinked"] == 0 and water["mains"]["branch_groups"] > 0
     pairs = pyogrio.read_dataframe(out / "layers.gpkg", layer="building_hydrants", read_geometry=False)
     assert pairs["branch_capped"].any()  # some building lost a second hydrant on one branch
+
+
+def test_served_workspace_keeps_the_branch_rule(tmp_path: Path) -> None:
+    out = tmp_path / "ws"
+    _run(out, "--mains", str(FIXTURES / "mains_tiny.csv"), "--supply", str(FIXTURES / "supply_tiny.csv"))
+    ws = load_workspace(Settings(workspace=out))
+    assert ws.analysis.summary["water"]["model"] == "branch_rule"
+    buildings = ws.analysis.layers["buildings_analysis"].set_index("building_id")
+    assert buildings.loc["osm/w20", "credited_flow_lps"] == 15  # as analysed: one branch, one credit
+    hyd = ws.analysis.layers["hydrants_analysis"].set_index("hydrant_id")
+    assert hyd.loc["H1", "main_link"] == "id"  # the file's 管线编号, kept in the workspace
