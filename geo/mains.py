@@ -270,7 +270,7 @@ def read_mains(
                 lambda i: str(parsed[i][1]), texts)
     else:
         rej.add(np.ones(n, bool), None, f"no diameter column (管径/DN/diameter) in {fname}; "
-                "add one or map it with --mains-columns diameter=<header>", [""] * n)
+                "add a 管径 or DN column (mm)", [""] * n)
     length = np.asarray(shapely.length(geoms), dtype=np.float64)
     rej.add(np.nan_to_num(length) <= 0.0, "geometry",
             "pipe has zero length; redraw it or delete it", [""] * n)
