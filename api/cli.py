@@ -44,6 +44,7 @@ from geo.agency import parse_column_spec, parse_units_spec
 from geo.bbox import BBox, parse_bbox
 from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
+from geo.mains import read_stored_mains
 from geo.presets import Preset, load_preset
 from reports.export import atomic_path, check_out_dir, check_out_file, write_geopackage
 from reports.i18n import check_lang, label, value_or_not_computed
@@ -134,6 +135,19 @@ HydrantCodesOpt = Annotated[Path | None, typer.Option(
     help="CSV code,status mapping the hydrant file's status codes to in_service/out_of_service/"
     "low_pressure/unknown (or 在用/停用/水压不足/未知)",
 )]
+
+
+NetworkOpt = Annotated[Path | None, typer.Option(
+    "--network", help="the utility's EPANET model (.inp) of the water mains; needs --network-crs")]
+NetworkCrsOpt = Annotated[str | None, typer.Option(
+    "--network-crs", help="CRS of the .inp file's coordinates, e.g. EPSG:4549")]
+MainsOpt = Annotated[Path | None, typer.Option(
+    "--mains", help="water mains layer (GeoPackage, Shapefile, GeoJSON, CSV with WKT): 管径/DN, "
+    "材质, C值, 状态, 编号")]
+SupplyOpt = Annotated[Path | None, typer.Option(
+    "--supply", help="supply points of the mains (水厂/加压站/水塔): id,lon,lat,kind,head_m or pressure")]
+MainsCrsOpt = Annotated[str | None, typer.Option(
+    "--mains-crs", help="CRS of --mains and --supply when the files do not say (EPSG:n, gcj02)")]
 
 
 def _request(**kwargs: Any) -> LayersRequest:
@@ -426,6 +440,11 @@ def analyze(
     blockage_columns: BlockageColumnsOpt = None,
     hydrant_units: HydrantUnitsOpt = None,
     hydrant_codes: HydrantCodesOpt = None,
+    network: NetworkOpt = None,
+    network_crs: NetworkCrsOpt = None,
+    mains: MainsOpt = None,
+    supply: SupplyOpt = None,
+    mains_crs: MainsCrsOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """The main job: layers, coverage, building water, response, 生命通道, siting, reports.
@@ -444,7 +463,8 @@ def analyze(
         blockage_columns=blockage_columns, hydrant_units=hydrant_units, hydrant_codes=hydrant_codes,
         blockages=blockages,
     ))
-    request = replace(request, blockages=blockages, blockage_crs=blockage_crs)
+    request = replace(request, blockages=blockages, blockage_crs=blockage_crs, network=network,
+                      network_crs=network_crs, mains=mains, supply=supply, mains_crs=mains_crs)
     options = AnalysisOptions(
         apparatus=apparatus, respect_oneway=respect_oneway, gates_locked=gates_locked,
         coverage_method="straight" if straight_line else "network",
@@ -475,7 +495,14 @@ def demo(
     settings = Settings()
     fixtures = Path(__file__).resolve().parents[1] / "data" / "fixtures"
     sample = fixtures / "blockages_helsinki.csv"
-    request = LayersRequest(osm=default_osm_path(), blockages=sample if sample.exists() else None)
+    # an invented, illustrative mains layer (data/demo/README.md): shows the branch rule at work
+    demo_data = fixtures.parent / "demo"
+    mains, supply = demo_data / "mains_helsinki_invented.csv", demo_data / "supply_helsinki_invented.csv"
+    request = LayersRequest(
+        osm=default_osm_path(), blockages=sample if sample.exists() else None,
+        mains=mains if mains.exists() else None,
+        supply=supply if mains.exists() and supply.exists() else None,
+    )
     _guard(lambda: check_out_dir(out))
     summary = _run_with_progress(
         lambda step: run_analyze(
@@ -547,7 +574,8 @@ def _load(
         apparatus=apparatus or settings.apparatus, snap_distance_m=settings.snap_distance_m, siting=False
     )
     analysis = analyze_layers(
-        layers, preset=chosen, options=options, progress=lambda name: step(f"analysis: {name}")
+        layers, preset=chosen, options=options, progress=lambda name: step(f"analysis: {name}"),
+        mains=read_stored_mains(gpkg),
     )
     return _Loaded(layers=layers, preset=chosen, options=options, analysis=analysis)
 

@@ -26,6 +26,8 @@ from geo.agency import read_agency_table
 from geo.catalog import LayerName
 from geo.errors import ConfigError, OutputWriteError
 from geo.layers import LayerOptions, Layers, build_layers, layer_counts
+from geo.mains import Mains, hydrant_pipe_ids, read_mains
+from geo.mains_inp import read_inp
 from geo.memory import release_free_memory
 from geo.notes import Note
 from geo.online import download_osm
@@ -79,6 +81,11 @@ class LayersRequest:
     blockage_columns: Mapping[str, str] | None = None
     hydrant_units: Mapping[str, str] | None = None
     hydrant_codes: Path | None = None
+    network: Path | None = None
+    network_crs: str | None = None
+    mains: Path | None = None
+    supply: Path | None = None
+    mains_crs: str | None = None
 
 
 def load_osm(
@@ -215,6 +222,28 @@ def load_blockages(
     return read.points.to_crs(layers.crs), list(read.rejects), list(read.notes)
 
 
+def load_mains(request: LayersRequest, *, layers: Layers) -> Mains | None:
+    """The water mains of the request in the working CRS: an EPANET model (``network``, with
+    ``network_crs``), a GIS pipes layer (``mains`` with ``supply`` and ``mains_crs``), or None."""
+    if request.network is not None and request.mains is not None:
+        raise ConfigError("give either --network FILE.inp or --mains FILE, not both")
+    if request.supply is not None and request.mains is None:
+        raise ConfigError("--supply was given without --mains FILE; give the pipes too")
+    if request.network is not None:
+        if request.network_crs is None:
+            raise ConfigError("--network needs --network-crs EPSG:n: an .inp file does not state "
+                              "the CRS of its coordinates")
+        mains = read_inp(request.network, crs=request.network_crs, working_crs=layers.crs)
+    elif request.mains is not None:
+        mains = read_mains(request.mains, working_crs=layers.crs, source_crs=request.mains_crs,
+                           supply=request.supply)
+    else:
+        return None
+    if request.hydrants is not None:  # the pipe each hydrant row names, if the file says
+        mains = replace(mains, hydrant_pipes=hydrant_pipe_ids(request.hydrants))
+    return mains
+
+
 def run_analyze(
     request: LayersRequest,
     *,
@@ -253,10 +282,17 @@ def run_analyze(
         )
     if blockage_notes:
         layers = replace(layers, notes=(*layers.notes, *blockage_notes))
+    mains = load_mains(request, layers=layers)
+    if mains is not None and mains.rejects:
+        layers = replace(
+            layers, rejects=pd.concat([layers.rejects, rejects_frame(mains.rejects)], ignore_index=True)
+        )
+    if mains is not None and mains.notes:
+        layers = replace(layers, notes=(*layers.notes, *mains.notes))
     release_free_memory()  # the reader's garbage back to the OS (~750 MB at 1M edges)
     result = analyze(
         layers, preset=preset, options=options, blockages=blockages,
-        progress=lambda name: step(f"analysis: {name}"),
+        progress=lambda name: step(f"analysis: {name}"), mains=mains,
     )
     release_free_memory()  # the analysis' garbage: the writers' peak sits on what is live
     step("writing")

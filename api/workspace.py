@@ -36,6 +36,7 @@ from api.store import Blockage, HydrantState
 from geo.agency import BLOCKAGE_COLUMNS
 from geo.catalog import LayerName
 from geo.layers import Layers, read_layers
+from geo.mains import read_stored_mains
 from geo.presets import Preset, load_preset
 from routing.analysis import Analysis, AnalysisOptions, analyze
 
@@ -331,7 +332,8 @@ def _compute_state(
     reports = _stored_reports(path)
     blockages = served_reports(reports, ledger, layers.crs)
     clock.done(f"blockage reports: {0 if blockages is None else len(blockages)}")
-    analysis = analyze(layers, preset=preset, options=options, blockages=blockages, progress=clock.step)
+    analysis = analyze(layers, preset=preset, options=options, blockages=blockages, progress=clock.step,
+                       mains=read_stored_mains(path / "layers.gpkg"))
     clock.step(None)
     collections = wgs84_collections(layers, analysis)
     clock.done(f"map collections: {len(collections)}")

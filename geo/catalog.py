@@ -64,6 +64,8 @@ class LayerName(StrEnum):
     BUDGET_CURVE = "budget_curve"
     BLOCKAGES_RANKED = "blockages_ranked"
     CRITICAL_LANES = "critical_lanes"
+    WATER_MAINS = "water_mains"
+    WATER_SUPPLY = "water_supply"
     FINDINGS = "findings"
 
 
@@ -141,6 +143,10 @@ _ENTRIES = (
     LayerInfo(_N.BLOCKAGES_RANKED, "result", "通道堵塞（按影响排序）",
               "Reported lane blockages ranked by their effect", find_by="blockage_id"),
     LayerInfo(_N.CRITICAL_LANES, "result", "关键通道", "Critical lanes (their loss cuts off high-rises)"),
+    LayerInfo(_N.WATER_MAINS, "result", "供水管网（含枝状分组）",
+              "Water mains with their branch groups", "pipe_id"),
+    LayerInfo(_N.WATER_SUPPLY, "result", "供水水源点（水厂/加压站/水塔）",
+              "Water supply points (plants, boosters, towers)", "supply_id"),
     LayerInfo(_N.FINDINGS, "result", "问题清单", "Findings against the rules"),
 )
 

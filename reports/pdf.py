@@ -305,6 +305,9 @@ def _key_figures(
     if method in ("network", "straight"):
         notes.append(f"{label('method', lang)}: {label('method_' + str(method), lang)}, "
                      f"{label('coverage.radius_m', lang)} {_fmt(_get(summary, 'coverage.radius_m'), 0)}")
+    model = _get(summary, "water.model")
+    if isinstance(model, str):
+        notes.append(f"{label('water.model', lang)}: {label('water_model_' + model, lang)}")
     story += [Spacer(1, 3 * mm), Paragraph(_esc(" · ".join(notes)), st.small),
               Paragraph(_esc(label("attribution_note", lang)), st.small)]
     return [*story, *_quality_section(summary, st, lang), PageBreak()]

@@ -59,6 +59,9 @@ PRESENTED: Rules = {
         "added_covered_m": ("added_covered_km", *_KM),
         "cost_cny": ("cost_cny", 1.0, 2),
     },
+    ("water", "mains"): {
+        "length_m": ("km", *_KM),
+    },
 }
 
 #: A scenario's answer (:func:`routing.scenario.scenario_impact`).

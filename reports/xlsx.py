@@ -379,6 +379,9 @@ def overview_frame(summary: Mapping[str, Any], districts: pd.DataFrame,
         if v is not _ABSENT:
             unit_text = label(unit, lang) if unit and v is not None else ""
             rows.append((label(key, lang), _or_not_computed(v, lang), unit_text, key))
+    model = _get(summary, "water.model")
+    if isinstance(model, str):  # which water model credited the buildings' flow
+        rows.append((label("water.model", lang), label(f"water_model_{model}", lang), "", "water.model"))
     counts = grade_counts(districts) if len(districts) else {"total": 0, "severe": 0, "significant": 0,
                                                               "general": 0}
     for g in ("total", "severe", "significant", "general"):

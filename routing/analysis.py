@@ -20,6 +20,7 @@ import pandas as pd
 from geo.agency import BLOCKAGE_COLUMNS
 from geo.catalog import LayerName, feature_ids
 from geo.layers import Layers
+from geo.mains import Mains
 from geo.preset_lookup import credited_flow, required_fire_flow
 from geo.presets import Preset, Rule
 from routing.access import access_summary, high_rise_access
@@ -35,6 +36,7 @@ from routing.coverage import (
 from routing.dead_ends import dead_end_lanes
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
+from routing.mains import LINK_TOLERANCE_M, hydrant_groups, link_hydrants, mains_layers, water_summary
 from routing.quality import (
     analysis_quality,
     has_hydrant_data,
@@ -42,6 +44,7 @@ from routing.quality import (
 )
 from routing.response import ResponseResult, first_due_areas, point_times, station_response
 from routing.siting import (
+    CandidateOptions,
     SitingResult,
     cover_all,
     coverage_matrix,
@@ -77,6 +80,9 @@ class AnalysisOptions:
         Buildings farther than this from a passable road have no access point.
     station_snap_m
         Stations farther than this from a passable road are left out.
+    main_link_m
+        Hydrants farther than this from every main are not linked to one
+        (:data:`routing.mains.LINK_TOLERANCE_M`, an assumption).
     new_hydrants, budget_cny
         Siting question (a): where ``new_hydrants`` new hydrants (or a budget in CNY) cover the
         most. When neither is given, question (b): the fewest new hydrants that cover every
@@ -97,6 +103,7 @@ class AnalysisOptions:
     new_hydrants: int | None = None
     budget_cny: float | None = None
     siting: bool = True
+    main_link_m: float = LINK_TOLERANCE_M
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,6 +147,7 @@ def analyze(
     options: AnalysisOptions | None = None,
     blockages: gpd.GeoDataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    mains: Mains | None = None,
 ) -> Analysis:
     """Run the network analysis of a workspace.
 
@@ -159,6 +167,10 @@ def analyze(
         Told the name of each step as it starts (``street graph``, ``hydrant coverage``,
         ``building water``, ``station response``, ``high-rise access``, ``siting``, ``findings``,
         ``blockage ranking``): the CLI shows them with their time.
+    mains
+        The water mains (:mod:`geo.mains`): each hydrant is linked to its main and the branch
+        rule applied to building water (``summary["water"]["model"]`` ``branch_rule``); None:
+        each hydrant credited alone (``points``).
 
     Returns
     -------
@@ -178,7 +190,10 @@ def analyze(
     h = _hydrant_steps(layers, graph, preset, options)
 
     note(f"building water ({_count(len(layers.buildings), 'building')})")
-    buildings, pairs = _building_water(layers, graph, truck, h.snaps, preset, options)
+    links = None if mains is None else link_hydrants(layers.hydrants, mains,
+                                                     tolerance_m=options.main_link_m)
+    groups = None if mains is None or links is None else hydrant_groups(links, mains)
+    buildings, pairs = _building_water(layers, graph, truck, h.snaps, preset, options, groups)
     note(f"station response ({_count(len(layers.stations), 'station')})")
     response = _response(layers, truck, preset, options)
     roads = _roads_result(layers, truck, h.coverage, response)
@@ -197,10 +212,11 @@ def analyze(
     siting = None
     if siting_mode not in _NOT_SITED:
         note("siting")
-        siting = _siting(graph, h.coverage, buildings, options, h.radius_rule.value("value_m"))
+        siting = _siting(graph, h.coverage, buildings, options, h.radius_rule.value("value_m"),
+                         mains=None if mains is None else mains.mains)
     note(f"findings ({_count(len(h.underserved), 'underserved stretch', 'es')}, "
          f"{_count(len(h.spacing), 'spacing gap')})")
-    hyd = _hydrants_layer(layers.hydrants, h.snaps)
+    hyd = _hydrants_layer(layers.hydrants, h.snaps, links, groups)
     found = concat_findings(
         [*_findings(layers, preset, buildings, h.underserved, h.spacing, response, areas, hyd),
          access_findings, dead_end_findings, connector_findings if hydrant_data else pd.DataFrame()]
@@ -212,6 +228,7 @@ def analyze(
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = connector_summary(connectors)
+    summary["water"] = water_summary(mains, links, groups)
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
     buildings["flags"] = building_flags(buildings, found)
     result_layers = {
@@ -227,6 +244,7 @@ def analyze(
         LayerName.DEAD_END_LANES: dead_ends,
         LayerName.PUMP_CONNECTORS_ANALYSIS: connectors,
         **_siting_layers(siting),
+        **mains_layers(mains),
     }
     analysis = Analysis(
         graph=graph, truck=truck, hydrant_snaps=h.snaps, coverage=h.coverage, response=response,
@@ -276,12 +294,20 @@ def _hydrant_steps(
     )
 
 
-def _hydrants_layer(hydrants: gpd.GeoDataFrame, snaps: SnapResult) -> gpd.GeoDataFrame:
-    """The hydrants with where each snapped on the street graph (or why not)."""
+def _hydrants_layer(
+    hydrants: gpd.GeoDataFrame, snaps: SnapResult, links: pd.DataFrame | None = None,
+    groups: np.ndarray | None = None,
+) -> gpd.GeoDataFrame:
+    """The hydrants with where each snapped on the street graph (or why not), and with mains
+    the main each stands on and its branch group (-1: looped core or no main)."""
     hyd = hydrants.copy(deep=False)  # copy on write: the hydrant columns stay shared
     hyd["snap_edge"] = snaps.edge
     hyd["snap_offset_m"] = snaps.offset_m
     hyd["snap_reason"] = snaps.reason.astype(str)
+    if links is not None and groups is not None:
+        for column in ("main_id", "main_dn_mm", "main_distance_m", "main_link"):
+            hyd[column] = links[column].to_numpy()
+        hyd["branch_group"] = groups
     return hyd
 
 
@@ -410,7 +436,7 @@ def refresh_siting(analysis: Analysis, *, options: AnalysisOptions) -> Analysis:
     from its coverage and buildings: for a served analysis whose hydrants changed live."""
     siting = _siting(
         analysis.graph, analysis.coverage, analysis.layers[LayerName.BUILDINGS_ANALYSIS], options,
-        analysis.coverage.radius_m,
+        analysis.coverage.radius_m, mains=analysis.layers.get(LayerName.WATER_MAINS),
     )
     layers = {k: v for k, v in analysis.layers.items() if k not in SITING_LAYERS}
     if siting is not None:
@@ -472,16 +498,24 @@ def _siting(
     buildings: gpd.GeoDataFrame,
     options: AnalysisOptions,
     radius_m: float,
+    *,
+    mains: gpd.GeoDataFrame | None = None,
 ) -> tuple[SitingResult, pd.DataFrame] | None:
     """Siting question (a) or (b) and its budget curve; None when switched off.
 
     The curve is the proposal itself, one row per proposed hydrant in its build ``order`` (each
     next one adds the most weight per yuan among the proposed ones not yet built), so the curve's
     first K rows are the proposal's first K hydrants and its last row the whole proposal.
+    With ``mains`` (pipes in the working CRS), sites off a main of the minimum DN cost the pipe
+    to reach them (:func:`routing.siting_sites.siting_candidates`, ``beyond_main="pipe"``).
     """
     if not options.siting:
         return None
-    candidates = siting_candidates(graph, coverage, buildings=buildings)
+    sites = None
+    if mains is not None:  # sites beyond a main are kept, costed with the pipe to reach them
+        mains = mains.loc[(mains["kind"] == "pipe") & (mains["status"] != "closed")]
+        sites = CandidateOptions(beyond_main="pipe")
+    candidates = siting_candidates(graph, coverage, buildings=buildings, mains=mains, options=sites)
     demand = demand_segments(graph, coverage, buildings=buildings)
     matrix = coverage_matrix(graph, candidates, demand, radius_m=radius_m)
     if options.new_hydrants is not None or options.budget_cny is not None:
@@ -542,6 +576,7 @@ def _building_water(
     snaps: SnapResult,
     preset: Preset,
     options: AnalysisOptions,
+    groups: np.ndarray | None = None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     b = layers.buildings
     access = building_access(
@@ -550,7 +585,7 @@ def _building_water(
     per, pairs = building_water(
         graph, b.geometry, access, snaps, layers.hydrants.geometry,
         credited_lps=hydrant_credit(preset, layers.hydrants),
-        options=building_water_options(preset, options),
+        options=building_water_options(preset, options), branch_groups=groups,
     )
     out = b.copy(deep=False)  # copy on write: the building columns stay shared
     out["access_edge"] = access.snaps.edge
@@ -641,7 +676,7 @@ def connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:
 def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:
     b_ids = layers.buildings["building_id"].astype(str).to_numpy(dtype=object)
     h_ids = layers.hydrants["hydrant_id"].astype(str).to_numpy(dtype=object)
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "building_id": b_ids[pairs["building"].to_numpy(dtype=np.int64)],
             "hydrant_id": h_ids[pairs["hydrant"].to_numpy(dtype=np.int64)],
@@ -649,6 +684,10 @@ def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:
             "credited_lps": pairs["credited_lps"].to_numpy(),
         }
     )
+    for column in ("branch_group", "branch_capped"):  # with mains: the branch rule's work
+        if column in pairs.columns:
+            out[column] = pairs[column].to_numpy()
+    return out
 
 
 def _response(

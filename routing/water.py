@@ -26,6 +26,7 @@ import shapely
 from geo.threads import map_chunks
 from routing.bounded import bounded_pairs
 from routing.graph import StreetGraph
+from routing.mains import cap_branch_credit
 from routing.snap import SnapResult, snap_points
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,7 @@ def building_water(
     *,
     credited_lps: np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray],
     options: WaterOptions | None = None,
+    branch_groups: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Hydrants counting toward each building and their summed credited flow.
 
@@ -206,6 +208,10 @@ def building_water(
         ``(hydrant indices, distances) -> credits`` for credits that depend on distance.
     options
         Radius and distances.
+    branch_groups
+        Each hydrant's branch group (:func:`routing.mains.hydrant_groups`; -1: credited alone):
+        the hydrants of one group count at most one hydrant's flow toward a building
+        (GB 50974 6.1.5(3)). None: every hydrant alone.
 
     Returns
     -------
@@ -227,6 +233,8 @@ def building_water(
     hp = np.asarray(hydrant_points.to_numpy())
     wall = shapely.distance(fp[pairs["building"].to_numpy()], hp[pairs["hydrant"].to_numpy()])
     pairs = pairs.loc[wall >= options.min_distance_m].reset_index(drop=True)
+    if branch_groups is not None:
+        pairs = cap_branch_credit(pairs, branch_groups)
     grouped = pairs.groupby("building").agg(
         hydrants_in_range=("hydrant", "size"),
         credited_flow_lps=("credited_lps", "sum"),
