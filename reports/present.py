@@ -59,6 +59,9 @@ PRESENTED: Rules = {
         "added_covered_m": ("added_covered_km", *_KM),
         "cost_cny": ("cost_cny", 1.0, 2),
     },
+    ("water", "hydraulics"): {
+        "worst_flow_lps": ("worst_flow_lps", 1.0, 2),
+    },
     ("water", "mains"): {
         "length_m": ("km", *_KM),
     },

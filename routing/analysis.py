@@ -36,7 +36,14 @@ from routing.coverage import (
 from routing.dead_ends import dead_end_lanes
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
-from routing.mains import LINK_TOLERANCE_M, hydrant_groups, link_hydrants, mains_layers, water_summary
+from routing.mains import (
+    LINK_TOLERANCE_M,
+    hydrant_groups,
+    hydrant_hydraulics,
+    link_hydrants,
+    mains_layers,
+    water_summary,
+)
 from routing.quality import (
     analysis_quality,
     has_hydrant_data,
@@ -216,7 +223,8 @@ def analyze(
                          mains=None if mains is None else mains.mains)
     note(f"findings ({_count(len(h.underserved), 'underserved stretch', 'es')}, "
          f"{_count(len(h.spacing), 'spacing gap')})")
-    hyd = _hydrants_layer(layers.hydrants, h.snaps, links, groups)
+    flows, hydraulics = hydrant_hydraulics(layers.hydrants, links, mains, preset=preset)
+    hyd = _hydrants_layer(layers.hydrants, h.snaps, links, groups, flows)
     found = concat_findings(
         [*_findings(layers, preset, buildings, h.underserved, h.spacing, response, areas, hyd),
          access_findings, dead_end_findings, connector_findings if hydrant_data else pd.DataFrame()]
@@ -228,7 +236,7 @@ def analyze(
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = connector_summary(connectors)
-    summary["water"] = water_summary(mains, links, groups)
+    summary["water"] = water_summary(mains, links, groups, hydraulics)
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
     buildings["flags"] = building_flags(buildings, found)
     result_layers = {
@@ -297,9 +305,11 @@ def _hydrant_steps(
 def _hydrants_layer(
     hydrants: gpd.GeoDataFrame, snaps: SnapResult, links: pd.DataFrame | None = None,
     groups: np.ndarray | None = None,
+    flows: pd.DataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """The hydrants with where each snapped on the street graph (or why not), and with mains
-    the main each stands on and its branch group (-1: looped core or no main)."""
+    the main each stands on and its branch group (-1: looped core or no main); with an EPANET
+    model their static pressure and available fire flow (:func:`routing.mains.hydrant_hydraulics`)."""
     hyd = hydrants.copy(deep=False)  # copy on write: the hydrant columns stay shared
     hyd["snap_edge"] = snaps.edge
     hyd["snap_offset_m"] = snaps.offset_m
@@ -308,6 +318,9 @@ def _hydrants_layer(
         for column in ("main_id", "main_dn_mm", "main_distance_m", "main_link"):
             hyd[column] = links[column].to_numpy()
         hyd["branch_group"] = groups
+    if flows is not None:
+        for column in flows.columns:
+            hyd[column] = flows[column].to_numpy()
     return hyd
 
 

@@ -23,15 +23,20 @@ import shapely
 
 from geo.catalog import LayerName
 from geo.mains import Mains
+from geo.presets import Preset
+from routing.hydraulics import hydrant_thresholds, worst_point
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "HYDRAULIC_COLUMNS",
     "LINK_TOLERANCE_M",
     "MainLinks",
     "branch_groups",
     "cap_branch_credit",
     "hydrant_groups",
+    "hydrant_hydraulics",
+    "hydrant_junctions",
     "link_hydrants",
 ]
 
@@ -169,11 +174,19 @@ def cap_branch_credit(pairs: pd.DataFrame, groups: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def water_summary(mains: Mains | None, links: MainLinks | None, groups: np.ndarray | None) -> dict[str, Any]:
+def water_summary(
+    mains: Mains | None,
+    links: MainLinks | None,
+    groups: np.ndarray | None,
+    hydraulics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """``summary.json``'s ``water`` section: the model used and the mains' counts.
 
     ``model`` is ``points`` (no mains: each hydrant credited alone) or ``branch_rule`` (mains
-    given: one credit per branch group). A hydraulic model would add its own label here.
+    given: one credit per branch group). With an EPANET model, ``hydraulics`` holds each
+    hydrant's available fire flow summed up (:func:`hydrant_hydraulics`); buildings are still
+    credited by the branch rule (a simultaneous draw per building is not yet used), so the
+    model label stays ``branch_rule``.
     """
     if mains is None or links is None or groups is None:
         return {"model": "points", "mains": None}
@@ -191,6 +204,7 @@ def water_summary(mains: Mains | None, links: MainLinks | None, groups: np.ndarr
             "hydrants_on_branches": int((groups >= 0).sum()),
             "branch_groups": len(np.unique(groups[groups >= 0])),
         },
+        "hydraulics": hydraulics,
     }
 
 
@@ -202,3 +216,64 @@ def mains_layers(mains: Mains | None) -> dict[str, gpd.GeoDataFrame]:
     pipes = mains.mains.copy()
     pipes["branch_group"] = branch_groups(mains).to_numpy()
     return {LayerName.WATER_MAINS: pipes, LayerName.WATER_SUPPLY: mains.supply}
+
+
+def hydrant_junctions(hydrants: gpd.GeoDataFrame, links: MainLinks, mains: Mains) -> dict[str, str]:
+    """Hydrant id -> the model junction it draws from: the nearer end node of the main it stands
+    on (a hydrant's lead joins the main between two junctions of the model; the nearer one
+    stands for it). Unlinked hydrants are left out."""
+    pipes = mains.mains
+    if len(pipes) == 0 or "from_node" not in pipes.columns:
+        return {}
+    row_of = {str(p): i for i, p in enumerate(pipes["pipe_id"].astype(str))}
+    rows = np.array([row_of.get(str(m), -1) if pd.notna(m) else -1 for m in links["main_id"]],
+                    dtype=np.int64)
+    ok = np.flatnonzero(rows >= 0)
+    lines = pipes.geometry.to_numpy()[rows[ok]]
+    points = hydrants.geometry.to_numpy()[ok]
+    near_start = (shapely.distance(points, shapely.get_point(lines, 0))
+                  <= shapely.distance(points, shapely.get_point(lines, -1)))
+    start = pipes["from_node"].astype(str).to_numpy()[rows[ok]]
+    end = pipes["to_node"].astype(str).to_numpy()[rows[ok]]
+    ids = hydrants["hydrant_id"].astype(str).to_numpy()[ok]
+    return dict(zip(ids.tolist(), np.where(near_start, start, end).tolist(), strict=True))
+
+
+#: Columns the hydraulic model adds to ``hydrants_analysis`` (:func:`hydrant_hydraulics`).
+HYDRAULIC_COLUMNS = ("junction", "static_pressure_mpa", "available_flow_lps", "flow_limited_by")
+
+
+def hydrant_hydraulics(
+    hydrants: gpd.GeoDataFrame, links: MainLinks | None, mains: Mains | None, *, preset: Preset
+) -> tuple[pd.DataFrame | None, dict[str, Any] | None]:
+    """With an EPANET model (``--network``): each linked hydrant's static pressure and available
+    fire flow at the preset's residual pressure (:func:`routing.hydraulics.worst_point`), as
+    columns aligned with ``hydrants`` (:data:`HYDRAULIC_COLUMNS`; NaN and ``not on the model``
+    where not computed), and the ``water.hydraulics`` summary: the least favourable hydrant
+    against GB 55036 3.0.3. (None, None) without a model."""
+    if mains is None or mains.wntr is None or links is None:
+        return None, None
+    thresholds = hydrant_thresholds(preset)
+    point = worst_point(mains.wntr, hydrant_junctions(hydrants, links, mains), thresholds=thresholds)
+    flows = point.flows.drop_duplicates("hydrant_id").set_index("hydrant_id")
+    ids = hydrants["hydrant_id"].astype(str)
+    columns = pd.DataFrame({
+        "junction": ids.map(flows["junction"]).to_numpy(dtype=object),
+        "static_pressure_mpa": ids.map(flows["static_pressure_mpa"]).to_numpy(dtype=np.float64),
+        "available_flow_lps": ids.map(flows["available_flow_lps"]).to_numpy(dtype=np.float64),
+        "flow_limited_by": ids.map(flows["limited_by"]).fillna("not on the model").to_numpy(dtype=object),
+    })
+    computed = int(np.isfinite(columns["available_flow_lps"].to_numpy()).sum())
+    summary = {
+        "hydrants_computed": computed,
+        "residual_mpa": thresholds.residual_mpa,
+        "required_flow_lps": thresholds.worst_flow_lps,
+        "worst_hydrant": point.hydrant_id,
+        "worst_flow_lps": point.available_flow_lps if point.hydrant_id is not None else None,
+        "worst_point_met": point.holds,
+        "below_main_pressure": point.below_main_pressure if computed else None,
+        "clause": thresholds.clause,
+    }
+    log.info("hydraulics: available fire flow of %d hydrant(s); least favourable %s (%s L/s)",
+             computed, point.hydrant_id, summary["worst_flow_lps"])
+    return columns, summary
