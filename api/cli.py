@@ -502,6 +502,7 @@ def demo(
         osm=default_osm_path(), blockages=sample if sample.exists() else None,
         mains=mains if mains.exists() else None,
         supply=supply if mains.exists() and supply.exists() else None,
+        mains_crs="EPSG:4326",  # the invented layer is in lon/lat (data/demo/README.md)
     )
     _guard(lambda: check_out_dir(out))
     summary = _run_with_progress(

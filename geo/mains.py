@@ -308,7 +308,7 @@ def read_mains(
         )
     logger.info("%s: %d pipes (%.1f km), %d supply points, %d rejected", fname, len(pipes),
                 pipes["length_m"].sum() / 1000, len(sup), len(rejects))
-    return Mains(mains=pipes[[*MAINS_COLUMNS, "geometry"]], supply=sup, source=f"gis:{fname}",
+    return Mains(mains=pipes[[*MAINS_COLUMNS, "geometry"]], supply=sup, source=f"gis:{path.name}",
                  rejects=rejects, notes=notes.notes)
 
 
@@ -558,4 +558,4 @@ def read_stored_mains(path: str | Path) -> Mains | None:
             named = dict(zip(by_id["hydrant_id"].astype(str), by_id["main_id"].astype(str),
                              strict=True))
     return Mains(mains=pipes[[*MAINS_COLUMNS, "geometry"]], supply=supply,
-                 source=f"workspace:{path}", hydrant_pipes=named)
+                 source=f"workspace:{path.name}", hydrant_pipes=named)

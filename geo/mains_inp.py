@@ -78,4 +78,4 @@ def read_inp(path: str | Path, *, crs: str, working_crs: pyproj.CRS) -> Mains:
     supply = gpd.GeoDataFrame(pd.DataFrame(supply_rows, columns=list(SUPPLY_COLUMNS)),
                               geometry=list(sup_geoms), crs=working_crs)
     logger.info("%s: %d links, %d supply points (EPANET)", fname, len(mains), len(supply))
-    return Mains(mains=mains, supply=supply, source=f"epanet:{fname}", wntr=model)
+    return Mains(mains=mains, supply=supply, source=f"epanet:{path.name}", wntr=model)
