@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from starlette.datastructures import URL
 
 from api.settings import Settings
@@ -34,3 +34,10 @@ def public_url(request: Request, url: URL | str) -> URL:
 
 WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+#: The IETF ``Idempotency-Key`` header of a field write (:mod:`api.store.idempotency`).
+IdempotencyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=255,
+    description="Send the same key when retrying the same request: it is stored once, and the "
+                "retry answers with what the first created (header Idempotent-Replayed: true). "
+                "Remembered for 24 h per API key.",
+)]

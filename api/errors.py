@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import HEADER, AuthenticationError, PermissionDeniedError
-from api.store import ConflictError, StoreUnavailableError
+from api.store import ConflictError, IdempotencyKeyReuseError, StoreUnavailableError
 from api.throttle import TooManyRequestsError
 from geo.errors import (
     AnalysisError,
@@ -37,6 +37,7 @@ STATUS: tuple[tuple[type[FireReachError], int], ...] = (
     (PermissionDeniedError, 403),
     (TooManyRequestsError, 429),
     (ConflictError, 409),
+    (IdempotencyKeyReuseError, 422),
     (NotFoundError, 404),
     (InputFileError, 422),
     (LayerValidationError, 422),

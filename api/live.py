@@ -49,12 +49,16 @@ from api.store import (
     HydrantEvent,
     HydrantObservation,
     HydrantState,
+    IdempotencyKey,
     LedgerQuery,
     Store,
     add_hydrant_event,
+    claimed,
+    hydrant_event,
     hydrant_states,
     list_blockages,
     open_store,
+    remember,
     to_text,
     utc_now,
 )
@@ -98,6 +102,7 @@ class LiveResult:
     buildings: int
     seconds: float
     unknown: tuple[str, ...] = ()
+    replayed: bool = False  # an Idempotency-Key retry: nothing new was stored or applied
 
 
 # --------------------------------------------------------------------------------------------
@@ -198,13 +203,16 @@ def record_inspection(
     *,
     actor: Actor,
     now: datetime,
+    claim: IdempotencyKey | None = None,
 ) -> tuple[HydrantEvent, LiveResult, str | None]:
     """Store an inspection event, then bring the workspace to the hydrant's current state.
 
     The event is committed (durable) first; then the hydrant's latest observation is applied
     with :func:`apply_states`. Both happen under the workspace's write lock, so the state
     follows the events in the order they were stored. A failed recomputation does not undo the
-    stored event (a restart replays it): it is logged and returned as the third value.
+    stored event (a restart replays it): it is logged and returned as the third value. With
+    ``claim`` (an ``Idempotency-Key``), a retry returns the event its first copy stored, and
+    nothing is stored or applied again (``replayed``).
 
     Raises
     ------
@@ -214,7 +222,12 @@ def record_inspection(
     hydrant_row(ws, hydrant_id)
     with ws.writing():  # the state follows the events in the order they are stored
         with store.write() as conn:
+            done = None if claim is None else claimed(conn, claim, now=now)
+            if done is not None:  # a retry: the event is stored and applied already
+                return hydrant_event(conn, done), LiveResult(False, (), 0, 0, 0.0, replayed=True), None
             event = add_hydrant_event(conn, hydrant_id, observation, actor=actor, now=now)
+            if claim is not None:
+                remember(conn, claim, event.event_id, now=now)
         with store.read() as conn:
             state = hydrant_states(conn, [hydrant_id])[hydrant_id]
         try:

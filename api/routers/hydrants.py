@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from api.auth import ReadAccess, RecordsAccess, ReportAccess
-from api.deps import WorkspaceDep
+from api.deps import IdempotencyHeader, WorkspaceDep
 from api.live import StoreDep, hydrant_row, record_inspection
-from api.store import HydrantEvent, HydrantObservation, HydrantStatus, hydrant_history, utc_now
+from api.store import (
+    HydrantEvent,
+    HydrantObservation,
+    HydrantStatus,
+    IdempotencyKey,
+    hydrant_history,
+    utc_now,
+)
 
 router = APIRouter(prefix="/hydrants", tags=["hydrants"])
 
@@ -132,21 +139,27 @@ def _warnings(body: StatusIn) -> list[str]:
 
 @router.post("/{hydrant_id:path}/status", status_code=201)
 def report_status(
-    hydrant_id: HydrantId, body: StatusIn, ws: WorkspaceDep, store: StoreDep, who: ReportAccess
+    hydrant_id: HydrantId, body: StatusIn, ws: WorkspaceDep, store: StoreDep, who: ReportAccess,
+    response: Response, idempotency_key: IdempotencyHeader = None,
 ) -> StatusOut:
     """Record an inspection; the hydrant's coverage and building water are recomputed nearby.
 
     The event is stored (durably) before the answer; the latest observation of the hydrant
     becomes its status. The recomputation covers only the streets and buildings in its reach.
+    With an ``Idempotency-Key``, a retry stores nothing and answers with the first copy's event.
     """
+    claim = IdempotencyKey.of(idempotency_key, actor=who.actor, route=f"POST /hydrants/{hydrant_id}/status",
+                              body=body.model_dump_json().encode())
     observation = HydrantObservation(
         status=body.status, inspector=body.inspector, observed_at=body.observed_at or utc_now(),
         pressure_mpa=body.pressure_mpa, photo_url=None if body.photo_url is None else str(body.photo_url),
         note=body.note,
     )
     event, result, error = record_inspection(
-        ws, store, hydrant_id, observation, actor=who.actor, now=utc_now()
+        ws, store, hydrant_id, observation, actor=who.actor, now=utc_now(), claim=claim
     )
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     current = _current(ws, hydrant_id, event)
     return StatusOut(
         event=EventOut.model_validate(event),

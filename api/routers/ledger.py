@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,20 +18,23 @@ from pydantic import (
 )
 
 from api.auth import RecordsAccess, ReportAccess, TransitionAccess
-from api.deps import SettingsDep, WorkspaceDep
+from api.deps import IdempotencyHeader, SettingsDep, WorkspaceDep
 from api.live import StoreDep, check_district, ledger_impact, ledger_write, locate
 from api.routers.hydrants import check_moment
 from api.store import (
     MAX_BACKDATE,
     BlockageKind,
     BlockageReport,
+    IdempotencyKey,
     LedgerQuery,
     LedgerStatus,
     Transition,
     blockage_audit,
+    claimed,
     get_blockage,
     ledger_csv,
     list_blockages,
+    remember,
     report_blockage,
     transition_blockage,
     utc_now,
@@ -241,21 +245,36 @@ def _detail(
 @router.post("", status_code=201)
 def report(
     body: BlockageIn, ws: WorkspaceDep, store: StoreDep, settings: SettingsDep, who: ReportAccess,
-    response: Response,
+    response: Response, idempotency_key: IdempotencyHeader = None,
 ) -> BlockageDetail:
-    """Report a blockage: it enters the ledger as ``reported`` (district found from the map)."""
+    """Report a blockage: it enters the ledger as ``reported`` (district found from the map).
+
+    With an ``Idempotency-Key``, a retry of the same report creates nothing and answers with the
+    item the first copy created."""
     district = locate(ws, body.lon, body.lat)
+    claim = IdempotencyKey.of(idempotency_key, actor=who.actor, route="POST /ledger",
+                              body=body.model_dump_json().encode())
     item = BlockageReport(
         lon=body.lon, lat=body.lat, kind=body.kind, reported_at=body.reported_at or utc_now(),
         reporter=body.reporter, photo_url=None if body.photo_url is None else str(body.photo_url),
         remaining_width_m=body.remaining_width_m, note=body.note,
     )
-    added, error = ledger_write(ws, store, lambda conn: report_blockage(
-        conn, item, district=district, actor=who.actor, now=utc_now(),
-        sla_days=settings.ledger_sla_days,
-    ))
-    response.headers["Location"] = f"/ledger/{added.blockage_id}"
-    return _detail(ws, store, added.blockage_id, settings.ledger_sla_days, error)
+    def write(conn: sqlite3.Connection) -> tuple[int, bool]:
+        now = utc_now()
+        done = None if claim is None else claimed(conn, claim, now=now)
+        if done is not None:  # a retry: answer with what the first copy created
+            return done, True
+        added = report_blockage(conn, item, district=district, actor=who.actor, now=now,
+                                sla_days=settings.ledger_sla_days)
+        if claim is not None:
+            remember(conn, claim, added.blockage_id, now=now)
+        return added.blockage_id, False
+
+    (blockage_id, replayed), error = ledger_write(ws, store, write)
+    response.headers["Location"] = f"/ledger/{blockage_id}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _detail(ws, store, blockage_id, settings.ledger_sla_days, error)
 
 
 @router.get("")

@@ -164,6 +164,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ("ALTER TABLE blockage_audit ADD COLUMN changes TEXT",),
     # 3: a key may expire (NULL: it does not)
     ("ALTER TABLE api_keys ADD COLUMN expires_at TEXT",),
+    # 4: Idempotency-Key claims of field writes (api.store.idempotency), kept a day
+    (
+        """CREATE TABLE idempotency (
+            scope TEXT NOT NULL,
+            idem_key TEXT NOT NULL,
+            route TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            resource_id INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (scope, idem_key)
+        )""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -105,6 +105,11 @@ def add_hydrant_event(
     return _event(row)
 
 
+def hydrant_event(conn: sqlite3.Connection, event_id: int) -> HydrantEvent:
+    """One stored event by its id (it exists: ids come from this store)."""
+    return _event(conn.execute("SELECT * FROM hydrant_events WHERE event_id = ?", (event_id,)).fetchone())
+
+
 def hydrant_history(
     conn: sqlite3.Connection, hydrant_id: str, *, limit: int, offset: int
 ) -> tuple[list[HydrantEvent], int]:

@@ -16,7 +16,14 @@ from api.errors import STATUS, install_error_handlers, status_for
 from api.ogc import QueryParameterError
 from api.routers import ROUTERS
 from api.settings import Settings
-from api.store import DB_NAME, ConflictError, StoreUnavailableError, TransitionError, open_store
+from api.store import (
+    DB_NAME,
+    ConflictError,
+    IdempotencyKeyReuseError,
+    StoreUnavailableError,
+    TransitionError,
+    open_store,
+)
 from api.throttle import TooManyRequestsError
 from geo.errors import (
     AnalysisError,
@@ -49,6 +56,7 @@ EXPECTED: dict[type[FireReachError], int] = {
     PermissionDeniedError: 403,
     TooManyRequestsError: 429,
     ConflictError: 409,
+    IdempotencyKeyReuseError: 422,  # the IETF draft: a key reused for another request
     TransitionError: 409,
     StoreUnavailableError: 503,
     OutputWriteError: 500,
