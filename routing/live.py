@@ -569,6 +569,15 @@ def _splice_pieces(
     return gpd.GeoDataFrame(spliced, geometry="geometry", crs=old.crs), fresh
 
 
+def _branch_groups(analysis: Analysis) -> np.ndarray | None:
+    """Each hydrant's branch group as the analysis found it on its mains (None without mains),
+    so that a live update keeps the branch rule of GB 50974 6.1.5(3)."""
+    hyd = analysis.layers.get(LayerName.HYDRANTS_ANALYSIS)
+    if hyd is None or "branch_group" not in hyd.columns:
+        return None
+    return hyd["branch_group"].to_numpy(dtype=np.int64)
+
+
 def _splice_water(
     layers: Layers,
     analysis: Analysis,
@@ -588,7 +597,7 @@ def _splice_water(
         AccessPoints.from_columns(old.iloc[rows], max_access_m=options.access_distance_m),
         analysis.hydrant_snaps,
         hydrants.geometry, credited_lps=hydrant_credit(preset, hydrants),
-        options=building_water_options(preset, options),
+        options=building_water_options(preset, options), branch_groups=_branch_groups(analysis),
     )
     out = old.copy(deep=False)  # copy on write: the unchanged columns stay shared
     for col in ("hydrants_in_range", "credited_flow_lps", "nearest_hydrant_m"):

@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.settings import Settings
-from api.workspace import load_workspace
+from api.store import HydrantState, utc_now
+from api.workspace import hydrants_with_states, load_workspace
 from geo.mains import read_stored_mains
 from reports.xlsx import overview_frame
+from routing.live import recompute_area
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data" / "fixtures"
 runner = CliRunner()
@@ -118,3 +120,21 @@ def test_served_workspace_keeps_the_branch_rule(tmp_path: Path) -> None:
     assert buildings.loc["osm/w20", "credited_flow_lps"] == 15  # as analysed: one branch, one credit
     hyd = ws.analysis.layers["hydrants_analysis"].set_index("hydrant_id")
     assert hyd.loc["H1", "main_link"] == "id"  # the file's 管线编号, kept in the workspace
+
+
+def test_live_update_keeps_the_branch_rule(tmp_path: Path) -> None:
+    # H2 goes out of service (osm/w20: H1 alone, 15 L/s), then back in: with the branch rule the
+    # recomputed building is credited one hydrant (15), not H1 + H2 (30) as the point model would
+    out = tmp_path / "ws"
+    _run(out, "--mains", str(FIXTURES / "mains_tiny.csv"), "--supply", str(FIXTURES / "supply_tiny.csv"))
+    ws = load_workspace(Settings(workspace=out))
+    layers, analysis = ws.layers, ws.analysis
+    for event, status in enumerate(("out_of_service", "in_service"), start=1):
+        state = HydrantState(hydrant_id="H2", status=status, observed_at=utc_now(), event_id=event,
+                             pressure_mpa=None)
+        hydrants, rows, _ = hydrants_with_states(layers.hydrants, {"H2": state})
+        layers, analysis, update = recompute_area(layers, analysis, hydrants, preset=ws.preset,
+                                                  options=ws.options, changed=rows)
+        assert len(update.status_changed) == 1
+        buildings = analysis.layers["buildings_analysis"].set_index("building_id")
+        assert buildings.loc["osm/w20", "credited_flow_lps"] == 15
