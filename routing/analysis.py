@@ -36,14 +36,7 @@ from routing.coverage import (
 from routing.dead_ends import dead_end_lanes
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
-from routing.mains import (
-    LINK_TOLERANCE_M,
-    hydrant_groups,
-    hydrant_hydraulics,
-    link_hydrants,
-    mains_layers,
-    water_summary,
-)
+from routing.mains import LINK_TOLERANCE_M, HydrantsOnMains, hydrants_on_mains, mains_layers, water_summary
 from routing.quality import (
     analysis_quality,
     has_hydrant_data,
@@ -197,9 +190,8 @@ def analyze(
     h = _hydrant_steps(layers, graph, preset, options)
 
     note(f"building water ({_count(len(layers.buildings), 'building')})")
-    links = None if mains is None else link_hydrants(layers.hydrants, mains,
-                                                     tolerance_m=options.main_link_m)
-    groups = None if mains is None or links is None else hydrant_groups(links, mains)
+    on_mains = hydrants_on_mains(layers.hydrants, mains, tolerance_m=options.main_link_m, preset=preset)
+    groups = None if on_mains is None else on_mains.groups
     buildings, pairs = _building_water(layers, graph, truck, h.snaps, preset, options, groups)
     note(f"station response ({_count(len(layers.stations), 'station')})")
     response = _response(layers, truck, preset, options)
@@ -223,8 +215,7 @@ def analyze(
                          mains=None if mains is None else mains.mains)
     note(f"findings ({_count(len(h.underserved), 'underserved stretch', 'es')}, "
          f"{_count(len(h.spacing), 'spacing gap')})")
-    flows, hydraulics = hydrant_hydraulics(layers.hydrants, links, mains, preset=preset)
-    hyd = _hydrants_layer(layers.hydrants, h.snaps, links, groups, flows)
+    hyd = _hydrants_layer(layers.hydrants, h.snaps, on_mains)
     found = concat_findings(
         [*_findings(layers, preset, buildings, h.underserved, h.spacing, response, areas, hyd),
          access_findings, dead_end_findings, connector_findings if hydrant_data else pd.DataFrame()]
@@ -236,7 +227,8 @@ def analyze(
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = connector_summary(connectors)
-    summary["water"] = water_summary(mains, links, groups, hydraulics)
+    summary["water"] = (water_summary(None, None, None) if on_mains is None else water_summary(
+        mains, on_mains.links, on_mains.groups, on_mains.hydraulics))
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
     buildings["flags"] = building_flags(buildings, found)
     result_layers = {
@@ -303,9 +295,7 @@ def _hydrant_steps(
 
 
 def _hydrants_layer(
-    hydrants: gpd.GeoDataFrame, snaps: SnapResult, links: pd.DataFrame | None = None,
-    groups: np.ndarray | None = None,
-    flows: pd.DataFrame | None = None,
+    hydrants: gpd.GeoDataFrame, snaps: SnapResult, on_mains: HydrantsOnMains | None = None
 ) -> gpd.GeoDataFrame:
     """The hydrants with where each snapped on the street graph (or why not), and with mains
     the main each stands on and its branch group (-1: looped core or no main); with an EPANET
@@ -314,13 +304,14 @@ def _hydrants_layer(
     hyd["snap_edge"] = snaps.edge
     hyd["snap_offset_m"] = snaps.offset_m
     hyd["snap_reason"] = snaps.reason.astype(str)
-    if links is not None and groups is not None:
-        for column in ("main_id", "main_dn_mm", "main_distance_m", "main_link"):
-            hyd[column] = links[column].to_numpy()
-        hyd["branch_group"] = groups
-    if flows is not None:
-        for column in flows.columns:
-            hyd[column] = flows[column].to_numpy()
+    if on_mains is None:
+        return hyd
+    for column in ("main_id", "main_dn_mm", "main_distance_m", "main_link"):
+        hyd[column] = on_mains.links[column].to_numpy()
+    hyd["branch_group"] = on_mains.groups
+    if on_mains.flows is not None:
+        for column in on_mains.flows.columns:
+            hyd[column] = on_mains.flows[column].to_numpy()
     return hyd
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -31,12 +32,14 @@ log = logging.getLogger(__name__)
 __all__ = [
     "HYDRAULIC_COLUMNS",
     "LINK_TOLERANCE_M",
+    "HydrantsOnMains",
     "MainLinks",
     "branch_groups",
     "cap_branch_credit",
     "hydrant_groups",
     "hydrant_hydraulics",
     "hydrant_junctions",
+    "hydrants_on_mains",
     "link_hydrants",
 ]
 
@@ -277,3 +280,26 @@ def hydrant_hydraulics(
     log.info("hydraulics: available fire flow of %d hydrant(s); least favourable %s (%s L/s)",
              computed, point.hydrant_id, summary["worst_flow_lps"])
     return columns, summary
+
+
+@dataclass(frozen=True)
+class HydrantsOnMains:
+    """What :func:`hydrants_on_mains` found: each hydrant's main (:func:`link_hydrants`), its
+    branch group (:func:`hydrant_groups`) and, with an EPANET model, its available fire flow
+    (:func:`hydrant_hydraulics`: columns and summary, None without a model)."""
+
+    links: MainLinks
+    groups: np.ndarray
+    flows: pd.DataFrame | None
+    hydraulics: dict[str, Any] | None
+
+
+def hydrants_on_mains(
+    hydrants: gpd.GeoDataFrame, mains: Mains | None, *, tolerance_m: float, preset: Preset
+) -> HydrantsOnMains | None:
+    """The hydrants on the mains, for :func:`routing.analysis.analyze` (None without mains)."""
+    if mains is None:
+        return None
+    links = link_hydrants(hydrants, mains, tolerance_m=tolerance_m)
+    flows, hydraulics = hydrant_hydraulics(hydrants, links, mains, preset=preset)
+    return HydrantsOnMains(links, hydrant_groups(links, mains), flows, hydraulics)
