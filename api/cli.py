@@ -379,11 +379,13 @@ def _print_analysis(summary: dict[str, Any], out: Path, *, lang: str = "en") -> 
         else f"{bld['without_hydrant_in_range']} buildings without a hydrant in range, "
         f"{v(bld['flow_deficit'])} with a fire-flow deficit"
     )
+    from_main = " from the main roads (no station)" if blk.get("reference") == "main_roads" else ""
     lanes = (
-        f"{blk.get('total', 0)} blockage reports, impact not ranked (no station)"
+        f"{blk.get('total', 0)} blockage reports, impact not ranked (no station, no main road)"
         if blk.get("high_rises_cut_off", 0) is None
         else f"{blk.get('total', 0)} blockage reports ({blk.get('high_rises_cut_off', 0)} high-rises "
-        f"cut off together), {v(summary.get('lanes', {}).get('critical', 0))} critical lanes"
+        f"cut off together{from_main}), {v(summary.get('lanes', {}).get('critical', 0))} "
+        "critical lanes"
     )
     _out.print(f"analysis written to {out}: {coverage}; {water}; {response}; {lanes}; {siting}")
     _print_quality(summary, lang=lang)

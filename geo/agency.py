@@ -235,8 +235,10 @@ _HYDRANT_STATUS_HELP = (
     "(unknown), or empty (the preset's status for hydrants without one)"
 )
 _BLOCKAGE_STATUS: dict[str, str] = {
-    **dict.fromkeys(["reported", "待整改", "已上报", "上报", "新上报", ""], "reported"),
-    **dict.fromkeys(["assigned", "已派单", "派单", "已指派"], "assigned"),
+    **dict.fromkeys(["reported", "待整改", "已上报", "上报", "新上报", "未整改", "待处理", "open",
+                     "new", "pending", ""], "reported"),
+    **dict.fromkeys(["assigned", "已派单", "派单", "已指派", "整改中", "处理中", "inprogress"],
+                    "assigned"),
     **dict.fromkeys(["rectified", "已整改", "整改完成", "fixed"], "rectified"),
     **dict.fromkeys(["verified", "已复核", "复核通过"], "verified"),
     **dict.fromkeys(["closed", "已销号", "已关闭", "销号", "关闭"], "closed"),
@@ -244,7 +246,7 @@ _BLOCKAGE_STATUS: dict[str, str] = {
     **dict.fromkeys(["duplicate", "重复", "重复上报", "duplicated"], "duplicate"),
 }
 _BLOCKAGE_STATUS_HELP = (
-    "reported (待整改/已上报; also empty), assigned (已派单), rectified (已整改), "
+    "reported (待整改/已上报/open; also empty), assigned (已派单/整改中), rectified (已整改), "
     "verified (已复核), closed (已销号/已关闭), rejected (驳回/不属实), duplicate (重复)"
 )
 _BLOCKAGE_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (

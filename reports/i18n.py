@@ -432,9 +432,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "{count} rows of the agency file were rejected (see rejects.csv).",
     ),
     "qm.no_stations": (
-        "没有消防站数据：出动响应时间和占堵影响排名不计算。请用 --stations 提供。",
-        "No fire stations: station response and the blockage ranking are not computed. Give "
-        "--stations FILE.",
+        "没有消防站数据：出动响应时间不计算；占堵按阻断与主干道的连通排名，延误不计算。"
+        "请用 --stations 提供。",
+        "No fire stations: station response is not computed; blockages are ranked by what they "
+        "cut off from the main roads, delays not computed. Give --stations FILE.",
     ),
     "qm.stations_not_snapped": (
         "消防站均不在可通行道路附近：出动响应时间不计算。",

@@ -42,7 +42,13 @@ from routing.quality import (
     has_hydrant_data,
     with_blockage_quality,
 )
-from routing.response import ResponseResult, first_due_areas, point_times, station_response
+from routing.response import (
+    ResponseResult,
+    first_due_areas,
+    main_road_reach,
+    point_times,
+    station_response,
+)
 from routing.siting import (
     CandidateOptions,
     SitingResult,
@@ -384,21 +390,32 @@ def rank_blockages(
 def blockage_ranking(
     analysis: Analysis, blockages: gpd.GeoDataFrame | None, *, preset: Preset
 ) -> BlockageResult | None:
-    """The ranking of :func:`rank_blockages` alone (None when there is no fire station).
+    """The ranking of :func:`rank_blockages` alone.
+
+    Against the stations' response; without a station, against the main road network
+    (:func:`routing.response.main_road_reach`: what a report cuts off from the main roads, no
+    delays). None when there is neither a station nor a main road.
 
     It reads only what hydrant status does not change (truck graph, station response,
     buildings' classes and access points, hydrant positions), so a ranking computed on one
     state of a served analysis may be put on a later one with :func:`with_ranking`.
     """
-    if analysis.response is None:
+    response, reference = analysis.response, "stations"
+    if response is None:
+        response, reference = main_road_reach(analysis.truck), "main_roads"
+        if response is None:
+            if blockages is not None and len(blockages):
+                log.warning("no fire stations and no main road: blockage impact cannot be "
+                            "ranked (give --stations FILE)")
+            return None
         if blockages is not None and len(blockages):
-            log.warning("no fire stations: blockage impact cannot be ranked (give --stations FILE)")
-        return None
+            log.warning("no fire stations: blockages ranked by what they cut off from the main "
+                        "roads; delays not computed (give --stations FILE)")
     buildings = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
     return blockage_impact(
-        analysis.truck, analysis.response, _blockage_frame(blockages, buildings.crs),
+        analysis.truck, response, _blockage_frame(blockages, buildings.crs),
         buildings=buildings, building_access=AccessPoints.from_columns(buildings),
-        hydrant_snaps=analysis.hydrant_snaps, preset=preset,
+        hydrant_snaps=analysis.hydrant_snaps, preset=preset, reference=reference,
     )
 
 

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import geopandas as gpd
@@ -63,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 from geo._validate import require_columns
+from geo.errors import ConfigError
 from geo.presets import Preset
 from geo.schema import require_projected
 from routing.blockage_rules import BLOCKAGE_KINDS, BlockageRules, _building_weights
@@ -109,7 +110,11 @@ class BlockageResult:
     summary
         ``total``, ``snapped``, ``rejected``, ``open``, ``blocking``, ``high_rises_cut_off``,
         ``buildings_cut_off``, ``buildings_delayed``, ``hydrants_unreachable`` (all together),
-        ``critical_lanes`` (count), ``limit_s``.
+        ``critical_lanes`` (count), ``limit_s``, ``reference``.
+    reference
+        What cut off and delayed are measured from: ``'stations'`` (the fire stations'
+        response) or ``'main_roads'`` (no station: :func:`routing.response.main_road_reach`;
+        delays are then not computed and are null, ``limit_s`` too).
     """
 
     blockages: gpd.GeoDataFrame = field(repr=False)
@@ -117,6 +122,7 @@ class BlockageResult:
     critical_lanes: gpd.GeoDataFrame = field(repr=False)
     findings: pd.DataFrame = field(repr=False)
     summary: dict[str, Any]
+    reference: str = "stations"
 
 
 
@@ -205,6 +211,10 @@ def _classify(
 
 _IMPACT = ("high_rises_cut", "buildings_cut", "buildings_delayed", "high_rises_delayed",
            "hydrants_unreachable", "max_delay_s", "score")
+#: The delay figures of a report, and of all reports together: null when measured from the
+#: main roads (``reference='main_roads'``).
+_DELAYS = ("buildings_delayed", "high_rises_delayed", "max_delay_s")
+_DELAYS_COMBINED = ("buildings_delayed", "high_rises_delayed")
 
 
 def _impact(
@@ -253,13 +263,13 @@ def _impact(
     }
 
 
-def _lost_text(row: Mapping[Any, Any]) -> str:
+def _lost_text(row: Mapping[Any, Any], cut_from: str = "") -> str:
     parts = []
     if row["high_rises_cut"]:
-        parts.append(f"cuts off {row['high_rises_cut']} high-rise(s)")
+        parts.append(f"cuts off {row['high_rises_cut']} high-rise(s){cut_from}")
     other = row["buildings_cut"] - row["high_rises_cut"]
     if other:
-        parts.append(f"cuts off {other} other building(s)")
+        parts.append(f"cuts off {other} other building(s){cut_from}")
     if row["buildings_delayed"]:
         parts.append(f"delays {row['buildings_delayed']} building(s) (up to "
                      f"{row['max_delay_s']:.0f} s)")
@@ -268,7 +278,9 @@ def _lost_text(row: Mapping[Any, Any]) -> str:
     return "; ".join(parts) if parts else "no loss of truck access"
 
 
-def _findings(frame: pd.DataFrame, preset: Preset, min_width_m: float) -> pd.DataFrame:
+def _findings(
+    frame: pd.DataFrame, preset: Preset, min_width_m: float, *, cut_from: str = ""
+) -> pd.DataFrame:
     law = preset.rules.get("law_fire_lane_obstruction")  # 消防法: cn-gb only
     width_rule = preset.rule("fire_lane_width")
     fines = ""
@@ -278,8 +290,8 @@ def _findings(frame: pd.DataFrame, preset: Preset, min_width_m: float) -> pd.Dat
                  f"{f.value('unit_max_cny'):,.0f}, individuals up to CNY "
                  f"{f.value('individual_max_cny'):,.0f}.")
     ids = frame["blockage_id"].to_numpy(dtype=object)
-    lost = np.asarray([_lost_text(r) for r in frame[list(_IMPACT)].to_dict("index").values()],
-                      dtype=object)
+    lost = np.asarray([_lost_text(r, cut_from) for r in
+                       frame[list(_IMPACT)].to_dict("index").values()], dtype=object)
     where = (frame["kind"].astype(str) + " on " + frame["road_name"].replace("", "unnamed road")
              + " (edge " + frame["edge_id"].astype(str) + ")").to_numpy(dtype=object)
     remaining = frame["remaining_width_m"].to_numpy(dtype=np.float64)
@@ -309,6 +321,7 @@ def blockage_impact(
     preset: Preset,
     rules: BlockageRules | None = None,
     limit_s: float | None = None,
+    reference: str = "stations",
 ) -> BlockageResult:
     """Rank reported fire-lane blockages by what they cost, and find critical lanes.
 
@@ -335,6 +348,12 @@ def blockage_impact(
         Effect model and score numbers (:class:`BlockageRules`).
     limit_s
         Response time limit; default the preset's ``station_response`` (300 s).
+    reference
+        ``'stations'`` when ``response`` is the stations' response; ``'main_roads'`` when it
+        is :func:`routing.response.main_road_reach` (no station): reports are then ranked by
+        what they cut off from the main roads and the hydrants they make unreachable, and
+        every delay figure is null (not computed), since a time from the main roads is no
+        response time.
 
     Returns
     -------
@@ -351,7 +370,11 @@ def blockage_impact(
     """
     rules = rules or BlockageRules()
     graph = truck.graph
+    if reference not in ("stations", "main_roads"):
+        raise ConfigError(f"reference must be 'stations' or 'main_roads', got {reference!r}")
     limit = float(preset.rule("station_response").value("value_s") if limit_s is None else limit_s)
+    if reference == "main_roads":  # no delay is counted (nor scored): see ``reference``
+        limit, rules = np.inf, replace(rules, delay_margin_s=np.inf)
     _check_access(buildings, building_access)
     frame = _classify(truck, blockages, rules)
     blocking = (frame["effect"] == "full").to_numpy()
@@ -390,13 +413,19 @@ def blockage_impact(
     log.info("critical lanes: %d unreported lanes cut high-rises off when blocked", len(lanes))
 
     _rank(frame, blocking, open_rows, groups, alone)
-    found = _findings(frame, preset, truck.options.min_width_m)
+    found = _findings(frame, preset, truck.options.min_width_m,
+                      cut_from=" from the main roads" if reference == "main_roads" else "")
     log.info("ranking: %d open reports ranked, %d findings", int(open_rows.sum()), len(found))
     _rule_columns(frame, preset)
+    summary = _summary(frame, combined, n_lanes=len(lanes), limit_s=limit)
+    if reference == "main_roads":  # delays not computed: null, never 0
+        frame[list(_DELAYS)] = np.nan
+        combined.update(dict.fromkeys(_DELAYS_COMBINED))
+        summary.update(buildings_delayed=None, limit_s=None)
+    summary["reference"] = reference
     return BlockageResult(
         blockages=_with_input_columns(frame, blockages), combined=combined,
-        critical_lanes=lanes, findings=found,
-        summary=_summary(frame, combined, n_lanes=len(lanes), limit_s=limit),
+        critical_lanes=lanes, findings=found, summary=summary, reference=reference,
     )
 
 

@@ -145,7 +145,7 @@ def blockage_entry(summary: dict[str, Any], *, given: bool) -> dict[str, Any]:
         return {"level": "missing", "held": {"total": 0}, "assumed": {}, "missing": {},
                 "notes": [], "weakens": list(WEAKENS["blockages"])}
     rejected = summary.get("rejected")
-    held: dict[str, Any] = {"total": total, "snapped": summary.get("snapped")}
+    held: dict[str, Any] = {"total": total}  # the snapped share is told by ``missing``
     ranked = bool(summary.get("ranked"))
     level = level_of(total, int(rejected or 0), assumed=False) if ranked else "partial"
     entry = {"level": level, "held": held, "assumed": {},
@@ -172,8 +172,8 @@ def with_blockage_quality(
     if given and total and not summary.get("ranked"):
         warnings.append(warning(
             "blockages_not_ranked", "blockages", "warning",
-            f"{total} blockage reports are not ranked: without fire stations their impact on "
-            "response cannot be computed",
+            f"{total} blockage reports are not ranked: there is neither a fire station nor a "
+            "main road to measure their impact from",
             total,
         ))
     return {**_ordered(out), "warnings": _sorted(warnings)}

@@ -93,15 +93,68 @@ def station_response(
     -------
     ResponseResult
     """
-    graph = truck.graph
-    n = graph.n_nodes
-    snaps = snap_points(graph, stations, max_distance_m=max_snap_m, edge_mask=truck.edge_passable)
-    ok = np.flatnonzero(snaps.snapped)
-    if len(ok) == 0:
+    snaps = snap_points(truck.graph, stations, max_distance_m=max_snap_m,
+                        edge_mask=truck.edge_passable)
+    if not snaps.snapped.any():
         raise AnalysisError(
             "no fire station lies within "
             f"{max_snap_m:.0f} m of a passable road; check the stations layer and its CRS"
         )
+    result = _response(truck, snaps, turnout_s=turnout_s)
+    log.info(
+        "station response: %d of %d stations on the truck graph, %d of %d nodes reachable",
+        int(snaps.snapped.sum()), len(snaps), int(np.isfinite(result.node_time_s).sum()),
+        truck.graph.n_nodes,
+    )
+    return result
+
+
+#: Highway classes of the main road network (OSM ``highway``): the reference for blockages and
+#: critical lanes when there is no fire station (:func:`main_road_reach`).
+MAIN_ROAD_HIGHWAYS = frozenset(
+    {
+        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+        "secondary", "secondary_link", "tertiary", "tertiary_link",
+    }
+)
+
+
+def main_road_reach(
+    truck: TruckGraph, *, highways: frozenset[str] = MAIN_ROAD_HIGHWAYS
+) -> ResponseResult | None:
+    """Drive times from the main road network, for when there is no fire station.
+
+    A truck is assumed on every passable main-road edge (a seed at its midpoint, no turnout),
+    so the times say how far a point lies from the main roads, and a point that no seed
+    reaches is cut off from them. The "stations" of the result are those seeds, one per main
+    road edge (``station_snaps``). None when the graph has no ``highway`` column or no
+    passable edge of those classes.
+    """
+    graph = truck.graph
+    if "highway" not in graph.roads.columns:
+        return None
+    highway = graph.roads["highway"].fillna("").astype(str).to_numpy(dtype=object)
+    edges = np.flatnonzero(np.isin(highway, list(highways)) & truck.edge_passable)
+    if len(edges) == 0:
+        return None
+    half = graph.length_m[edges] / 2
+    snaps = SnapResult(
+        edge=edges.astype(np.int64), position_m=half, offset_m=np.zeros(len(edges)),
+        point=shapely.line_interpolate_point(
+            np.asarray(graph.roads.geometry.array)[edges], half),
+        reason=np.full(len(edges), "", dtype=object), max_distance_m=0.0,
+    )
+    result = _response(truck, snaps, turnout_s=0.0)
+    log.info("main roads: %d main-road edges as the reference, %d of %d nodes reachable",
+             len(edges), int(np.isfinite(result.node_time_s).sum()), graph.n_nodes)
+    return result
+
+
+def _response(truck: TruckGraph, snaps: SnapResult, *, turnout_s: float) -> ResponseResult:
+    """The times from the snapped ``snaps`` (one virtual node each) to every node and edge."""
+    graph = truck.graph
+    n = graph.n_nodes
+    ok = np.flatnonzero(snaps.snapped)
     forward, backward = edge_directions(truck)
     e = snaps.edge[ok]
     frac = snaps.position_m[ok] / graph.length_m[e]
@@ -147,10 +200,6 @@ def station_response(
     mid_time[blocked] = np.minimum(tu, tv)
     mid_station[blocked] = np.where(tu <= tv, su, sv)
     mid_station[~np.isfinite(mid_time)] = -1
-    log.info(
-        "station response: %d of %d stations on the truck graph, %d of %d nodes reachable",
-        len(ok), len(snaps), int(np.isfinite(node_time).sum()), n,
-    )
     return ResponseResult(
         node_time_s=node_time,
         node_station=node_station,

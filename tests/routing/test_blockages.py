@@ -26,7 +26,13 @@ from routing.blockage_rules import BlockageRules
 from routing.blockages import blockage_impact
 from routing.critical_lanes import critical_lanes
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
-from routing.response import ResponseResult, edge_directions, point_times, station_response
+from routing.response import (
+    ResponseResult,
+    edge_directions,
+    main_road_reach,
+    point_times,
+    station_response,
+)
 from routing.snap import SnapResult, snap_points
 from routing.spt import scenario_times
 from routing.water import AccessPoints, building_access
@@ -603,3 +609,69 @@ def test_critical_lanes_on_a_sparse_grid_equal_removing_every_lane(respect: bool
     pp = rng.choice([0.0, 0.3, 0.5, 1.0], 60) * graph.length_m[pe]
     classes = rng.choice(np.array(["class1", "class2", "not_high_rise"], dtype=object), 60)
     assert _check_critical(graph, opts, res, stations, pe, pp, classes) > 0
+
+
+# --- no station: measured from the main roads ----------------------------------------------------
+
+
+def _main_road_compound() -> TruckGraph:
+    # main road A(0,0) --200-- B(200,0) (primary); compound lane B --100-- C(200,100), no station.
+    # main_road_reach seeds a truck at the main road's midpoint (100, 0), no turnout:
+    # A 10 s, B 10 s, C 20 s at 10 m/s
+    roads = make_roads([(1, 2, [(0, 0), (200, 0)]), (2, 3, [(200, 0), (200, 100)])])
+    roads.loc[0, "highway"] = "primary"
+    return truck_graph(build_graph(roads), options=TruckOptions(
+        speeds_kmh={**SPEEDS, "primary": 36.0}))
+
+
+def test_without_a_station_a_gate_cuts_off_from_the_main_roads() -> None:
+    truck = _main_road_compound()
+    reach = main_road_reach(truck)
+    assert reach is not None
+    np.testing.assert_allclose(reach.node_time_s, [10.0, 10.0, 20.0])
+    assert reach.turnout_s == 0.0 and list(reach.station_snaps.edge) == [0]
+    b = _buildings([((210, 90), "left", "class1"), ((100, 10), "down", "not_high_rise")])
+    reports = _reports([
+        {"blockage_id": "G1", "kind": "gate", "xy": (203, 10)},  # across the lane at 10 m
+        {"blockage_id": "P1", "kind": "parked_vehicle", "xy": (203, 60)},  # 6 - 2 = 4 m left
+    ])
+    out = _impact(truck, reach, reports, b, hydrants=[(205, 95)], reference="main_roads")
+    g1 = out.blockages.set_index("blockage_id").loc["G1"]
+    assert (g1["high_rises_cut"], g1["buildings_cut"], g1["hydrants_unreachable"]) == (1, 1, 1)
+    # no delay is computed from the main roads: null, never 0
+    assert all(pd.isna(g1[c]) for c in ("buildings_delayed", "high_rises_delayed", "max_delay_s"))
+    assert g1["score"] == pytest.approx(_weight(20, "class1") + 1.0) and g1["rank"] == 1
+    assert out.reference == "main_roads"
+    s = out.summary
+    assert (s["reference"], s["snapped"], s["high_rises_cut_off"]) == ("main_roads", 2, 1)
+    assert s["buildings_delayed"] is None and s["limit_s"] is None
+    assert out.combined["buildings_delayed"] is None
+    msg = out.findings.loc[out.findings["rule_id"] == "fire_lane_width", "message"].iloc[0]
+    assert "cuts off 1 high-rise(s) from the main roads" in msg
+
+
+def test_without_a_station_critical_lanes_are_found_from_the_main_roads() -> None:
+    truck = _main_road_compound()
+    reach = main_road_reach(truck)
+    assert reach is not None
+    b = _buildings([((210, 90), "left", "class1")])
+    far = _reports([{"blockage_id": "X", "kind": "gate", "xy": (100, 500)}])  # 500 m off: rejected
+    out = _impact(truck, reach, far, b, reference="main_roads")
+    assert out.summary["rejected"] == 1
+    # the lane B-C (edge 1) carries the high-rise's only way in; the main road is no lane
+    assert list(out.critical_lanes["edge_id"]) == [1]
+    assert list(out.critical_lanes["high_rises_cut"]) == [1]
+
+
+def test_main_road_reach_needs_a_main_road() -> None:
+    roads = make_roads([(1, 2, [(0, 0), (200, 0)])])  # residential only
+    assert main_road_reach(truck_graph(build_graph(roads), options=FAST)) is None
+
+
+def test_reference_is_checked() -> None:
+    truck = _main_road_compound()
+    reach = main_road_reach(truck)
+    assert reach is not None
+    with pytest.raises(ConfigError, match="reference"):
+        _impact(truck, reach, _reports([{"blockage_id": "G", "kind": "gate", "xy": (203, 10)}]),
+                _buildings([((210, 90), "left", "class1")]), reference="roads")

@@ -72,8 +72,10 @@ def test_without_stations_the_response_is_not_computed(helsinki: Layers) -> None
     for name in ("roads_analysis", "buildings_analysis"):
         t = result.layers[name]["response_s"].to_numpy(dtype=float)
         assert np.isnan(t).all() and not np.isinf(t).any(), name
-    assert s["blockages"]["ranked"] is False and s["blockages"]["high_rises_cut_off"] is None
-    assert s["lanes"]["critical"] is None
+    # blockages and critical lanes are measured from the main roads instead, without delays
+    assert s["blockages"]["ranked"] is True and s["blockages"]["reference"] == "main_roads"
+    assert s["blockages"]["buildings_delayed"] is None and s["blockages"]["limit_s"] is None
+    assert isinstance(s["lanes"]["critical"], int)
     assert s["quality"]["stations"]["level"] == "missing"
     assert "no_stations" in _codes(result)
     text = json.dumps(present_summary(s))  # null in summary.json
