@@ -60,6 +60,7 @@ class LayerName(StrEnum):
     HIGH_RISE_ACCESS = "high_rise_access"
     DEAD_END_LANES = "dead_end_lanes"
     PUMP_CONNECTORS_ANALYSIS = "pump_connectors_analysis"
+    NO_PARKING_ZONES = "no_parking_zones"
     PROPOSED_HYDRANTS = "proposed_hydrants"
     BUDGET_CURVE = "budget_curve"
     BLOCKAGES_RANKED = "blockages_ranked"
@@ -137,6 +138,8 @@ _ENTRIES = (
     LayerInfo(_N.DEAD_END_LANES, "result", "尽头式消防车道", "Dead-end lanes", "end_node_id"),
     LayerInfo(_N.PUMP_CONNECTORS_ANALYSIS, "result", "水泵接合器（分析结果）",
               "Pump connectors with the hydrants in range"),
+    LayerInfo(_N.NO_PARKING_ZONES, "result", "禁停区域（消火栓、水泵接合器、消防站门前）",
+              "No-parking zones beside hydrants, pump connectors and station gates"),
     LayerInfo(_N.PROPOSED_HYDRANTS, "result", "建议新增消火栓", "Proposed hydrants",
               "candidate_id"),
     LayerInfo(_N.BUDGET_CURVE, "result", "投资—覆盖曲线", "Budget curve of the proposal"),

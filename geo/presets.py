@@ -171,6 +171,7 @@ RULE_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "station_district_area": ("class1_km2", "class2_km2", "small_km2", "suburban_km2"),
         # law
         "law_fines": ("unit_min_cny", "unit_max_cny", "individual_max_cny"),
+        "law_no_parking_public_road": ("value_m",),
     }
 )
 

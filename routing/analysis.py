@@ -37,6 +37,7 @@ from routing.dead_ends import dead_end_lanes
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from routing.mains import LINK_TOLERANCE_M, HydrantsOnMains, hydrants_on_mains, mains_layers, water_summary
+from routing.no_parking import no_parking_zones
 from routing.quality import (
     analysis_quality,
     has_hydrant_data,
@@ -213,6 +214,8 @@ def analyze(
 
     hydrant_data = has_hydrant_data(layers)
     connectors, connector_findings = connector_water(layers, graph, h.snaps, preset, options)
+    zones = no_parking_zones(graph, _zone_points(layers, graph, h.snaps, response, options),
+                             preset=preset)
     siting_mode = _siting_mode(options, hydrant_data=hydrant_data)
     siting = None
     if siting_mode not in _NOT_SITED:
@@ -233,6 +236,7 @@ def analyze(
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
     summary["pump_connectors"] = connector_summary(connectors)
+    summary["no_parking_zones"] = zone_summary(zones)
     summary["water"] = (water_summary(None, None, None) if on_mains is None else water_summary(
         mains, on_mains.links, on_mains.groups, on_mains.hydraulics))
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
@@ -249,6 +253,7 @@ def analyze(
         LayerName.HIGH_RISE_ACCESS: high_rises,
         LayerName.DEAD_END_LANES: dead_ends,
         LayerName.PUMP_CONNECTORS_ANALYSIS: connectors,
+        LayerName.NO_PARKING_ZONES: zones,
         **_siting_layers(siting),
         **mains_layers(mains),
     }
@@ -416,6 +421,7 @@ def blockage_ranking(
         analysis.truck, response, _blockage_frame(blockages, buildings.crs),
         buildings=buildings, building_access=AccessPoints.from_columns(buildings),
         hydrant_snaps=analysis.hydrant_snaps, preset=preset, reference=reference,
+        zones=analysis.layers.get(LayerName.NO_PARKING_ZONES),
     )
 
 
@@ -682,6 +688,30 @@ def connector_water(
         out["hydrants_in_range"] = pd.Series(dtype=np.int64)
         out["nearest_hydrant_m"] = pd.Series(dtype=np.float64)
     return out, connector_findings(out, band)
+
+
+def _zone_points(
+    layers: Layers,
+    graph: StreetGraph,
+    hydrant_snaps: SnapResult,
+    response: ResponseResult | None,
+    options: AnalysisOptions,
+) -> dict[str, SnapResult]:
+    """Where hydrants, pump connectors and station gates meet the street (any edge, the
+    hydrants' snap distance; stations as the response snapped them), for the no-parking zones."""
+    points = {"hydrants": hydrant_snaps}
+    if len(layers.pump_connectors):
+        points["pump_connectors"] = snap_points(graph, layers.pump_connectors.geometry,
+                                                max_distance_m=options.snap_distance_m)
+    if response is not None:
+        points["stations"] = response.station_snaps
+    return points
+
+
+def zone_summary(zones: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """The ``no_parking_zones`` summary: metres of road in each rule's zones."""
+    return {"length_m": {str(r): float(m) for r, m in
+                         zones.groupby("rule_id", sort=True)["length_m"].sum().items()}}
 
 
 def connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:

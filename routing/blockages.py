@@ -70,6 +70,7 @@ from routing.blockage_rules import BLOCKAGE_KINDS, BlockageRules, _building_weig
 from routing.critical_lanes import _check_access, _critical
 from routing.findings import concat_findings, findings
 from routing.graph import TruckGraph
+from routing.no_parking import parked_in_zones
 from routing.response import ResponseResult
 from routing.snap import SnapResult, snap_points
 from routing.spt import _combined_times, _Groups, _groups, _points, _prepare, _scenarios
@@ -322,6 +323,7 @@ def blockage_impact(
     rules: BlockageRules | None = None,
     limit_s: float | None = None,
     reference: str = "stations",
+    zones: pd.DataFrame | None = None,
 ) -> BlockageResult:
     """Rank reported fire-lane blockages by what they cost, and find critical lanes.
 
@@ -354,6 +356,9 @@ def blockage_impact(
         what they cut off from the main roads and the hydrants they make unreachable, and
         every delay figure is null (not computed), since a time from the main roads is no
         response time.
+    zones
+        No-parking zones (:func:`routing.no_parking.no_parking_zones`): an open parked vehicle
+        inside one also breaks that zone's rule (GB 55037 12.0.1; 实施条例 第63条).
 
     Returns
     -------
@@ -413,10 +418,14 @@ def blockage_impact(
     log.info("critical lanes: %d unreported lanes cut high-rises off when blocked", len(lanes))
 
     _rank(frame, blocking, open_rows, groups, alone)
-    found = _findings(frame, preset, truck.options.min_width_m,
-                      cut_from=" from the main roads" if reference == "main_roads" else "")
+    in_zone = _parked_in_zones(frame, zones, preset)
+    found = concat_findings([
+        _findings(frame, preset, truck.options.min_width_m,
+                  cut_from=" from the main roads" if reference == "main_roads" else ""),
+        _zone_findings(frame, in_zone, preset),
+    ])
     log.info("ranking: %d open reports ranked, %d findings", int(open_rows.sum()), len(found))
-    _rule_columns(frame, preset)
+    _rule_columns(frame, preset, in_zone)
     summary = _summary(frame, combined, n_lanes=len(lanes), limit_s=limit)
     if reference == "main_roads":  # delays not computed: null, never 0
         frame[list(_DELAYS)] = np.nan
@@ -483,15 +492,53 @@ def _with_input_columns(frame: pd.DataFrame, blockages: gpd.GeoDataFrame) -> gpd
                             crs=blockages.crs)
 
 
-def _rule_columns(frame: pd.DataFrame, preset: Preset) -> None:
+def _rule_columns(
+    frame: pd.DataFrame, preset: Preset, in_zone: dict[str, np.ndarray] | None = None
+) -> None:
     """Per report: the rules it breaks, ' | '-joined (in place). Art. 28 for every open report,
-    the width rule too for a blocking one (the second set contains the first)."""
+    the width rule too for a blocking one, then the no-parking rules whose zone a parked
+    vehicle is in."""
     law = preset.rules.get("law_fire_lane_obstruction")  # 消防法: cn-gb only
     width = preset.rule("fire_lane_width")
     art28 = (frame["open"] & (frame["effect"] != "rejected")).to_numpy()
     narrow = (frame["effect"] == "full").to_numpy()
+    zone_rules = [(preset.rule(r), inside) for r, inside in (in_zone or {}).items()]
     for col, attr in (("rule_ids", "id"), ("clauses", "clause"), ("severity", "severity"),
                       ("confidence", "confidence")):
-        one = str(getattr(law, attr)) if law is not None else ""
-        both = " | ".join(v for v in dict.fromkeys([one, str(getattr(width, attr))]) if v)
-        frame[col] = np.where(narrow, both, np.where(art28, one, "")).astype(object)
+        parts = [[] for _ in range(len(frame))]  # type: list[list[str]]
+        for rule, mask in ((law, art28), (width, narrow), *zone_rules):
+            if rule is None:
+                continue
+            for i in np.flatnonzero(mask):
+                parts[i].append(str(getattr(rule, attr)))
+        frame[col] = np.array([" | ".join(dict.fromkeys(p)) for p in parts], dtype=object)
+
+
+def _parked_in_zones(
+    frame: pd.DataFrame, zones: pd.DataFrame | None, preset: Preset
+) -> dict[str, np.ndarray]:
+    """For each no-parking rule the preset has: its open parked vehicles inside its zones."""
+    if zones is None or not len(zones):
+        return {}
+    parked = (frame["open"].to_numpy(dtype=bool) & (frame["edge_id"] >= 0).to_numpy()
+              & (frame["kind"] == "parked_vehicle").to_numpy())
+    found = parked_in_zones(zones, frame["edge_id"].to_numpy(dtype=np.int64),
+                            frame["position_m"].to_numpy(dtype=np.float64), parked)
+    return {r: inside for r, inside in found.items() if r in preset.rules and inside.any()}
+
+
+def _zone_findings(
+    frame: pd.DataFrame, in_zone: dict[str, np.ndarray], preset: Preset
+) -> pd.DataFrame:
+    ids = frame["blockage_id"].to_numpy(dtype=object)
+    out = []
+    for rule_id, inside in in_zone.items():
+        rule = preset.rule(rule_id)
+        what = ("a hydrant or pump connector" if rule_id == "hydrant_no_parking"
+                else "a hydrant or a fire station gate")
+        out.append(findings(
+            "blockages", ids, inside, rule, values=rule.value("value_m"),
+            limit=rule.value("value_m"),
+            message=f"vehicle parked within {{limit:.0f}} m along the road of {what}",
+        ))
+    return concat_findings(out)

@@ -370,7 +370,7 @@ RECOMPUTED = frozenset({
 #: trucks can no longer reach whatever their status).
 STATUS_INDEPENDENT = frozenset({
     LayerName.STATION_AREAS, LayerName.HIGH_RISE_ACCESS, LayerName.DEAD_END_LANES,
-    LayerName.BLOCKAGES_RANKED, LayerName.CRITICAL_LANES,
+    LayerName.BLOCKAGES_RANKED, LayerName.CRITICAL_LANES, LayerName.NO_PARKING_ZONES,
 })
 
 @dataclass(frozen=True, eq=False)

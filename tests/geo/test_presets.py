@@ -165,6 +165,7 @@ RULE_VALUES = [
     ("cn-gb", "law_fines", "unit_min_cny", 5000.0, "第六十条", "shall", "verified"),
     ("cn-gb", "law_fines", "unit_max_cny", 50000.0, "第六十条", "shall", "verified"),
     ("cn-gb", "law_fines", "individual_max_cny", 500.0, "第六十条", "shall", "verified"),
+    ("cn-gb", "law_no_parking_public_road", "value_m", 30.0, "第六十三条", "shall", "verified"),
     # US: ISO / IFC / NFPA
     ("us", "hydrant_radius", "value_m", 1000 * FT, "ISO", "should", "secondary"),
     ("us", "hydrant_count_band", "max_m", 1000 * FT, "ISO", "should", "secondary"),

@@ -675,3 +675,39 @@ def test_reference_is_checked() -> None:
     with pytest.raises(ConfigError, match="reference"):
         _impact(truck, reach, _reports([{"blockage_id": "G", "kind": "gate", "xy": (203, 10)}]),
                 _buildings([((210, 90), "left", "class1")]), reference="roads")
+
+
+def test_a_car_parked_beside_a_hydrant_breaks_the_no_parking_rules() -> None:
+    from routing.no_parking import no_parking_zones
+
+    graph, truck, res = _compound()
+    # hydrant 3 m off the street at x = 100: 5 m zone [95, 105], 30 m zone [70, 130] on edge 0;
+    # the station at A (x = 0) makes a 30 m zone [0, 30] as well
+    zones = no_parking_zones(graph, {"hydrants": snap_points(
+        graph, gpd.GeoSeries(shapely.points([(100, 3)]), crs=CRS)),
+        "stations": res.station_snaps}, preset=PRESET)
+    reports = _reports([
+        {"blockage_id": "P1", "kind": "parked_vehicle", "xy": (104, 2)},  # in both zones
+        {"blockage_id": "P2", "kind": "parked_vehicle", "xy": (120, 2)},  # 30 m zone only
+        {"blockage_id": "P3", "kind": "parked_vehicle", "xy": (180, 2)},  # in none
+        {"blockage_id": "S1", "kind": "stall", "xy": (100, 2)},  # a stall is no parking
+        {"blockage_id": "P4", "kind": "parked_vehicle", "xy": (101, 2), "status": "closed"},
+    ])
+    b = _buildings([((100, 10), "down", "not_high_rise")])
+    out = _impact(truck, res, reports, b, zones=zones)
+    rules = dict(zip(out.blockages["blockage_id"], out.blockages["rule_ids"], strict=True))
+    assert rules["P1"] == "law_fire_lane_obstruction | hydrant_no_parking | law_no_parking_public_road"
+    assert rules["P2"] == "law_fire_lane_obstruction | law_no_parking_public_road"
+    assert rules["P3"] == "law_fire_lane_obstruction"
+    # a stall is no parking: only the lane rules (6 - 2.5 = 3.5 m < 4 m left)
+    assert rules["S1"] == "law_fire_lane_obstruction | fire_lane_width"
+    assert rules["P4"] == ""
+    zone = out.findings.loc[out.findings["rule_id"].isin(
+        ["hydrant_no_parking", "law_no_parking_public_road"])]
+    assert sorted(zip(zone["feature_id"], zone["rule_id"], strict=True)) == [
+        ("P1", "hydrant_no_parking"), ("P1", "law_no_parking_public_road"),
+        ("P2", "law_no_parking_public_road")]
+    msg = zone.loc[zone["rule_id"] == "hydrant_no_parking", "message"].iloc[0]
+    assert msg == "vehicle parked within 5 m along the road of a hydrant or pump connector"
+    # the severities follow the rules (all shall here), once each
+    assert out.blockages.set_index("blockage_id").loc["P1", "severity"] == "shall"
