@@ -153,6 +153,7 @@ RULE_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "fire_lane_wall_distance": ("value_m",),
         "fire_lane_dead_end": ("value_m",),
         "fire_lane_turnaround": ("standard_m", "high_rise_m", "heavy_m"),
+        "fire_lane_layout": ("public_footprint_m2",),
         "fire_lane_ring_connections": ("min_count",),
         "fire_lane_turning_radius": ("pumper_m", "aerial_m", "heavy_m"),
         # aerial apparatus operating sites

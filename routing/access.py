@@ -1,7 +1,7 @@
 """High-rise fire-truck access (生命通道): lanes along the façades, aerial sites, dead-end lanes.
 
 :func:`high_rise_access` checks every high-rise (GB 50016 5.1.1 class 1 or 2) against the lane
-layout of GB 50016 7.1.2 and the aerial apparatus operating site of GB 50016 7.2.1 / GB 55037
+layout of GB 55037 3.4.3 and the aerial apparatus operating site of GB 50016 7.2.1 / GB 55037
 3.4.6. :func:`routing.dead_ends.dead_end_lanes` finds dead-end lanes of the truck graph longer
 than the limit (GB 55037 3.4.5: 40 m) that serve a high-rise and have no turnaround (GB 50016
 7.1.9). The façade measurement itself lives in :mod:`routing.facade`.
@@ -52,11 +52,14 @@ Layout (one verdict per building, the first that holds):
 
 Rules (each checked only when the preset has it; ``us`` and ``de`` have none of the GB rules):
 
-``fire_lane_ring_required`` (GB 50016 7.1.2, shall)
-    ``ring`` or ``two_long_sides`` pass (two long sides are allowed where a ring is truly
-    difficult); ``one_long_side`` passes for residential high-rises only, when that long side is
-    also the aerial operating face (its wall in the aerial band over ``side_fraction``). A building
-    of unknown use is held to the public-building rule.
+``fire_lane_layout`` (GB 55037-2022 3.4.3, shall; GB 50016 7.1.2's ring is preferred, not the
+floor)
+    public high-rises: lanes along at least two long sides (``ring`` or ``two_long_sides``);
+    residential high-rises: ``one_long_side`` passes too, when that long side is also the aerial
+    operating face (its wall in the aerial band over ``side_fraction``). A building of unknown
+    use is held to the public-building rule. Below high-rise, :func:`lane_layout` checks the
+    same clause for public buildings over ``public_footprint_m2`` (3,000 m²) of footprint (two
+    long sides) and every residential building (one long side).
 ``fire_lane_ring_connections`` (GB 50016 7.1.9, shall)
     for a ``ring``: the lanes serving the building meet other passable roads at >= 2 nodes.
 ``aerial_site_extent`` (GB 50016 7.2.1, shall)
@@ -107,10 +110,12 @@ from routing.graph import TruckGraph
 __all__ = [
     "HIGH_RISE_ACCESS_COLUMNS",
     "HIGH_RISE_CLASSES",
+    "LANE_LAYOUT_COLUMNS",
     "LAYOUTS",
     "AccessOptions",
     "access_summary",
     "high_rise_access",
+    "lane_layout",
 ]
 
 log = logging.getLogger(__name__)
@@ -252,7 +257,7 @@ def high_rise_access(
         ``high_rise_class`` is ``class1`` or ``class2`` are checked; the others are left out.
     preset
         Rule preset: ``fire_lane_wall_distance``, ``aerial_site_facade_min/max``,
-        ``aerial_site_extent``, ``aerial_site_gap``, ``fire_lane_ring_required``,
+        ``aerial_site_extent``, ``aerial_site_gap``, ``fire_lane_layout``,
         ``fire_lane_ring_connections``. A rule the preset lacks is not checked.
     options
         Lane reach, layout fractions, sampling; ``AccessOptions()`` by default.
@@ -307,6 +312,72 @@ def high_rise_access(
     return out, table
 
 
+#: Columns of :func:`lane_layout`'s table.
+LANE_LAYOUT_COLUMNS = ("building_id", "lane_layout", "lane_layout_ok")
+
+
+def lane_layout(
+    truck: TruckGraph,
+    buildings: gpd.GeoDataFrame,
+    *,
+    preset: Preset,
+    options: AccessOptions | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """GB 55037 3.4.3 for the buildings below high-rise that it names.
+
+    Public buildings (``use == 'public'``) whose ``footprint_m2`` exceeds the rule's
+    ``public_footprint_m2`` (3,000 m²) need lanes along at least two long sides (a ``ring`` or
+    ``two_long_sides``); residential buildings need one long side (no aerial site is asked of
+    them). The façades are measured as for :func:`high_rise_access`. High-rises, buildings of
+    unknown height class (their rule is not known) and of unknown use are left out; none when
+    the preset lacks ``fire_lane_layout``.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per checked building: :data:`LANE_LAYOUT_COLUMNS` (``lane_layout`` one of
+        :data:`LAYOUTS`).
+    findings : pandas.DataFrame
+        One ``fire_lane_layout`` finding (layer ``buildings``) per building that fails.
+    """
+    options = options if options is not None else AccessOptions()
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in LANE_LAYOUT_COLUMNS})
+    if "fire_lane_layout" not in preset.rules:
+        return empty, pd.DataFrame(columns=FINDING_COLUMNS)
+    rule = preset.rule("fire_lane_layout")
+    _check_layer(buildings, truck, name="buildings", columns=(*_BUILDING_COLUMNS, "footprint_m2"))
+    cls = buildings["high_rise_class"].fillna("").astype(str).str.strip().str.lower().to_numpy()
+    use = buildings["use"].fillna("").astype(str).str.strip().str.lower().to_numpy(dtype=object)
+    big = buildings["footprint_m2"].to_numpy(dtype=np.float64) > rule.value("public_footprint_m2")
+    geoms = np.asarray(buildings.geometry.array)
+    polygonal = np.isin(shapely.get_type_id(geoms), [shapely.GeometryType.POLYGON,
+                                                     shapely.GeometryType.MULTIPOLYGON])
+    rows = np.flatnonzero((cls == "not_high_rise") & polygonal & ~shapely.is_empty(geoms)
+                          & (((use == "public") & big) | (use == "residential")))
+    if len(rows) == 0:
+        return empty, pd.DataFrame(columns=FINDING_COLUMNS)
+    m = _measure(truck, geoms[rows], limits=_limits(preset), options=options)
+    layout = _layouts(m, limits=_limits(preset), options=options)
+    residential = use[rows] == "residential"
+    ok = np.isin(layout, ["ring", "two_long_sides"]) | (residential & (layout == "one_long_side"))
+    ids = buildings["building_id"].astype(str).to_numpy(dtype=object)[rows]
+    found = findings(
+        "buildings", ids, ~ok, rule, values=m.long_served.astype(np.float64),
+        limit=0.0, message="",
+    )
+    need = np.where(residential, "one long side (residential)",
+                    "two long sides (public building over "
+                    f"{rule.value('public_footprint_m2'):,.0f} m²)").astype(object)
+    found["message"] = (
+        "lanes along " + need[~ok] + " required; " + m.long_served[~ok].astype(str)
+        + " long side(s) served, layout " + layout[~ok]).astype(object)
+    found["limit"] = np.where(residential[~ok], 1.0, 2.0)
+    log.info("lane layout (GB 55037 3.4.3): %d buildings below high-rise checked, %d not met",
+             len(rows), int((~ok).sum()))
+    table = pd.DataFrame({"building_id": ids, "lane_layout": layout, "lane_layout_ok": ok})
+    return table, found
+
+
 @dataclass(frozen=True)
 class _Limits:
     """The preset's numbers of the façade check (None: the preset lacks the rule)."""
@@ -357,7 +428,7 @@ def _measure(
     """Sample the walls, find the lane in front of each sample and sum per building and side."""
     n_b = len(geoms)
     samples = _sample_walls(geoms, options.sample_step_m)
-    log.info("high-rise access: %d high-rises, %d wall samples every %.1f m",
+    log.info("façades: %d buildings, %d wall samples every %.1f m",
              n_b, len(samples.weight), options.sample_step_m)
     width, estimated = _edge_widths(truck)
     lanes = _lanes(samples, truck, width, max_lane_m=options.max_lane_m, band=limits.band,
@@ -451,10 +522,10 @@ def _verdicts(
     residential: np.ndarray,
     height: np.ndarray,
 ) -> _Verdicts:
-    """Check GB 50016 7.1.2, 7.1.9, 7.2.1 and 7.1.8 on the measured façades."""
+    """Check GB 55037 3.4.3, GB 50016 7.1.9, 7.2.1 and 7.1.8 on the measured façades."""
     n_b = len(layout)
-    # fire_lane_ring_required (GB 50016 7.1.2)
-    ring_rule = "fire_lane_ring_required" in preset.rules
+    # fire_lane_layout (GB 55037 3.4.3)
+    ring_rule = "fire_lane_layout" in preset.rules
     ring_ok = (np.isin(layout, ["ring", "two_long_sides"])
                | ((layout == "one_long_side") & residential
                   & (m.aerial_face | (limits.band is None))))
@@ -562,10 +633,9 @@ def _access_findings(
     kind = np.where(residential, "residential", np.where(use == "public", "public",
                                                           "unknown-use (held to the public rule)"))
     ring_msg = (kind.astype(object) + " high-rise, layout " + layout
-                + np.where(residential, ": no ring, no two long sides and no long side that is "
-                           "also the aerial operating face",
-                           ": a ring lane is required (two long sides where a ring is truly "
-                           "difficult)").astype(object))
+                + np.where(residential, ": no long side served that is also the aerial "
+                           "operating face",
+                           ": lanes along at least two long sides are required").astype(object))
     est_note = np.where(est_pct > 0, "; lane width estimated for "
                         + np.round(est_pct).astype(int).astype(str) + "% of the served wall",
                         "").astype(object)
@@ -587,9 +657,9 @@ def _access_findings(
         found.append(frame)
 
     if v.ring_rule:
-        add("fire_lane_ring_required", ~v.ring_ok, served_pct, 100.0 * options.ring_fraction,
-            "served {value:.0f}% of the perimeter; a ring needs {limit:.0f}%",
-            "no required lane layout (7.1.2): " + layout, ring_msg)
+        add("fire_lane_layout", ~v.ring_ok, served_pct, 100.0 * options.ring_fraction,
+            "served {value:.0f}% of the perimeter; a ring ({limit:.0f}%) is preferred",
+            "no required lane layout (GB 55037 3.4.3): " + layout, ring_msg)
     if v.conn_rule:
         add("fire_lane_ring_connections", v.conn_fail, v.connections.astype(float), v.min_conn,
             "ring lane meets other roads at {value:.0f} place(s); at least {limit:.0f} required",
@@ -685,3 +755,19 @@ def access_summary(
         "over_limit_other": int((verdict == "no_turnaround_other").sum()),
     }
     return {"high_rises": hr, "lanes": lanes}
+
+
+def lane_layout_column(
+    buildings: pd.DataFrame, high_rises: pd.DataFrame, layouts: pd.DataFrame
+) -> np.ndarray:
+    """Each building's lane layout (GB 55037 3.4.3), from :func:`high_rise_access` or
+    :func:`lane_layout`; None where the clause was not checked (unknown height class or use,
+    industrial buildings)."""
+    found = pd.concat([
+        high_rises[["building_id", "layout"]].rename(columns={"layout": "lane_layout"}),
+        layouts[["building_id", "lane_layout"]],
+    ], ignore_index=True)
+    by_id = pd.Series(found["lane_layout"].to_numpy(dtype=object),
+                      index=found["building_id"].astype(str).to_numpy())
+    mapped = buildings["building_id"].astype(str).map(by_id)
+    return mapped.astype(object).where(mapped.notna(), None).to_numpy(dtype=object)

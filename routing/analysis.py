@@ -23,7 +23,7 @@ from geo.layers import Layers
 from geo.mains import Mains
 from geo.preset_lookup import credited_flow, required_fire_flow
 from geo.presets import Preset, Rule
-from routing.access import access_summary, high_rise_access
+from routing.access import access_summary, high_rise_access, lane_layout, lane_layout_column
 from routing.blockages import BlockageResult, blockage_impact
 from routing.coverage import (
     CoverageResult,
@@ -37,7 +37,7 @@ from routing.dead_ends import dead_end_lanes
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
 from routing.mains import LINK_TOLERANCE_M, HydrantsOnMains, hydrants_on_mains, mains_layers, water_summary
-from routing.no_parking import no_parking_zones
+from routing.no_parking import no_parking_zones, zone_points, zone_summary
 from routing.quality import (
     analysis_quality,
     has_hydrant_data,
@@ -207,6 +207,8 @@ def analyze(
 
     note(f"high-rise access ({_count(len(layers.buildings), 'building')})")
     high_rises, access_findings = high_rise_access(truck, buildings, preset=preset)
+    layouts, layout_findings = lane_layout(truck, buildings, preset=preset)
+    buildings["lane_layout"] = lane_layout_column(buildings, high_rises, layouts)
     dead_ends, dead_end_findings = dead_end_lanes(
         truck, turnarounds=layers.turnarounds, buildings=buildings,
         access_edge=buildings["access_edge"].to_numpy(), preset=preset, apparatus=options.apparatus,
@@ -214,8 +216,10 @@ def analyze(
 
     hydrant_data = has_hydrant_data(layers)
     connectors, connector_findings = connector_water(layers, graph, h.snaps, preset, options)
-    zones = no_parking_zones(graph, _zone_points(layers, graph, h.snaps, response, options),
-                             preset=preset)
+    zones = no_parking_zones(graph, zone_points(
+        graph, hydrant_snaps=h.snaps, pump_connectors=layers.pump_connectors.geometry,
+        station_snaps=None if response is None else response.station_snaps,
+        max_snap_m=options.snap_distance_m), preset=preset)
     siting_mode = _siting_mode(options, hydrant_data=hydrant_data)
     siting = None
     if siting_mode not in _NOT_SITED:
@@ -227,7 +231,8 @@ def analyze(
     hyd = _hydrants_layer(layers.hydrants, h.snaps, on_mains)
     found = concat_findings(
         [*_findings(layers, preset, buildings, h.underserved, h.spacing, response, areas, hyd),
-         access_findings, dead_end_findings, connector_findings if hydrant_data else pd.DataFrame()]
+         access_findings, layout_findings, dead_end_findings,
+         connector_findings if hydrant_data else pd.DataFrame()]
     )
     summary = _summary(
         preset, h.coverage, buildings, roads, response, h.underserved, h.spacing, found, options, hyd
@@ -235,6 +240,10 @@ def analyze(
     for section, values in access_summary(high_rises, dead_ends).items():
         summary.setdefault(section, {}).update(values)
     summary["siting"] = _siting_summary(siting, options)
+    summary["buildings"].update(
+        low_rise_lane_layout_checked=len(layouts),
+        low_rise_lane_layout_not_met=int((~layouts["lane_layout_ok"].astype(bool)).sum()),
+    )
     summary["pump_connectors"] = connector_summary(connectors)
     summary["no_parking_zones"] = zone_summary(zones)
     summary["water"] = (water_summary(None, None, None) if on_mains is None else water_summary(
@@ -688,30 +697,6 @@ def connector_water(
         out["hydrants_in_range"] = pd.Series(dtype=np.int64)
         out["nearest_hydrant_m"] = pd.Series(dtype=np.float64)
     return out, connector_findings(out, band)
-
-
-def _zone_points(
-    layers: Layers,
-    graph: StreetGraph,
-    hydrant_snaps: SnapResult,
-    response: ResponseResult | None,
-    options: AnalysisOptions,
-) -> dict[str, SnapResult]:
-    """Where hydrants, pump connectors and station gates meet the street (any edge, the
-    hydrants' snap distance; stations as the response snapped them), for the no-parking zones."""
-    points = {"hydrants": hydrant_snaps}
-    if len(layers.pump_connectors):
-        points["pump_connectors"] = snap_points(graph, layers.pump_connectors.geometry,
-                                                max_distance_m=options.snap_distance_m)
-    if response is not None:
-        points["stations"] = response.station_snaps
-    return points
-
-
-def zone_summary(zones: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """The ``no_parking_zones`` summary: metres of road in each rule's zones."""
-    return {"length_m": {str(r): float(m) for r, m in
-                         zones.groupby("rule_id", sort=True)["length_m"].sum().items()}}
 
 
 def connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:

@@ -34,7 +34,7 @@ import pandas as pd
 from geo.presets import Preset, Rule
 from routing.coverage import hydrant_coverage
 from routing.graph import StreetGraph
-from routing.snap import SnapResult, line_substrings
+from routing.snap import SnapResult, line_substrings, snap_points
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +179,29 @@ def parked_in_zones(
             inside[r] = j >= lo[r] and pos[r] <= zt[j] + _ON_ZONE_TOL_M
         out[str(rule_id)] = inside
     return out
+
+
+def zone_points(
+    graph: StreetGraph,
+    *,
+    hydrant_snaps: SnapResult,
+    pump_connectors: gpd.GeoSeries,
+    station_snaps: SnapResult | None,
+    max_snap_m: float,
+) -> dict[str, SnapResult]:
+    """Where hydrants, pump connectors and station gates meet the street, for
+    :func:`no_parking_zones`: hydrants as the analysis snapped them, connectors snapped to any
+    edge within ``max_snap_m`` (the hydrants' snap distance), stations as the response snapped
+    them (None: no station)."""
+    points = {"hydrants": hydrant_snaps}
+    if len(pump_connectors):
+        points["pump_connectors"] = snap_points(graph, pump_connectors, max_distance_m=max_snap_m)
+    if station_snaps is not None:
+        points["stations"] = station_snaps
+    return points
+
+
+def zone_summary(zones: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """The ``no_parking_zones`` summary: metres of road in each rule's zones."""
+    return {"length_m": {str(r): float(m) for r, m in
+                         zones.groupby("rule_id", sort=True)["length_m"].sum().items()}}

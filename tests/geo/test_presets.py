@@ -220,7 +220,7 @@ def test_rule_value(
 @pytest.mark.parametrize(
     ("rule_id", "clause"),
     [
-        ("fire_lane_ring_required", "GB 50016-2014 7.1.2"),
+        ("fire_lane_layout", "GB 55037-2022 3.4.3"),
         ("law_fire_lane_obstruction", "第二十八条"),
     ],
 )

@@ -125,7 +125,7 @@ def test_two_long_sides() -> None:
     assert row["long_side_1_pct"] == pytest.approx(100.0)
     assert row["long_side_2_pct"] == pytest.approx(100.0)
     assert row["layout"] == "two_long_sides"
-    assert row["compliant_access"]  # 7.1.2: two long sides where a ring is truly difficult
+    assert row["compliant_access"]  # GB 55037 3.4.3: two long sides (a ring is preferred)
     assert found.empty
 
 
@@ -134,8 +134,9 @@ def test_two_long_sides() -> None:
 )
 def test_one_long_side_residential_only(use: str, passes: bool) -> None:
     # North lane only: 40 of 120 m served (33.3 %), one long side at 100 %, and that side is the
-    # aerial face (edge 7 m). GB 50016 7.1.2 lets residential high-rises use one long side;
-    # public ones (and those of unknown use, held to the public rule) need a ring.
+    # aerial face (edge 7 m). GB 55037 3.4.3 lets residential buildings use one long side (on
+    # the aerial-site side); public high-rises (and those of unknown use, held to the public
+    # rule) need two long sides.
     row, found = run(lanes(NORTH), buildings({**STD, "use": use}))
     assert row["served_m"] == pytest.approx(40.0)
     assert row["long_sides_served"] == 1
@@ -147,14 +148,15 @@ def test_one_long_side_residential_only(use: str, passes: bool) -> None:
     if passes:
         assert found.empty
     else:
-        assert found["rule_id"].tolist() == ["fire_lane_ring_required"]
+        assert found["rule_id"].tolist() == ["fire_lane_layout"]
         f = found.iloc[0]
         assert (f["severity"], f["confidence"], f["clause"]) == (
-            "shall", "verified", "GB 50016-2014 7.1.2",
+            "shall", "verified", "GB 55037-2022 3.4.3; GB 50016-2014 7.1.2",
         )
         assert f["feature_id"] == "b0" and f["layer"] == "high_rise_access"
         assert f["value"] == pytest.approx(100 / 3) and f["limit"] == pytest.approx(90.0)
         assert "one_long_side" in f["message"] and "estimated" in f["message"]
+        assert "two long sides are required" in f["message"]
     assert ("use unknown" in row["reasons"]) == (use == "unknown")
 
 
@@ -172,7 +174,7 @@ def test_lane_two_metres_from_the_wall_is_too_close() -> None:
     assert not row["compliant_access"]
     by_rule = found.set_index("rule_id")
     assert set(by_rule.index) == {
-        "fire_lane_ring_required", "aerial_site_extent", "fire_lane_wall_distance",
+        "fire_lane_layout", "aerial_site_extent", "fire_lane_wall_distance",
     }
     close = by_rule.loc["fire_lane_wall_distance"]
     assert close["severity"] == "should" and close["clause"] == "GB 50016-2014 7.1.8"
@@ -186,7 +188,7 @@ def test_lane_thirty_metres_away_does_not_serve() -> None:
     row, found = run(t, buildings(STD))
     assert row["served_m"] == 0.0 and row["aerial_band_m"] == 0.0
     assert row["layout"] == "insufficient" and not row["compliant_access"]
-    assert set(found["rule_id"]) == {"fire_lane_ring_required", "aerial_site_extent"}
+    assert set(found["rule_id"]) == {"fire_lane_layout", "aerial_site_extent"}
     assert row["estimated_width_pct"] == 0.0
     # a wider reach serves the north wall (edge 30 m <= 35 m), still no aerial band
     row35, _ = run(t, buildings(STD), options=AccessOptions(max_lane_m=35.0))
@@ -252,9 +254,9 @@ def test_aerial_site_at_both_ends_only() -> None:
         assert row["long_sides_served"] == 0
         assert row["layout"] == "quarter_perimeter"
     assert not tall["aerial_extent_ok"]
-    assert set(f_tall["rule_id"]) == {"fire_lane_ring_required", "aerial_site_extent"}
+    assert set(f_tall["rule_id"]) == {"fire_lane_layout", "aerial_site_extent"}
     assert low["aerial_extent_ok"]
-    assert set(f_low["rule_id"]) == {"fire_lane_ring_required", "aerial_site_gap"}
+    assert set(f_low["rule_id"]) == {"fire_lane_layout", "aerial_site_gap"}
     gap = f_low.set_index("rule_id").loc["aerial_site_gap"]
     assert gap["severity"] == "should" and gap["limit"] == 30.0
     assert gap["value"] == pytest.approx(40.0)
@@ -562,3 +564,52 @@ def test_helsinki_default(helsinki_pbf: Path) -> None:
     summary = access_summary(hr, de)
     assert summary["high_rises"]["checked"] == len(hr)
 
+
+
+# --- GB 55037 3.4.3 below high-rise: lane_layout -------------------------------------------
+
+
+def _low(use: str, footprint_m2: float, **kw: object) -> dict[str, object]:
+    return {**STD, "use": use, "height_m": 12.0, "high_rise_class": "not_high_rise",
+            "footprint_m2": footprint_m2, **kw}
+
+
+def test_low_rise_lane_layout_by_use_and_footprint() -> None:
+    from routing.access import lane_layout
+
+    # North lane only (one long side served, see test_one_long_side_residential_only).
+    # b0 residential: one long side is enough; b1 public over 3,000 m²: two long sides needed;
+    # b2 public of 800 m² (40 x 20): not named by 3.4.3, not checked; b3 unknown use: not
+    # checked; b4 a high-rise: high_rise_access checks it, not this; b5 industrial: not checked
+    t = lanes(NORTH)
+    b = buildings(_low("residential", 800.0), _low("public", 3200.0), _low("public", 800.0),
+                  _low("unknown", 3200.0), {**STD, "use": "residential"},
+                  _low("industrial", 5000.0))
+    table, found = lane_layout(t, b, preset=GB)
+    assert table["building_id"].tolist() == ["b0", "b1"]
+    assert table["lane_layout"].tolist() == ["one_long_side", "one_long_side"]
+    assert table["lane_layout_ok"].tolist() == [True, False]
+    assert found["feature_id"].tolist() == ["b1"] and found["layer"].tolist() == ["buildings"]
+    f = found.iloc[0]
+    assert (f["rule_id"], f["severity"], f["value"], f["limit"]) == ("fire_lane_layout", "shall",
+                                                                     1.0, 2.0)
+    assert f["message"] == ("lanes along two long sides (public building over 3,000 m²) "
+                            "required; 1 long side(s) served, layout one_long_side")
+
+
+def test_low_rise_lane_layout_two_sides_and_none() -> None:
+    from routing.access import lane_layout
+
+    south = ({31: (-30, -10), 32: (70, -10)}, E(31, 32))
+    both = lanes(NORTH, south)
+    table, found = lane_layout(both, buildings(_low("public", 3200.0)), preset=GB)
+    assert table["lane_layout"].tolist() == ["two_long_sides"] and found.empty
+    # no lane within 15 m: a residential building with no long side served fails
+    far = lanes(({41: (-30, 60), 42: (70, 60)}, E(41, 42)))
+    table, found = lane_layout(far, buildings(_low("residential", 800.0)), preset=GB)
+    assert table["lane_layout"].tolist() == ["insufficient"]
+    assert found["message"].iloc[0].startswith("lanes along one long side (residential) required")
+    # a preset without the clause checks nothing
+    table, found = lane_layout(far, buildings(_low("residential", 800.0)),
+                               preset=load_preset("us"))
+    assert table.empty and found.empty
