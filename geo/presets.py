@@ -136,6 +136,8 @@ RULE_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "hydrant_credit": ("min_lps", "max_lps", "default_lps"),
         "hydrant_count_band": ("min_m", "max_m"),
         "pump_connector_hydrant_band": ("min_m", "max_m"),
+        "pump_connector_hydrant_distance": ("min_m", "max_m"),
+        "indoor_hydrant_residential": ("value_m",),
         "hydrants_firefighting_side": ("min_count",),
         "hydrant_no_parking": ("value_m",),
         "fire_duration": ("civil_h", "important_h"),

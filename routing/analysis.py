@@ -25,6 +25,12 @@ from geo.preset_lookup import credited_flow, required_fire_flow
 from geo.presets import Preset, Rule
 from routing.access import access_summary, high_rise_access, lane_layout, lane_layout_column
 from routing.blockages import BlockageResult, blockage_impact
+from routing.building_systems import (
+    connector_summary,
+    connector_water,
+    high_rises_without_connector,
+    indoor_hydrants_required,
+)
 from routing.coverage import (
     CoverageResult,
     coverage_pieces,
@@ -215,7 +221,11 @@ def analyze(
     )
 
     hydrant_data = has_hydrant_data(layers)
-    connectors, connector_findings = connector_water(layers, graph, h.snaps, preset, options)
+    connectors, connector_found = connector_water(layers, graph, h.snaps, preset,
+                                                  access_distance_m=options.access_distance_m)
+    buildings["pump_connectors"], no_connector, missing_connector = high_rises_without_connector(
+        buildings, connectors, preset=preset)
+    buildings["indoor_hydrants_required"] = indoor_hydrants_required(buildings, preset=preset)
     zones = no_parking_zones(graph, zone_points(
         graph, hydrant_snaps=h.snaps, pump_connectors=layers.pump_connectors.geometry,
         station_snaps=None if response is None else response.station_snaps,
@@ -231,8 +241,8 @@ def analyze(
     hyd = _hydrants_layer(layers.hydrants, h.snaps, on_mains)
     found = concat_findings(
         [*_findings(layers, preset, buildings, h.underserved, h.spacing, response, areas, hyd),
-         access_findings, layout_findings, dead_end_findings,
-         connector_findings if hydrant_data else pd.DataFrame()]
+         access_findings, layout_findings, dead_end_findings, no_connector,
+         connector_found if hydrant_data else pd.DataFrame()]
     )
     summary = _summary(
         preset, h.coverage, buildings, roads, response, h.underserved, h.spacing, found, options, hyd
@@ -243,8 +253,11 @@ def analyze(
     summary["buildings"].update(
         low_rise_lane_layout_checked=len(layouts),
         low_rise_lane_layout_not_met=int((~layouts["lane_layout_ok"].astype(bool)).sum()),
+        over_21m_residential=int(buildings["indoor_hydrants_required"].eq(True).sum()),
+        indoor_system_missing=None,  # a building registry's fact: not known from OSM
     )
-    summary["pump_connectors"] = connector_summary(connectors)
+    summary["pump_connectors"] = {**connector_summary(connectors),
+                                  "missing_for_high_rise": missing_connector}
     summary["no_parking_zones"] = zone_summary(zones)
     summary["water"] = (water_summary(None, None, None) if on_mains is None else water_summary(
         mains, on_mains.links, on_mains.groups, on_mains.hydraulics))
@@ -491,14 +504,6 @@ def building_flags(buildings: pd.DataFrame, found: pd.DataFrame) -> pd.Series:
     return ids.map(flagged).astype(object).where(ids.isin(flagged.index), "")
 
 
-def connector_summary(connectors: pd.DataFrame) -> dict[str, int]:
-    """The ``pump_connectors`` summary: how many, and how many with no hydrant in the band."""
-    return {
-        "total": len(connectors),
-        "without_hydrant_in_band": int((connectors["hydrants_in_range"] == 0).sum()),
-    }
-
-
 def findings_summary(found: pd.DataFrame) -> dict[str, int]:
     """The ``findings`` summary: how many, by severity."""
     return {
@@ -665,48 +670,6 @@ def flow_deficit(required: np.ndarray, credited: np.ndarray) -> np.ndarray:
     flow is unknown."""
     required = np.asarray(required, dtype=np.float64)
     return np.where(np.isnan(required), np.nan, np.maximum(required - credited, 0.0))
-
-
-def connector_water(
-    layers: Layers,
-    graph: StreetGraph,
-    snaps: SnapResult,
-    preset: Preset,
-    options: AnalysisOptions,
-) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Hydrants 5–40 m (hose-lay) from each pump connector (GB 50974 6.1.5)."""
-    out = layers.pump_connectors.copy(deep=False)  # copy on write
-    if "pump_connector_hydrant_band" not in preset.rules:
-        out["hydrants_in_range"] = 0
-        out["nearest_hydrant_m"] = np.nan
-        return out, pd.DataFrame()
-    band = preset.rule("pump_connector_hydrant_band")
-    status = layers.hydrants["status"].to_numpy(dtype=object)
-    flow = layers.hydrants["flow_lps"].to_numpy(dtype=np.float64)
-    if len(out):
-        access = building_access(graph, out.geometry, max_access_m=options.access_distance_m)
-        per, _ = building_water(
-            graph, out.geometry, access, snaps, layers.hydrants.geometry,
-            credited_lps=credited_flow(preset, status, flow),
-            options=WaterOptions(radius_m=band.value("max_m"), min_distance_m=band.value("min_m"),
-                                 max_access_m=options.access_distance_m),
-        )
-        out["hydrants_in_range"] = per["hydrants_in_range"].to_numpy()
-        out["nearest_hydrant_m"] = per["nearest_hydrant_m"].to_numpy()
-    else:
-        out["hydrants_in_range"] = pd.Series(dtype=np.int64)
-        out["nearest_hydrant_m"] = pd.Series(dtype=np.float64)
-    return out, connector_findings(out, band)
-
-
-def connector_findings(connectors: pd.DataFrame, band: Rule) -> pd.DataFrame:
-    """One finding per pump connector with no hydrant in the ``band`` (GB 50974 5.4.7)."""
-    return findings(
-        "pump_connectors", connectors["connector_id"].to_numpy(),
-        connectors["hydrants_in_range"].to_numpy() == 0,
-        band, values=0.0, limit=band.value("max_m"),
-        message="pump connector with no usable hydrant {limit:.0f} m or less away (hose-lay)",
-    )
 
 
 def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:

@@ -61,9 +61,6 @@ from routing.analysis import (
     building_water_figures,
     building_water_findings,
     building_water_options,
-    connector_findings,
-    connector_summary,
-    connector_water,
     coverage_figures,
     findings_summary,
     flow_deficit,
@@ -71,6 +68,12 @@ from routing.analysis import (
     street_water_findings,
     with_road_coverage,
     with_rule,
+)
+from routing.building_systems import (
+    CONNECTOR_RESULT_COLUMNS,
+    connector_findings,
+    connector_summary,
+    connector_water,
 )
 from routing.coverage import (
     _UNDERSERVED_COLUMNS,
@@ -824,7 +827,7 @@ def refresh_water_findings(
     For live hydrant updates, after ``buildings_analysis``, ``underserved_segments`` and
     ``spacing_gaps`` have been brought to the new statuses in ``layers.hydrants``: the water
     findings (:func:`routing.analysis.water_findings`) are derived again from those layers,
-    the pump connectors' hydrants recomputed (:func:`routing.analysis.connector_water`), the
+    the pump connectors' hydrants recomputed (:func:`routing.building_systems.connector_water`), the
     buildings' ``flags`` and the ``findings`` and ``pump_connectors`` summary figures follow.
     The findings keep the order of a full run. The siting proposal is not recomputed (the slow
     step).
@@ -876,7 +879,10 @@ def refresh_water_findings(
         buildings["flags"] = pd.Series(flags, index=buildings.index, dtype=object)
     summary = {k: dict(v) if isinstance(v, dict) else v for k, v in analysis.summary.items()}
     summary["findings"] = findings_summary(found)
-    summary["pump_connectors"] = connector_summary(connectors)
+    summary["pump_connectors"] = {
+        **connector_summary(connectors),
+        "missing_for_high_rise": summary.get("pump_connectors", {}).get("missing_for_high_rise"),
+    }
     summary["quality"] = with_hydrant_quality(summary.get("quality"), layers)
     result_layers = {
         **analysis.layers, LayerName.BUILDINGS_ANALYSIS: buildings,
@@ -893,7 +899,7 @@ def _refresh_connectors(
     *,
     hydrants_changed: np.ndarray | None,
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """:func:`routing.analysis.connector_water` after a status change, recomputed near the
+    """:func:`routing.building_systems.connector_water` after a status change, recomputed near the
     changed hydrants only.
 
     A hose lay is never shorter than the straight line, so a connector farther than the band's
@@ -903,23 +909,28 @@ def _refresh_connectors(
     old = analysis.layers.get(LayerName.PUMP_CONNECTORS_ANALYSIS)
     if (hydrants_changed is None or old is None or len(old) != len(layers.pump_connectors)
             or "pump_connector_hydrant_band" not in preset.rules or len(old) == 0):
-        return connector_water(layers, analysis.graph, analysis.hydrant_snaps, preset, options)
+        return connector_water(layers, analysis.graph, analysis.hydrant_snaps, preset,
+                               access_distance_m=options.access_distance_m)
     band = preset.rule("pump_connector_hydrant_band")
     points = np.asarray(layers.hydrants.geometry.array, dtype=object)[
         np.asarray(hydrants_changed, dtype=np.int64)]
     points = points[~shapely.is_missing(points)]
     tree = shapely.STRtree(np.asarray(old.geometry.array, dtype=object))
-    _, near = tree.query(points, predicate="dwithin", distance=band.value("max_m"))
+    reach = max(band.value("max_m"), *(
+        [preset.rule("pump_connector_hydrant_distance").value("max_m")]
+        if "pump_connector_hydrant_distance" in preset.rules else []))
+    _, near = tree.query(points, predicate="dwithin", distance=reach)
     near = np.unique(near)
     out = old.copy(deep=False)  # copy on write
     if len(near):
         sub = dataclasses.replace(layers, pump_connectors=layers.pump_connectors.iloc[near])
-        fresh, _ = connector_water(sub, analysis.graph, analysis.hydrant_snaps, preset, options)
-        for col in ("hydrants_in_range", "nearest_hydrant_m"):
-            values = out[col].to_numpy().copy()
-            values[near] = fresh[col].to_numpy()
+        fresh, _ = connector_water(sub, analysis.graph, analysis.hydrant_snaps, preset,
+                                   access_distance_m=options.access_distance_m)
+        for col in CONNECTOR_RESULT_COLUMNS:
+            values = out[col].array.copy()
+            values[near] = fresh[col].array
             out[col] = values
-    return out, connector_findings(out, band)
+    return out, connector_findings(out, preset)
 
 
 #: Layers whose findings all come from :func:`routing.analysis.water_findings`.

@@ -187,7 +187,23 @@ def test_pump_connector_band_on_tiny_fixture() -> None:
     f = result.findings
     hit = f.loc[(f["layer"] == "pump_connectors") & (f["rule_id"] == "pump_connector_hydrant_band")]
     assert len(hit) == 1 and hit["clause"].iloc[0].startswith("GB 50974")
-    assert result.summary["pump_connectors"] == {"total": 1, "without_hydrant_in_band": 1}
+    # nor any 15–40 m away (GB 50974 5.4.7); that finding is not raised on top of 6.1.5's
+    assert row["hydrants_15_40m"] == 0
+    assert not (f["rule_id"] == "pump_connector_hydrant_distance").any()
+    # the 80 m tower (osm/w20) has the connector; the 10-storey block (30 m, use unknown, held
+    # to the public rule: class 2) has none: GB 50974 5.4.1
+    b = result.layers["buildings_analysis"].set_index("building_id")
+    assert b.loc["osm/w20", "pump_connectors"] == 1 and b.loc["osm/w21", "pump_connectors"] == 0
+    miss = f.loc[f["rule_id"] == "pump_connector_required"]
+    assert miss["feature_id"].tolist() == ["osm/w21"] and miss["layer"].tolist() == ["buildings"]
+    assert result.summary["pump_connectors"] == {
+        "total": 1, "without_hydrant_in_band": 1, "hydrant_distance_not_met": 1,
+        "missing_for_high_rise": 1}
+    # GB 50016 8.2.1: the 80 m apartments need indoor hydrants; the block's use is not known
+    assert b.loc["osm/w20", "indoor_hydrants_required"] is True
+    assert b.loc["osm/w21", "indoor_hydrants_required"] is None
+    assert result.summary["buildings"]["over_21m_residential"] == 1
+    assert result.summary["buildings"]["indoor_system_missing"] is None  # no registry
 
 
 def test_flags_when_no_building_has_a_finding() -> None:
