@@ -683,7 +683,7 @@ def _pairs_layer(layers: Layers, pairs: pd.DataFrame) -> pd.DataFrame:
             "credited_lps": pairs["credited_lps"].to_numpy(),
         }
     )
-    for column in ("branch_group", "branch_capped"):  # with mains: the branch rule's work
+    for column in ("branch_group", "branch_capped", "uncapped_lps"):  # with mains: the branch rule
         if column in pairs.columns:
             out[column] = pairs[column].to_numpy()
     return out

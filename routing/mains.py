@@ -159,12 +159,15 @@ def cap_branch_credit(pairs: pd.DataFrame, groups: np.ndarray) -> pd.DataFrame:
     """Credit at most one hydrant per (building, branch group): the largest credit.
 
     ``pairs`` has ``building``, ``hydrant``, ``credited_lps``; the others of a group keep their
-    row (they are in range) with ``credited_lps`` 0 and ``branch_capped`` True.
+    row (they are in range) with ``credited_lps`` 0 and ``branch_capped`` True, and every row
+    keeps its own credit as ``uncapped_lps`` (so that a what-if without a group's credited
+    hydrant can cap the rest again).
     """
     out = pairs.copy()
     group = np.asarray(groups, dtype=np.int64)[out["hydrant"].to_numpy()]
     out["branch_group"] = group
     out["branch_capped"] = False
+    out["uncapped_lps"] = out["credited_lps"].to_numpy(dtype=np.float64)
     on_branch = group >= 0
     if not on_branch.any():
         return out

@@ -31,6 +31,7 @@ from routing.analysis import Analysis, AnalysisOptions, share
 from routing.blockage_rules import BlockageRules
 from routing.blockages import blockage_impact
 from routing.coverage import hydrant_coverage
+from routing.mains import cap_branch_credit
 from routing.siting import (
     CandidateOptions,
     CostModel,
@@ -134,11 +135,24 @@ def _coverage_change(
     return doc
 
 
+def _recapped(pairs: pd.DataFrame) -> np.ndarray:
+    """The pairs' credits with the branch rule applied afresh (GB 50974 6.1.5(3)): when a
+    group's credited hydrant is taken out, the next best of that group is credited."""
+    if "uncapped_lps" not in pairs.columns:  # no mains: each hydrant credited alone
+        return pairs["credited_lps"].to_numpy(dtype=np.float64)
+    building = pd.factorize(pairs["building_id"].astype(str))[0]
+    frame = pd.DataFrame({"building": building, "hydrant": np.arange(len(pairs)),
+                          "credited_lps": pairs["uncapped_lps"].to_numpy(dtype=np.float64)})
+    capped = cap_branch_credit(frame, pairs["branch_group"].to_numpy(dtype=np.int64))
+    return capped["credited_lps"].to_numpy(dtype=np.float64)
+
+
 def _water_change(analysis: Analysis, out_ids: set[str], max_rows: int) -> dict[str, Any]:
     b = analysis.layers[LayerName.BUILDINGS_ANALYSIS]
     pairs = analysis.layers[LayerName.BUILDING_HYDRANTS]
     kept = pairs.loc[~pairs["hydrant_id"].astype(str).isin(out_ids)]
-    grouped = kept.groupby("building_id").agg(n=("hydrant_id", "size"), lps=("credited_lps", "sum"))
+    grouped = kept.assign(credited_lps=_recapped(kept)).groupby("building_id").agg(
+        n=("hydrant_id", "size"), lps=("credited_lps", "sum"))
     ids = b["building_id"].astype(str)
     n_after = ids.map(grouped["n"]).fillna(0).to_numpy(dtype=np.int64)
     lps_after = ids.map(grouped["lps"]).fillna(0.0).to_numpy(dtype=np.float64)

@@ -21,6 +21,7 @@ a 60 s turn-out: w2 is reached after 60 + 465 × 0.18 = 143.7 s.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -356,3 +357,35 @@ def test_json_values() -> None:
                              crs=CRS)
     assert json_records(frame) == [{"id": "a", "v": 1.5}, {"id": "b", "v": None}]
     assert json_records(frame.iloc[:0]) == []
+
+
+# --- the branch rule in a what-if (GB 50974 6.1.5(3)) ------------------------------------------
+
+
+def test_taking_out_a_branchs_credited_hydrant_credits_the_next() -> None:
+    """A third hydrant H3 at 130 m on West St; one pipe under West St (a tree: one branch
+    group) feeds H1 and H3. w1 (access at 105 m) has both in range but is credited one
+    hydrant's flow: 15 L/s. Taking H1 out, H3 (25 m away) is credited instead: still 15 L/s,
+    as a full analysis without H1 says. (Before the fix the scenario summed the capped credits
+    and said 0 L/s.)"""
+    from tests.routing.test_mains import mains_of
+
+    layers = tiny_layers()
+    h3 = layers.hydrants.iloc[[0]].copy()
+    h3["hydrant_id"] = "H3"
+    h3 = h3.set_geometry(gpd.GeoSeries([point(130, 0)], crs=CRS))
+    layers = dataclasses.replace(layers, hydrants=pd.concat([layers.hydrants, h3],
+                                                             ignore_index=True))
+    mains = mains_of([("P1", xy(0, -3), xy(300, -3))])
+    analysis = analyze(layers, preset=CN, options=OPTIONS, mains=mains)
+    w1 = analysis.layers["buildings_analysis"].set_index("building_id").loc["osm/w1"]
+    assert (w1["hydrants_in_range"], w1["credited_flow_lps"]) == (2, 15.0)
+    doc = present_scenario(scenario_impact(layers, analysis, preset=CN, options=OPTIONS,
+                                           out_of_service=["H1"]))
+    row = next(b for b in doc["water"]["buildings"] if b["building_id"] == "osm/w1")
+    assert (row["hydrants_after"], row["credited_lps_after"]) == (1, 15.0)
+    # equal to a full analysis without H1
+    without = dataclasses.replace(layers, hydrants=layers.hydrants.iloc[1:].reset_index(drop=True))
+    full = analyze(without, preset=CN, options=OPTIONS, mains=mains)
+    w1_full = full.layers["buildings_analysis"].set_index("building_id").loc["osm/w1"]
+    assert row["credited_lps_after"] == w1_full["credited_flow_lps"] == 15.0
