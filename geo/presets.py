@@ -137,6 +137,7 @@ RULE_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "hydrant_count_band": ("min_m", "max_m"),
         "pump_connector_hydrant_band": ("min_m", "max_m"),
         "pump_connector_hydrant_distance": ("min_m", "max_m"),
+        "fire_main_min_dn": ("value_m",),
         "indoor_hydrant_residential": ("value_m",),
         "hydrants_firefighting_side": ("min_count",),
         "hydrant_no_parking": ("value_m",),

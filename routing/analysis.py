@@ -42,7 +42,14 @@ from routing.coverage import (
 from routing.dead_ends import dead_end_lanes
 from routing.findings import concat_findings, findings
 from routing.graph import StreetGraph, TruckGraph, TruckOptions, build_graph, truck_graph
-from routing.mains import LINK_TOLERANCE_M, HydrantsOnMains, hydrants_on_mains, mains_layers, water_summary
+from routing.mains import (
+    LINK_TOLERANCE_M,
+    HydrantsOnMains,
+    hydrants_on_mains,
+    mains_layers,
+    small_main_findings,
+    water_summary,
+)
 from routing.no_parking import no_parking_zones, zone_points, zone_summary
 from routing.quality import (
     analysis_quality,
@@ -242,6 +249,7 @@ def analyze(
     found = concat_findings(
         [*_findings(layers, preset, buildings, h.underserved, h.spacing, response, areas, hyd),
          access_findings, layout_findings, dead_end_findings, no_connector,
+         small_main_findings(hyd, preset),
          connector_found if hydrant_data else pd.DataFrame()]
     )
     summary = _summary(
@@ -261,6 +269,9 @@ def analyze(
     summary["no_parking_zones"] = zone_summary(zones)
     summary["water"] = (water_summary(None, None, None) if on_mains is None else water_summary(
         mains, on_mains.links, on_mains.groups, on_mains.hydraulics))
+    if summary["water"].get("mains") is not None:
+        summary["water"]["mains"]["hydrants_below_min_dn"] = int(
+            (found["rule_id"] == "fire_main_min_dn").sum())
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
     buildings["flags"] = building_flags(buildings, found)
     result_layers = {

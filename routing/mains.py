@@ -25,6 +25,7 @@ import shapely
 from geo.catalog import LayerName
 from geo.mains import Mains
 from geo.presets import Preset
+from routing.findings import FINDING_COLUMNS, findings
 from routing.hydraulics import hydrant_thresholds, worst_point
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,24 @@ def cap_branch_credit(pairs: pd.DataFrame, groups: np.ndarray) -> pd.DataFrame:
     out.loc[capped, "credited_lps"] = 0.0
     out.loc[capped, "branch_capped"] = True
     return out
+
+
+def small_main_findings(hydrants: pd.DataFrame, preset: Preset) -> pd.DataFrame:
+    """GB 50974 8.1.4: one finding per hydrant linked to a main below the preset's
+    ``fire_main_min_dn`` (DN100), naming the pipe. Hydrants on no known main, or on a main of
+    unknown diameter, are not judged; none when the preset lacks the rule."""
+    if "fire_main_min_dn" not in preset.rules or "main_dn_mm" not in hydrants.columns:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    rule = preset.rule("fire_main_min_dn")
+    limit = 1000.0 * rule.value("value_m")  # nominal diameter in mm, as main_dn_mm
+    dn = hydrants["main_dn_mm"].to_numpy(dtype=np.float64, na_value=np.nan)
+    small = np.isfinite(dn) & (dn < limit - 1e-9)
+    found = findings("hydrants", hydrants["hydrant_id"].to_numpy(), small, rule, values=dn,
+                     limit=limit, message="hydrant on a DN{value:.0f} main; fire mains must be at "
+                     "least DN{limit:.0f}")
+    pipes = hydrants["main_id"].astype(str).to_numpy(dtype=object)[small]
+    found["message"] = found["message"].to_numpy(dtype=object) + " (pipe " + pipes + ")"
+    return found
 
 
 def water_summary(

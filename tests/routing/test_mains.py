@@ -147,3 +147,28 @@ def test_net1_branches() -> None:
     groups = dict(zip(mains.mains["pipe_id"], branch_groups(mains), strict=True))
     assert groups["9"] == groups["10"] >= 0 and groups["110"] >= 0 and groups["110"] != groups["10"]
     assert sum(g == -1 for g in groups.values()) == 10
+
+
+def test_hydrants_on_a_main_below_dn100() -> None:
+    """GB 50974 8.1.4: West St's pipe is DN80 (H1 on it), East St's DN150 (H2): one finding,
+    H1's, naming pipe W."""
+    from geo.presets import load_preset
+    from routing.analysis import AnalysisOptions, analyze
+    from tests.routing._graphs import xy
+    from tests.routing.test_scenario import tiny_layers
+
+    mains = mains_of([("W", xy(0, -3), xy(300, -3)), ("E", xy(300, -3), xy(600, -3))])
+    mains.mains.loc[mains.mains["pipe_id"] == "W", "diameter_mm"] = 80.0
+    result = analyze(tiny_layers(), preset=load_preset("cn-gb"),
+                     options=AnalysisOptions(siting=False), mains=mains)
+    f = result.findings.loc[result.findings["rule_id"] == "fire_main_min_dn"]
+    assert f["feature_id"].tolist() == ["H1"] and f["layer"].tolist() == ["hydrants"]
+    assert f["value"].tolist() == [80.0] and f["limit"].tolist() == [100.0]
+    assert f["message"].iloc[0] == ("hydrant on a DN80 main; fire mains must be at least DN100 "
+                                    "(pipe W)")
+    assert f["clause"].iloc[0] == "GB 50974-2014 8.1.4"
+    assert result.summary["water"]["mains"]["hydrants_below_min_dn"] == 1
+    # without mains nothing is judged
+    bare = analyze(tiny_layers(), preset=load_preset("cn-gb"), options=AnalysisOptions(siting=False))
+    assert not (bare.findings["rule_id"] == "fire_main_min_dn").any()
+    assert bare.summary["water"]["mains"] is None
