@@ -505,6 +505,7 @@ def demo(
         mains=mains if mains.exists() else None,
         supply=supply if mains.exists() and supply.exists() else None,
         mains_crs="EPSG:4326",  # the invented layer is in lon/lat (data/demo/README.md)
+        mains_invented=mains.exists(),
     )
     _guard(lambda: check_out_dir(out))
     summary = _run_with_progress(

@@ -86,6 +86,8 @@ class LayersRequest:
     mains: Path | None = None
     supply: Path | None = None
     mains_crs: str | None = None
+    #: The mains are illustrative, not a utility's (``make demo``): every report says so.
+    mains_invented: bool = False
 
 
 def load_osm(
@@ -241,6 +243,12 @@ def load_mains(request: LayersRequest, *, layers: Layers) -> Mains | None:
         return None
     if request.hydrants is not None:  # the pipe each hydrant row names, if the file says
         mains = replace(mains, hydrant_pipes=hydrant_pipe_ids(request.hydrants))
+    if request.mains_invented:
+        name = (request.mains or request.network or Path("mains")).name
+        mains = replace(mains, notes=[*mains.notes, Note(
+            name, "warning", "the water mains are invented for illustration (data/demo/README.md): "
+            "the branch-rule figures show the method, not this city's water network",
+            label="mains_invented")])
     return mains
 
 

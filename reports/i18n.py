@@ -357,6 +357,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "qi.speeds": ("消防车车速", "Truck speeds"),
     "qi.water_sources": ("其他消防水源", "Other water sources"),
     "qi.pump_connectors": ("水泵接合器", "Pump connectors"),
+    "qi.mains": ("供水管网", "Water mains"),
     "qi.districts": ("分区", "Districts"),
     "qi.blockages": ("占堵上报", "Blockage reports"),
     "qk.edges": ("路段", "edges"),
@@ -382,6 +383,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "qk.from_file": ("来自用户文件", "from the user file"),
     "qk.rows_used": ("采用行数", "rows used"),
     "qk.rows_rejected": ("拒收行数", "rows rejected"),
+    "qk.supply_points": ("水源点（水厂/加压站/水塔）", "supply points"),
+    "qk.hydrants_linked": ("已关联管道的消火栓", "hydrants on a main"),
+    "qk.pipes_rejected": ("拒收管段（见 rejects.csv）", "pipes rejected (see rejects.csv)"),
+    "qk.hydrants_unlinked": ("未关联管道的消火栓（按单栓计）", "hydrants on no known main (credited alone)"),
     "qr.coverage": ("道路覆盖率", "street coverage"),
     "qr.building_water": ("建筑消防用水", "building water"),
     "qr.high_rise_classes": ("高层分类", "high-rise classes"),
@@ -394,6 +399,12 @@ LABELS: dict[str, tuple[str, str]] = {
         "{count} 个 building:part（建筑局部）不在任何建筑轮廓内，已各自按独立建筑处理。",
         "{count} building:part area(s) lie in no building outline and were taken as buildings "
         "of their own.",
+    ),
+    "qm.mains_invented": (
+        "供水管网为示意用的虚构数据（见 data/demo/README.md）：枝状管网规则的数字仅演示方法，"
+        "不代表本市供水管网。",
+        "The water mains are invented for illustration (data/demo/README.md): the branch-rule "
+        "figures show the method, not this city's water network.",
     ),
     "qm.no_roads": (
         "数据中没有可通行道路：无法计算任何结果。", "No drivable roads in the data: nothing can be measured."

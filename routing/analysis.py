@@ -55,6 +55,7 @@ from routing.quality import (
     analysis_quality,
     has_hydrant_data,
     with_blockage_quality,
+    with_mains_quality,
 )
 from routing.response import (
     ResponseResult,
@@ -273,6 +274,7 @@ def analyze(
         summary["water"]["mains"]["hydrants_below_min_dn"] = int(
             (found["rule_id"] == "fire_main_min_dn").sum())
     _with_quality(summary, layers, preset, response, siting_mode=siting_mode)
+    summary["quality"] = with_mains_quality(summary["quality"], summary["water"])
     buildings["flags"] = building_flags(buildings, found)
     result_layers = {
         LayerName.ROADS_ANALYSIS: roads,

@@ -29,7 +29,7 @@ from geo.quality import (
 #: Display order of the inputs (agency files follow what they feed).
 INPUTS: tuple[str, ...] = (
     "roads", "hydrants", "agency_hydrants", "buildings", "stations", "agency_stations", "speeds",
-    "water_sources", "pump_connectors", "districts", "blockages",
+    "water_sources", "pump_connectors", "mains", "districts", "blockages",
 )
 
 #: The results a gap in each input weakens (result codes, translated in ``reports.i18n``).
@@ -44,6 +44,7 @@ WEAKENS: dict[str, tuple[str, ...]] = {
     "speeds": ("response", "blockage_ranking"),
     "water_sources": (),
     "pump_connectors": ("building_water",),
+    "mains": ("building_water",),
     "districts": ("grading",),
     "blockages": ("blockage_ranking",),
 }
@@ -183,6 +184,47 @@ def with_blockage_quality(
 #: Warning codes that follow the hydrants' statuses (made afresh by :func:`with_hydrant_quality`).
 _HYDRANT_CODES = frozenset({"no_hydrants", "no_hydrant_in_service", "statuses_assumed",
                             "statuses_unknown"})
+
+
+def mains_entry(water: dict[str, Any]) -> dict[str, Any]:
+    """The ``mains`` entry from ``summary.json``'s ``water`` section: the pipes and supply
+    points read, the pipes rejected and the hydrants on no known main. Without mains it is
+    missing, and building water is credited hydrant by hydrant (the point model)."""
+    mains = water.get("mains")
+    if not mains:
+        return {"level": "missing", "held": {"total": 0}, "assumed": {}, "missing": {},
+                "notes": [], "weakens": list(WEAKENS["mains"])}
+    pipes, rejected = int(mains.get("pipes") or 0), int(mains.get("rejected_pipes") or 0)
+    unlinked = int(mains.get("hydrants_unlinked") or 0)
+    linked = int(mains.get("hydrants_linked") or 0)
+    level = level_of(pipes + rejected, rejected, assumed=False)
+    if level == "complete" and unlinked and unlinked >= 0.05 * (linked + unlinked):
+        level = "partial"
+    missing = {k: v for k, v in (("pipes_rejected", rejected), ("hydrants_unlinked", unlinked))
+               if v}
+    entry = {"level": level,
+             "held": {"total": pipes, "km": round(float(mains.get("length_m") or 0.0) / 1000.0, 3),
+                      "supply_points": mains.get("supply_points"),
+                      "hydrants_linked": linked},
+             "assumed": {}, "missing": missing, "notes": []}
+    entry["weakens"] = list(WEAKENS["mains"]) if level != "complete" else []
+    return entry
+
+
+def with_mains_quality(quality: dict[str, Any] | None, water: dict[str, Any]) -> dict[str, Any]:
+    """``quality`` with its ``mains`` entry made from the ``water`` summary section."""
+    out = {k: v for k, v in (quality or {}).items() if k != "warnings"}
+    entry = mains_entry(water)
+    # the mains reader's notes (an entry named after its file) belong to this entry
+    source = str((water.get("mains") or {}).get("source") or "")
+    own = out.pop(source.split(":", 1)[-1], None) if source else None
+    if own is not None:
+        entry["notes"] = list(own.get("notes", []))
+        if entry["notes"]:  # a reader's warning (e.g. invented mains): not complete
+            entry["weakens"] = list(WEAKENS["mains"])
+            entry["level"] = "partial" if entry["level"] == "complete" else entry["level"]
+    out["mains"] = entry
+    return {**_ordered(out), "warnings": list((quality or {}).get("warnings", []))}
 
 
 def with_hydrant_quality(quality: dict[str, Any] | None, layers: Layers) -> dict[str, Any]:

@@ -103,7 +103,13 @@ def test_overview_names_the_water_model() -> None:
 def test_demo_shows_the_branch_rule(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     assert runner.invoke(app, ["demo", "--out", str(out)]).exit_code == 0
-    water = json.loads((out / "summary.json").read_text(encoding="utf-8"))["water"]
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    water = summary["water"]
+    # the mains are listed among the inputs, flagged as invented (a warning on every report)
+    mains = summary["quality"]["mains"]
+    assert mains["held"]["total"] == 44 and mains["level"] == "partial"
+    assert any("invented" in n for n in mains["notes"])
+    assert any(w.get("label") == "mains_invented" for w in summary["quality"]["warnings"])
     # the invented demo pipes join all 37 OSM hydrants of the extract: every one is linked
     assert water["model"] == "branch_rule" and water["mains"]["pipes"] == 44
     assert water["mains"]["hydrants_unlinked"] == 0 and water["mains"]["branch_groups"] > 0

@@ -118,3 +118,27 @@ def test_inspections_turn_assumed_statuses_into_data(helsinki: Layers) -> None:
     assert "statuses_assumed" not in _codes_of(q)
     refreshed = refresh_water_findings(result, layers, preset=CN, options=options)
     assert refreshed.summary["quality"]["hydrants"]["held"]["status_from_data"] == 5
+
+
+def test_mains_entry() -> None:
+    from routing.quality import mains_entry, with_mains_quality
+
+    # no mains: missing, building water credited hydrant by hydrant
+    none = mains_entry({"model": "points", "mains": None})
+    assert none["level"] == "missing" and none["weakens"] == ["building_water"]
+    # 40 pipes read, 2 rejected (2/42 = 4.8 % < 5 %): complete; 1 of 30 hydrants unlinked
+    water = {"mains": {"source": "gis:pipes.gpkg", "pipes": 40, "rejected_pipes": 2,
+                       "length_m": 12_345.6, "supply_points": 1, "hydrants_linked": 29,
+                       "hydrants_unlinked": 1}}
+    e = mains_entry(water)
+    assert e["level"] == "complete" and e["weakens"] == []
+    assert e["held"] == {"total": 40, "km": 12.346, "supply_points": 1, "hydrants_linked": 29}
+    assert e["missing"] == {"pipes_rejected": 2, "hydrants_unlinked": 1}
+    # 3 of 20 hydrants on no known main (15 %): partial
+    water["mains"].update(hydrants_linked=17, hydrants_unlinked=3)
+    assert mains_entry(water)["level"] == "partial"
+    # the reader's notes (an entry named after the file) join the mains entry
+    q = {"pipes.gpkg": {"level": "partial", "notes": ["invented"]}, "warnings": [{"code": "x"}]}
+    out = with_mains_quality(q, water)
+    assert "pipes.gpkg" not in out and out["mains"]["notes"] == ["invented"]
+    assert out["warnings"] == [{"code": "x"}]
