@@ -36,7 +36,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast, get_args
+from typing import Annotated, Any, Literal, cast, get_args, overload
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
@@ -44,12 +44,16 @@ from fastapi.security import APIKeyHeader
 from api.store import (
     ROLES,
     Actor,
+    IdempotencyKey,
     KeyRecord,
     Store,
     active_keys_with_prefix,
+    claimed,
     count_active_admins,
     insert_key,
+    key_by_id,
     key_by_public_id,
+    remember,
     revoke_key,
     utc_now,
 )
@@ -138,24 +142,48 @@ def _check_name(name: str) -> str:
 def _store_key(
     store: Store, key: str, *, public_id: str, role: str, name: str, created_by: str,
     expires_at: datetime | None = None, replaces: int | None = None,
-) -> KeyRecord:
+    claim: IdempotencyKey | None = None,
+) -> tuple[KeyRecord, bool]:
     salt = secrets.token_bytes(16)
     kdf = _kdf_name()
     digest = _hash(key, salt, kdf)
     with store.write() as conn:
+        now = utc_now()
+        done = None if claim is None else claimed(conn, claim, now=now)
+        if done is not None:  # a retry: the key the first copy created (its text is not kept)
+            first = key_by_id(conn, done)
+            if first is not None:
+                return first, True
         record = insert_key(
             conn, public_id=public_id, name=name, role=role, kdf=kdf, salt=salt, digest=digest,
-            created_by=created_by, now=utc_now(), expires_at=expires_at,
+            created_by=created_by, now=now, expires_at=expires_at,
         )
         if replaces is not None:  # a rotation: the new key and the old one's end in one write
-            revoke_key(conn, replaces, now=utc_now())
-        return record
+            revoke_key(conn, replaces, now=now)
+        if claim is not None:
+            remember(conn, claim, record.key_id, now=now)
+        return record, False
+
+
+@overload
+def new_key(
+    store: Store, role: str, name: str, *, created_by: str = ...,
+    expires_at: datetime | None = ..., replaces: int | None = ..., claim: None = ...,
+) -> tuple[KeyRecord, str]: ...
+
+
+@overload
+def new_key(
+    store: Store, role: str, name: str, *, created_by: str = ...,
+    expires_at: datetime | None = ..., replaces: int | None = ..., claim: IdempotencyKey | None,
+) -> tuple[KeyRecord, str | None]: ...
 
 
 def new_key(
     store: Store, role: str, name: str, *, created_by: str = "cli",
     expires_at: datetime | None = None, replaces: int | None = None,
-) -> tuple[KeyRecord, str]:
+    claim: IdempotencyKey | None = None,
+) -> tuple[KeyRecord, str | None]:
     """Create an API key; return its stored record and the key, which is never shown again.
 
     Parameters
@@ -172,19 +200,28 @@ def new_key(
         When the key stops working (None: never).
     replaces
         A key revoked in the same write (a rotation).
+    claim
+        An ``Idempotency-Key`` claim (:class:`~api.store.IdempotencyKey`): a retry of the same
+        request creates nothing and returns the first copy's record with the key text None
+        (the text is shown once and never stored).
 
     Returns
     -------
     tuple
-        The :class:`~api.store.KeyRecord` and the key text ``frk_<public id>_<secret>``.
+        The :class:`~api.store.KeyRecord` and the key text ``frk_<public id>_<secret>`` (None
+        on a replay).
     """
     if role not in ROLES:
         raise LayerValidationError(f"role {role!r}; expected one of {', '.join(ROLES)}")
     name = _check_name(name)
     public_id = secrets.token_hex(_PUBLIC_ID_CHARS // 2)
     key = f"{_PREFIX}{public_id}_{secrets.token_urlsafe(32)}"
-    record = _store_key(store, key, public_id=public_id, role=role, name=name, created_by=created_by,
-                        expires_at=expires_at, replaces=replaces)
+    record, replayed = _store_key(store, key, public_id=public_id, role=role, name=name,
+                                  created_by=created_by, expires_at=expires_at, replaces=replaces,
+                                  claim=claim)
+    if replayed:
+        log.info("API key %d: a replayed request, nothing created", record.key_id)
+        return record, None
     log.info("API key %d (%s, %s) created by %s", record.key_id, role, name, created_by)
     return record, key
 
@@ -220,7 +257,7 @@ def bootstrap_admin(store: Store, key: str | None) -> bool:
             log.info("store has an admin key: the bootstrap admin key is not needed")
             return False
     public_id = _BOOTSTRAP_PREFIX + secrets.token_hex(4)
-    record = _store_key(
+    record, _ = _store_key(
         store, key, public_id=public_id, role="admin", name="bootstrap admin", created_by="settings"
     )
     log.info("bootstrap admin key stored as API key %d", record.key_id)

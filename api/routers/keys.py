@@ -4,14 +4,16 @@ revoke."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import ogc
 from api.auth import AdminAccess, new_key
+from api.deps import IdempotencyHeader
 from api.live import StoreDep
-from api.store import Role, key_by_id, list_keys, revoke_key, utc_now
+from api.store import IdempotencyKey, KeyRecord, Role, key_by_id, list_keys, revoke_key, utc_now
 from geo.errors import NotFoundError
 
 router = APIRouter(prefix="/keys", tags=["keys"])
@@ -61,28 +63,50 @@ class KeyOut(BaseModel):
 class NewKeyOut(KeyOut):
     """A new key, with the key text: shown this once, store it now."""
 
-    key: str
+    key: str | None = Field(description="the key text, shown this once; null on an idempotent "
+                                        "replay (Idempotent-Replayed: true): the first answer had it")
+
+
+def _answer(record: KeyRecord, key: str | None, response: Response) -> NewKeyOut:
+    response.headers["Cache-Control"] = "no-store"
+    if key is None:
+        response.headers["Idempotent-Replayed"] = "true"
+    return NewKeyOut(**KeyOut.model_validate(record).model_dump(), key=key)
 
 
 @router.post("", status_code=201)
-def create(body: KeyIn, store: StoreDep, who: AdminAccess, response: Response) -> NewKeyOut:
-    """Create a key; the answer is the only time the key is shown."""
+def create(
+    body: KeyIn, store: StoreDep, who: AdminAccess, response: Response,
+    idempotency_key: IdempotencyHeader = None,
+) -> NewKeyOut:
+    """Create a key; the answer is the only time the key is shown. With an
+    ``Idempotency-Key``, a retry creates no second key (its answer has ``key`` null)."""
+    claim = IdempotencyKey.of(idempotency_key, actor=who.actor, route="POST /keys",
+                              body=body.model_dump_json().encode())
     record, key = new_key(store, body.role, body.name, created_by=who.name,
-                          expires_at=_expiry(body.expires_in_days))
-    response.headers["Cache-Control"] = "no-store"
-    return NewKeyOut(**KeyOut.model_validate(record).model_dump(), key=key)
+                          expires_at=_expiry(body.expires_in_days), claim=claim)
+    return _answer(record, key, response)
 
 
 KeyIdPath = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-@router.post("/{key_id}/rotate", status_code=201)
+_ROTATE_REFUSED: dict[int | str, dict[str, Any]] = {409: {
+    "description": "The key was already revoked (or rotated)",
+    "content": {ogc.JSON: {"schema": ogc.ERROR_SCHEMA}},
+}}
+
+
+@router.post("/{key_id}/rotate", status_code=201, responses=_ROTATE_REFUSED)
 def rotate(
     key_id: KeyIdPath, store: StoreDep, who: AdminAccess, response: Response,
-    body: RotateIn | None = None,
+    body: RotateIn | None = None, idempotency_key: IdempotencyHeader = None,
 ) -> NewKeyOut:
     """A new key for the same role and name, and the old one revoked, in one write (a leaked or
-    expiring key replaced); the answer is the only time the new key is shown."""
+    expiring key replaced); the answer is the only time the new key is shown. With an
+    ``Idempotency-Key``, a retry makes no second key (its answer has ``key`` null)."""
+    claim = IdempotencyKey.of(idempotency_key, actor=who.actor, route=f"POST /keys/{key_id}/rotate",
+                              body=b"" if body is None else body.model_dump_json().encode())
     with store.read() as conn:
         old = key_by_id(conn, key_id)
     if old is None:
@@ -90,9 +114,8 @@ def rotate(
     days = body.expires_in_days if body is not None else None
     expires = _expiry(days) if days is not None else old.expires_at
     record, key = new_key(store, old.role, old.name, created_by=who.name, expires_at=expires,
-                          replaces=key_id)
-    response.headers["Cache-Control"] = "no-store"
-    return NewKeyOut(**KeyOut.model_validate(record).model_dump(), key=key)
+                          replaces=key_id, claim=claim)
+    return _answer(record, key, response)
 
 
 @router.get("")

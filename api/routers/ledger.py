@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from api import ogc
 from api.auth import RecordsAccess, ReportAccess, TransitionAccess
 from api.deps import IdempotencyHeader, SettingsDep, WorkspaceDep
 from api.live import StoreDep, check_district, ledger_impact, ledger_write, locate
@@ -318,19 +319,43 @@ def get_item(
     return _detail(ws, store, blockage_id, settings.ledger_sla_days)
 
 
-@router.post("/{blockage_id}/transitions")
+_MOVE_REFUSED: dict[int | str, dict[str, Any]] = {409: {
+    "description": "The move is not allowed from the item's status, or the item is no longer in "
+                   "expected_from (the allowed moves are listed)",
+    "content": {ogc.JSON: {"schema": ogc.ERROR_SCHEMA}},
+}}
+
+
+@router.post("/{blockage_id}/transitions", responses=_MOVE_REFUSED)
 def transition(
     blockage_id: BlockageId, body: TransitionIn, ws: WorkspaceDep, store: StoreDep,
-    settings: SettingsDep, who: TransitionAccess,
+    settings: SettingsDep, who: TransitionAccess, response: Response,
+    idempotency_key: IdempotencyHeader = None,
 ) -> BlockageDetail:
     """Move an item along the state machine; 409 (with the allowed moves) when not allowed.
-    The blockage ranking of the served analysis follows (a rectified item stops counting)."""
+    The blockage ranking of the served analysis follows (a rectified item stops counting).
+
+    With an ``Idempotency-Key``, a retry of the same move changes nothing (no second audit
+    entry, no 409 for a move already made) and answers with the item as it is now."""
     move = Transition(
         to=body.to, note=body.note, assignee=body.assignee, duplicate_of=body.duplicate_of,
         expected_from=body.expected_from,
     )
-    _, error = ledger_write(ws, store, lambda conn: transition_blockage(
-        conn, blockage_id, move, actor=who.actor, now=utc_now(),
-        sla_days=settings.ledger_sla_days,
-    ))
+    claim = IdempotencyKey.of(idempotency_key, actor=who.actor,
+                              route=f"POST /ledger/{blockage_id}/transitions",
+                              body=body.model_dump_json().encode())
+
+    def write(conn: sqlite3.Connection) -> bool:
+        now = utc_now()
+        if claim is not None and claimed(conn, claim, now=now) is not None:
+            return True  # a retry: the move was made by the first copy
+        transition_blockage(conn, blockage_id, move, actor=who.actor, now=now,
+                            sla_days=settings.ledger_sla_days)
+        if claim is not None:
+            remember(conn, claim, blockage_id, now=now)
+        return False
+
+    replayed, error = ledger_write(ws, store, write)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return _detail(ws, store, blockage_id, settings.ledger_sla_days, error)

@@ -43,8 +43,9 @@ ROLES = ("anonymous", "planner", "admin")
 #: Operations whose schema-valid requests may rightly be refused for what the schema cannot say:
 #: a tile's x and y run to 2**z - 1 (a bound of one parameter by another); a district, hydrant or
 #: ledger item named must exist (404), and a transition must be allowed from the item's status
-#: (409) — checked by their own tests (test_ledger.py, test_tiles.py).
-REFUSED_BY_STATE = re.compile(r"^/(tiles/|ledger|hydrants/|keys/)")
+#: (409) — checked by their own tests (test_ledger.py, test_tiles.py); an Idempotency-Key sent
+#: again with another body is refused (422, test_idempotency.py).
+REFUSED_BY_STATE = re.compile(r"^/(tiles/|ledger|hydrants/|keys)")
 
 
 @pytest.fixture(scope="session")
