@@ -7,7 +7,9 @@ Every channel that hands out features (OGC collections and items, ``/downloads/*
 The policy (:data:`POLICY`, one :class:`LayerPolicy` per :data:`geo.catalog.CATALOG` table and
 per extra table the downloads offer):
 
-- an anonymous caller (``public_read`` on) sees only the columns a layer's policy makes public;
+- an anonymous caller (``public_read`` on) sees only the columns a layer's policy makes public:
+  an allow-list per layer (:data:`api.public_columns.PUBLIC_COLUMNS`), so a column nobody listed
+  (added to a layer later, or an agency file's own extra column) is served to keys only;
 - a column named in :data:`PERSONAL` (reporter, photo URL with its token, notes, assignee, contact
   fields ...) is never public in any layer: it needs a key of at least :data:`PERSONAL_ROLE`, the
   same roles ``GET /ledger/{id}`` answers;
@@ -30,6 +32,7 @@ import pandas as pd
 
 from api import ogc
 from api.auth import Principal, require
+from api.public_columns import PUBLIC_COLUMNS
 from api.store import ROLES
 from geo.catalog import CATALOG, LayerName
 
@@ -90,11 +93,11 @@ class LayerPolicy:
 #: Columns naming an input file: callers see the file name only.
 FILE_COLUMNS = ("source_file", "file")
 
-_DERIVED = LayerPolicy()
 _LEDGER = LayerPolicy(public=LEDGER_PUBLIC)
 #: One policy per served table (every catalog layer, which includes the downloads' tables).
 POLICY: Mapping[str, LayerPolicy] = MappingProxyType({
-    **{name: (_LEDGER if name in (LayerName.BLOCKAGES, LayerName.BLOCKAGES_RANKED) else _DERIVED)
+    **{name: (_LEDGER if name in (LayerName.BLOCKAGES, LayerName.BLOCKAGES_RANKED)
+              else LayerPolicy(public=PUBLIC_COLUMNS.get(name, frozenset())))
        for name in CATALOG},
     LayerName.REJECTS: LayerPolicy(
         public=frozenset({"layer", "file", "row", "column", "feature_id", "reason"}),

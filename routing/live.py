@@ -625,6 +625,9 @@ def _splice_water(
         "distance_m": pairs["distance_m"].to_numpy(dtype=np.float64)[order],
         "credited_lps": pairs["credited_lps"].to_numpy(dtype=np.float64)[order],
     })
+    for column in ("branch_group", "branch_capped", "uncapped_lps"):  # as a full run has them
+        if column in pairs.columns and column in old_pairs.columns:
+            fresh[column] = pairs[column].to_numpy()[order]
     old_rows = pd.Index(b_ids).get_indexer(old_pairs["building_id"].to_numpy(dtype=object))
     spliced = splice_runs(old_pairs, old_rows, fresh, building_row, rows)
     if len(spliced) == 0:  # no pair left: typed as a full run types an empty layer

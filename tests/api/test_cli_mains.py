@@ -144,3 +144,7 @@ def test_live_update_keeps_the_branch_rule(tmp_path: Path) -> None:
         assert len(update.status_changed) == 1
         buildings = analysis.layers["buildings_analysis"].set_index("building_id")
         assert buildings.loc["osm/w20", "credited_flow_lps"] == 15
+        # the recomputed pairs keep the branch rule's columns (a what-if re-caps from them)
+        pairs = analysis.layers["building_hydrants"]
+        for column in ("branch_group", "branch_capped", "uncapped_lps"):
+            assert pairs[column].notna().all(), column

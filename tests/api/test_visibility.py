@@ -93,6 +93,24 @@ def test_policy_hides_personal_columns_from_anonymous_only() -> None:
     assert visibility.hidden_columns("no_such_table", ["name"], None) == ["name"]
 
 
+def test_columns_nobody_listed_are_for_keys_only() -> None:
+    # an agency file's own extra columns (kept by the reader) and a column some later code adds
+    # are not public until listed in api.public_columns; a key sees them
+    cols = ["hydrant_id", "status", "管理单位联系电话", "maintenance_contract", "geometry"]
+    assert visibility.hidden_columns("hydrants", cols, None, geometry="geometry") == [
+        "管理单位联系电话", "maintenance_contract"]
+    assert visibility.hidden_columns("hydrants", cols, "viewer", geometry="geometry") == []
+    # a personal column stays hidden from the public even where it is listed nowhere
+    assert visibility.hidden_columns("buildings_analysis", ["building_id", "owner_phone"], None) == [
+        "owner_phone"]
+    # every result layer has an allow-list
+    from api.public_columns import PUBLIC_COLUMNS
+    from geo.catalog import RESULT_LAYERS
+
+    unlisted = [n for n in RESULT_LAYERS if n not in PUBLIC_COLUMNS and n != "blockages_ranked"]
+    assert not unlisted, unlisted
+
+
 def test_redact_gives_file_names_and_keeps_the_frame_when_nothing_changes() -> None:
     frame = pd.DataFrame({"hydrant_id": ["h1"], "source_file": ["/srv/data/城区/hydrants.csv"]})
     out = visibility.redact("hydrants", frame, "viewer")
@@ -131,6 +149,9 @@ async def test_every_channel_for_every_audience(ws: Path, tmp_path: Path) -> Non
                 if not keyed:
                     assert not props & visibility.PERSONAL, (name, props)
                     assert not _has_markers(r.content), name
+                    rule = visibility.policy(name)  # the layer's allow-list, nothing beyond
+                    assert rule is not None and rule.public is not None, name
+                    assert props <= rule.public, (name, sorted(props - rule.public))
                 seen_markers |= _has_markers(r.content)
                 if name == "blockages_ranked":
                     assert feats, "the reported item is ranked"
