@@ -70,22 +70,42 @@ class DownloadFiles:
         self.root = Path(tempfile.mkdtemp(prefix="firereach-downloads-"))
         # removed when the app (and with it this object) goes, or at exit
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the table below, never held while building
         self._made: dict[tuple[str, int, int], tuple[weakref.ref[Any], Path]] = {}
+        self._building: dict[tuple[str, int, int], threading.Lock] = {}
+
+    def _ready(self, key: tuple[str, int, int], owner: object) -> Path | None:
+        made = self._made.get(key)
+        return made[1] if made is not None and made[0]() is owner and made[1].exists() else None
 
     def get(self, name: str, owner: object, version: int, build: Callable[[Path], Path]) -> Path:
-        """The file ``name`` for this analysis (``owner``) and version, built by ``build(folder)``."""
+        """The file ``name`` for this analysis (``owner``) and version, built by ``build(folder)``.
+
+        One build per file at a time (a second caller waits for it, then reads it); files of
+        other names, versions or audiences build at the same time, not one after the other.
+        """
         key = (name, id(owner), version)
         with self._lock:
             self._purge()
-            made = self._made.get(key)
-            if made is not None and made[0]() is owner and made[1].exists():
-                return made[1]
-            folder = self.root / f"{id(owner):x}-{version}"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = build(folder)
-            self._made[key] = (weakref.ref(owner), path)
-            return path
+            path = self._ready(key, owner)
+            if path is not None:
+                return path
+            gate = self._building.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                path = self._ready(key, owner)
+                if path is not None:
+                    return path
+                folder = self.root / f"{id(owner):x}-{version}"
+                folder.mkdir(parents=True, exist_ok=True)
+            try:
+                path = build(folder)
+                with self._lock:
+                    self._made[key] = (weakref.ref(owner), path)
+                return path
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
 
     def _purge(self) -> None:
         dead = [k for k, (ref, _) in self._made.items() if ref() is None]

@@ -78,6 +78,13 @@ def ws(base_ws: Path, tmp_path: Path) -> Path:
 def test_every_catalog_layer_has_a_policy() -> None:
     missing = sorted(set(CATALOG) - set(visibility.POLICY))
     assert not missing, f"layers without a visibility policy: {missing}"
+    # every policy is an allow-list, and a layer's feature id is public (OGC ids, tiles' lookup)
+    for name, info in CATALOG.items():
+        rule = visibility.POLICY[name]
+        assert isinstance(rule.public, frozenset), name
+        assert not {c for c in rule.public if visibility.hidden_columns(name, [c], None)}, name
+        for col in (info.id_column, info.find_by):
+            assert col is None or col in rule.public, (name, col)
 
 
 def test_policy_hides_personal_columns_from_anonymous_only() -> None:
@@ -88,8 +95,11 @@ def test_policy_hides_personal_columns_from_anonymous_only() -> None:
         "reporter", "photo", "name", "reporter_phone", "brand_new"]
     for role in ROLES:
         assert visibility.hidden_columns("blockages_ranked", cols, role, geometry="geometry") == []
-    # a derived layer keeps its other columns public; a table with no policy shows nothing
-    assert visibility.hidden_columns("roads", ["name", "phone"], None) == ["phone"]
+    # a derived layer shows its listed columns; a column no list names yet (new code) is hidden
+    # from anonymous callers, and shown to every key; a table with no policy shows nothing
+    assert visibility.hidden_columns("roads", ["name", "phone", "brand_new"], None) == ["phone", "brand_new"]
+    for role in ROLES:
+        assert visibility.hidden_columns("roads", ["name", "phone", "brand_new"], role) == []
     assert visibility.hidden_columns("no_such_table", ["name"], None) == ["name"]
 
 
@@ -167,6 +177,8 @@ async def test_every_channel_for_every_audience(ws: Path, tmp_path: Path) -> Non
                 if not keyed:
                     assert not set(header) & visibility.PERSONAL, (name, header)
             assert seen_markers is keyed, role
+            if not keyed:
+                await _anonymous_sees_only_the_allow_lists(http, names, tmp_path)
             # the GeoPackage: one file per audience
             gpkg = await http.get("/downloads/layers.gpkg", headers=head)
             assert gpkg.status_code == 200
@@ -184,6 +196,51 @@ async def test_every_channel_for_every_audience(ws: Path, tmp_path: Path) -> Non
             tj = (await http.get("/tiles/blockages_ranked.json", headers=head)).json()
             fields = set(tj["vector_layers"][0]["fields"])
             assert bool(fields & set(LEDGER_PERSONAL)) is keyed, fields
+
+
+def _allowed(name: str) -> set[str]:
+    return set(visibility.POLICY[name].public)
+
+
+async def _anonymous_sees_only_the_allow_lists(
+    http: httpx.AsyncClient, names: list[str], tmp_path: Path
+) -> None:
+    """Every column an anonymous caller meets, in every collection and channel, is on its layer's
+    allow-list (so a column no list names, e.g. one new code adds, reaches no anonymous caller)."""
+    gpkg = tmp_path / "anonymous-allow.gpkg"
+    gpkg.write_bytes((await http.get("/downloads/layers.gpkg")).content)
+    import pyogrio
+
+    for name, _ in pyogrio.list_layers(gpkg):
+        cols = set(pyogrio.read_info(gpkg, layer=name)["fields"])
+        assert cols <= _allowed(name), (name, sorted(cols - _allowed(name)))
+    for name in names:
+        feats = (await http.get(f"/ogc/collections/{name}/items", params={"limit": 10000})).json()["features"]
+        props: set[str] = set().union(*(f["properties"] for f in feats)) if feats else set()
+        assert props <= _allowed(name), (name, sorted(props - _allowed(name)))
+        schema = (await http.get(f"/ogc/collections/{name}/schema")).json()
+        named = set(schema["properties"]["properties"]["properties"])  # the Feature's properties
+        assert named <= _allowed(name), (name, "schema", sorted(named - _allowed(name)))
+        header = next(csv.reader(io.StringIO(
+            (await http.get(f"/downloads/{name}.csv")).content.decode("utf-8-sig"))), [])
+        extra = {"lon", "lat", "geometry_wkt"}
+        assert set(header) - extra <= _allowed(name), (name, sorted(set(header) - extra - _allowed(name)))
+        tj = await http.get(f"/tiles/{name}.json")
+        if tj.status_code != 200:
+            continue
+        fields = set(tj.json()["vector_layers"][0]["fields"])
+        assert fields <= _allowed(name), (name, "tilejson", sorted(fields - _allowed(name)))
+        for z in (14, 16):
+            x, y = _tile_of(*POINT, z)
+            t = await http.get(f"/tiles/{name}/{z}/{x}/{y}.mvt")
+            assert t.status_code in (200, 204), (name, z, t.status_code)
+            if t.status_code == 200 and t.content:
+                import mapbox_vector_tile
+
+                for layer in mapbox_vector_tile.decode(t.content).values():
+                    for feat in layer["features"]:
+                        extra_props = set(feat["properties"]) - _allowed(name)
+                        assert not extra_props, (name, z, sorted(extra_props))
 
 
 async def test_public_csv_neutralises_formulas(ws: Path) -> None:
