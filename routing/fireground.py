@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     import wntr
 
     from routing.graph import StreetGraph
+    from routing.snap import SnapResult
 
 log = logging.getLogger(__name__)
 
@@ -284,3 +285,56 @@ def _greedy_hydraulic(
             chosen.append(h)
             draws = trial
     return chosen
+
+
+def fireground_candidates(
+    graph: StreetGraph, hydrants: pd.DataFrame, snaps: SnapResult, point: object, *, search_m: float,
+    snap_distance_m: float = 60.0,
+) -> pd.DataFrame:
+    """:data:`CANDIDATE_COLUMNS` for :func:`plan_fireground` from an analysis' ``hydrants_analysis``.
+
+    ``snaps`` are the hydrants' snaps (``Analysis.hydrant_snaps``, aligned with ``hydrants``).
+    The fire point (shapely point, the graph's CRS) snaps to its nearest street edge
+    (:func:`routing.snap.snap_points`); one bounded search (:func:`hydrants_in_reach`) runs from
+    the nearer end of that edge. A hydrant's hose-lay distance is the fire's offset to its edge,
+    plus the street distance to the nearer end of the hydrant's snapped edge along it, plus the
+    hydrant's own offset (NaN: not snapped, or beyond ``search_m``). ``group`` is
+    ``branch_group`` (-1 without mains), ``junction`` the model junction (None without one).
+
+    Raises
+    ------
+    ConfigError
+        When the fire point is farther than ``snap_distance_m`` from every street.
+    """
+    from routing.snap import snap_points
+
+    fire = snap_points(graph, [point], max_distance_m=snap_distance_m)
+    edge = int(fire.edge[0])
+    if edge < 0:
+        raise ConfigError(f"fireground: the fire point is more than {snap_distance_m:g} m from any street; "
+                          "give a point on or near a street")
+    pos = float(fire.position_m[0])
+    length = float(graph.length_m[edge])
+    near_u = pos <= length / 2
+    start, lead = (int(graph.u_idx[edge]), pos) if near_u else (int(graph.v_idx[edge]), length - pos)
+    lead += float(fire.offset_m[0])
+    h_edge = np.asarray(snaps.edge, dtype=np.int64)
+    snapped = h_edge >= 0
+    e = np.where(snapped, h_edge, 0)
+    h_pos = np.asarray(snaps.position_m, dtype=np.float64)
+    h_off = np.asarray(snaps.offset_m, dtype=np.float64)
+    h_len = graph.length_m[e]
+    du = hydrants_in_reach(graph, start, graph.u_idx[e], limit_m=search_m) + h_pos
+    dv = hydrants_in_reach(graph, start, graph.v_idx[e], limit_m=search_m) + (h_len - h_pos)
+    hose = np.fmin(du, dv) + lead + h_off
+    hose = np.where(snapped, hose, np.nan)
+    same = snapped & (h_edge == edge)  # on the fire's own edge: along it
+    hose = np.where(same, np.abs(h_pos - pos) + float(fire.offset_m[0]) + h_off, hose)
+    hose = np.where(hose <= search_m, hose, np.nan)
+    group = (hydrants["branch_group"].fillna(CORE_GROUP).astype(int).to_numpy()
+             if "branch_group" in hydrants.columns else np.full(len(hydrants), CORE_GROUP))
+    junction = (hydrants["junction"].astype(object).where(hydrants["junction"].notna(), None).to_numpy()
+                if "junction" in hydrants.columns else np.full(len(hydrants), None, dtype=object))
+    return pd.DataFrame({"hydrant_id": hydrants["hydrant_id"].astype(str).to_numpy(), "hose_m": hose,
+                         "status": hydrants["status"].astype(str).to_numpy(), "group": group,
+                         "junction": junction})
