@@ -56,3 +56,14 @@ def test_fireground_unknown_building_is_one_message(tiny_ws: Path) -> None:
     result = runner.invoke(app, ["fireground", str(tiny_ws), "--building", "nope", "--trucks", "1"])
     assert result.exit_code == 2
     assert "building 'nope' is not in the workspace" in result.output.replace("\n", "")
+
+
+def test_fireground_at_a_building_gives_its_required_flow(tiny_ws: Path, tmp_path: Path) -> None:
+    # osm/w1 is the diamond at (105, 20) over West St: H1 (x = 100) is the nearest hydrant
+    result = runner.invoke(app, ["fireground", str(tiny_ws), "--building", "osm/w1", "--trucks", "1",
+                                 "--reach-m", "500", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "fireground.json").read_text(encoding="utf-8"))
+    assert doc["assigned"] == ["H1"] and doc["naive"] == ["H1"]
+    # a 1,200 m³ residential building: GB 50974 3.3.2 gives 15 L/s (the building-water rules)
+    assert doc["required_flow_lps"] == 15.0
