@@ -745,6 +745,8 @@ def fireground(
     building: Annotated[str | None, typer.Option("--building", help="building_id on fire")] = None,
     truck_lps: Annotated[float, typer.Option("--truck-lps", help="flow each truck draws, L/s")] = 15.0,
     reach_m: Annotated[float, typer.Option("--reach-m", help="hose-lay reach, m (assumed)")] = 150.0,
+    network: NetworkOpt = None,
+    network_crs: NetworkCrsOpt = None,
     preset: WhatIfPresetOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="folder for fireground.json and .geojson")] = None,
     verbose: VerboseOpt = False,
@@ -754,7 +756,8 @@ def fireground(
     With a hydraulic model the plan keeps the simulated residual pressure at every hydrant used;
     without one it spreads the trucks over the branch groups. The naive N nearest is shown beside it.
     """
-    from routing.fireground import fireground_candidates, plan_fireground
+    from geo.mains_inp import read_inp
+    from routing.fireground import fireground_candidates, plan_fireground, with_model
     from routing.hydraulics import hydrant_thresholds
 
     _setup_logging(verbose)
@@ -766,9 +769,13 @@ def fireground(
         hyd = ws.analysis.layers[LayerName.HYDRANTS_ANALYSIS]
         cands = fireground_candidates(ws.analysis.graph, hyd, ws.analysis.hydrant_snaps, point,
                                       search_m=max(4 * reach_m, 1000.0))
-        mains = read_stored_mains(workspace if workspace.suffix.lower() == ".gpkg"
-                                  else workspace / "layers.gpkg")
-        wn = mains.wntr if mains is not None else None
+        wn = None
+        if network is not None:  # the stored workspace keeps the pipes, not the EPANET model
+            if network_crs is None:
+                raise ConfigError("--network needs --network-crs EPSG:n: an .inp file does not state "
+                                  "the CRS of its coordinates")
+            mains = read_inp(network, crs=network_crs, working_crs=ws.layers.crs)
+            cands, wn = with_model(cands, ws.layers.hydrants, mains), mains.wntr
         plan = plan_fireground(cands, trucks=trucks, truck_lps=truck_lps, reach_m=reach_m,
                                residual_mpa=hydrant_thresholds(ws.preset).residual_mpa, wn=wn)
         geom = dict(zip(hyd["hydrant_id"].astype(str), hyd.to_crs("EPSG:4326").geometry, strict=True))

@@ -37,8 +37,10 @@ from routing._epanet import MPA_PER_M
 from routing.bounded import bounded_pairs
 
 if TYPE_CHECKING:
+    import geopandas as gpd
     import wntr
 
+    from geo.mains import Mains
     from routing.graph import StreetGraph
     from routing.snap import SnapResult
 
@@ -338,3 +340,17 @@ def fireground_candidates(
     return pd.DataFrame({"hydrant_id": hydrants["hydrant_id"].astype(str).to_numpy(), "hose_m": hose,
                          "status": hydrants["status"].astype(str).to_numpy(), "group": group,
                          "junction": junction})
+
+
+def with_model(candidates: pd.DataFrame, hydrants: gpd.GeoDataFrame, mains: Mains) -> pd.DataFrame:
+    """``candidates`` (aligned with ``hydrants``) with each hydrant's model junction and branch
+    group from ``mains`` (:func:`routing.mains.link_hydrants`, nearest pipe within
+    :data:`routing.mains.LINK_TOLERANCE_M`)."""
+    from routing.mains import LINK_TOLERANCE_M, hydrant_groups, hydrant_junctions, link_hydrants
+
+    links = link_hydrants(hydrants, mains, tolerance_m=LINK_TOLERANCE_M)
+    junctions = hydrant_junctions(hydrants, links, mains)
+    out = candidates.copy()
+    out["junction"] = [junctions.get(h) for h in out["hydrant_id"]]
+    out["group"] = np.asarray(hydrant_groups(links, mains), dtype=np.int64)
+    return out

@@ -67,3 +67,33 @@ def test_fireground_at_a_building_gives_its_required_flow(tiny_ws: Path, tmp_pat
     assert doc["assigned"] == ["H1"] and doc["naive"] == ["H1"]
     # a 1,200 m³ residential building: GB 50974 3.3.2 gives 15 L/s (the building-water rules)
     assert doc["required_flow_lps"] == 15.0
+
+
+def test_fireground_with_an_epanet_model(tiny_ws: Path, tmp_path: Path) -> None:
+    import wntr
+
+    from tests.routing._graphs import CRS, xy
+
+    # R (head 40 m) —100 m DN150— J1 (by H1) —450 m DN100— J2 (by H2); elevations 0.
+    # Both trucks: R–J1 carries 30 L/s, Hazen-Williams C 100: 3.3 m; J1–J2 15 L/s: 29.5 m;
+    # J2 ≈ 40 − 3.3 − 29.5 = 7.2 m ≈ 0.07 MPa < 0.10 → the naive pair fails at H2. The plan takes
+    # H1 (J1 ≈ 40 − 0.9 = 39.1 m) and cannot add H2 (even alone J2 ≈ 9.6 m): one truck left over.
+    wn = wntr.network.WaterNetworkModel()
+    wn.add_reservoir("R", base_head=40.0, coordinates=xy(-50, 0))
+    wn.add_junction("J1", base_demand=0.0, elevation=0.0, coordinates=xy(100, 5))
+    wn.add_junction("J2", base_demand=0.0, elevation=0.0, coordinates=xy(450, 5))
+    wn.add_pipe("P1", "R", "J1", length=100.0, diameter=0.15, roughness=100.0)
+    wn.add_pipe("P2", "J1", "J2", length=450.0, diameter=0.1, roughness=100.0)
+    inp = tmp_path / "net.inp"
+    wntr.network.write_inpfile(wn, str(inp))
+    lon, lat = lonlat(0.0, 0.0)
+    result = runner.invoke(app, ["fireground", str(tiny_ws), "--at", f"{lon},{lat}", "--trucks", "2",
+                                 "--reach-m", "500", "--network", str(inp), "--network-crs", CRS,
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "fireground.json").read_text(encoding="utf-8"))
+    assert doc["model"] == "hydraulic"
+    assert doc["naive"] == ["H1", "H2"] and doc["naive_below_residual"] == ["H2"]
+    assert doc["naive_pressures_mpa"]["H2"] == pytest.approx(7.2 * 0.00980665, abs=0.01)
+    assert doc["assigned"] == ["H1"] and doc["unassigned"] == 1
+    assert doc["pressures_mpa"]["H1"] == pytest.approx(39.1 * 0.00980665, abs=0.01)
