@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import geopandas as gpd
 import pandas as pd
 import pyogrio
 import typer
@@ -42,6 +43,7 @@ from api.store import DB_NAME, HydrantState, hydrant_states, open_store
 from api.workspace import hydrants_with_states
 from geo.agency import parse_column_spec, parse_units_spec
 from geo.bbox import BBox, parse_bbox
+from geo.catalog import LayerName
 from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
 from geo.mains import read_stored_mains
@@ -708,6 +710,125 @@ def scenario(
     if out is not None:
         _guard(lambda: _write_json(doc, out))
     _print_scenario(doc, out)
+
+
+def _fireground_point(
+    ws: _Loaded, at: str | None, crs: str, building: str | None
+) -> tuple[Any, float | None]:
+    """The fire point in the working CRS and the required flow (building only, else None)."""
+    import shapely
+
+    from geo.crs import to_wgs84
+
+    if building is not None:
+        b = ws.analysis.layers[LayerName.BUILDINGS_ANALYSIS]
+        rows = b.loc[b["building_id"].astype(str) == building]
+        if rows.empty:
+            raise ConfigError(f"fireground: building {building!r} is not in the workspace; "
+                              "give a building_id from buildings_analysis")
+        flow = rows["required_flow_lps"].iloc[0]
+        return rows.geometry.iloc[0].representative_point(), (float(flow) if pd.notna(flow) else None)
+    if at is None:
+        raise ConfigError("fireground: give --at LON,LAT or --building ID")
+    try:
+        lon, lat = (float(v) for v in at.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"fireground: --at {at!r} is not LON,LAT (e.g. --at 24.94,60.17)") from exc
+    wlon, wlat = to_wgs84([lon], [lat], crs)
+    pt = gpd.GeoSeries([shapely.Point(float(wlon[0]), float(wlat[0]))], crs="EPSG:4326")
+    return pt.to_crs(ws.analysis.graph.crs).iloc[0], None
+
+
+@app.command()
+def fireground(
+    workspace: WorkspaceArg,
+    trucks: Annotated[int, typer.Option("--trucks", min=1, help="number of trucks to supply")],
+    at: Annotated[str | None, typer.Option("--at", help="fire point LON,LAT")] = None,
+    crs: Annotated[str, typer.Option("--crs", help="CRS of --at: wgs84, gcj02 or bd09")] = "wgs84",
+    building: Annotated[str | None, typer.Option("--building", help="building_id on fire")] = None,
+    truck_lps: Annotated[float, typer.Option("--truck-lps", help="flow each truck draws, L/s")] = 15.0,
+    reach_m: Annotated[float, typer.Option("--reach-m", help="hose-lay reach, m (assumed)")] = 150.0,
+    network: NetworkOpt = None,
+    network_crs: NetworkCrsOpt = None,
+    preset: WhatIfPresetOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="folder for fireground.json and .geojson")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Fireground supply (火场供水): which hydrants N trucks should draw from at one fire.
+
+    With a hydraulic model the plan keeps the simulated residual pressure at every hydrant used;
+    without one it spreads the trucks over the branch groups. The naive N nearest is shown beside it.
+    """
+    from geo.mains_inp import read_inp
+    from routing.fireground import fireground_candidates, plan_fireground, with_model
+    from routing.hydraulics import hydrant_thresholds
+
+    _setup_logging(verbose)
+
+    def job(step: Callable[[str], None]) -> dict[str, Any]:
+        ws = _load(workspace, preset=preset, apparatus=None, step=step)
+        point, required = _fireground_point(ws, at, "wgs84" if crs.lower() == "wgs84" else crs, building)
+        step("fireground")
+        hyd = ws.analysis.layers[LayerName.HYDRANTS_ANALYSIS]
+        cands = fireground_candidates(ws.analysis.graph, hyd, ws.analysis.hydrant_snaps, point,
+                                      search_m=max(4 * reach_m, 1000.0))
+        wn = None
+        if network is not None:  # the stored workspace keeps the pipes, not the EPANET model
+            if network_crs is None:
+                raise ConfigError("--network needs --network-crs EPSG:n: an .inp file does not state "
+                                  "the CRS of its coordinates")
+            mains = read_inp(network, crs=network_crs, working_crs=ws.layers.crs)
+            cands, wn = with_model(cands, ws.layers.hydrants, mains), mains.wntr
+        plan = plan_fireground(cands, trucks=trucks, truck_lps=truck_lps, reach_m=reach_m,
+                               residual_mpa=hydrant_thresholds(ws.preset).residual_mpa, wn=wn)
+        geom = dict(zip(hyd["hydrant_id"].astype(str), hyd.to_crs("EPSG:4326").geometry, strict=True))
+        table = plan.candidates.loc[plan.candidates["hose_m"].notna()]
+        features = [{"type": "Feature", "geometry": geom[h].__geo_interface__,
+                     "properties": {"hydrant_id": h, "hose_m": round(float(d), 1), "status": st,
+                                    "branch_group": int(g), "role": r,
+                                    "pressure_mpa": plan.pressures_mpa.get(h)}}
+                    for h, d, st, g, r in zip(table["hydrant_id"], table["hose_m"], table["status"],
+                                              table["group"], table["role"], strict=True)]
+        return {
+            "model": plan.model, "trucks": trucks, "truck_lps": truck_lps, "reach_m": reach_m,
+            "residual_mpa": plan.residual_mpa, "required_flow_lps": required,
+            "supplied_lps": plan.supplied_lps, "assigned": plan.assigned,
+            "pressures_mpa": plan.pressures_mpa, "naive": plan.naive,
+            "naive_pressures_mpa": plan.naive_pressures_mpa,
+            "naive_collisions": {str(k): v for k, v in plan.naive_collisions.items()},
+            "naive_below_residual": plan.naive_below_residual, "unassigned": plan.unassigned,
+            "relay": plan.relay.to_dict("records"), "not_computed": plan.not_computed,
+            "assumed": [f"hose-lay reach {reach_m:g} m", f"each truck draws {truck_lps:g} L/s"],
+            "features": {"type": "FeatureCollection", "features": features},
+        }
+
+    doc = _run_with_progress(job)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        _guard(lambda: _write_json({k: v for k, v in doc.items() if k != "features"},
+                                   out / "fireground.json"))
+        _guard(lambda: _write_json(doc["features"], out / "fireground.geojson"))
+    _print_fireground(doc)
+
+
+def _print_fireground(doc: dict[str, Any]) -> None:
+    def v(value: Any) -> str:  # None: "not computed", never 0
+        return "not computed" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    _out.print(f"[bold]fireground[/] ({doc['model']}): {doc['trucks']} truck(s) × {doc['truck_lps']:g} L/s, "
+               f"required {v(doc['required_flow_lps'])} L/s, planned {doc['supplied_lps']:g} L/s")
+    for h in doc["assigned"]:
+        _out.print(f"  plan  {h}  pressure {v(doc['pressures_mpa'].get(h))} MPa")
+    for h in doc["naive"]:
+        _out.print(f"  naive {h}  pressure {v(doc['naive_pressures_mpa'].get(h))} MPa")
+    if doc["naive_collisions"]:
+        _out.print(f"  naive trucks on one branch main: {doc['naive_collisions']}")
+    if doc["unassigned"]:
+        _out.print(f"  [yellow]{doc['unassigned']} truck(s) without a hydrant[/]")
+    for r in doc["relay"]:
+        _out.print(f"  relay to {r['hydrant_id']}: {r['hose_m']:.0f} m ({r['relay_m']:.0f} m beyond reach)")
+    for n in doc["not_computed"]:
+        _out.print(f"  not computed: {n}")
 
 
 def _write_sites(result: SitingResult, doc: dict[str, Any], out: Path) -> None:
