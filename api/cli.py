@@ -811,16 +811,21 @@ def fireground(
     _print_fireground(doc)
 
 
+def _unit(text: str, unit: str) -> str:
+    return text if text == "not computed" else f"{text} {unit}"
+
+
 def _print_fireground(doc: dict[str, Any]) -> None:
     def v(value: Any) -> str:  # None: "not computed", never 0
         return "not computed" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
     _out.print(f"[bold]fireground[/] ({doc['model']}): {doc['trucks']} truck(s) × {doc['truck_lps']:g} L/s, "
-               f"required {v(doc['required_flow_lps'])} L/s, planned {doc['supplied_lps']:g} L/s")
+               f"required flow {_unit(v(doc['required_flow_lps']), 'L/s')}, "
+               f"planned {doc['supplied_lps']:g} L/s")
     for h in doc["assigned"]:
-        _out.print(f"  plan  {h}  pressure {v(doc['pressures_mpa'].get(h))} MPa")
+        _out.print(f"  plan  {h}  pressure {_unit(v(doc['pressures_mpa'].get(h)), 'MPa')}")
     for h in doc["naive"]:
-        _out.print(f"  naive {h}  pressure {v(doc['naive_pressures_mpa'].get(h))} MPa")
+        _out.print(f"  naive {h}  pressure {_unit(v(doc['naive_pressures_mpa'].get(h)), 'MPa')}")
     if doc["naive_collisions"]:
         _out.print(f"  naive trucks on one branch main: {doc['naive_collisions']}")
     if doc["unassigned"]:
