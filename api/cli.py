@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import geopandas as gpd
 import pandas as pd
 import pyogrio
 import typer
@@ -43,7 +42,6 @@ from api.store import DB_NAME, HydrantState, hydrant_states, open_store
 from api.workspace import hydrants_with_states
 from geo.agency import parse_column_spec, parse_units_spec
 from geo.bbox import BBox, parse_bbox
-from geo.catalog import LayerName
 from geo.errors import ConfigError, FireReachError, InputFileError
 from geo.layers import Layers, read_layers
 from geo.mains import read_stored_mains
@@ -712,31 +710,18 @@ def scenario(
     _print_scenario(doc, out)
 
 
-def _fireground_point(
-    ws: _Loaded, at: str | None, crs: str, building: str | None
-) -> tuple[Any, float | None]:
-    """The fire point in the working CRS and the required flow (building only, else None)."""
-    import shapely
-
+def _fire_lonlat(at: str | None, crs: str) -> tuple[float, float] | None:
+    """``--at LON,LAT`` in ``crs`` as WGS84 (None without ``--at``)."""
     from geo.crs import to_wgs84
 
-    if building is not None:
-        b = ws.analysis.layers[LayerName.BUILDINGS_ANALYSIS]
-        rows = b.loc[b["building_id"].astype(str) == building]
-        if rows.empty:
-            raise ConfigError(f"fireground: building {building!r} is not in the workspace; "
-                              "give a building_id from buildings_analysis")
-        flow = rows["required_flow_lps"].iloc[0]
-        return rows.geometry.iloc[0].representative_point(), (float(flow) if pd.notna(flow) else None)
     if at is None:
-        raise ConfigError("fireground: give --at LON,LAT or --building ID")
+        return None
     try:
         lon, lat = (float(v) for v in at.split(","))
     except ValueError as exc:
         raise ConfigError(f"fireground: --at {at!r} is not LON,LAT (e.g. --at 24.94,60.17)") from exc
     wlon, wlat = to_wgs84([lon], [lat], crs)
-    pt = gpd.GeoSeries([shapely.Point(float(wlon[0]), float(wlat[0]))], crs="EPSG:4326")
-    return pt.to_crs(ws.analysis.graph.crs).iloc[0], None
+    return float(wlon[0]), float(wlat[0])
 
 
 @app.command()
@@ -759,48 +744,28 @@ def fireground(
     With a hydraulic model the plan keeps the simulated residual pressure at every hydrant used;
     without one it spreads the trucks over the branch groups. The naive N nearest is shown beside it.
     """
+    from api.fireground import fireground_document, fireground_point
     from geo.mains_inp import read_inp
-    from routing.fireground import fireground_candidates, plan_fireground, with_model
-    from routing.hydraulics import hydrant_thresholds
 
     _setup_logging(verbose)
 
     def job(step: Callable[[str], None]) -> dict[str, Any]:
         ws = _load(workspace, preset=preset, apparatus=None, step=step)
-        point, required = _fireground_point(ws, at, "wgs84" if crs.lower() == "wgs84" else crs, building)
+        if building is None and at is None:
+            raise ConfigError("fireground: give --at LON,LAT or --building ID")
+        point, required = fireground_point(
+            ws.analysis, lonlat=_fire_lonlat(at, "wgs84" if crs.lower() == "wgs84" else crs),
+            building=building)
         step("fireground")
-        hyd = ws.analysis.layers[LayerName.HYDRANTS_ANALYSIS]
-        cands = fireground_candidates(ws.analysis.graph, hyd, ws.analysis.hydrant_snaps, point,
-                                      search_m=max(4 * reach_m, 1000.0))
-        wn = None
+        mains = None
         if network is not None:  # the stored workspace keeps the pipes, not the EPANET model
             if network_crs is None:
                 raise ConfigError("--network needs --network-crs EPSG:n: an .inp file does not state "
                                   "the CRS of its coordinates")
             mains = read_inp(network, crs=network_crs, working_crs=ws.layers.crs)
-            cands, wn = with_model(cands, ws.layers.hydrants, mains), mains.wntr
-        plan = plan_fireground(cands, trucks=trucks, truck_lps=truck_lps, reach_m=reach_m,
-                               residual_mpa=hydrant_thresholds(ws.preset).residual_mpa, wn=wn)
-        geom = dict(zip(hyd["hydrant_id"].astype(str), hyd.to_crs("EPSG:4326").geometry, strict=True))
-        table = plan.candidates.loc[plan.candidates["hose_m"].notna()]
-        features = [{"type": "Feature", "geometry": geom[h].__geo_interface__,
-                     "properties": {"hydrant_id": h, "hose_m": round(float(d), 1), "status": st,
-                                    "branch_group": int(g), "role": r,
-                                    "pressure_mpa": plan.pressures_mpa.get(h)}}
-                    for h, d, st, g, r in zip(table["hydrant_id"], table["hose_m"], table["status"],
-                                              table["group"], table["role"], strict=True)]
-        return {
-            "model": plan.model, "trucks": trucks, "truck_lps": truck_lps, "reach_m": reach_m,
-            "residual_mpa": plan.residual_mpa, "required_flow_lps": required,
-            "supplied_lps": plan.supplied_lps, "assigned": plan.assigned,
-            "pressures_mpa": plan.pressures_mpa, "naive": plan.naive,
-            "naive_pressures_mpa": plan.naive_pressures_mpa,
-            "naive_collisions": {str(k): v for k, v in plan.naive_collisions.items()},
-            "naive_below_residual": plan.naive_below_residual, "unassigned": plan.unassigned,
-            "relay": plan.relay.to_dict("records"), "not_computed": plan.not_computed,
-            "assumed": [f"hose-lay reach {reach_m:g} m", f"each truck draws {truck_lps:g} L/s"],
-            "features": {"type": "FeatureCollection", "features": features},
-        }
+        return fireground_document(ws.analysis, ws.layers.hydrants, ws.preset, point=point,
+                                   required_lps=required, trucks=trucks, truck_lps=truck_lps,
+                                   reach_m=reach_m, mains=mains)
 
     doc = _run_with_progress(job)
     if out is not None:

@@ -222,3 +222,22 @@ class SitingOut(_Open):
     solve_s: float | None
     sites: list[dict[str, Any]]
     budget_curve: list[dict[str, Any]]
+
+
+class FiregroundOut(_Open):
+    """``POST /analysis/fireground`` (and ``firereach fireground``): the plan beside the naive
+    "N nearest", with ``features`` (a GeoJSON FeatureCollection of the hydrants searched)."""
+
+    model: str = Field(description="hydraulic (EPANET) or branch_rule")
+    trucks: int
+    truck_lps: float
+    reach_m: float
+    residual_mpa: float | None = None
+    required_flow_lps: float | None = Field(default=None, description="null: not computed")
+    supplied_lps: float
+    assigned: list[str]
+    naive: list[str]
+    unassigned: int
+    not_computed: list[str] = Field(default_factory=list)
+    assumed: list[str]
+    features: dict[str, Any]

@@ -22,12 +22,21 @@ from api import ogc
 from api.auth import require
 from api.deps import WorkspaceDep
 from api.documents import building_document, districts_document, siting_proposal, summary_document
-from api.responses import BuildingOut, DistrictsOut, ScenarioOut, SitingOut, SummaryOut
+from api.fireground import fireground_document, fireground_point
+from api.responses import (
+    BuildingOut,
+    DistrictsOut,
+    FiregroundOut,
+    ScenarioOut,
+    SitingOut,
+    SummaryOut,
+)
 from api.workspace import Workspace
+from geo.crs import to_wgs84
 from geo.layers import Layers
 from geo.presets import Preset
 from reports.districts import district_summary, grade_counts
-from reports.present import present_scenario
+from reports.present import jsonable, present_scenario
 from routing.analysis import Analysis, AnalysisOptions
 from routing.scenario import scenario_impact, siting_problem
 from routing.siting import CostModel
@@ -86,6 +95,45 @@ class ScenarioIn(BaseModel):
     max_rows: int = Field(default=50, ge=0, le=MAX_ROWS, description="rows per list in the answer")
 
     _integral_rows = field_validator("max_rows", mode="before")(_integral)
+
+
+def _one_fire_schema(schema: dict[str, Any]) -> None:
+    """A point or a building, said in the schema: lon/lat/building_id are given as values
+    (never null) and exactly one of the two forms is present."""
+    for name in ("lon", "lat", "building_id"):
+        prop = schema["properties"][name]
+        kept = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        prop.pop("default", None)
+        if kept:
+            prop.update(kept[0])
+    schema["oneOf"] = [
+        {"required": ["lon", "lat"], "not": {"required": ["building_id"]}},
+        {"required": ["building_id"], "not": {"anyOf": [{"required": ["lon"]}, {"required": ["lat"]}]}},
+    ]
+
+
+class FiregroundIn(BaseModel):
+    """A fire: a point (``lon``, ``lat`` in ``crs``) or a ``building_id``, and the trucks."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_one_fire_schema)
+
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    crs: Literal["wgs84", "gcj02", "bd09"] = Field(
+        default="wgs84", description="of lon/lat: a phone map in China gives gcj02 or bd09")
+    building_id: str | None = Field(default=None, min_length=1, max_length=200)
+    trucks: int = Field(ge=1, le=50, description="trucks to supply")
+    truck_lps: float = Field(default=15.0, gt=0, le=200, description="flow each truck draws, L/s")
+    reach_m: float = Field(default=150.0, gt=0, le=2000, description="hose-lay reach, m")
+
+    _integral_trucks = field_validator("trucks", mode="before")(_integral)
+
+    @model_validator(mode="after")
+    def _one_fire(self) -> FiregroundIn:
+        point = self.lon is not None and self.lat is not None
+        if point == (self.building_id is not None) or (self.lon is None) != (self.lat is None):
+            raise ValueError("give either lon and lat, or building_id")
+        return self
 
 
 class SitingIn(BaseModel):
@@ -196,6 +244,28 @@ def scenario(ws: WorkspaceDep, body: ScenarioIn) -> dict[str, Any]:
         st.layers, st.analysis, preset=st.preset, options=st.options,
         out_of_service=body.hydrants_out_of_service,
         blockages=[b.model_dump() for b in body.blockages], max_rows=body.max_rows,
+    ))
+
+
+@router.post(
+    "/fireground", summary="Fireground supply: which hydrants N trucks should draw from",
+    responses=_ERRORS, dependencies=PLAN, response_model=FiregroundOut,
+    response_model_exclude_unset=True,
+)
+def fireground(ws: WorkspaceDep, body: FiregroundIn) -> dict[str, Any]:
+    """The hydrants within hose-lay reach of a fire with their live status, the trucks spread
+    over the branch mains (GB 50974 6.1.5(3); a served workspace keeps the pipes, not a
+    hydraulic model, so pressures are not computed here: use ``firereach fireground --network``),
+    the naive "N nearest" beside it, and relay distances when nothing usable is in reach."""
+    st = _state(ws)
+    lonlat = None
+    if body.lon is not None and body.lat is not None:
+        x, y = to_wgs84([body.lon], [body.lat], body.crs)
+        lonlat = (float(x[0]), float(y[0]))
+    point, required = fireground_point(st.analysis, lonlat=lonlat, building=body.building_id)
+    return jsonable(fireground_document(
+        st.analysis, st.layers.hydrants, st.preset, point=point, required_lps=required,
+        trucks=body.trucks, truck_lps=body.truck_lps, reach_m=body.reach_m,
     ))
 
 

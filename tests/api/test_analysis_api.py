@@ -406,3 +406,38 @@ async def test_reports(client: httpx.AsyncClient) -> None:
     assert "xl/workbook.xml" in zipfile.ZipFile(io.BytesIO(xlsx.content)).namelist()
     pdf = await client.get("/downloads/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+async def test_fireground_is_the_cli_document(client: httpx.AsyncClient, ws: Workspace) -> None:
+    """POST /analysis/fireground answers the document ``firereach fireground`` prints (branch
+    rule: a served workspace keeps no hydraulic model), and the workspace stays untouched."""
+    from api.fireground import fireground_document, fireground_point
+
+    before = _snapshot(ws)
+    lon, lat = 24.9526, 60.1644  # central Helsinki, hydrants within 150 m
+    r = await client.post("/analysis/fireground", json={"lon": lon, "lat": lat, "trucks": 3})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    point, _ = fireground_point(ws.analysis, lonlat=(lon, lat), building=None)
+    direct = fireground_document(ws.analysis, ws.layers.hydrants, ws.preset, point=point,
+                                 required_lps=None, trucks=3, truck_lps=15.0, reach_m=150.0)
+    assert doc["assigned"] == direct["assigned"] and len(doc["assigned"]) == 3
+    assert doc["model"] == "branch_rule" and doc["supplied_lps"] == 45.0
+    assert doc["required_flow_lps"] is None  # a point, not a building: not computed
+    assert doc["features"]["type"] == "FeatureCollection" and doc["features"]["features"]
+    assert _same(before, _snapshot(ws))
+    # a building brings its required flow
+    bid = str(ws.analysis.layers["buildings_analysis"]["building_id"].iloc[0])
+    b = (await client.post("/analysis/fireground", json={"building_id": bid, "trucks": 2})).json()
+    assert b["trucks"] == 2 and "required_flow_lps" in b
+    # exactly one fire: a point or a building, not both, not neither; an unknown building is 404
+    for body in ({"trucks": 2}, {"lon": lon, "lat": lat, "building_id": bid, "trucks": 2},
+                 {"lon": lon, "trucks": 2}, {"lon": lon, "lat": lat, "trucks": 0}):
+        assert (await client.post("/analysis/fireground", json=body)).status_code == 422, body
+    r = await client.post("/analysis/fireground", json={"building_id": "osm/w0", "trucks": 1})
+    assert r.status_code == 404 and "not in the workspace" in r.json()["error"]
+    far = await client.post("/analysis/fireground", json={"lon": 0.0, "lat": 0.0, "trucks": 1})
+    assert far.status_code == 400 and "from any street" in far.json()["error"]
+    anon = await client.post("/analysis/fireground", json={"lon": lon, "lat": lat, "trucks": 1},
+                             headers={"X-API-Key": ""})
+    assert anon.status_code == 401

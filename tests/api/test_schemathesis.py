@@ -44,8 +44,9 @@ ROLES = ("anonymous", "planner", "admin")
 #: a tile's x and y run to 2**z - 1 (a bound of one parameter by another); a district, hydrant or
 #: ledger item named must exist (404), and a transition must be allowed from the item's status
 #: (409) — checked by their own tests (test_ledger.py, test_tiles.py); an Idempotency-Key sent
-#: again with another body is refused (422, test_idempotency.py).
-REFUSED_BY_STATE = re.compile(r"^/(tiles/|ledger|hydrants/|keys)")
+#: again with another body is refused (422, test_idempotency.py); a fire point must lie near a
+#: street of the workspace (400, test_analysis_api.py).
+REFUSED_BY_STATE = re.compile(r"^/(tiles/|ledger|hydrants/|keys|analysis/fireground)")
 
 
 @pytest.fixture(scope="session")
